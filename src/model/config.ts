@@ -1,0 +1,128 @@
+// LlamaConfig: the model's hyper-parameters under Hugging Face's field names, so that config.json
+// round-trips with transformers' LlamaConfig, plus the named presets and the parameter layout.
+import { z } from "zod";
+
+export const LlamaConfigSchema = z
+  .object({
+    architectures: z.array(z.literal("LlamaForCausalLM")).default(["LlamaForCausalLM"]),
+    model_type: z.literal("llama").default("llama"),
+    /** Tokens in the vocabulary (rows of embed_tokens / lm_head). tiny: 512. */
+    vocab_size: z.number().int().positive(),
+    /** Width of the residual stream C. tiny: 128. */
+    hidden_size: z.number().int().positive(),
+    /** Width of the SwiGLU hidden layer F. tiny: 384. */
+    intermediate_size: z.number().int().positive(),
+    /** Transformer blocks L. tiny: 4. */
+    num_hidden_layers: z.number().int().positive(),
+    /** Query heads Hq; head_dim D = hidden_size / num_attention_heads. tiny: 4. */
+    num_attention_heads: z.number().int().positive(),
+    /** Key/value heads Hkv (grouped-query attention; Hq must be a multiple). tiny: 2. */
+    num_key_value_heads: z.number().int().positive(),
+    /** RoPE base frequency (HF rotate_half convention). Default 10000. */
+    rope_theta: z.number().positive().default(10000),
+    /** Epsilon inside RMSNorm's square root. Default 1e-5. */
+    rms_norm_eps: z.number().positive().default(1e-5),
+    /** Longest sequence (positions) the model is used with. tiny: 256. */
+    max_position_embeddings: z.number().int().positive(),
+    /** Share embed_tokens with lm_head (no lm_head.weight tensor). Default false. */
+    tie_word_embeddings: z.boolean().default(false),
+    /** Activation in the MLP; only SwiGLU's "silu" is implemented. */
+    hidden_act: z.literal("silu").default("silu"),
+    /** Std of the normal initialisation of linear and embedding weights. Default 0.02. */
+    initializer_range: z.number().positive().default(0.02),
+    /** Token ids the tokenizer defines; written for HF tools, not used by the math. */
+    bos_token_id: z.number().int().nonnegative().optional(),
+    eos_token_id: z.number().int().nonnegative().optional(),
+    pad_token_id: z.number().int().nonnegative().optional(),
+    torch_dtype: z.string().default("float32"),
+    attention_bias: z.literal(false).default(false),
+    mlp_bias: z.literal(false).default(false),
+  })
+  .passthrough()
+  .superRefine((c, ctx) => {
+    if (c.hidden_size % c.num_attention_heads !== 0)
+      ctx.addIssue({
+        code: "custom",
+        message: `hidden_size ${c.hidden_size} must be divisible by num_attention_heads ${c.num_attention_heads}: pick a head count that divides it`,
+      });
+    if (c.num_attention_heads % c.num_key_value_heads !== 0)
+      ctx.addIssue({
+        code: "custom",
+        message: `num_attention_heads ${c.num_attention_heads} must be a multiple of num_key_value_heads ${c.num_key_value_heads} (grouped-query attention)`,
+      });
+    if ((c.hidden_size / c.num_attention_heads) % 2 !== 0)
+      ctx.addIssue({ code: "custom", message: `head_dim ${c.hidden_size / c.num_attention_heads} must be even for RoPE` });
+  });
+
+export type LlamaConfig = z.infer<typeof LlamaConfigSchema>;
+
+const PRESETS = {
+  /** The demo's model: about 1M parameters. */
+  tiny: {
+    vocab_size: 512, hidden_size: 128, intermediate_size: 384, num_hidden_layers: 4,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256,
+  },
+  /** A very small model for fast tests and golden files. */
+  micro: {
+    vocab_size: 300, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
+    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64,
+  },
+} as const;
+
+export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+/** A validated config from a preset name, with field overrides. */
+export function presetConfig(name: string, overrides: Partial<LlamaConfig> = {}): LlamaConfig {
+  const p = (PRESETS as Record<string, object>)[name];
+  if (!p) throw new Error(`unknown preset "${name}": valid presets are ${PRESET_NAMES.join(", ")}`);
+  return parseConfig({ ...p, ...overrides });
+}
+
+/** Validates a config object (e.g. a parsed config.json); throws one readable line on failure. */
+export function parseConfig(raw: unknown, where = "config"): LlamaConfig {
+  const r = LlamaConfigSchema.safeParse(raw);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new Error(`invalid ${where}: ${msg}`);
+  }
+  return r.data;
+}
+
+export function headDim(c: LlamaConfig): number {
+  return c.hidden_size / c.num_attention_heads;
+}
+
+/** One named parameter tensor in HF order. */
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+}
+
+/** Every parameter of the model, with HF Llama tensor names and shapes (row-major, out x in). */
+export function paramSpecs(c: LlamaConfig): ParamSpec[] {
+  const C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
+  const D = headDim(c), kvC = c.num_key_value_heads * D;
+  const specs: ParamSpec[] = [{ name: "model.embed_tokens.weight", shape: [V, C] }];
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}`;
+    specs.push(
+      { name: `${p}.input_layernorm.weight`, shape: [C] },
+      { name: `${p}.self_attn.q_proj.weight`, shape: [C, C] },
+      { name: `${p}.self_attn.k_proj.weight`, shape: [kvC, C] },
+      { name: `${p}.self_attn.v_proj.weight`, shape: [kvC, C] },
+      { name: `${p}.self_attn.o_proj.weight`, shape: [C, C] },
+      { name: `${p}.post_attention_layernorm.weight`, shape: [C] },
+      { name: `${p}.mlp.gate_proj.weight`, shape: [F, C] },
+      { name: `${p}.mlp.up_proj.weight`, shape: [F, C] },
+      { name: `${p}.mlp.down_proj.weight`, shape: [C, F] },
+    );
+  }
+  specs.push({ name: "model.norm.weight", shape: [C] });
+  if (!c.tie_word_embeddings) specs.push({ name: "lm_head.weight", shape: [V, C] });
+  return specs;
+}
+
+export function numel(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
