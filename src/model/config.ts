@@ -126,3 +126,8 @@ export function paramSpecs(c: LlamaConfig): ParamSpec[] {
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
+
+/** Names of the tensors that take weight decay: the matrices (not the 1-D norm weights). */
+export function decayedParamNames(c: LlamaConfig): Set<string> {
+  return new Set(paramSpecs(c).filter((s) => s.shape.length >= 2).map((s) => s.name));
+}

@@ -1,0 +1,72 @@
+// Shared pieces of the CLI: the error boundary (one clear line, non-zero exit, no stack trace for
+// user errors), JSON output, and loading a checkpoint into a ready model + tokenizer.
+import pc from "picocolors";
+import { selectKernels } from "../engine/select.ts";
+import { loadCheckpoint } from "../model/checkpoint.ts";
+import { Llama } from "../model/llama.ts";
+import { Tokenizer } from "../model/tokenizer.ts";
+import { RecapError, isRecapError } from "../util/errors.ts";
+
+/** Wraps a command action: user errors print as one line and exit 1. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | void): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      reportError(e);
+      process.exitCode = 1;
+    }
+  };
+}
+
+export function reportError(e: unknown): void {
+  if (isRecapError(e)) {
+    process.stderr.write(`${pc.red("error:")} ${e.message}${e.hint ? ` (${e.hint})` : ""}\n`);
+  } else if (e instanceof Error && !process.env["RECAP_DEBUG"]) {
+    process.stderr.write(`${pc.red("error:")} ${e.message} (set RECAP_DEBUG=1 for the stack trace)\n`);
+  } else {
+    process.stderr.write(`${pc.red("error:")} ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  }
+}
+
+/** Prints one JSON document on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Parses an integer flag, with a clear error naming the flag. */
+export function intFlag(v: string, flag: string, min = Number.MIN_SAFE_INTEGER): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new RecapError(`${flag} must be an integer${min > Number.MIN_SAFE_INTEGER ? ` >= ${min}` : ""}, got "${v}"`);
+  return n;
+}
+
+/** Parses a number flag, with a clear error naming the flag. */
+export function numFlag(v: string, flag: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new RecapError(`${flag} must be a number, got "${v}"`);
+  return n;
+}
+
+export interface LoadedModel {
+  model: Llama;
+  tokenizer: Tokenizer;
+}
+
+/** Loads a checkpoint folder into a model on the selected kernels and its tokenizer. */
+export async function loadModel(dir: string, kernels?: string): Promise<LoadedModel> {
+  const ck = await loadCheckpoint(dir);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
+  } catch (e) {
+    throw new RecapError(`${dir}/tokenizer.json: ${(e as Error).message}`, "re-export the checkpoint or restore tokenizer.json");
+  }
+  if (tokenizer.vocabSize > ck.config.vocab_size)
+    throw new RecapError(
+      `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${ck.config.vocab_size}`,
+      "the tokenizer and the model do not belong together",
+    );
+  return { model: new Llama(ck.config, ck.params, selectKernels(kernels)), tokenizer };
+}

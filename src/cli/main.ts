@@ -1,0 +1,16 @@
+// The `recap` command line: one file per command, wired here.
+import { Command } from "commander";
+import { registerLogprobs } from "./logprobs.ts";
+import { registerModel } from "./model.ts";
+import { registerSample } from "./sample.ts";
+
+const program = new Command();
+program
+  .name("recap")
+  .description("RECAP: robust safety alignment of reasoning models by counter-aligned prefilling")
+  .version("0.1.0")
+  .showHelpAfterError("(run with --help for usage)");
+registerModel(program);
+registerLogprobs(program);
+registerSample(program);
+await program.parseAsync(process.argv);

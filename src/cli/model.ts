@@ -1,0 +1,60 @@
+// `recap model init`: a randomly initialised checkpoint from a preset, with a tokenizer trained on
+// a given text file (or the small built-in seed text).
+import * as fsp from "node:fs/promises";
+import type { Command } from "commander";
+import { PRESET_NAMES, presetConfig } from "../model/config.ts";
+import { initParams } from "../model/llama.ts";
+import { saveCheckpoint } from "../model/checkpoint.ts";
+import { trainBpe } from "../model/bpe_train.ts";
+import { tokenizerConfig } from "../model/chat_template.ts";
+import { SEED_CORPUS } from "../model/seed_corpus.ts";
+import { RecapError } from "../util/errors.ts";
+import { action, intFlag, printJson } from "./common.ts";
+
+export function registerModel(program: Command): void {
+  const model = program.command("model").description("create and inspect model checkpoints");
+  model
+    .command("init")
+    .description("write a randomly initialised checkpoint (HF folder) for a preset")
+    .option("--preset <name>", `model preset: ${PRESET_NAMES.join(", ")}`, "tiny")
+    .option("--seed <n>", "seed of the initialisation", "0")
+    .option("--tokenizer-corpus <file>", "text file to train the BPE tokenizer on (default: built-in seed text)")
+    .option("--tie-embeddings", "share embed_tokens with lm_head", false)
+    .option("--json", "print a JSON summary on stdout", false)
+    .requiredOption("--out <dir>", "checkpoint folder to write")
+    .action(
+      action(async (o: { preset: string; seed: string; tokenizerCorpus?: string; tieEmbeddings: boolean; json: boolean; out: string }) => {
+        const seed = intFlag(o.seed, "--seed", 0);
+        let config;
+        try {
+          config = presetConfig(o.preset, { tie_word_embeddings: o.tieEmbeddings });
+        } catch (e) {
+          throw new RecapError((e as Error).message);
+        }
+        const corpus = o.tokenizerCorpus ? await readCorpus(o.tokenizerCorpus) : SEED_CORPUS;
+        const tokenizer = trainBpe([corpus], config.vocab_size);
+        const ids = tokenizer.specialIds;
+        config = { ...config, eos_token_id: ids.eos, pad_token_id: ids.pad };
+        const params = initParams(config, seed);
+        await saveCheckpoint(o.out, {
+          config,
+          params,
+          tokenizerJson: tokenizer.toJSON(),
+          tokenizerConfig: tokenizerConfig(tokenizer, config.max_position_embeddings),
+        });
+        let n = 0;
+        for (const a of params.values()) n += a.length;
+        const summary = { out: o.out, preset: o.preset, seed, parameters: n, vocab: tokenizer.vocabSize, config };
+        if (o.json) printJson(summary);
+        else process.stderr.write(`wrote ${o.out}: preset ${o.preset}, ${n} parameters, ${tokenizer.vocabSize} tokens\n`);
+      }),
+    );
+}
+
+async function readCorpus(file: string): Promise<string> {
+  try {
+    return await fsp.readFile(file, "utf8");
+  } catch (e) {
+    throw new RecapError(`cannot read tokenizer corpus ${file}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,101 @@
+// Inference forward with a key/value cache: feed a block of Tq new positions for every row of a
+// batch (the whole left-padded prompt first, then one token at a time) and get next-token logits.
+// Rows are left-padded to a common length; keyStart[b] marks row b's first real position, keys
+// before it are masked, and RoPE positions count from it, so a padded row computes exactly what
+// it would compute alone.
+import { headDim } from "./config.ts";
+import type { Llama, LayerWeights } from "./llama.ts";
+
+export class KVCache {
+  readonly B: number;
+  readonly capacity: number; // S: positions per row
+  readonly k: Float32Array[]; // per layer (B, S, Hkv, D)
+  readonly v: Float32Array[]; // per layer (B, S, Hkv, D)
+  readonly keyStart: Int32Array; // (B)
+  length = 0; // positions filled (the same for every row)
+
+  constructor(m: Llama, B: number, capacity: number, keyStart?: Int32Array) {
+    const c = m.config;
+    if (capacity > c.max_position_embeddings)
+      throw new Error(
+        `sequence of ${capacity} positions exceeds the model's max_position_embeddings ${c.max_position_embeddings}: shorten the prompt or max new tokens`,
+      );
+    const size = B * capacity * c.num_key_value_heads * headDim(c);
+    this.B = B;
+    this.capacity = capacity;
+    this.k = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(size));
+    this.v = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(size));
+    this.keyStart = keyStart ?? new Int32Array(B);
+  }
+}
+
+/** Feeds ids (B, Tq) at positions cache.length .. cache.length+Tq-1 and appends their keys and
+ *  values. Returns logits (B, V) of each row's last new position, or (B, Tq, V) if allPositions. */
+export function inferStep(m: Llama, cache: KVCache, ids: Int32Array, Tq: number, allPositions = false): Float32Array {
+  const c = m.config, k = m.kernels;
+  const B = cache.B, N = B * Tq, C = c.hidden_size, V = c.vocab_size;
+  if (ids.length !== N) throw new Error(`inferStep: ids must have B*Tq = ${N} entries`);
+  if (cache.length + Tq > cache.capacity) throw new Error(`KV cache full: ${cache.length} + ${Tq} > ${cache.capacity}`);
+  for (let i = 0; i < N; i++)
+    if (ids[i]! < 0 || ids[i]! >= V) throw new Error(`token id ${ids[i]} is outside the vocabulary [0, ${V})`);
+  const pos = new Int32Array(N); // (B*Tq)
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < Tq; t++) pos[b * Tq + t] = Math.max(0, cache.length + t - cache.keyStart[b]!);
+
+  let h = new Float32Array(N * C); // (N, C)
+  k.embeddingForward(h, m.w.embed, ids, N, C);
+  for (let l = 0; l < c.num_hidden_layers; l++) h = blockInfer(m, m.w.layers[l]!, l, cache, h, pos, Tq);
+  cache.length += Tq;
+
+  const rows = allPositions ? N : B;
+  const hLast = allPositions ? h : new Float32Array(B * C); // (rows, C)
+  if (!allPositions) for (let b = 0; b < B; b++) hLast.set(h.subarray((b * Tq + Tq - 1) * C, (b * Tq + Tq) * C), b * C);
+  const xn = new Float32Array(rows * C); // (rows, C)
+  k.rmsnormForward(xn, new Float32Array(rows), hLast, m.w.finalNorm, rows, C, c.rms_norm_eps);
+  const logits = new Float32Array(rows * V); // (rows, V)
+  k.matmul(logits, xn, m.w.lmHead, rows, C, V, false, true, false);
+  return logits;
+}
+
+/** One block on the new positions, reading and extending layer l's cache. */
+function blockInfer(
+  m: Llama, lw: LayerWeights, l: number, cache: KVCache, hIn: Float32Array, pos: Int32Array, Tq: number,
+): Float32Array {
+  const c = m.config, k = m.kernels;
+  const B = cache.B, N = B * Tq, C = c.hidden_size, F = c.intermediate_size;
+  const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
+  const qC = Hq * D, kvC = Hkv * D, S = cache.capacity, t0 = cache.length;
+  const xn = new Float32Array(N * C); // (N, C)
+  const rstd = new Float32Array(N); // (N)
+  k.rmsnormForward(xn, rstd, hIn, lw.inputNorm, N, C, c.rms_norm_eps);
+  const q = new Float32Array(N * qC); // (B, Tq, Hq, D)
+  const kNew = new Float32Array(N * kvC); // (B, Tq, Hkv, D)
+  const vNew = new Float32Array(N * kvC); // (B, Tq, Hkv, D)
+  k.matmul(q, xn, lw.wq, N, C, qC, false, true, false);
+  k.matmul(kNew, xn, lw.wk, N, C, kvC, false, true, false);
+  k.matmul(vNew, xn, lw.wv, N, C, kvC, false, true, false);
+  k.ropeForward(q, pos, m.ropeCos, m.ropeSin, N, Hq, D);
+  k.ropeForward(kNew, pos, m.ropeCos, m.ropeSin, N, Hkv, D);
+  const kc = cache.k[l]!, vc = cache.v[l]!; // (B, S, Hkv, D)
+  for (let b = 0; b < B; b++) {
+    kc.set(kNew.subarray(b * Tq * kvC, (b + 1) * Tq * kvC), (b * S + t0) * kvC);
+    vc.set(vNew.subarray(b * Tq * kvC, (b + 1) * Tq * kvC), (b * S + t0) * kvC);
+  }
+  const y = new Float32Array(N * qC); // (B, Tq, Hq, D)
+  const att = new Float32Array(B * Hq * Tq * (t0 + Tq)); // (B, Hq, Tq, Tk)
+  k.attentionForward(y, att, q, kc, vc, { B, Tq, qOffset: t0, kvStride: S, Hq, Hkv, D }, cache.keyStart);
+  const hMid = new Float32Array(N * C); // (N, C)
+  k.matmul(hMid, y, lw.wo, N, qC, C, false, true, false);
+  k.addInPlace(hMid, hIn, N * C);
+  const xn2 = new Float32Array(N * C); // (N, C)
+  k.rmsnormForward(xn2, rstd, hMid, lw.postNorm, N, C, c.rms_norm_eps);
+  const gate = new Float32Array(N * F); // (N, F)
+  const up = new Float32Array(N * F); // (N, F)
+  k.matmul(gate, xn2, lw.wGate, N, C, F, false, true, false);
+  k.matmul(up, xn2, lw.wUp, N, C, F, false, true, false);
+  k.swigluForward(gate, gate, up, N * F);
+  const hOut = new Float32Array(N * C); // (N, C)
+  k.matmul(hOut, gate, lw.wDown, N, F, C, false, true, false);
+  k.addInPlace(hOut, hMid, N * C);
+  return hOut;
+}

@@ -1,0 +1,159 @@
+// Batched autoregressive sampling with a KV cache. Prompts (already tokenised: a rendered chat
+// prompt, optionally followed by a partial assistant turn such as a prefilled thinking) are
+// left-padded into one batch, run through the model once, then extended one token per step.
+// Each row draws from its own RNG stream forked from the seed, so a row's sample does not depend
+// on the other rows of the batch. Returned log-probs are those of the raw model distribution
+// (temperature 1, no top-k/top-p truncation), which is what a policy-gradient ratio needs.
+import { Rng } from "../engine/rng.ts";
+import { KVCache, inferStep } from "./infer.ts";
+import type { Llama } from "./llama.ts";
+
+export interface SampleOptions {
+  /** Tokens to generate at most per row. */
+  maxNewTokens: number;
+  /** Softmax temperature; 0 means greedy (argmax). Default 1. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (0 = off). Default 0. */
+  topK?: number;
+  /** Nucleus sampling: keep the smallest set of tokens with probability >= topP. Default 1 (off). */
+  topP?: number;
+  /** Seed of the row streams. Default 0. */
+  seed?: number;
+  /** Token ids that end a row (the id itself is kept in the output). Usually [eos]. */
+  stopTokenIds?: number[];
+  /** Strings that end a row once the decoded continuation contains one (needs `decode`). */
+  stop?: string[];
+  decode?: (ids: number[]) => string;
+  /** Called after every decoding step with the number of steps done (progress bars). */
+  onStep?: (step: number) => void;
+}
+
+export type FinishReason = "stop" | "length";
+
+export interface SampleResult {
+  tokens: number[]; // generated ids
+  logprobs: number[]; // raw-model log-prob of each generated id
+  finishReason: FinishReason;
+  /** The stop string that ended the row, if any. */
+  stopString?: string;
+}
+
+/** Samples a continuation of every prompt (token id lists). */
+export function sample(m: Llama, prompts: number[][], opts: SampleOptions): SampleResult[] {
+  const B = prompts.length;
+  if (B === 0) return [];
+  const temperature = opts.temperature ?? 1, topK = opts.topK ?? 0, topP = opts.topP ?? 1;
+  validate(opts, prompts);
+  const P = Math.max(...prompts.map((p) => p.length));
+  const cache = new KVCache(m, B, P + opts.maxNewTokens, new Int32Array(prompts.map((p) => P - p.length)));
+  const ids = new Int32Array(B * P); // (B, P) left-padded
+  prompts.forEach((p, b) => ids.set(p, b * P + (P - p.length)));
+  const base = new Rng(opts.seed ?? 0);
+  const rngs = prompts.map((_, b) => base.fork(b));
+  const results: SampleResult[] = prompts.map(() => ({ tokens: [], logprobs: [], finishReason: "length" }));
+  const done = new Uint8Array(B);
+  const V = m.config.vocab_size;
+  const stopIds = new Set(opts.stopTokenIds ?? []);
+  let logits = inferStep(m, cache, ids, P); // (B, V)
+  const next = new Int32Array(B); // (B)
+  for (let step = 0; step < opts.maxNewTokens; step++) {
+    for (let b = 0; b < B; b++) {
+      if (done[b]) continue;
+      const row = logits.subarray(b * V, (b + 1) * V); // (V)
+      const id = temperature === 0 ? argmax(row) : drawToken(row, temperature, topK, topP, rngs[b]!);
+      const r = results[b]!;
+      r.tokens.push(id);
+      r.logprobs.push(logSoftmaxAt(row, id));
+      next[b] = id;
+      if (stopIds.has(id)) finish(r, done, b);
+      else if (opts.stop?.length && opts.decode) checkStopStrings(r, opts.stop, opts.decode, done, b);
+    }
+    opts.onStep?.(step + 1);
+    if (done.every((d) => d === 1) || step === opts.maxNewTokens - 1) break;
+    logits = inferStep(m, cache, next, 1);
+  }
+  return results;
+}
+
+function validate(opts: SampleOptions, prompts: number[][]): void {
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1)
+    throw new Error(`maxNewTokens must be a positive integer, got ${opts.maxNewTokens}`);
+  const t = opts.temperature ?? 1;
+  if (!(t >= 0) || !Number.isFinite(t)) throw new Error(`temperature must be >= 0, got ${t}`);
+  const p = opts.topP ?? 1;
+  if (!(p > 0 && p <= 1)) throw new Error(`topP must be in (0, 1], got ${p}`);
+  const k = opts.topK ?? 0;
+  if (!Number.isInteger(k) || k < 0) throw new Error(`topK must be a non-negative integer, got ${k}`);
+  prompts.forEach((pr, i) => {
+    if (pr.length === 0) throw new Error(`prompt ${i} is empty: a prompt needs at least one token`);
+  });
+}
+
+function finish(r: SampleResult, done: Uint8Array, b: number): void {
+  r.finishReason = "stop";
+  done[b] = 1;
+}
+
+function checkStopStrings(r: SampleResult, stop: string[], decode: (ids: number[]) => string, done: Uint8Array, b: number): void {
+  const text = decode(r.tokens);
+  for (const s of stop) {
+    if (s.length > 0 && text.includes(s)) {
+      r.stopString = s;
+      finish(r, done, b);
+      return;
+    }
+  }
+}
+
+export function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/** log softmax(row)[id], computed in float64. */
+export function logSoftmaxAt(row: Float32Array, id: number): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  return row[id]! - max - Math.log(sum);
+}
+
+/** Draws one id from softmax(row / temperature) restricted by top-k and top-p. */
+export function drawToken(row: Float32Array, temperature: number, topK: number, topP: number, rng: Rng): number {
+  const V = row.length;
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) if (row[i]! > max) max = row[i]!;
+  const probs = new Float64Array(V); // (V) unnormalised
+  for (let i = 0; i < V; i++) probs[i] = Math.exp((row[i]! - max) / temperature);
+  let order: number[] | null = null;
+  if ((topK > 0 && topK < V) || topP < 1) {
+    order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b);
+    let keep = topK > 0 ? Math.min(topK, V) : V;
+    if (topP < 1) {
+      let total = 0;
+      for (let i = 0; i < keep; i++) total += probs[order[i]!]!;
+      let cum = 0;
+      for (let i = 0; i < keep; i++) {
+        cum += probs[order[i]!]!;
+        if (cum >= topP * total) {
+          keep = i + 1;
+          break;
+        }
+      }
+    }
+    order = order.slice(0, keep);
+  }
+  const candidates = order ?? null;
+  let total = 0;
+  if (candidates) for (const i of candidates) total += probs[i]!;
+  else for (let i = 0; i < V; i++) total += probs[i]!;
+  let u = rng.uniform() * total;
+  if (candidates) {
+    for (const i of candidates) if ((u -= probs[i]!) < 0) return i;
+    return candidates[candidates.length - 1]!;
+  }
+  for (let i = 0; i < V; i++) if ((u -= probs[i]!) < 0) return i;
+  return V - 1;
+}
