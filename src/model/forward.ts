@@ -62,7 +62,7 @@ export function forward(m: Llama, ids: Int32Array, targets: Int32Array, B: numbe
   const pos = new Int32Array(N); // (B*T)
   for (let n = 0; n < N; n++) pos[n] = n % T;
 
-  let h = new Float32Array(N * C); // (N, C)
+  let h: Float32Array = new Float32Array(N * C); // (N, C)
   k.embeddingForward(h, m.w.embed, ids, N, C);
   const layers: LayerActs[] = [];
   for (const lw of m.w.layers) {
@@ -143,7 +143,7 @@ export function backward(m: Llama, cache: ForwardCache, dLogp: Float32Array): vo
   const dXnF = new Float32Array(N * C); // (N, C)
   k.matmul(dXnF, dLogits, m.w.lmHead, N, V, C, false, false, false);
   k.matmul(g.lmHead, dLogits, cache.xnF, V, N, C, true, false, true);
-  let dh = new Float32Array(N * C); // (N, C) gradient of the residual stream
+  let dh: Float32Array = new Float32Array(N * C); // (N, C) gradient of the residual stream
   k.rmsnormBackward(dh, g.finalNorm, dXnF, cache.hOut, m.w.finalNorm, cache.rstdF, N, C);
   for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
     dh = blockBackward(m, l, cache.layers[l]!, dh, cache);

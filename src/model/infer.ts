@@ -42,13 +42,13 @@ export function inferStep(m: Llama, cache: KVCache, ids: Int32Array, Tq: number,
   for (let b = 0; b < B; b++)
     for (let t = 0; t < Tq; t++) pos[b * Tq + t] = Math.max(0, cache.length + t - cache.keyStart[b]!);
 
-  let h = new Float32Array(N * C); // (N, C)
+  let h: Float32Array = new Float32Array(N * C); // (N, C)
   k.embeddingForward(h, m.w.embed, ids, N, C);
   for (let l = 0; l < c.num_hidden_layers; l++) h = blockInfer(m, m.w.layers[l]!, l, cache, h, pos, Tq);
   cache.length += Tq;
 
   const rows = allPositions ? N : B;
-  const hLast = allPositions ? h : new Float32Array(B * C); // (rows, C)
+  const hLast: Float32Array = allPositions ? h : new Float32Array(B * C); // (rows, C)
   if (!allPositions) for (let b = 0; b < B; b++) hLast.set(h.subarray((b * Tq + Tq - 1) * C, (b * Tq + Tq) * C), b * C);
   const xn = new Float32Array(rows * C); // (rows, C)
   k.rmsnormForward(xn, new Float32Array(rows), hLast, m.w.finalNorm, rows, C, c.rms_norm_eps);

@@ -1,0 +1,123 @@
+// Crash-safe file and directory replacement: write-to-temp, fsync, rename.
+//
+// writeFileAtomic(path, data)
+//   Writes `<path>.tmp-<unique>` in the same directory, fsyncs it, renames it over `path`, then
+//   fsyncs the directory (best effort). rename(2) within one filesystem is atomic, so a reader
+//   sees either the complete old file (or no file) or the complete new file, never a partial one.
+//   If the process dies before the rename, `path` is untouched and a stray `*.tmp-*` file may be
+//   left behind; on an ordinary (thrown) failure the temp file is removed.
+//
+// replaceDirAtomic(finalDir, fill)
+//   Directories cannot be renamed over a non-empty directory atomically, so the swap takes two
+//   renames. What a reader of `finalDir` sees if the process dies at each step:
+//     1. while fill() writes into `.<name>.tmp-<unique>` (sibling): the old finalDir, intact.
+//     2. after the files are fsynced, before the first rename: the old finalDir, intact.
+//     3. between `finalDir -> .<name>.bak-<unique>` and `tmp -> finalDir` (a window of one
+//        syscall): finalDir is ABSENT; the complete old copy is in the .bak-* sibling and the
+//        complete new copy in the .tmp-* sibling. Nothing is ever half-written.
+//     4. after the second rename: the complete new finalDir; a stale .bak-* sibling may remain
+//        until it is removed.
+//   So finalDir, when it exists, is always one complete checkpoint (old or new). On a thrown
+//   failure the temp dir is removed and the old finalDir is left (or put back) in place.
+import { randomBytes } from "node:crypto";
+import * as fsp from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import * as path from "node:path";
+
+function uniqueSuffix(): string {
+  return `${process.pid}-${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
+}
+
+/** fsync a directory so that renames inside it are durable; ignored where unsupported. */
+async function fsyncDir(dir: string): Promise<void> {
+  let fh: FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, "r");
+    await fh.sync();
+  } catch {
+    // Some platforms (Windows) cannot open or fsync directories; durability is best effort there.
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await fsp.open(file, "r+");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Atomically replaces `file` with `data` (see the module comment for the guarantee). */
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.tmp-${uniqueSuffix()}`);
+  try {
+    const fh = await fsp.open(tmp, "wx");
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dir);
+}
+
+/** fsyncs every regular file under `dir` (recursively), then the directories themselves. */
+async function fsyncTree(dir: string): Promise<void> {
+  const entries = await fsp.readdir(dir, { withFileTypes: true });
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) await fsyncTree(p);
+    else if (e.isFile()) await fsyncFile(p);
+  }
+  await fsyncDir(dir);
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await fsp.lstat(p);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw e;
+  }
+}
+
+/**
+ * Builds a new directory with `fill(tmpDir)` and swaps it into place at `finalDir`
+ * (see the module comment for what a reader sees if the process dies at each step).
+ */
+export async function replaceDirAtomic(finalDir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  const abs = path.resolve(finalDir);
+  const parent = path.dirname(abs);
+  const base = path.basename(abs);
+  const suffix = uniqueSuffix();
+  const tmp = path.join(parent, `.${base}.tmp-${suffix}`);
+  const bak = path.join(parent, `.${base}.bak-${suffix}`);
+  await fsp.mkdir(parent, { recursive: true });
+  await fsp.mkdir(tmp);
+  let movedOld = false;
+  try {
+    await fill(tmp);
+    await fsyncTree(tmp);
+    if (await exists(abs)) {
+      await fsp.rename(abs, bak);
+      movedOld = true;
+    }
+    await fsp.rename(tmp, abs);
+  } catch (e) {
+    if (movedOld && !(await exists(abs))) await fsp.rename(bak, abs).catch(() => undefined);
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(parent);
+  if (movedOld) await fsp.rm(bak, { recursive: true, force: true });
+}
