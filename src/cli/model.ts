@@ -2,12 +2,9 @@
 // a given text file (or the small built-in seed text).
 import * as fsp from "node:fs/promises";
 import type { Command } from "commander";
-import { PRESET_NAMES, presetConfig } from "../model/config.ts";
-import { initParams } from "../model/llama.ts";
+import { PRESET_NAMES } from "../model/config.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
-import { trainBpe } from "../model/bpe_train.ts";
-import { tokenizerConfig } from "../model/chat_template.ts";
-import { SEED_CORPUS } from "../model/seed_corpus.ts";
+import { freshModel } from "../model/init.ts";
 import { RecapError } from "../util/errors.ts";
 import { action, intFlag, printJson } from "./common.ts";
 
@@ -25,23 +22,12 @@ export function registerModel(program: Command): void {
     .action(
       action(async (o: { preset: string; seed: string; tokenizerCorpus?: string; tieEmbeddings: boolean; json: boolean; out: string }) => {
         const seed = intFlag(o.seed, "--seed", 0);
-        let config;
-        try {
-          config = presetConfig(o.preset, { tie_word_embeddings: o.tieEmbeddings });
-        } catch (e) {
-          throw new RecapError((e as Error).message);
-        }
-        const corpus = o.tokenizerCorpus ? await readCorpus(o.tokenizerCorpus) : SEED_CORPUS;
-        const tokenizer = trainBpe([corpus], config.vocab_size);
-        const ids = tokenizer.specialIds;
-        config = { ...config, eos_token_id: ids.eos, pad_token_id: ids.pad };
-        const params = initParams(config, seed);
-        await saveCheckpoint(o.out, {
-          config,
-          params,
-          tokenizerJson: tokenizer.toJSON(),
-          tokenizerConfig: tokenizerConfig(tokenizer, config.max_position_embeddings),
-        });
+        if (!PRESET_NAMES.includes(o.preset as never))
+          throw new RecapError(`unknown preset "${o.preset}"`, `valid presets: ${PRESET_NAMES.join(", ")}`);
+        const corpus = o.tokenizerCorpus ? await readCorpus(o.tokenizerCorpus) : undefined;
+        const fresh = freshModel(o.preset, seed, { corpus, overrides: { tie_word_embeddings: o.tieEmbeddings } });
+        const { config, params, tokenizer } = fresh;
+        await saveCheckpoint(o.out, fresh);
         let n = 0;
         for (const a of params.values()) n += a.length;
         const summary = { out: o.out, preset: o.preset, seed, parameters: n, vocab: tokenizer.vocabSize, config };
