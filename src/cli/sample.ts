@@ -55,6 +55,7 @@ async function run(ckpt: string, o: SampleFlags): Promise<void> {
   const results = sample(model, Array.from({ length: n }, () => promptIds), {
     maxNewTokens, temperature, topK, topP, seed,
     stopTokenIds: [tokenizer.specialIds.eos],
+    vocabLimit: tokenizer.vocabSize,
     stop: o.stop,
     decode: (ids) => tokenizer.decode(ids),
   });

@@ -24,6 +24,9 @@ export interface SampleOptions {
   /** Strings that end a row once the decoded continuation contains one (needs `decode`). */
   stop?: string[];
   decode?: (ids: number[]) => string;
+  /** Only ids below this are ever drawn (a tokenizer smaller than the model's vocab_size leaves
+   *  rows with no token; they are masked out). Default: the whole vocabulary. */
+  vocabLimit?: number;
   /** Called after every decoding step with the number of steps done (progress bars). */
   onStep?: (step: number) => void;
 }
@@ -54,13 +57,15 @@ export function sample(m: Llama, prompts: number[][], opts: SampleOptions): Samp
   const done = new Uint8Array(B);
   const V = m.config.vocab_size;
   const stopIds = new Set(opts.stopTokenIds ?? []);
+  const limit = Math.min(V, opts.vocabLimit ?? V);
   let logits = inferStep(m, cache, ids, P); // (B, V)
   const next = new Int32Array(B); // (B)
   for (let step = 0; step < opts.maxNewTokens; step++) {
     for (let b = 0; b < B; b++) {
       if (done[b]) continue;
       const row = logits.subarray(b * V, (b + 1) * V); // (V)
-      const id = temperature === 0 ? argmax(row) : drawToken(row, temperature, topK, topP, rngs[b]!);
+      const allowed = row.subarray(0, limit); // (limit)
+      const id = temperature === 0 ? argmax(allowed) : drawToken(allowed, temperature, topK, topP, rngs[b]!);
       const r = results[b]!;
       r.tokens.push(id);
       r.logprobs.push(logSoftmaxAt(row, id));
@@ -82,6 +87,8 @@ function validate(opts: SampleOptions, prompts: number[][]): void {
   if (!(t >= 0) || !Number.isFinite(t)) throw new Error(`temperature must be >= 0, got ${t}`);
   const p = opts.topP ?? 1;
   if (!(p > 0 && p <= 1)) throw new Error(`topP must be in (0, 1], got ${p}`);
+  if (opts.vocabLimit !== undefined && !(Number.isInteger(opts.vocabLimit) && opts.vocabLimit >= 1))
+    throw new Error(`vocabLimit must be a positive integer, got ${opts.vocabLimit}`);
   const k = opts.topK ?? 0;
   if (!Number.isInteger(k) || k < 0) throw new Error(`topK must be a non-negative integer, got ${k}`);
   prompts.forEach((pr, i) => {

@@ -81,3 +81,10 @@ test("bad options fail with a clear message", () => {
   assert.throws(() => sample(model, [[1, 2]], { maxNewTokens: 100 }), /max_position_embeddings/);
   assert.throws(() => sample(model, [[V + 5]], { maxNewTokens: 2 }), /vocabulary/);
 });
+
+test("vocabLimit: ids at or above the limit are never drawn", () => {
+  const rs = sample(model, prompts, { maxNewTokens: 20, seed: 2, temperature: 3, vocabLimit: 40 });
+  for (const r of rs) assert.ok(r.tokens.every((t) => t < 40));
+  const greedy = sample(model, prompts, { maxNewTokens: 5, temperature: 0, vocabLimit: 2 });
+  for (const r of greedy) assert.ok(r.tokens.every((t) => t < 2));
+});
