@@ -9,8 +9,8 @@ if [ "${#files[@]}" -eq 0 ]; then echo "no test files found under test/" >&2; ex
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
-node --import tsx --test --test-concurrency=2 "$@" "${files[@]}" 2>&1 | tee "$log"
+node --import tsx --test --test-reporter=spec --test-concurrency=2 "$@" "${files[@]}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-if grep -qE '^ℹ tests 0$' "$log"; then echo "test runner executed 0 tests" >&2; exit 1; fi
+if grep -qE "^(ℹ|#) tests 0\$" "$log"; then echo "test runner executed 0 tests" >&2; exit 1; fi
 exit "$status"
