@@ -9,6 +9,13 @@
 // - Activations of attention are laid out (B, T, H, D): the natural output of a (B*T, C) x (C, H*D)
 //   projection, so no transposes are needed between ops.
 // - Kernels never allocate tensors that outlive the call; callers own all buffers.
+// - Elementwise ops (swiglu, addInPlace) allow their output to alias an input.
+// - Memory: `alloc` hands out zeroed arrays the implementation can work on without copying (for
+//   WebAssembly kernels, views of their linear memory). Allocation is a stack: `mark()` returns
+//   the current top, `release(mark)` frees everything allocated after it, and views allocated
+//   after the mark must not be used again. A step of training or a sampling call runs inside
+//   one mark/release scope (`withScope`). Any Float32Array is accepted by every op; arrays from
+//   `alloc` are just the fast path.
 
 /** Shapes of one attention call. Queries are a block of Tq positions starting at absolute
  *  position `qOffset`; keys/values live in buffers with room for `kvStride` positions per row,
@@ -26,6 +33,13 @@ export interface AttnDims {
 
 export interface Kernels {
   readonly name: string;
+
+  /** A zeroed Float32Array of n elements, live until a `release` of an earlier mark. */
+  alloc(n: number): Float32Array;
+  /** The current top of the allocation stack. */
+  mark(): number;
+  /** Frees everything allocated after `mark`. */
+  release(mark: number): void;
 
   /** C (M, N) = op(A) @ op(B), op(A) (M, K), op(B) (K, N).
    *  A is stored (M, K), or (K, M) when transA; B is stored (K, N), or (N, K) when transB.
@@ -110,4 +124,14 @@ export interface Kernels {
     p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, N: number,
     opts: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; gradScale: number },
   ): void;
+}
+
+/** Runs fn inside one allocation scope: whatever fn allocates through `k.alloc` is freed after. */
+export function withScope<T>(k: Kernels, fn: () => T): T {
+  const m = k.mark();
+  try {
+    return fn();
+  } finally {
+    k.release(m);
+  }
 }

@@ -86,6 +86,10 @@ function adamw(
 
 export const refKernels: Kernels = {
   name: "ref",
+  // Plain JS arrays: the garbage collector frees them, so the allocation stack is a no-op.
+  alloc: (n: number) => new Float32Array(n),
+  mark: () => 0,
+  release: () => {},
   matmul,
   embeddingForward,
   embeddingBackward,

@@ -23,8 +23,8 @@ export class KVCache {
     const size = B * capacity * c.num_key_value_heads * headDim(c);
     this.B = B;
     this.capacity = capacity;
-    this.k = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(size));
-    this.v = Array.from({ length: c.num_hidden_layers }, () => new Float32Array(size));
+    this.k = Array.from({ length: c.num_hidden_layers }, () => m.kernels.alloc(size));
+    this.v = Array.from({ length: c.num_hidden_layers }, () => m.kernels.alloc(size));
     this.keyStart = keyStart ?? new Int32Array(B);
   }
 }
@@ -42,17 +42,17 @@ export function inferStep(m: Llama, cache: KVCache, ids: Int32Array, Tq: number,
   for (let b = 0; b < B; b++)
     for (let t = 0; t < Tq; t++) pos[b * Tq + t] = Math.max(0, cache.length + t - cache.keyStart[b]!);
 
-  let h: Float32Array = new Float32Array(N * C); // (N, C)
+  let h: Float32Array = k.alloc(N * C); // (N, C)
   k.embeddingForward(h, m.w.embed, ids, N, C);
   for (let l = 0; l < c.num_hidden_layers; l++) h = blockInfer(m, m.w.layers[l]!, l, cache, h, pos, Tq);
   cache.length += Tq;
 
   const rows = allPositions ? N : B;
-  const hLast: Float32Array = allPositions ? h : new Float32Array(B * C); // (rows, C)
+  const hLast: Float32Array = allPositions ? h : k.alloc(B * C); // (rows, C)
   if (!allPositions) for (let b = 0; b < B; b++) hLast.set(h.subarray((b * Tq + Tq - 1) * C, (b * Tq + Tq) * C), b * C);
-  const xn = new Float32Array(rows * C); // (rows, C)
-  k.rmsnormForward(xn, new Float32Array(rows), hLast, m.w.finalNorm, rows, C, c.rms_norm_eps);
-  const logits = new Float32Array(rows * V); // (rows, V)
+  const xn = k.alloc(rows * C); // (rows, C)
+  k.rmsnormForward(xn, k.alloc(rows), hLast, m.w.finalNorm, rows, C, c.rms_norm_eps);
+  const logits = k.alloc(rows * V); // (rows, V)
   k.matmul(logits, xn, m.w.lmHead, rows, C, V, false, true, false);
   return logits;
 }
@@ -65,12 +65,12 @@ function blockInfer(
   const B = cache.B, N = B * Tq, C = c.hidden_size, F = c.intermediate_size;
   const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
   const qC = Hq * D, kvC = Hkv * D, S = cache.capacity, t0 = cache.length;
-  const xn = new Float32Array(N * C); // (N, C)
-  const rstd = new Float32Array(N); // (N)
+  const xn = k.alloc(N * C); // (N, C)
+  const rstd = k.alloc(N); // (N)
   k.rmsnormForward(xn, rstd, hIn, lw.inputNorm, N, C, c.rms_norm_eps);
-  const q = new Float32Array(N * qC); // (B, Tq, Hq, D)
-  const kNew = new Float32Array(N * kvC); // (B, Tq, Hkv, D)
-  const vNew = new Float32Array(N * kvC); // (B, Tq, Hkv, D)
+  const q = k.alloc(N * qC); // (B, Tq, Hq, D)
+  const kNew = k.alloc(N * kvC); // (B, Tq, Hkv, D)
+  const vNew = k.alloc(N * kvC); // (B, Tq, Hkv, D)
   k.matmul(q, xn, lw.wq, N, C, qC, false, true, false);
   k.matmul(kNew, xn, lw.wk, N, C, kvC, false, true, false);
   k.matmul(vNew, xn, lw.wv, N, C, kvC, false, true, false);
@@ -81,20 +81,20 @@ function blockInfer(
     kc.set(kNew.subarray(b * Tq * kvC, (b + 1) * Tq * kvC), (b * S + t0) * kvC);
     vc.set(vNew.subarray(b * Tq * kvC, (b + 1) * Tq * kvC), (b * S + t0) * kvC);
   }
-  const y = new Float32Array(N * qC); // (B, Tq, Hq, D)
-  const att = new Float32Array(B * Hq * Tq * (t0 + Tq)); // (B, Hq, Tq, Tk)
+  const y = k.alloc(N * qC); // (B, Tq, Hq, D)
+  const att = k.alloc(B * Hq * Tq * (t0 + Tq)); // (B, Hq, Tq, Tk)
   k.attentionForward(y, att, q, kc, vc, { B, Tq, qOffset: t0, kvStride: S, Hq, Hkv, D }, cache.keyStart);
-  const hMid = new Float32Array(N * C); // (N, C)
+  const hMid = k.alloc(N * C); // (N, C)
   k.matmul(hMid, y, lw.wo, N, qC, C, false, true, false);
   k.addInPlace(hMid, hIn, N * C);
-  const xn2 = new Float32Array(N * C); // (N, C)
+  const xn2 = k.alloc(N * C); // (N, C)
   k.rmsnormForward(xn2, rstd, hMid, lw.postNorm, N, C, c.rms_norm_eps);
-  const gate = new Float32Array(N * F); // (N, F)
-  const up = new Float32Array(N * F); // (N, F)
+  const gate = k.alloc(N * F); // (N, F)
+  const up = k.alloc(N * F); // (N, F)
   k.matmul(gate, xn2, lw.wGate, N, C, F, false, true, false);
   k.matmul(up, xn2, lw.wUp, N, C, F, false, true, false);
   k.swigluForward(gate, gate, up, N * F);
-  const hOut = new Float32Array(N * C); // (N, C)
+  const hOut = k.alloc(N * C); // (N, C)
   k.matmul(hOut, gate, lw.wDown, N, F, C, false, true, false);
   k.addInPlace(hOut, hMid, N * C);
   return hOut;

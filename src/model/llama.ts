@@ -70,14 +70,29 @@ export function initParams(config: LlamaConfig, seed: number): Map<string, Float
   return params;
 }
 
-/** Zeroed arrays with the same names and sizes as `params`. */
-export function zerosLike(params: Map<string, Float32Array>): Map<string, Float32Array> {
+/** Zeroed arrays with the same names and sizes as `params`, from `alloc`. */
+export function zerosLike(
+  params: Map<string, Float32Array>, alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
-  for (const [name, a] of params) out.set(name, new Float32Array(a.length));
+  for (const [name, a] of params) out.set(name, alloc(a.length));
   return out;
 }
 
-/** A model: config, kernels, named params and their structured views, RoPE tables. */
+/** Copies of `arrays` in memory the kernels work on without copying. */
+export function copyInto(kernels: Kernels, arrays: Map<string, Float32Array>): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, a] of arrays) {
+    const b = kernels.alloc(a.length);
+    b.set(a);
+    out.set(name, b);
+  }
+  return out;
+}
+
+/** A model: config, kernels, named params and their structured views, RoPE tables.
+ *  Params, gradients and tables are copied into / allocated from the kernels' memory once, at
+ *  construction (outside any allocation scope), so they live as long as the model. */
 export class Llama {
   readonly config: LlamaConfig;
   readonly kernels: Kernels;
@@ -85,28 +100,20 @@ export class Llama {
   readonly w: ModelWeights;
   readonly ropeCos: Float32Array; // (P, D/2)
   readonly ropeSin: Float32Array; // (P, D/2)
-  private gradsNamed: Map<string, Float32Array> | null = null;
-  private gradsStructured: ModelWeights | null = null;
+  /** Gradient buffers, keyed like params; backward accumulates into them. */
+  readonly grads: Map<string, Float32Array>;
+  readonly g: ModelWeights;
 
   constructor(config: LlamaConfig, params: Map<string, Float32Array>, kernels: Kernels) {
     this.config = config;
     this.kernels = kernels;
-    this.params = params;
-    this.w = structure(config, params);
+    this.params = copyInto(kernels, params);
+    this.w = structure(config, this.params);
+    this.grads = zerosLike(this.params, (n) => kernels.alloc(n));
+    this.g = structure(config, this.grads);
     const t = ropeTables(config.max_position_embeddings, headDim(config), config.rope_theta);
-    this.ropeCos = t.cos;
-    this.ropeSin = t.sin;
-  }
-
-  /** Gradient buffers (allocated on first use), keyed like params. */
-  get grads(): Map<string, Float32Array> {
-    if (!this.gradsNamed) this.gradsNamed = zerosLike(this.params);
-    return this.gradsNamed;
-  }
-
-  get g(): ModelWeights {
-    if (!this.gradsStructured) this.gradsStructured = structure(this.config, this.grads);
-    return this.gradsStructured;
+    this.ropeCos = copyInto(kernels, new Map([["cos", t.cos]])).get("cos")!;
+    this.ropeSin = copyInto(kernels, new Map([["sin", t.sin]])).get("sin")!;
   }
 
   zeroGrads(): void {

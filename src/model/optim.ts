@@ -25,16 +25,16 @@ export interface StepStats {
 }
 
 export class AdamW {
-  m: Map<string, Float32Array>;
-  v: Map<string, Float32Array>;
+  readonly m: Map<string, Float32Array>;
+  readonly v: Map<string, Float32Array>;
   step = 0;
   private readonly kernels: Kernels;
   private readonly decayed: ReadonlySet<string>;
 
   /** `decayed`: names of the tensors that get weight decay (the matrices). */
   constructor(params: Map<string, Float32Array>, kernels: Kernels, decayed: ReadonlySet<string>) {
-    this.m = zerosLike(params);
-    this.v = zerosLike(params);
+    this.m = zerosLike(params, (n) => kernels.alloc(n));
+    this.v = zerosLike(params, (n) => kernels.alloc(n));
     this.kernels = kernels;
     this.decayed = decayed;
   }
@@ -46,8 +46,8 @@ export class AdamW {
       if (!mm || !vv || mm.length !== a.length || vv.length !== a.length)
         throw new Error(`optimizer state does not match the model at tensor ${name}`);
     }
-    this.m = m;
-    this.v = v;
+    for (const [name, a] of this.m) a.set(m.get(name)!);
+    for (const [name, a] of this.v) a.set(v.get(name)!);
     this.step = step;
   }
 

@@ -4,6 +4,7 @@
 // Each row draws from its own RNG stream forked from the seed, so a row's sample does not depend
 // on the other rows of the batch. Returned log-probs are those of the raw model distribution
 // (temperature 1, no top-k/top-p truncation), which is what a policy-gradient ratio needs.
+import { withScope } from "../engine/kernels.ts";
 import { Rng } from "../engine/rng.ts";
 import { KVCache, inferStep } from "./infer.ts";
 import type { Llama } from "./llama.ts";
@@ -43,6 +44,10 @@ export interface SampleResult {
 
 /** Samples a continuation of every prompt (token id lists). */
 export function sample(m: Llama, prompts: number[][], opts: SampleOptions): SampleResult[] {
+  return withScope(m.kernels, () => sampleInScope(m, prompts, opts));
+}
+
+function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): SampleResult[] {
   const B = prompts.length;
   if (B === 0) return [];
   const temperature = opts.temperature ?? 1, topK = opts.topK ?? 0, topP = opts.topP ?? 1;

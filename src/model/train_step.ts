@@ -1,6 +1,7 @@
 // One supervised step: masked next-token cross-entropy (mean over the tokens whose weight is
 // non-zero), backward, AdamW. The same forward/backward serves policy-gradient losses, which
 // supply their own dLoss/dlogp instead of the cross-entropy's.
+import { withScope } from "../engine/kernels.ts";
 import { backward, forward } from "./forward.ts";
 import type { Llama } from "./llama.ts";
 import type { AdamW, AdamWOptions, StepStats } from "./optim.ts";
@@ -30,12 +31,14 @@ export function crossEntropyGrad(logprobs: Float32Array, weights: Float32Array):
   return { loss: wsum > 0 ? lsum / wsum : 0, dLogp, tokens: wsum };
 }
 
-/** Forward + backward + AdamW update on one batch. */
+/** Forward + backward + AdamW update on one batch (activations freed at the end). */
 export function lmTrainStep(model: Llama, opt: AdamW, batch: LmBatch, o: AdamWOptions): LmStepStats {
   model.zeroGrads();
-  const { logprobs, cache } = forward(model, batch.ids, batch.targets, batch.B, batch.T);
-  const { loss, dLogp, tokens } = crossEntropyGrad(logprobs, batch.weights);
-  backward(model, cache, dLogp);
-  const stats = opt.update(model.params, model.grads, o);
-  return { ...stats, loss, tokens };
+  return withScope(model.kernels, () => {
+    const { logprobs, cache } = forward(model, batch.ids, batch.targets, batch.B, batch.T);
+    const { loss, dLogp, tokens } = crossEntropyGrad(logprobs, batch.weights);
+    backward(model, cache, dLogp);
+    const stats = opt.update(model.params, model.grads, o);
+    return { ...stats, loss, tokens };
+  });
 }
