@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerLogprobs } from "./logprobs.ts";
 import { registerModel } from "./model.ts";
 import { registerSample } from "./sample.ts";
+import { registerSft } from "./sft.ts";
 
 const program = new Command();
 program
@@ -13,4 +14,5 @@ program
 registerModel(program);
 registerLogprobs(program);
 registerSample(program);
+registerSft(program);
 await program.parseAsync(process.argv);

@@ -1,0 +1,39 @@
+// Config files: YAML or JSON, validated by a zod schema; every error names the field and the
+// file. The resolved config (defaults filled in) is what a run prints at start and records.
+import * as fsp from "node:fs/promises";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { RecapError } from "./errors.ts";
+
+/** Reads FILE (.yaml/.yml/.json) and validates it against `schema`. */
+export async function loadConfigFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, "utf8");
+  } catch (e) {
+    throw new RecapError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, "check the path");
+  }
+  let raw: unknown;
+  try {
+    raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (e) {
+    throw new RecapError(`config ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  return validateConfig(raw ?? {}, schema, file);
+}
+
+/** Validates an object against `schema`, with one error line listing every bad field. */
+export function validateConfig<S extends z.ZodType>(raw: unknown, schema: S, where: string): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    throw new RecapError(`invalid config ${where}: ${msg}`, "fix the named fields (see `--help` for the documented knobs)");
+  }
+  return r.data;
+}
+
+/** Prints the resolved config on stderr, one `key: value` per line. */
+export function printResolvedConfig(title: string, config: unknown): void {
+  if (process.env["RECAP_QUIET"] === "1") return;
+  process.stderr.write(`${title}\n${JSON.stringify(config, null, 2)}\n`);
+}
