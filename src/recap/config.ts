@@ -1,0 +1,29 @@
+// The RECAP data side's configuration (zod): how many prompts get a prefill, how long it is, in
+// which unit, and which sources feed it. Every knob: meaning, default, paper value.
+import { z } from "zod";
+import { parseWithSchema } from "../rl/config.ts";
+
+export const recapDataConfigSchema = z.strictObject({
+  /** Fraction of the safety (harmful, jailbreak) and over-refusal (borderline, benign) prompts that
+   *  get a prefill; math prompts never do. Default 0.5 (the paper's default; Fig. 3 sweeps it). */
+  alpha: z.number().min(0).max(1).default(0.5),
+  /** Prefill length l_pre in `unit`s. Default 25 words: our world's traces are about 30-70
+   *  words, so 25 keeps roughly their first half. The paper's default is 500 words (Table 10
+   *  sweeps 100-700) on traces of thousands of words. */
+  lPre: z.number().int().min(0).default(25),
+  /** Unit of lPre: "words" (whitespace-separated, the paper's) or "tokens" (the policy's tokenizer). Default words. */
+  unit: z.enum(["words", "tokens"]).default("words"),
+  /** The aligned-prefill ablation (Fig. 3c): harmful prompts get safe thinking (pi_safe), benign
+   *  ones helpful thinking (pi_help), instead of the counter-aligned pi_harm / pi_refuse. Default false. */
+  aligned: z.boolean().default(false),
+  /** Text that opens the thinking inside the assistant turn, before the prefill words. Default
+   *  "<think>" (our template); "" for templates whose generation prompt opens it (DeepSeek-R1 distills). */
+  thinkOpen: z.string().default("<think>"),
+});
+
+export type RecapDataConfig = z.infer<typeof recapDataConfigSchema>;
+export type RecapDataConfigInput = z.input<typeof recapDataConfigSchema>;
+
+export function parseRecapDataConfig(raw: unknown): RecapDataConfig {
+  return parseWithSchema(recapDataConfigSchema, raw, "recap data config");
+}

@@ -1,0 +1,119 @@
+// The RECAP training mixture (paper Sec. 3.1): a fraction alpha of the safety and over-refusal
+// prompts get a counter-aligned prefill — harmful / jailbreak prompts unsafe thinking from
+// pi_harm, borderline / benign prompts refusal thinking from pi_refuse — cut to l_pre; math
+// prompts never get one; the rest stay clean. The aligned switch (Fig. 3c ablation) swaps in
+// pi_safe / pi_help. The mixture is built once over the training prompts (D_prefill).
+//
+// Exactness: with E eligible (non-math) prompts, exactly round(alpha * E) are prefilled (ties
+// round up), chosen jointly over all eligible sources by a seeded Fisher-Yates shuffle — not per
+// source, so the split between pi_harm and pi_refuse items follows the shuffle. Everything is a
+// function of (items, config, seed): selection uses the seed's stream 0, and item i's source
+// draws from stream 1 forked by i, so the result does not depend on the order sources answer in.
+import { Rng } from "../engine/rng.ts";
+import type { Tokenizer } from "../model/tokenizer.ts";
+import { RecapError } from "../util/errors.ts";
+import type { RecapDataConfig } from "./config.ts";
+import type { PrefillSource } from "./sources.ts";
+import { type PrefillUnit, truncatePrefill } from "./truncate.ts";
+
+export const PROMPT_SOURCES = ["harmful", "jailbreak", "borderline", "benign", "math"] as const;
+export type PromptSource = (typeof PROMPT_SOURCES)[number];
+
+export interface PromptItem {
+  id: string;
+  prompt: string;
+  source: PromptSource;
+}
+
+export type PrefillRole = "pi_harm" | "pi_refuse" | "pi_safe" | "pi_help";
+export type PrefillSources<I> = Partial<Record<PrefillRole, PrefillSource<I>>>;
+
+export interface Prefill {
+  /** The assistant turn's start: thinkOpen + the cut thinking (no "</think>"). */
+  text: string;
+  role: PrefillRole;
+  sourceId: string;
+  /** Words or tokens of the cut thinking (thinkOpen not counted). */
+  count: number;
+  unit: PrefillUnit;
+  /** The source's whole thinking fitted within l_pre. */
+  complete: boolean;
+}
+
+export interface MixtureRow<I> {
+  item: I;
+  prefill: Prefill | null;
+}
+
+/** Which policy writes the prefill for a prompt source; null for math (never prefilled). */
+export function prefillRole(source: PromptSource, aligned: boolean): PrefillRole | null {
+  switch (source) {
+    case "harmful":
+    case "jailbreak":
+      return aligned ? "pi_safe" : "pi_harm";
+    case "borderline":
+    case "benign":
+      return aligned ? "pi_help" : "pi_refuse";
+    case "math":
+      return null;
+    default:
+      throw new RecapError(`unknown prompt source "${String(source)}"`, `valid sources are: ${PROMPT_SOURCES.join(", ")}`);
+  }
+}
+
+/** Indices (ascending) of the prompts that get a prefill: round(alpha * eligible) of them. */
+export function selectPrefilled(items: readonly { source: PromptSource }[], alpha: number, rng: Rng): number[] {
+  if (!(alpha >= 0 && alpha <= 1)) throw new RecapError(`alpha must be in [0, 1], got ${alpha}`, "the paper's default is 0.5");
+  const eligible: number[] = []; // (E) indices of non-math prompts
+  items.forEach((it, i) => {
+    if (prefillRole(it.source, false) !== null) eligible.push(i);
+  });
+  const n = Math.round(alpha * eligible.length);
+  rng.shuffle(eligible);
+  return eligible.slice(0, n).sort((a, b) => a - b);
+}
+
+export interface BuildOptions {
+  seed: number;
+  /** Needed when cfg.unit is "tokens". */
+  tokenizer?: Tokenizer;
+}
+
+/** The mixture: every item, with its prefill or null. Sources are checked before any is called. */
+export async function buildMixture<I extends PromptItem>(
+  items: readonly I[], sources: PrefillSources<I>, cfg: RecapDataConfig, opts: BuildOptions,
+): Promise<MixtureRow<I>[]> {
+  if (cfg.unit === "tokens" && !opts.tokenizer) throw new RecapError("prefill unit \"tokens\" needs the policy's tokenizer", "pass a tokenizer or use unit \"words\"");
+  const root = new Rng(opts.seed);
+  const chosen = selectPrefilled(items, cfg.alpha, root.fork(0));
+  const roles = new Map(chosen.map((i) => [i, prefillRole(items[i]!.source, cfg.aligned)!]));
+  for (const role of new Set(roles.values()))
+    if (!sources[role])
+      throw new RecapError(`no prefill source for ${role}`, cfg.aligned ? "the aligned ablation needs pi_safe and pi_help sources" : "give pi_harm and pi_refuse sources");
+  const streams = root.fork(1);
+  const rows: MixtureRow<I>[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const role = roles.get(i);
+    if (role === undefined) {
+      rows.push({ item, prefill: null });
+      continue;
+    }
+    const res = await sources[role]!.prefill(item, streams.fork(i));
+    const body = cfg.thinkOpen !== "" && res.text.startsWith(cfg.thinkOpen) ? res.text.slice(cfg.thinkOpen.length) : res.text;
+    const cut = truncatePrefill(body, { unit: cfg.unit, lPre: cfg.lPre, tokenizer: opts.tokenizer });
+    rows.push({ item, prefill: { text: cfg.thinkOpen + cut.text, role, sourceId: res.sourceId, count: cut.count, unit: cfg.unit, complete: cut.complete } });
+  }
+  return rows;
+}
+
+/** Per prompt source: how many items, how many prefilled. */
+export function mixtureCounts<I extends PromptItem>(rows: readonly MixtureRow<I>[]): Record<PromptSource, { total: number; prefilled: number }> {
+  const out = Object.fromEntries(PROMPT_SOURCES.map((s) => [s, { total: 0, prefilled: 0 }])) as Record<PromptSource, { total: number; prefilled: number }>;
+  for (const r of rows) {
+    const c = out[r.item.source];
+    c.total++;
+    if (r.prefill) c.prefilled++;
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// Prefill truncation: the first l_pre words (the paper's unit) or tokens of a thinking text.
+//
+// Words: a word is a maximal run of non-whitespace characters; special tokens (`<think>`,
+// chat markers) are atomic units that count zero words and split a word they touch
+// ("<think>First" is `<think>` + the word "First"). The cut is the LONGEST PREFIX of the text
+// that holds at most l_pre words, ends at the end of a word or a special token (so never inside
+// one, and with no trailing whitespace), and stops before the first `</think>`: a prefill never
+// closes the thinking. l_pre = 0 keeps only leading special tokens (usually nothing).
+// Tokens: the text before the first `</think>` is encoded with the tokenizer and cut at a token
+// boundary (special tokens are single tokens, so never split, and count one token each). A cut
+// through a multi-byte character would not decode to a prefix of the text, and BPE may
+// tokenize a cut-off word differently when re-encoded, so the cut backs off to the longest
+// k <= l_pre tokens whose decoding is a prefix of the text AND re-encodes to at most l_pre
+// tokens; `count` is the re-encoded length, what the policy will actually see.
+import { SPECIAL_TOKENS, type Tokenizer } from "../model/tokenizer.ts";
+import { RecapError } from "../util/errors.ts";
+
+export const END_THINK = "</think>";
+export const DEFAULT_SPECIALS: readonly string[] = SPECIAL_TOKENS.map((s) => s.content);
+
+export type PrefillUnit = "words" | "tokens";
+
+export interface PrefillCut {
+  /** The kept prefix of the input text (never contains `</think>`). */
+  text: string;
+  /** Words (or tokens) in `text`. */
+  count: number;
+  /** The whole thinking (everything before `</think>`) was kept. */
+  complete: boolean;
+}
+
+function checkLPre(lPre: number): void {
+  if (!Number.isInteger(lPre) || lPre < 0) throw new RecapError(`l_pre must be an integer >= 0, got ${lPre}`, "set lPre to a number of words (or tokens), e.g. 25");
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Units of a text in order: special tokens and words, with their character spans. */
+function units(text: string, specials: readonly string[]): { start: number; end: number; special: string | null }[] {
+  const all = [...new Set([...specials, END_THINK])].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  const re = new RegExp(`${all.map(escapeRegex).join("|")}|[^\\s]+?(?=${all.map(escapeRegex).join("|")}|\\s|$)`, "gsy");
+  const out: { start: number; end: number; special: string | null }[] = [];
+  const ws = /\s+/y;
+  let at = 0;
+  while (at < text.length) {
+    ws.lastIndex = at;
+    if (ws.test(text)) {
+      at = ws.lastIndex;
+      continue;
+    }
+    re.lastIndex = at;
+    const m = re.exec(text);
+    if (!m) throw new Error(`truncateWords: no unit at ${at}`); // unreachable: a non-space char always matches
+    out.push({ start: at, end: at + m[0].length, special: all.includes(m[0]) ? m[0] : null });
+    at += m[0].length;
+  }
+  return out;
+}
+
+/** The longest prefix of `text` with at most lPre words, before the first `</think>`. */
+export function truncateWords(text: string, lPre: number, specials: readonly string[] = DEFAULT_SPECIALS): PrefillCut {
+  checkLPre(lPre);
+  let count = 0, end = 0;
+  for (const u of units(text, specials)) {
+    if (u.special === END_THINK) return { text: text.slice(0, end), count, complete: true };
+    if (u.special === null) {
+      if (count === lPre) return { text: text.slice(0, end), count, complete: false };
+      count++;
+    }
+    end = u.end;
+  }
+  return { text: text.slice(0, end), count, complete: true };
+}
+
+/** The text before the first `</think>` (all of it when there is none). */
+export function beforeEndThink(text: string): string {
+  const at = text.indexOf(END_THINK);
+  return at < 0 ? text : text.slice(0, at);
+}
+
+/** The longest token-boundary prefix of `text` (before `</think>`) of at most lPre tokens. */
+export function truncateTokens(text: string, lPre: number, tok: Tokenizer): PrefillCut {
+  checkLPre(lPre);
+  const body = beforeEndThink(text);
+  const ids = tok.encode(body); // (n) tokens of the whole thinking
+  if (ids.length <= lPre) return { text: body, count: ids.length, complete: true };
+  for (let k = lPre; k > 0; k--) {
+    const prefix = tok.decode(ids.slice(0, k));
+    if (!body.startsWith(prefix)) continue;
+    const n = tok.encode(prefix).length;
+    if (n <= lPre) return { text: prefix, count: n, complete: false };
+  }
+  return { text: "", count: 0, complete: false };
+}
+
+export interface TruncateOptions {
+  unit: PrefillUnit;
+  lPre: number;
+  /** Required when unit is "tokens". */
+  tokenizer?: Tokenizer;
+}
+
+/** truncateWords or truncateTokens, by unit. */
+export function truncatePrefill(text: string, opts: TruncateOptions): PrefillCut {
+  if (opts.unit === "words") return truncateWords(text, opts.lPre);
+  if (opts.unit === "tokens") {
+    if (!opts.tokenizer) throw new RecapError("prefill unit \"tokens\" needs a tokenizer", "pass the policy's tokenizer, or use unit \"words\"");
+    return truncateTokens(text, opts.lPre, opts.tokenizer);
+  }
+  throw new RecapError(`unknown prefill unit "${String(opts.unit)}"`, "valid units are: words, tokens");
+}

@@ -1,0 +1,108 @@
+// The objective's configuration as zod schemas: advantage estimator, policy loss, dynamic
+// sampling and overlong shaping, every knob documented where it is defined (meaning, default,
+// paper value). The trainer's config embeds `objectiveConfigSchema`; bad values fail at parse
+// time with a RecapError naming the field and the fix (parseWithSchema).
+import { z } from "zod";
+import { RecapError } from "../util/errors.ts";
+import { ADVANTAGE_ESTIMATORS } from "./advantages.ts";
+import { AGG_MODES } from "./aggregate.ts";
+import { SAMPLING_RULES } from "./dynamic_sampling.ts";
+import type { Registry } from "./registry.ts";
+
+/** A string that must name an entry of `reg` (the message lists the valid names). */
+function registeredName<F>(reg: Registry<F>, fallback: string) {
+  return z.string().default(fallback).refine((n) => reg.has(n), {
+    error: (iss) => `unknown ${reg.kind} "${String(iss.input)}": valid names are ${reg.names.join(", ")}`,
+  });
+}
+
+export const advantageConfigSchema = z.strictObject({
+  /** Estimator name: group_norm (GRPO/DAPO; the paper's) or dr_grpo (no std). Default group_norm. */
+  estimator: registeredName(ADVANTAGE_ESTIMATORS, "group_norm"),
+  /** Added to the group's sample std before dividing. Default 1e-6 (verl; TRL uses 1e-4). */
+  eps: z.number().positive().default(1e-6),
+});
+
+const aggregation = z.enum(AGG_MODES);
+/** Constant divisor of seq-mean-token-sum-norm (Dr.GRPO's MAX_TOKENS, e.g. max_new_tokens). No default. */
+const normLen = z.number().int().positive().optional();
+
+const dapoSchema = z.strictObject({
+  name: z.literal("dapo"),
+  /** Lower clip: the ratio is clipped below at 1 - epsLow. Default 0.2 (DAPO, RECAP paper). */
+  epsLow: z.number().min(0).lt(1).default(0.2),
+  /** Upper clip ("clip-higher"): clipped above at 1 + epsHigh. Default 0.28 (DAPO, RECAP paper). */
+  epsHigh: z.number().min(0).default(0.28),
+  /** Dual-clip constant c > 1 bounding the loss of negative-advantage tokens, or null (off). Default null (not in DAPO; verl uses 3). */
+  dualClipC: z.number().gt(1).nullable().default(null),
+  /** Loss aggregation. Default token-mean (DAPO: all optimised tokens of the batch weigh the same). */
+  aggregation: aggregation.default("token-mean"),
+  normLen,
+});
+
+const grpoSchema = z.strictObject({
+  name: z.literal("grpo"),
+  /** Symmetric clip: the ratio is kept in [1 - eps, 1 + eps]. Default 0.2 (GRPO / PPO). */
+  eps: z.number().min(0).lt(1).default(0.2),
+  /** Weight of the k3 KL penalty to the reference policy; 0 = off. Default 0 (DeepSeekMath's GRPO: 0.04). */
+  klBeta: z.number().min(0).default(0),
+  /** Loss aggregation. Default seq-mean-token-mean (GRPO: each sequence weighs the same). */
+  aggregation: aggregation.default("seq-mean-token-mean"),
+  normLen,
+});
+
+export const policyLossConfigSchema = z
+  .discriminatedUnion("name", [dapoSchema, grpoSchema], {
+    error: (iss) => `unknown policy loss ${JSON.stringify((iss.input as { name?: unknown } | undefined)?.name)}: valid names are dapo, grpo`,
+  })
+  .superRefine((c, ctx) => {
+    if (c.name === "dapo" && c.epsHigh < c.epsLow)
+      ctx.addIssue({ code: "custom", path: ["epsHigh"], message: `epsHigh ${c.epsHigh} is below epsLow ${c.epsLow}: clip-higher needs epsHigh >= epsLow (paper: 0.28 and 0.2)` });
+    if (c.aggregation === "seq-mean-token-sum-norm" && c.normLen === undefined)
+      ctx.addIssue({ code: "custom", path: ["normLen"], message: "aggregation seq-mean-token-sum-norm needs normLen: set it to max_new_tokens (a constant)" });
+  });
+
+export const dynamicSamplingConfigSchema = z.strictObject({
+  /** Rule name: recap (the paper's), std_positive (verl), range (OpenRLHF), none. Default recap. */
+  rule: registeredName(SAMPLING_RULES, "recap"),
+  /** recap: a group whose rewards are all > tau is dropped as uniformly good. Default 0.9 (our choice: the paper does not state tau). */
+  tau: z.number().default(0.9),
+  /** range: keep iff rangeLow < mean reward < rangeHigh. Defaults 0 and 1 (OpenRLHF). */
+  rangeLow: z.number().default(0),
+  rangeHigh: z.number().default(1),
+  /** Generation rounds allowed to fill one batch with kept groups. Default 4 (our choice; verl's DAPO recipe: max_num_gen_batches 10). */
+  maxRounds: z.number().int().min(1).default(4),
+}).superRefine((c, ctx) => {
+  if (!(c.rangeLow < c.rangeHigh))
+    ctx.addIssue({ code: "custom", path: ["rangeHigh"], message: `rangeHigh ${c.rangeHigh} must be above rangeLow ${c.rangeLow}` });
+});
+
+export const overlongConfigSchema = z.strictObject({
+  /** L_cache: tokens below max_new_tokens where the soft length penalty ramps from 0 to -1; 0 = off. Default 0 (DAPO: 4096 of a 20480 limit). */
+  bufferLen: z.number().int().min(0).default(0),
+  /** Scale of the penalty. Default 1 (DAPO; verl's penalty_factor). */
+  factor: z.number().min(0).default(1),
+});
+
+export const objectiveConfigSchema = z.strictObject({
+  advantage: advantageConfigSchema.prefault({}),
+  loss: policyLossConfigSchema.prefault({ name: "dapo" }),
+  dynamicSampling: dynamicSamplingConfigSchema.prefault({}),
+  overlong: overlongConfigSchema.prefault({}),
+});
+
+export type ObjectiveConfig = z.infer<typeof objectiveConfigSchema>;
+export type ObjectiveConfigInput = z.input<typeof objectiveConfigSchema>;
+
+/** Parses `raw` with `schema`; the first problem becomes a one-line RecapError naming the field. */
+export function parseWithSchema<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
+  throw new RecapError(`${what}: field ${field}: ${issue.message}`, "fix that field (see the documented defaults in the schema)");
+}
+
+export function parseObjectiveConfig(raw: unknown): ObjectiveConfig {
+  return parseWithSchema(objectiveConfigSchema, raw, "objective config");
+}
