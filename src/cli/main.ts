@@ -1,9 +1,15 @@
 // The `recap` command line: one file per command, wired here.
 import { Command } from "commander";
 import { registerLogprobs } from "./logprobs.ts";
+import { registerGrade } from "./grade.ts";
 import { registerModel } from "./model.ts";
+import { registerWorld } from "./world.ts";
 import { registerSample } from "./sample.ts";
 import { registerSft } from "./sft.ts";
+import { registerExport } from "./export.ts";
+import { registerServe } from "./serve.ts";
+import { registerEval } from "./eval.ts";
+import { registerReport } from "./report.ts";
 
 const program = new Command();
 program
@@ -12,7 +18,13 @@ program
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)");
 registerModel(program);
+registerWorld(program);
 registerLogprobs(program);
+registerGrade(program);
 registerSample(program);
 registerSft(program);
+registerExport(program);
+registerServe(program);
+registerEval(program);
+registerReport(program);
 await program.parseAsync(process.argv);
