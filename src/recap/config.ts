@@ -10,15 +10,15 @@ export const recapDataConfigSchema = z.strictObject({
   /** Prefill length l_pre in `unit`s. Default 25 words: our world's traces are about 30-70
    *  words, so 25 keeps roughly their first half. The paper's default is 500 words (Table 10
    *  sweeps 100-700) on traces of thousands of words. */
-  lPre: z.number().int().min(0).default(25),
-  /** Unit of lPre: "words" (whitespace-separated, the paper's) or "tokens" (the policy's tokenizer). Default words. */
+  l_pre: z.number().int().min(0).default(25),
+  /** Unit of l_pre: "words" (whitespace-separated, the paper's) or "tokens" (the policy's tokenizer). Default words. */
   unit: z.enum(["words", "tokens"]).default("words"),
   /** The aligned-prefill ablation (Fig. 3c): harmful prompts get safe thinking (pi_safe), benign
    *  ones helpful thinking (pi_help), instead of the counter-aligned pi_harm / pi_refuse. Default false. */
   aligned: z.boolean().default(false),
   /** Text that opens the thinking inside the assistant turn, before the prefill words. Default
    *  "<think>" (our template); "" for templates whose generation prompt opens it (DeepSeek-R1 distills). */
-  thinkOpen: z.string().default("<think>"),
+  think_open: z.string().default("<think>"),
 });
 
 export type RecapDataConfig = z.infer<typeof recapDataConfigSchema>;

@@ -29,11 +29,11 @@ export type PrefillRole = "pi_harm" | "pi_refuse" | "pi_safe" | "pi_help";
 export type PrefillSources<I> = Partial<Record<PrefillRole, PrefillSource<I>>>;
 
 export interface Prefill {
-  /** The assistant turn's start: thinkOpen + the cut thinking (no "</think>"). */
+  /** The assistant turn's start: think_open + the cut thinking (no "</think>"). */
   text: string;
   role: PrefillRole;
   sourceId: string;
-  /** Words or tokens of the cut thinking (thinkOpen not counted). */
+  /** Words or tokens of the cut thinking (think_open not counted). */
   count: number;
   unit: PrefillUnit;
   /** The source's whole thinking fitted within l_pre. */
@@ -100,9 +100,9 @@ export async function buildMixture<I extends PromptItem>(
       continue;
     }
     const res = await sources[role]!.prefill(item, streams.fork(i));
-    const body = cfg.thinkOpen !== "" && res.text.startsWith(cfg.thinkOpen) ? res.text.slice(cfg.thinkOpen.length) : res.text;
-    const cut = truncatePrefill(body, { unit: cfg.unit, lPre: cfg.lPre, tokenizer: opts.tokenizer });
-    rows.push({ item, prefill: { text: cfg.thinkOpen + cut.text, role, sourceId: res.sourceId, count: cut.count, unit: cfg.unit, complete: cut.complete } });
+    const body = cfg.think_open !== "" && res.text.startsWith(cfg.think_open) ? res.text.slice(cfg.think_open.length) : res.text;
+    const cut = truncatePrefill(body, { unit: cfg.unit, l_pre: cfg.l_pre, tokenizer: opts.tokenizer });
+    rows.push({ item, prefill: { text: cfg.think_open + cut.text, role, sourceId: res.sourceId, count: cut.count, unit: cfg.unit, complete: cut.complete } });
   }
   return rows;
 }

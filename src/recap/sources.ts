@@ -5,7 +5,7 @@
 // - ruleSource: wraps any function item -> thinking (the world's rule-based pi_harm / pi_refuse).
 // - samplerSource: lets a checkpoint write the thinking (the paper samples pi_harm / pi_refuse
 //   from models): the chat is rendered for the item's prompt, the thinking is opened with
-//   `thinkOpen`, and the model generates with our KV-cache sampler until "</think>" or <eos>.
+//   `think_open`, and the model generates with our KV-cache sampler until "</think>" or <eos>.
 // An HTTP endpoint source (OpenAI-compatible) can implement the same interface later.
 import type { Rng } from "../engine/rng.ts";
 import type { Llama } from "../model/llama.ts";
@@ -44,19 +44,19 @@ export interface SamplerSourceOptions {
   topK?: number;
   topP?: number;
   /** Text that opens the thinking, placed after the assistant marker. Default "<think>". */
-  thinkOpen?: string;
+  think_open?: string;
   system?: string;
 }
 
 /** A source that samples the thinking from a model (one row per call, seeded from `rng`). */
 export function samplerSource<I extends { prompt: string }>(opts: SamplerSourceOptions): PrefillSource<I> {
   const tok = opts.tokenizer;
-  const thinkOpen = opts.thinkOpen ?? "<think>";
+  const think_open = opts.think_open ?? "<think>";
   const stops = [tok.specialIds.endThink, tok.specialIds.eos];
   return {
     id: opts.id,
     prefill(item, rng) {
-      const { promptIds, prefillIds } = encodePolicyPrompt(tok, item.prompt, thinkOpen, opts.system);
+      const { promptIds, prefillIds } = encodePolicyPrompt(tok, item.prompt, think_open, opts.system);
       const ids = [...promptIds, ...prefillIds]; // (P + F) the prompt and the opened thinking
       const left = opts.model.config.max_position_embeddings - ids.length;
       if (left < 1)
@@ -72,7 +72,7 @@ export function samplerSource<I extends { prompt: string }>(opts: SamplerSourceO
       });
       const tokens = r!.tokens;
       const body = r!.finishReason === "stop" && stops.includes(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
-      return { text: beforeEndThink(thinkOpen + tok.decode(body)), sourceId: opts.id };
+      return { text: beforeEndThink(think_open + tok.decode(body)), sourceId: opts.id };
     },
   };
 }

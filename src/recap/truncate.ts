@@ -29,8 +29,8 @@ export interface PrefillCut {
   complete: boolean;
 }
 
-function checkLPre(lPre: number): void {
-  if (!Number.isInteger(lPre) || lPre < 0) throw new RecapError(`l_pre must be an integer >= 0, got ${lPre}`, "set lPre to a number of words (or tokens), e.g. 25");
+function checkLPre(l_pre: number): void {
+  if (!Number.isInteger(l_pre) || l_pre < 0) throw new RecapError(`l_pre must be an integer >= 0, got ${l_pre}`, "set l_pre to a number of words (or tokens), e.g. 25");
 }
 
 function escapeRegex(s: string): string {
@@ -59,14 +59,14 @@ function units(text: string, specials: readonly string[]): { start: number; end:
   return out;
 }
 
-/** The longest prefix of `text` with at most lPre words, before the first `</think>`. */
-export function truncateWords(text: string, lPre: number, specials: readonly string[] = DEFAULT_SPECIALS): PrefillCut {
-  checkLPre(lPre);
+/** The longest prefix of `text` with at most l_pre words, before the first `</think>`. */
+export function truncateWords(text: string, l_pre: number, specials: readonly string[] = DEFAULT_SPECIALS): PrefillCut {
+  checkLPre(l_pre);
   let count = 0, end = 0;
   for (const u of units(text, specials)) {
     if (u.special === END_THINK) return { text: text.slice(0, end), count, complete: true };
     if (u.special === null) {
-      if (count === lPre) return { text: text.slice(0, end), count, complete: false };
+      if (count === l_pre) return { text: text.slice(0, end), count, complete: false };
       count++;
     }
     end = u.end;
@@ -80,34 +80,34 @@ export function beforeEndThink(text: string): string {
   return at < 0 ? text : text.slice(0, at);
 }
 
-/** The longest token-boundary prefix of `text` (before `</think>`) of at most lPre tokens. */
-export function truncateTokens(text: string, lPre: number, tok: Tokenizer): PrefillCut {
-  checkLPre(lPre);
+/** The longest token-boundary prefix of `text` (before `</think>`) of at most l_pre tokens. */
+export function truncateTokens(text: string, l_pre: number, tok: Tokenizer): PrefillCut {
+  checkLPre(l_pre);
   const body = beforeEndThink(text);
   const ids = tok.encode(body); // (n) tokens of the whole thinking
-  if (ids.length <= lPre) return { text: body, count: ids.length, complete: true };
-  for (let k = lPre; k > 0; k--) {
+  if (ids.length <= l_pre) return { text: body, count: ids.length, complete: true };
+  for (let k = l_pre; k > 0; k--) {
     const prefix = tok.decode(ids.slice(0, k));
     if (!body.startsWith(prefix)) continue;
     const n = tok.encode(prefix).length;
-    if (n <= lPre) return { text: prefix, count: n, complete: false };
+    if (n <= l_pre) return { text: prefix, count: n, complete: false };
   }
   return { text: "", count: 0, complete: false };
 }
 
 export interface TruncateOptions {
   unit: PrefillUnit;
-  lPre: number;
+  l_pre: number;
   /** Required when unit is "tokens". */
   tokenizer?: Tokenizer;
 }
 
 /** truncateWords or truncateTokens, by unit. */
 export function truncatePrefill(text: string, opts: TruncateOptions): PrefillCut {
-  if (opts.unit === "words") return truncateWords(text, opts.lPre);
+  if (opts.unit === "words") return truncateWords(text, opts.l_pre);
   if (opts.unit === "tokens") {
     if (!opts.tokenizer) throw new RecapError("prefill unit \"tokens\" needs a tokenizer", "pass the policy's tokenizer, or use unit \"words\"");
-    return truncateTokens(text, opts.lPre, opts.tokenizer);
+    return truncateTokens(text, opts.l_pre, opts.tokenizer);
   }
   throw new RecapError(`unknown prefill unit "${String(opts.unit)}"`, "valid units are: words, tokens");
 }

@@ -8,10 +8,10 @@
 //   token-mean               (DAPO)    sum_b sum_t m L / N                    weights m / N
 //   seq-mean-token-mean      (GRPO)    mean over rows with N_b > 0 of         weights m / (N_b * B')
 //                                      sum_t m L / N_b  (B' = such rows)
-//   seq-mean-token-sum-norm  (Dr.GRPO) mean over all B rows of                weights m / (normLen * B)
-//                                      sum_t m L / normLen
+//   seq-mean-token-sum-norm  (Dr.GRPO) mean over all B rows of                weights m / (norm_len * B)
+//                                      sum_t m L / norm_len
 // Departures: rows without optimised tokens are left out of seq-mean-token-mean (as current verl
-// does; a 0/0 mean has no value). For seq-mean-token-sum-norm the constant normLen must be given
+// does; a 0/0 mean has no value). For seq-mean-token-sum-norm the constant norm_len must be given
 // (Dr.GRPO's MAX_TOKENS, e.g. max_new_tokens): verl falls back to the padded width T, which
 // changes from batch to batch, so the step size would follow the batch's longest response. We
 // then average over the B rows (Dr.GRPO's 1/G), where older verl divides the batch sum by T
@@ -25,7 +25,7 @@ export interface AggregateOptions {
   B: number;
   T: number;
   /** The constant divisor of seq-mean-token-sum-norm (required by that mode only). */
-  normLen?: number;
+  norm_len?: number;
 }
 
 export interface AggregateResult {
@@ -67,9 +67,9 @@ function rowScales(mode: string, counts: Float64Array, opts: AggregateOptions): 
     const rows = counts.reduce((a, c) => a + (c > 0 ? 1 : 0), 0);
     for (let b = 0; b < B; b++) if (counts[b]! > 0) scale[b] = 1 / (counts[b]! * rows);
   } else if (mode === "seq-mean-token-sum-norm") {
-    const L = opts.normLen;
+    const L = opts.norm_len;
     if (L === undefined || !(L > 0))
-      throw new RecapError(`aggregation seq-mean-token-sum-norm needs a constant normLen > 0, got ${L}`, "set normLen to max_new_tokens (a constant across steps)");
+      throw new RecapError(`aggregation seq-mean-token-sum-norm needs a constant norm_len > 0, got ${L}`, "set norm_len to max_new_tokens (a constant across steps)");
     if (B > 0) scale.fill(1 / (L * B));
   } else {
     throw new RecapError(`unknown aggregation mode "${mode}"`, `valid aggregation modes are: ${AGG_MODES.join(", ")}`);

@@ -25,19 +25,19 @@ export const advantageConfigSchema = z.strictObject({
 
 const aggregation = z.enum(AGG_MODES);
 /** Constant divisor of seq-mean-token-sum-norm (Dr.GRPO's MAX_TOKENS, e.g. max_new_tokens). No default. */
-const normLen = z.number().int().positive().optional();
+const norm_len = z.number().int().positive().optional();
 
 const dapoSchema = z.strictObject({
   name: z.literal("dapo"),
-  /** Lower clip: the ratio is clipped below at 1 - epsLow. Default 0.2 (DAPO, RECAP paper). */
-  epsLow: z.number().min(0).lt(1).default(0.2),
-  /** Upper clip ("clip-higher"): clipped above at 1 + epsHigh. Default 0.28 (DAPO, RECAP paper). */
-  epsHigh: z.number().min(0).default(0.28),
+  /** Lower clip: the ratio is clipped below at 1 - eps_low. Default 0.2 (DAPO, RECAP paper). */
+  eps_low: z.number().min(0).lt(1).default(0.2),
+  /** Upper clip ("clip-higher"): clipped above at 1 + eps_high. Default 0.28 (DAPO, RECAP paper). */
+  eps_high: z.number().min(0).default(0.28),
   /** Dual-clip constant c > 1 bounding the loss of negative-advantage tokens, or null (off). Default null (not in DAPO; verl uses 3). */
-  dualClipC: z.number().gt(1).nullable().default(null),
+  dual_clip_c: z.number().gt(1).nullable().default(null),
   /** Loss aggregation. Default token-mean (DAPO: all optimised tokens of the batch weigh the same). */
   aggregation: aggregation.default("token-mean"),
-  normLen,
+  norm_len,
 });
 
 const grpoSchema = z.strictObject({
@@ -45,10 +45,10 @@ const grpoSchema = z.strictObject({
   /** Symmetric clip: the ratio is kept in [1 - eps, 1 + eps]. Default 0.2 (GRPO / PPO). */
   eps: z.number().min(0).lt(1).default(0.2),
   /** Weight of the k3 KL penalty to the reference policy; 0 = off. Default 0 (DeepSeekMath's GRPO: 0.04). */
-  klBeta: z.number().min(0).default(0),
+  kl_beta: z.number().min(0).default(0),
   /** Loss aggregation. Default seq-mean-token-mean (GRPO: each sequence weighs the same). */
   aggregation: aggregation.default("seq-mean-token-mean"),
-  normLen,
+  norm_len,
 });
 
 export const policyLossConfigSchema = z
@@ -56,10 +56,10 @@ export const policyLossConfigSchema = z
     error: (iss) => `unknown policy loss ${JSON.stringify((iss.input as { name?: unknown } | undefined)?.name)}: valid names are dapo, grpo`,
   })
   .superRefine((c, ctx) => {
-    if (c.name === "dapo" && c.epsHigh < c.epsLow)
-      ctx.addIssue({ code: "custom", path: ["epsHigh"], message: `epsHigh ${c.epsHigh} is below epsLow ${c.epsLow}: clip-higher needs epsHigh >= epsLow (paper: 0.28 and 0.2)` });
-    if (c.aggregation === "seq-mean-token-sum-norm" && c.normLen === undefined)
-      ctx.addIssue({ code: "custom", path: ["normLen"], message: "aggregation seq-mean-token-sum-norm needs normLen: set it to max_new_tokens (a constant)" });
+    if (c.name === "dapo" && c.eps_high < c.eps_low)
+      ctx.addIssue({ code: "custom", path: ["eps_high"], message: `eps_high ${c.eps_high} is below eps_low ${c.eps_low}: clip-higher needs eps_high >= eps_low (paper: 0.28 and 0.2)` });
+    if (c.aggregation === "seq-mean-token-sum-norm" && c.norm_len === undefined)
+      ctx.addIssue({ code: "custom", path: ["norm_len"], message: "aggregation seq-mean-token-sum-norm needs norm_len: set it to max_new_tokens (a constant)" });
   });
 
 export const dynamicSamplingConfigSchema = z.strictObject({
@@ -67,19 +67,19 @@ export const dynamicSamplingConfigSchema = z.strictObject({
   rule: registeredName(SAMPLING_RULES, "recap"),
   /** recap: a group whose rewards are all > tau is dropped as uniformly good. Default 0.9 (our choice: the paper does not state tau). */
   tau: z.number().default(0.9),
-  /** range: keep iff rangeLow < mean reward < rangeHigh. Defaults 0 and 1 (OpenRLHF). */
-  rangeLow: z.number().default(0),
-  rangeHigh: z.number().default(1),
+  /** range: keep iff range_low < mean reward < range_high. Defaults 0 and 1 (OpenRLHF). */
+  range_low: z.number().default(0),
+  range_high: z.number().default(1),
   /** Generation rounds allowed to fill one batch with kept groups. Default 4 (our choice; verl's DAPO recipe: max_num_gen_batches 10). */
-  maxRounds: z.number().int().min(1).default(4),
+  max_rounds: z.number().int().min(1).default(4),
 }).superRefine((c, ctx) => {
-  if (!(c.rangeLow < c.rangeHigh))
-    ctx.addIssue({ code: "custom", path: ["rangeHigh"], message: `rangeHigh ${c.rangeHigh} must be above rangeLow ${c.rangeLow}` });
+  if (!(c.range_low < c.range_high))
+    ctx.addIssue({ code: "custom", path: ["range_high"], message: `range_high ${c.range_high} must be above range_low ${c.range_low}` });
 });
 
 export const overlongConfigSchema = z.strictObject({
   /** L_cache: tokens below max_new_tokens where the soft length penalty ramps from 0 to -1; 0 = off. Default 0 (DAPO: 4096 of a 20480 limit). */
-  bufferLen: z.number().int().min(0).default(0),
+  buffer_len: z.number().int().min(0).default(0),
   /** Scale of the penalty. Default 1 (DAPO; verl's penalty_factor). */
   factor: z.number().min(0).default(1),
 });
@@ -87,7 +87,7 @@ export const overlongConfigSchema = z.strictObject({
 export const objectiveConfigSchema = z.strictObject({
   advantage: advantageConfigSchema.prefault({}),
   loss: policyLossConfigSchema.prefault({ name: "dapo" }),
-  dynamicSampling: dynamicSamplingConfigSchema.prefault({}),
+  dynamic_sampling: dynamicSamplingConfigSchema.prefault({}),
   overlong: overlongConfigSchema.prefault({}),
 });
 

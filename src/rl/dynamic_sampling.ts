@@ -15,7 +15,7 @@
 //   none          keep every group (plain GRPO).
 // Filling (as verl's DAPO loop): kept groups accumulate over rounds until `targetGroups` are in
 // hand, then the batch is cut to exactly that many (the overflow is counted as `surplus`); after
-// `maxRounds` rounds the state is done even if not full, and the caller decides what to do.
+// `max_rounds` rounds the state is done even if not full, and the caller decides what to do.
 import { RecapError } from "../util/errors.ts";
 import { makeRegistry } from "./registry.ts";
 
@@ -23,11 +23,11 @@ export interface SamplingRuleConfig {
   /** recap: the "uniformly good" threshold; a group with every reward > tau is dropped. Default 0.9 (our choice; the paper does not state it). */
   tau: number;
   /** range: exclusive lower bound of the kept mean reward. Default 0 (OpenRLHF). */
-  rangeLow: number;
+  range_low: number;
   /** range: exclusive upper bound of the kept mean reward. Default 1 (OpenRLHF). */
-  rangeHigh: number;
+  range_high: number;
 }
-export const DEFAULT_SAMPLING_RULE_CONFIG: SamplingRuleConfig = { tau: 0.9, rangeLow: 0, rangeHigh: 1 };
+export const DEFAULT_SAMPLING_RULE_CONFIG: SamplingRuleConfig = { tau: 0.9, range_low: 0, range_high: 1 };
 
 /** true = keep the group. */
 export type SamplingRule = (rewards: readonly number[], cfg: SamplingRuleConfig) => boolean;
@@ -41,7 +41,7 @@ export const SAMPLING_RULES = makeRegistry<SamplingRule>("dynamic sampling rule"
   std_positive: (r) => r.some((x) => x !== r[0]),
   range: (r, cfg) => {
     const m = mean(r);
-    return cfg.rangeLow < m && m < cfg.rangeHigh;
+    return cfg.range_low < m && m < cfg.range_high;
   },
   none: () => true,
 });
@@ -58,7 +58,7 @@ export interface FillOptions {
   /** Groups wanted in the batch. */
   targetGroups: number;
   /** Generation rounds allowed before giving up (>= 1). */
-  maxRounds: number;
+  max_rounds: number;
 }
 
 export interface FillState<G extends RewardGroup> {
@@ -71,7 +71,7 @@ export interface FillState<G extends RewardGroup> {
   dropped: number;
   /** Groups that passed after the batch was already full (discarded). */
   surplus: number;
-  /** No more rounds are needed (full) or allowed (maxRounds). */
+  /** No more rounds are needed (full) or allowed (max_rounds). */
   done: boolean;
   full: boolean;
 }
@@ -83,8 +83,8 @@ export function emptyFill<G extends RewardGroup>(): FillState<G> {
 function checkFill(opts: FillOptions): void {
   if (!Number.isInteger(opts.targetGroups) || opts.targetGroups < 1)
     throw new RecapError(`dynamic sampling: targetGroups must be an integer >= 1, got ${opts.targetGroups}`);
-  if (!Number.isInteger(opts.maxRounds) || opts.maxRounds < 1)
-    throw new RecapError(`dynamic sampling: maxRounds must be an integer >= 1, got ${opts.maxRounds}`);
+  if (!Number.isInteger(opts.max_rounds) || opts.max_rounds < 1)
+    throw new RecapError(`dynamic sampling: max_rounds must be an integer >= 1, got ${opts.max_rounds}`);
 }
 
 /** The state after one more generation round (a new object; `state` is not modified). */
@@ -106,7 +106,7 @@ export function fillStep<G extends RewardGroup>(state: FillState<G>, round: read
   }
   const rounds = state.rounds + 1;
   const full = groups.length >= opts.targetGroups;
-  return { groups, rounds, kept, dropped, surplus, full, done: full || rounds >= opts.maxRounds };
+  return { groups, rounds, kept, dropped, surplus, full, done: full || rounds >= opts.max_rounds };
 }
 
 /** Runs fillStep over successive rounds until done (or the rounds run out). */

@@ -22,24 +22,24 @@ export interface OverlongConfig {
   /** L_max: the hard generation limit in tokens (max_new_tokens). */
   maxLen: number;
   /** L_cache: the punishment buffer below L_max, in tokens (DAPO: 4096 of 20480). */
-  bufferLen: number;
+  buffer_len: number;
   /** Scale of the penalty (verl's penalty_factor). Default 1. */
   factor: number;
 }
 
 function checkConfig(cfg: OverlongConfig): void {
   if (!Number.isInteger(cfg.maxLen) || cfg.maxLen < 1) throw new RecapError(`overlong: maxLen must be an integer >= 1, got ${cfg.maxLen}`);
-  if (!Number.isInteger(cfg.bufferLen) || cfg.bufferLen < 1 || cfg.bufferLen > cfg.maxLen)
-    throw new RecapError(`overlong: bufferLen must be an integer in [1, maxLen=${cfg.maxLen}], got ${cfg.bufferLen}`, "DAPO uses a buffer of about a fifth of the limit");
+  if (!Number.isInteger(cfg.buffer_len) || cfg.buffer_len < 1 || cfg.buffer_len > cfg.maxLen)
+    throw new RecapError(`overlong: buffer_len must be an integer in [1, maxLen=${cfg.maxLen}], got ${cfg.buffer_len}`, "DAPO uses a buffer of about a fifth of the limit");
   if (!(cfg.factor >= 0)) throw new RecapError(`overlong: factor must be >= 0, got ${cfg.factor}`);
 }
 
 /** The (non-positive) length penalty of a response of `len` generated tokens. */
 export function overlongPenalty(len: number, cfg: OverlongConfig): number {
   checkConfig(cfg);
-  const expected = cfg.maxLen - cfg.bufferLen;
+  const expected = cfg.maxLen - cfg.buffer_len;
   if (len <= expected) return 0;
-  if (len <= cfg.maxLen) return (cfg.factor * (expected - len)) / cfg.bufferLen;
+  if (len <= cfg.maxLen) return (cfg.factor * (expected - len)) / cfg.buffer_len;
   return -cfg.factor;
 }
 
@@ -55,7 +55,7 @@ export interface SizeOptions {
   /** Relative headroom above the longest trace. Default 0.25. */
   margin?: number;
   /** The overlong buffer L_cache placed above the expected length. Default 0 (no shaping). */
-  bufferLen?: number;
+  buffer_len?: number;
   /** Tokens the context leaves for generation (max_position_embeddings - longest prompt), if known. */
   contextLeft?: number;
 }
@@ -68,12 +68,12 @@ export interface SizeResult {
   longestTrace: number;
 }
 
-/** max_new_tokens = ceil(longest * (1 + margin)) + bufferLen; throws if the context cannot hold it. */
+/** max_new_tokens = ceil(longest * (1 + margin)) + buffer_len; throws if the context cannot hold it. */
 export function sizeMaxNewTokens(opts: SizeOptions): SizeResult {
-  const margin = opts.margin ?? 0.25, buffer = opts.bufferLen ?? 0;
+  const margin = opts.margin ?? 0.25, buffer = opts.buffer_len ?? 0;
   if (opts.traceLengths.length === 0) throw new RecapError("sizeMaxNewTokens: no trace lengths given", "pass the token lengths of the corpus's corrected traces");
   if (!(margin >= 0)) throw new RecapError(`sizeMaxNewTokens: margin must be >= 0, got ${margin}`);
-  if (!Number.isInteger(buffer) || buffer < 0) throw new RecapError(`sizeMaxNewTokens: bufferLen must be an integer >= 0, got ${buffer}`);
+  if (!Number.isInteger(buffer) || buffer < 0) throw new RecapError(`sizeMaxNewTokens: buffer_len must be an integer >= 0, got ${buffer}`);
   const longestTrace = Math.max(...opts.traceLengths);
   const expectedLen = Math.ceil(longestTrace * (1 + margin));
   const maxNewTokens = expectedLen + buffer;
@@ -86,10 +86,10 @@ export function sizeMaxNewTokens(opts: SizeOptions): SizeResult {
 }
 
 /** Throws when a configured limit would cut (or penalise) the longest expected trace. */
-export function checkMaxNewTokens(maxNewTokens: number, longestTrace: number, bufferLen = 0): void {
-  if (maxNewTokens - bufferLen < longestTrace)
+export function checkMaxNewTokens(maxNewTokens: number, longestTrace: number, buffer_len = 0): void {
+  if (maxNewTokens - buffer_len < longestTrace)
     throw new RecapError(
-      `max_new_tokens ${maxNewTokens} (minus overlong buffer ${bufferLen}) is below the longest expected trace, ${longestTrace} tokens: corrected traces would be cut or penalised`,
-      `raise max_new_tokens to at least ${longestTrace + bufferLen} (sizeMaxNewTokens adds a margin)`,
+      `max_new_tokens ${maxNewTokens} (minus overlong buffer ${buffer_len}) is below the longest expected trace, ${longestTrace} tokens: corrected traces would be cut or penalised`,
+      `raise max_new_tokens to at least ${longestTrace + buffer_len} (sizeMaxNewTokens adds a margin)`,
     );
 }

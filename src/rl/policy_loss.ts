@@ -5,7 +5,7 @@
 // metrics. Positions outside the mask are never read, and their dLogp is exactly 0.
 //
 // Per optimised token, with ratio = exp(logp - oldLogp):
-//   pg1 = -A * ratio,   pg2 = -A * clip(ratio, 1 - epsLow, 1 + epsHigh),   pg = max(pg1, pg2)
+//   pg1 = -A * ratio,   pg2 = -A * clip(ratio, 1 - eps_low, 1 + eps_high),   pg = max(pg1, pg2)
 //   dual clip (dapo, optional c > 1, verl's clip_ratio_c): for A < 0, pg = min(pg, -A * c)
 //   KL (grpo, optional beta > 0): + beta * k3,  k3 = exp(ref - logp) - (ref - logp) - 1
 // Derivatives: d pg1 / d logp = -A * ratio; pg2 is flat (0) where the clip is active; the max
@@ -28,27 +28,27 @@ export interface PolicyLossInput {
   oldLogp: ArrayLike<number>; // (B, T) behaviour policy log-probs (the rollout's)
   advantages: ArrayLike<number>; // (B, T)
   mask: ArrayLike<number>; // (B, T) loss mask (src/rl/layout.ts lossMask)
-  refLogp?: ArrayLike<number>; // (B, T) reference policy log-probs (grpo with klBeta > 0)
+  refLogp?: ArrayLike<number>; // (B, T) reference policy log-probs (grpo with kl_beta > 0)
   B: number;
   T: number;
 }
 
 export interface DapoLossConfig {
   name: "dapo";
-  epsLow: number;
-  epsHigh: number;
+  eps_low: number;
+  eps_high: number;
   /** Dual-clip constant c > 1 for negative advantages, or null (off). */
-  dualClipC: number | null;
+  dual_clip_c: number | null;
   aggregation: AggMode;
-  normLen?: number;
+  norm_len?: number;
 }
 
 export interface GrpoLossConfig {
   name: "grpo";
   eps: number;
-  klBeta: number;
+  kl_beta: number;
   aggregation: AggMode;
-  normLen?: number;
+  norm_len?: number;
 }
 
 export type PolicyLossConfig = DapoLossConfig | GrpoLossConfig;
@@ -62,10 +62,10 @@ export interface LossResult {
 export type PolicyLossFn = (input: PolicyLossInput, cfg: PolicyLossConfig) => LossResult;
 
 interface SurrogateParams {
-  lo: number; // lower ratio bound 1 - epsLow
-  hi: number; // upper ratio bound 1 + epsHigh
+  lo: number; // lower ratio bound 1 - eps_low
+  hi: number; // upper ratio bound 1 + eps_high
   dualC: number | null;
-  klBeta: number;
+  kl_beta: number;
 }
 
 /** Per-token clipped surrogate (+ KL): loss matrix, its derivative, and token-level flags. */
@@ -74,8 +74,8 @@ function surrogate(input: PolicyLossInput, p: SurrogateParams) {
   const N = B * T;
   for (const [name, a] of [["logp", logp], ["oldLogp", oldLogp], ["advantages", adv], ["mask", mask]] as const)
     if (a.length !== N) throw new RecapError(`policy loss: ${name} has ${a.length} entries, expected B*T = ${N}`);
-  if (p.klBeta > 0 && (refLogp === undefined || refLogp.length !== N))
-    throw new RecapError("policy loss: klBeta > 0 needs refLogp with B*T entries", "pass the reference policy's log-probs or set klBeta to 0");
+  if (p.kl_beta > 0 && (refLogp === undefined || refLogp.length !== N))
+    throw new RecapError("policy loss: kl_beta > 0 needs refLogp with B*T entries", "pass the reference policy's log-probs or set kl_beta to 0");
   const pg = new Float64Array(N); // (B, T) policy-gradient loss per token
   const kl = new Float64Array(N); // (B, T) k3 per token
   const dTok = new Float64Array(N); // (B, T) d (pg + beta kl) / d logp
@@ -100,10 +100,10 @@ function surrogate(input: PolicyLossInput, p: SurrogateParams) {
       dual[i] = 1;
     }
     pg[i] = loss;
-    if (p.klBeta > 0) {
+    if (p.kl_beta > 0) {
       const r = refLogp![i]! - logp[i]!;
       kl[i] = Math.exp(r) - r - 1;
-      d += p.klBeta * (1 - Math.exp(r));
+      d += p.kl_beta * (1 - Math.exp(r));
     }
     dTok[i] = d;
     ratios[i] = ratio;
@@ -113,13 +113,13 @@ function surrogate(input: PolicyLossInput, p: SurrogateParams) {
 }
 
 /** Aggregates the surrogate and assembles dLogp and the metrics. */
-function finish(input: PolicyLossInput, p: SurrogateParams, aggregation: string, normLen: number | undefined): LossResult {
+function finish(input: PolicyLossInput, p: SurrogateParams, aggregation: string, norm_len: number | undefined): LossResult {
   const s = surrogate(input, p);
   const { B, T, mask, logp, oldLogp } = input;
   const N = B * T;
   const total = new Float64Array(N); // (B, T) pg + beta * kl
-  for (let i = 0; i < N; i++) total[i] = s.pg[i]! + p.klBeta * s.kl[i]!;
-  const { value, weights } = aggregate(total, mask, aggregation, { B, T, normLen });
+  for (let i = 0; i < N; i++) total[i] = s.pg[i]! + p.kl_beta * s.kl[i]!;
+  const { value, weights } = aggregate(total, mask, aggregation, { B, T, norm_len });
   const dLogp = new Float32Array(N); // (B, T)
   let pgAgg = 0, klAgg = 0, tokens = 0;
   for (let i = 0; i < N; i++) {
@@ -140,27 +140,27 @@ function finish(input: PolicyLossInput, p: SurrogateParams, aggregation: string,
     "actor/tokens": tokens,
   };
   if (p.dualC !== null) metrics["actor/clipfrac_lower"] = maskedMean(s.dual, mask);
-  if (p.klBeta > 0) {
+  if (p.kl_beta > 0) {
     metrics["actor/kl_loss"] = klAgg;
-    metrics["actor/kl_coef"] = p.klBeta;
+    metrics["actor/kl_coef"] = p.kl_beta;
   }
   return { loss: value, dLogp, metrics };
 }
 
 /** DAPO: clip-higher surrogate, optional dual clip, no KL. */
 export function dapoLoss(input: PolicyLossInput, cfg: DapoLossConfig): LossResult {
-  if (!(cfg.epsLow >= 0 && cfg.epsLow < 1) || !(cfg.epsHigh >= cfg.epsLow))
-    throw new RecapError(`dapo: need 0 <= epsLow < 1 and epsHigh >= epsLow, got ${cfg.epsLow} / ${cfg.epsHigh}`, "the paper uses epsLow 0.2, epsHigh 0.28");
-  if (cfg.dualClipC !== null && !(cfg.dualClipC > 1))
-    throw new RecapError(`dapo: dualClipC must be > 1 or null, got ${cfg.dualClipC}`, "verl's default is 3");
-  return finish(input, { lo: 1 - cfg.epsLow, hi: 1 + cfg.epsHigh, dualC: cfg.dualClipC, klBeta: 0 }, cfg.aggregation, cfg.normLen);
+  if (!(cfg.eps_low >= 0 && cfg.eps_low < 1) || !(cfg.eps_high >= cfg.eps_low))
+    throw new RecapError(`dapo: need 0 <= eps_low < 1 and eps_high >= eps_low, got ${cfg.eps_low} / ${cfg.eps_high}`, "the paper uses eps_low 0.2, eps_high 0.28");
+  if (cfg.dual_clip_c !== null && !(cfg.dual_clip_c > 1))
+    throw new RecapError(`dapo: dual_clip_c must be > 1 or null, got ${cfg.dual_clip_c}`, "verl's default is 3");
+  return finish(input, { lo: 1 - cfg.eps_low, hi: 1 + cfg.eps_high, dualC: cfg.dual_clip_c, kl_beta: 0 }, cfg.aggregation, cfg.norm_len);
 }
 
 /** GRPO: symmetric clip, optional k3 KL penalty to the reference policy. */
 export function grpoLoss(input: PolicyLossInput, cfg: GrpoLossConfig): LossResult {
   if (!(cfg.eps >= 0 && cfg.eps < 1)) throw new RecapError(`grpo: eps must be in [0, 1), got ${cfg.eps}`, "the usual value is 0.2");
-  if (!(cfg.klBeta >= 0)) throw new RecapError(`grpo: klBeta must be >= 0, got ${cfg.klBeta}`);
-  return finish(input, { lo: 1 - cfg.eps, hi: 1 + cfg.eps, dualC: null, klBeta: cfg.klBeta }, cfg.aggregation, cfg.normLen);
+  if (!(cfg.kl_beta >= 0)) throw new RecapError(`grpo: kl_beta must be >= 0, got ${cfg.kl_beta}`);
+  return finish(input, { lo: 1 - cfg.eps, hi: 1 + cfg.eps, dualC: null, kl_beta: cfg.kl_beta }, cfg.aggregation, cfg.norm_len);
 }
 
 function expectName<N extends PolicyLossConfig["name"]>(cfg: PolicyLossConfig, name: N): Extract<PolicyLossConfig, { name: N }> {
@@ -174,5 +174,5 @@ export const POLICY_LOSSES = makeRegistry<PolicyLossFn>("policy loss", {
 });
 
 /** Defaults per loss (paper values): dapo 0.2 / 0.28 token-mean; grpo 0.2 seq-mean-token-mean. */
-export const DEFAULT_DAPO: DapoLossConfig = { name: "dapo", epsLow: 0.2, epsHigh: 0.28, dualClipC: null, aggregation: "token-mean" };
-export const DEFAULT_GRPO: GrpoLossConfig = { name: "grpo", eps: 0.2, klBeta: 0, aggregation: "seq-mean-token-mean" };
+export const DEFAULT_DAPO: DapoLossConfig = { name: "dapo", eps_low: 0.2, eps_high: 0.28, dual_clip_c: null, aggregation: "token-mean" };
+export const DEFAULT_GRPO: GrpoLossConfig = { name: "grpo", eps: 0.2, kl_beta: 0, aggregation: "seq-mean-token-mean" };

@@ -39,7 +39,7 @@ test("alpha 0.5 of 10 eligible prompts: exactly 5, over many seeds, never math, 
 });
 
 test("buildMixture: roles by source, cut to l_pre words, counts, deterministic by seed", async () => {
-  const cfg = parseRecapDataConfig({ lPre: 10 });
+  const cfg = parseRecapDataConfig({ l_pre: 10 });
   const rows = await buildMixture(ITEMS, SRC, cfg, { seed: 4 });
   assert.equal(rows.length, ITEMS.length);
   const counts = mixtureCounts(rows);
@@ -81,12 +81,12 @@ test("missing sources are refused before any source runs", async () => {
 test("async sources, a thinking without <think>, l_pre 0, and token units", async () => {
   const asyncSrc: PrefillSource<PromptItem> = { id: "async", prefill: async (it, rng) => ({ text: `so ${it.id} is fine ${rng.int(1000)}`, sourceId: "async" }) };
   const both = { pi_harm: asyncSrc, pi_refuse: asyncSrc };
-  const rows = await buildMixture(ITEMS, both, parseRecapDataConfig({ alpha: 1, lPre: 3 }), { seed: 9 });
+  const rows = await buildMixture(ITEMS, both, parseRecapDataConfig({ alpha: 1, l_pre: 3 }), { seed: 9 });
   for (const r of rows) if (r.prefill) assert.equal(r.prefill.text, `<think>so ${r.item.id} is`);
-  const zero = await buildMixture(ITEMS, both, parseRecapDataConfig({ alpha: 1, lPre: 0 }), { seed: 9 });
+  const zero = await buildMixture(ITEMS, both, parseRecapDataConfig({ alpha: 1, l_pre: 0 }), { seed: 9 });
   for (const r of zero) if (r.prefill) assert.deepEqual([r.prefill.text, r.prefill.count], ["<think>", 0]);
   const { tokenizer } = freshModel("micro", 1);
-  const tokRows = await buildMixture(ITEMS, SRC, parseRecapDataConfig({ alpha: 1, lPre: 6, unit: "tokens" }), { seed: 9, tokenizer });
+  const tokRows = await buildMixture(ITEMS, SRC, parseRecapDataConfig({ alpha: 1, l_pre: 6, unit: "tokens" }), { seed: 9, tokenizer });
   for (const r of tokRows) {
     if (!r.prefill) continue;
     const body = r.prefill.text.slice("<think>".length);
@@ -105,9 +105,9 @@ test("each item's source draws from its own stream", async () => {
 });
 
 test("config: defaults and bad values naming the field", () => {
-  assert.deepEqual(parseRecapDataConfig({}), { alpha: 0.5, lPre: 25, unit: "words", aligned: false, thinkOpen: "<think>" });
+  assert.deepEqual(parseRecapDataConfig({}), { alpha: 0.5, l_pre: 25, unit: "words", aligned: false, think_open: "<think>" });
   assert.throws(() => parseRecapDataConfig({ alpha: 1.5 }), /field alpha/);
-  assert.throws(() => parseRecapDataConfig({ lPre: -1 }), /field lPre/);
-  assert.throws(() => parseRecapDataConfig({ lPre: 2.5 }), /field lPre/);
+  assert.throws(() => parseRecapDataConfig({ l_pre: -1 }), /field l_pre/);
+  assert.throws(() => parseRecapDataConfig({ l_pre: 2.5 }), /field l_pre/);
   assert.throws(() => parseRecapDataConfig({ unit: "chars" }), /field unit/);
 });

@@ -63,6 +63,6 @@ test("tokens: a cut inside a multi-byte character backs off to a clean prefix", 
     assert.ok(text.startsWith(cut.text) && !cut.text.includes("\uFFFD"));
     assert.ok(cut.count < k);
   }
-  assert.throws(() => truncatePrefill(text, { unit: "tokens", lPre: 3 }), /needs a tokenizer/);
-  assert.equal(truncatePrefill(TRACE, { unit: "words", lPre: 3 }).text, "<think>First, I  classify");
+  assert.throws(() => truncatePrefill(text, { unit: "tokens", l_pre: 3 }), /needs a tokenizer/);
+  assert.equal(truncatePrefill(TRACE, { unit: "words", l_pre: 3 }).text, "<think>First, I  classify");
 });

@@ -29,8 +29,8 @@ test("seq-mean-token-mean: rows (1+2)/2 = 1.5 and 4/1 = 4, mean 2.75", () => {
   closeAll(r.weights, [0.25, 0.25, 0, 0.5, 0, 0]);
 });
 
-test("seq-mean-token-sum-norm: rows 3/4 and 4/4 with normLen 4, mean over B = 0.875", () => {
-  const r = aggregate(lossMat, mask, "seq-mean-token-sum-norm", { B: 2, T: 3, normLen: 4 });
+test("seq-mean-token-sum-norm: rows 3/4 and 4/4 with norm_len 4, mean over B = 0.875", () => {
+  const r = aggregate(lossMat, mask, "seq-mean-token-sum-norm", { B: 2, T: 3, norm_len: 4 });
   close(r.value, 0.875);
   closeAll(r.weights, [1 / 8, 1 / 8, 0, 1 / 8, 0, 0]);
 });
@@ -38,16 +38,16 @@ test("seq-mean-token-sum-norm: rows 3/4 and 4/4 with normLen 4, mean over B = 0.
 test("a row without optimised tokens: left out of seq-mean-token-mean, counted by token-sum-norm", () => {
   const L = [...lossMat, 9, 9, 9], m = [...mask, 0, 0, 0]; // B = 3, row 2 empty
   close(aggregate(L, m, "seq-mean-token-mean", { B: 3, T: 3 }).value, 2.75);
-  close(aggregate(L, m, "seq-mean-token-sum-norm", { B: 3, T: 3, normLen: 4 }).value, (0.75 + 1 + 0) / 3);
+  close(aggregate(L, m, "seq-mean-token-sum-norm", { B: 3, T: 3, norm_len: 4 }).value, (0.75 + 1 + 0) / 3);
   close(aggregate(L, m, "token-mean", { B: 3, T: 3 }).value, 7 / 3);
   const empty = aggregate([1, 2], [0, 0], "token-mean", { B: 1, T: 2 });
   assert.equal(empty.value, 0);
   closeAll(empty.weights, [0, 0]);
 });
 
-test("unknown mode lists the valid ones; token-sum-norm without normLen is refused", () => {
+test("unknown mode lists the valid ones; token-sum-norm without norm_len is refused", () => {
   assert.throws(() => aggregate(lossMat, mask, "seq-sum", { B: 2, T: 3 }), (e: unknown) =>
     e instanceof RecapError && /seq-sum/.test(e.message) && /token-mean, seq-mean-token-mean, seq-mean-token-sum-norm/.test(e.hint ?? ""));
-  assert.throws(() => aggregate(lossMat, mask, "seq-mean-token-sum-norm", { B: 2, T: 3 }), /normLen/);
+  assert.throws(() => aggregate(lossMat, mask, "seq-mean-token-sum-norm", { B: 2, T: 3 }), /norm_len/);
   assert.throws(() => aggregate([1, 2], mask, "token-mean", { B: 2, T: 3 }), /B\*T = 6/);
 });

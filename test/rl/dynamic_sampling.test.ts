@@ -27,18 +27,18 @@ test("std_positive (verl): keep iff the rewards are not all equal", () => {
   assert.equal(keeps("std_positive", [0.95, 0.92, 1, 0.91]), true);
 });
 
-test("range (OpenRLHF): keep iff rangeLow < mean < rangeHigh", () => {
+test("range (OpenRLHF): keep iff range_low < mean < range_high", () => {
   assert.equal(keeps("range", [1, 1, 1, 1]), false); // mean 1 is not < 1
   assert.equal(keeps("range", [0, 0, 0, 0]), false); // mean 0 is not > 0
   assert.equal(keeps("range", [0, 1, 1, 1]), true); // mean 0.75
   assert.equal(keeps("range", [0.5, 0.5, 0.5, 0.5]), true); // mean 0.5: kept although all equal
-  assert.equal(keeps("range", [0, 0, 0, 0.2], { ...CFG, rangeLow: 0.1, rangeHigh: 0.9 }), false); // mean 0.05
+  assert.equal(keeps("range", [0, 0, 0, 0.2], { ...CFG, range_low: 0.1, range_high: 0.9 }), false); // mean 0.05
   assert.equal(keeps("none", [0, 0, 0, 0]), true);
   assert.throws(() => SAMPLING_RULES.get("dapo"), (e: unknown) => e instanceof RecapError && /recap, std_positive, range, none/.test(e.hint ?? ""));
 });
 
 const g = (id: string, rewards: number[]) => ({ id, rewards });
-const opts: FillOptions = { rule: "recap", ruleConfig: CFG, targetGroups: 3, maxRounds: 3 };
+const opts: FillOptions = { rule: "recap", ruleConfig: CFG, targetGroups: 3, max_rounds: 3 };
 
 test("fillStep accumulates kept groups over rounds and cuts the batch at the target", () => {
   const s0 = emptyFill<ReturnType<typeof g>>();
@@ -63,7 +63,7 @@ test("the round limit ends an unfilled batch; fillBatch draws rounds lazily", ()
       yield [g(`k${drawn}`, [0, 1]), g("z", [0, 0])];
     }
   }
-  const t = fillBatch(rounds(), { ...opts, maxRounds: 10 });
+  const t = fillBatch(rounds(), { ...opts, max_rounds: 10 });
   assert.equal(drawn, 3); // one kept group per round, target 3
   assert.deepEqual(t.groups.map((x) => x.id), ["k1", "k2", "k3"]);
   assert.throws(() => fillStep(emptyFill(), [], { ...opts, targetGroups: 0 }), /targetGroups/);

@@ -52,7 +52,7 @@ test("dapo dual clip: a negative-advantage token with ratio 4 is capped at -A*c 
   const plain = run(dapoCase(4), DEFAULT_DAPO);
   close(plain.loss, (-1.1 - 1.28 + 0.8 + 8) / 4);
   closeAll(plain.dLogp, [0, -1.1 / 4, 0, 0, 8 / 4]);
-  const dual = run(dapoCase(4), { ...DEFAULT_DAPO, dualClipC: 3 });
+  const dual = run(dapoCase(4), { ...DEFAULT_DAPO, dual_clip_c: 3 });
   close(dual.loss, (-1.1 - 1.28 + 0.8 + 6) / 4);
   closeAll(dual.dLogp, [0, -1.1 / 4, 0, 0, 0]);
   close(dual.metrics["actor/clipfrac_lower"]!, 0.25);
@@ -73,15 +73,15 @@ test("grpo: symmetric clip, k3 KL and seq-mean-token-mean by hand", () => {
     refLogp: new Float32Array([-1, -1 + Math.LN2, 0, -1 - Math.LN2, 0, 0]),
     mask: new Float32Array([1, 1, 0, 1, 0, 0]),
   };
-  const r = run(input, { ...DEFAULT_GRPO, klBeta: 0.1 });
+  const r = run(input, { ...DEFAULT_GRPO, kl_beta: 0.1 });
   close(r.loss, 0.2923287);
   closeAll(r.dLogp, [-0.125, -0.025, 0, 0.575, 0, 0]);
   close(r.metrics["actor/kl_loss"]!, 0.306853 / 4 + 0.193147 / 2);
   close(r.metrics["actor/pg_loss"]!, (-0.5 - 0.6) / 4 + 1.1 / 2);
-  // klBeta 0: no KL term, no refLogp needed
+  // kl_beta 0: no KL term, no refLogp needed
   const noKl = run({ ...input, refLogp: undefined }, DEFAULT_GRPO);
   close(noKl.loss, ((-0.5 - 0.6) / 2 + 1.1) / 2);
-  assert.throws(() => run({ ...input, refLogp: undefined }, { ...DEFAULT_GRPO, klBeta: 0.1 }), /refLogp/);
+  assert.throws(() => run({ ...input, refLogp: undefined }, { ...DEFAULT_GRPO, kl_beta: 0.1 }), /refLogp/);
 });
 
 /** A batch with prefills of different lengths, logp - oldLogp kept away from the clip kinks. */
@@ -108,8 +108,8 @@ function randomBatch(seed: number) {
 }
 
 const CONFIGS: PolicyLossConfig[] = AGG_MODES.flatMap((aggregation): PolicyLossConfig[] => [
-  { ...DEFAULT_DAPO, dualClipC: 3, aggregation, normLen: 10 },
-  { ...DEFAULT_GRPO, klBeta: 0.3, aggregation, normLen: 10 },
+  { ...DEFAULT_DAPO, dual_clip_c: 3, aggregation, norm_len: 10 },
+  { ...DEFAULT_GRPO, kl_beta: 0.3, aggregation, norm_len: 10 },
 ]);
 
 test("dLogp equals central finite differences (every loss, every aggregation)", () => {
@@ -157,10 +157,10 @@ test("poisoned prompt / prefill / pad log-probs change neither the loss nor dLog
 test("configs parsed from the objective schema drive the registry; bad ones are refused", () => {
   const b = randomBatch(7);
   const input = { B: b.B, T: b.T, logp: b.logp, oldLogp: b.oldLogp, refLogp: b.refLogp, advantages: b.advantages, mask: b.mask };
-  const parsed = parseObjectiveConfig({ loss: { name: "grpo", klBeta: 0.3 } }).loss;
-  assert.equal(run(input, parsed).loss, run(input, { ...DEFAULT_GRPO, klBeta: 0.3 }).loss);
+  const parsed = parseObjectiveConfig({ loss: { name: "grpo", kl_beta: 0.3 } }).loss;
+  assert.equal(run(input, parsed).loss, run(input, { ...DEFAULT_GRPO, kl_beta: 0.3 }).loss);
   assert.throws(() => POLICY_LOSSES.get("ppo"), (e: unknown) => e instanceof RecapError && /dapo, grpo/.test(e.hint ?? ""));
   assert.throws(() => POLICY_LOSSES.get("dapo")(input, DEFAULT_GRPO), /given a "grpo" config/);
-  assert.throws(() => run(input, { ...DEFAULT_DAPO, epsHigh: 0.1 }), /epsHigh >= epsLow/);
-  assert.throws(() => run(input, { ...DEFAULT_DAPO, dualClipC: 1 }), /dualClipC must be > 1/);
+  assert.throws(() => run(input, { ...DEFAULT_DAPO, eps_high: 0.1 }), /eps_high >= eps_low/);
+  assert.throws(() => run(input, { ...DEFAULT_DAPO, dual_clip_c: 1 }), /dual_clip_c must be > 1/);
 });
