@@ -1,0 +1,23 @@
+// The graders by name (see types.ts for the `{ id, grade }` contract). An unknown name lists the
+// valid ones.
+import { RecapError } from "../../util/errors.ts";
+import type { Grader } from "./types.ts";
+import { xstestStrmatchGrader } from "./xstest_strmatch.ts";
+
+export type { GradeResult, GradeRow, Grader } from "./types.ts";
+export { xstestStrmatch, xstestStrmatchGrader, XSTEST_REFUSAL_PREFIXES, pyStrip } from "./xstest_strmatch.ts";
+
+export const GRADERS: Readonly<Record<string, Grader>> = {
+  [xstestStrmatchGrader.id]: xstestStrmatchGrader,
+};
+
+export function graderNames(): string[] {
+  return Object.keys(GRADERS);
+}
+
+/** The grader called `name`. */
+export function getGrader(name: string): Grader {
+  const g = GRADERS[name];
+  if (!g) throw new RecapError(`unknown grader "${name}"`, `use one of: ${graderNames().join(", ")}`);
+  return g;
+}
