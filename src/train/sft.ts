@@ -4,7 +4,6 @@
 // (one line per step), OUT/config.json (the resolved config), OUT/summary.json (at the end).
 // Resume is exact: the data order is a function of (seed, step) and the sidecar holds the step
 // and Adam's moments, so a resumed run ends with the same weights as an uninterrupted one.
-import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { selectKernels } from "../engine/select.ts";
@@ -20,6 +19,7 @@ import { forward } from "../model/forward.ts";
 import { withScope } from "../engine/kernels.ts";
 import { crossEntropyGrad, lmTrainStep } from "../model/train_step.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { hashConfig, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
 import { progressBar } from "../util/progress.ts";
 import type { SftConfig } from "./sft_config.ts";
@@ -54,7 +54,6 @@ interface Setup {
   startStep: number;
 }
 
-const hashConfig = (c: SftConfig): string => crypto.createHash("sha256").update(JSON.stringify({ ...c, kernels: undefined })).digest("hex").slice(0, 16);
 
 /** Runs (or resumes) SFT; returns the summary also written to OUT/summary.json. */
 export async function runSft(o: SftOptions): Promise<SftSummary> {
@@ -129,7 +128,7 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
     ({ config, params } = ck);
     tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
   } else {
-    const fresh = freshModel(c.init!.preset, c.init!.seed, { corpus: texts.join("\n") });
+    const fresh = freshModel(c.init!.preset, c.init!.seed, { corpus: texts.join("\n"), overrides: c.init!.overrides as Partial<LlamaConfig> | undefined });
     ({ config, params, tokenizer } = fresh);
   }
   const model = new Llama(config, params, kernels);
@@ -146,18 +145,6 @@ async function save(dir: string, model: Llama, tokenizer: Tokenizer, opt: AdamW,
   });
 }
 
-/** Keeps metric lines of steps <= step (drops a torn last line after a crash). */
-function truncateMetrics(file: string, step: number): void {
-  if (!fs.existsSync(file)) return;
-  const kept = fs.readFileSync(file, "utf8").split("\n").filter((l) => {
-    try {
-      return (JSON.parse(l) as { step: number }).step <= step;
-    } catch {
-      return false;
-    }
-  });
-  fs.writeFileSync(file, kept.map((l) => l + "\n").join(""));
-}
 
 /** Mean cross-entropy over the weighted tokens of `rows` (batches of 32, no update). */
 export function meanLoss(model: Llama, rows: SftRow[], padId: number): number {

@@ -14,7 +14,14 @@ export const SftConfigSchema = z
     /** Start from this checkpoint folder (its tokenizer is kept). Exclusive with `init`. */
     base: z.string().min(1).optional(),
     /** Start from a fresh model: preset name and init seed; the tokenizer is trained on `data`. */
-    init: z.object({ preset: z.enum(PRESET_NAMES as [string, ...string[]]), seed: z.number().int().nonnegative().default(0) }).optional(),
+    init: z
+      .object({
+        preset: z.enum(PRESET_NAMES as [string, ...string[]]),
+        seed: z.number().int().nonnegative().default(0),
+        /** HF config fields that replace the preset's, e.g. { max_position_embeddings: 256 }. */
+        overrides: z.record(z.string(), z.unknown()).optional(),
+      })
+      .optional(),
     /** Which tokens carry loss: `assistant` (everything after the first <|assistant|>, the
      *  thinking, response and <eos>) or `all`. Default assistant. */
     loss_on: z.enum(["assistant", "all"]).default("assistant"),

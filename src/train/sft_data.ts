@@ -61,10 +61,16 @@ export function tokenizeRows(texts: string[], tok: Tokenizer, lossOn: "assistant
 
 /** Row indices of step s (0-based): a seeded permutation per epoch, consumed in order. */
 export function batchIndices(n: number, batchSize: number, seed: number, step: number): number[] {
+  return streamIndices(n, seed, step * batchSize, batchSize);
+}
+
+/** `count` indices of the endless stream of seeded per-epoch permutations of 0..n-1, from
+ *  position `start` (a cursor that a resumed run restores). */
+export function streamIndices(n: number, seed: number, start: number, count: number): number[] {
   const out: number[] = [];
-  let pos = step * batchSize;
+  let pos = start;
   let epoch = -1, perm: number[] = [];
-  while (out.length < batchSize) {
+  while (out.length < count) {
     const e = Math.floor(pos / n);
     if (e !== epoch) {
       epoch = e;

@@ -1,0 +1,226 @@
+// The RL trainer: DAPO / GRPO with or without RECAP's counter-aligned prefills.
+// Each step: draw prompts from the mixture (a fraction alpha of the safety and over-refusal
+// prompts carry a prefill, fixed once per run), sample G rollouts per prompt from the current
+// policy, score them with the world's judge (+ DAPO overlong shaping), drop groups by the dynamic
+// sampling rule and draw more prompts until the batch is full (or max_rounds), then run
+// `updates_per_batch` passes of clipped policy-gradient updates over minibatches. Only the tokens
+// after the prefill are optimised (src/rl/layout.ts builds the one loss mask).
+// Departures from the paper: rewards come from the exact world judge (binary safety; Table 7's
+// variant) instead of Granite Guardian and an LLM rubric; the behaviour log-probs are the
+// sampler's (the same policy and weights as a recompute, checked equal in a test) instead of a
+// separate forward pass; the learning rate is constant after warm-up.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { withScope } from "../engine/kernels.ts";
+import { selectKernels } from "../engine/select.ts";
+import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { tokenizerConfig } from "../model/chat_template.ts";
+import { decayedParamNames } from "../model/config.ts";
+import { backward, forward } from "../model/forward.ts";
+import { Llama } from "../model/llama.ts";
+import { AdamW } from "../model/optim.ts";
+import { Tokenizer } from "../model/tokenizer.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { hashConfig, truncateMetrics } from "./run_files.ts";
+import { RecapError } from "../util/errors.ts";
+import { progressBar } from "../util/progress.ts";
+import { streamIndices } from "./sft_data.ts";
+import type { TrainConfig } from "./rl_config.ts";
+import { type PolicyPrompt, type RolloutGroup, generateGroups } from "./rollout.ts";
+import { buildPolicyPrompts, loadWorldPrompts } from "./rl_prompts.ts";
+import { stepMetrics } from "./rl_metrics.ts";
+import { type PackedUpdate, packUpdate, sliceRows } from "./rl_batch.ts";
+import { overlongPenalty } from "../rl/overlong.ts";
+import { SAMPLING_RULES } from "../rl/dynamic_sampling.ts";
+import { POLICY_LOSSES } from "../rl/policy_loss.ts";
+import type { PolicyLossConfig } from "../rl/policy_loss.ts";
+
+export interface TrainOptions {
+  config: TrainConfig;
+  configDir: string;
+  out: string;
+  resume?: boolean;
+  maxSteps?: number;
+  /** Called after each step's metrics are written, before any save (tests simulate a crash). */
+  onStep?: (step: number) => void;
+}
+
+export interface TrainSummary {
+  steps: number;
+  seconds: number;
+  kernels: string;
+  checkpoint: string;
+  first_reward: number;
+  last_reward: number;
+}
+
+interface State {
+  model: Llama;
+  ref: Llama | null;
+  tokenizer: Tokenizer;
+  opt: AdamW;
+  step: number;
+  cursor: number;
+}
+
+
+/** Runs (or resumes) RL training; the run folder mirrors `recap sft`'s. */
+export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
+  const c = o.config, t0 = performance.now();
+  const ckptDir = path.join(o.out, "checkpoint");
+  const st = await setUp(o, ckptDir);
+  const rows = loadWorldPrompts(path.resolve(o.configDir, c.world));
+  const prompts = await buildPolicyPrompts(rows, c, st.tokenizer, o.configDir);
+  fs.mkdirSync(o.out, { recursive: true });
+  await writeFileAtomic(path.join(o.out, "config.json"), JSON.stringify(c, null, 2) + "\n");
+  const metricsFile = path.join(o.out, "metrics.jsonl");
+  truncateMetrics(metricsFile, st.step);
+  const end = Math.min(c.steps, o.maxSteps ?? c.steps);
+  const bar = progressBar(c.recap_enabled ? "train (recap)" : "train", end, ["reward", "kept"]);
+  bar.update(st.step);
+  const rewards: number[] = [];
+  while (st.step < end) {
+    const ts = performance.now();
+    const fill = collectGroups(st, prompts, c);
+    const tr = performance.now();
+    const upd = fill.kept.length > 0 ? update(st, fill.kept, c) : null;
+    st.step++;
+    const line = stepMetrics(st.step, fill, upd, { lr: lrAt(c, st.step - 1), rolloutS: (tr - ts) / 1000, updateS: (performance.now() - tr) / 1000 });
+    rewards.push(line["reward/mean"] ?? 0);
+    fs.appendFileSync(metricsFile, JSON.stringify(line) + "\n");
+    bar.update(st.step, { reward: (line["reward/mean"] ?? 0).toFixed(3), kept: `${fill.kept.length}/${c.prompts_per_step}` });
+    o.onStep?.(st.step);
+    if (st.step % c.save_every === 0 || st.step === end) await save(ckptDir, st, c);
+  }
+  bar.stop();
+  const summary: TrainSummary = {
+    steps: st.step, seconds: (performance.now() - t0) / 1000, kernels: st.model.kernels.name, checkpoint: ckptDir,
+    first_reward: rewards[0] ?? NaN, last_reward: rewards.at(-1) ?? NaN,
+  };
+  await writeFileAtomic(path.join(o.out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  return summary;
+}
+
+export function lrAt(c: TrainConfig, s: number): number {
+  return c.warmup_steps > 0 && s < c.warmup_steps ? (c.lr * (s + 1)) / c.warmup_steps : c.lr;
+}
+
+async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
+  const c = o.config;
+  const kernels = selectKernels(c.kernels);
+  const hasCkpt = fs.existsSync(path.join(ckptDir, "config.json"));
+  if (hasCkpt && !o.resume) throw new RecapError(`${o.out} already holds a checkpoint`, "pass --resume to continue it, or choose another --out");
+  const basePath = path.resolve(o.configDir, c.base);
+  if (!fs.existsSync(path.join(basePath, "config.json")))
+    throw new RecapError(`base checkpoint ${basePath} not found`, "train the base model first (see docs/WORLD.md: recap sft with configs/world-base.yaml)");
+  const needRef = c.objective.loss.name === "grpo" && c.objective.loss.kl_beta > 0;
+  const base = await loadCheckpoint(basePath);
+  const ref = needRef ? new Llama(base.config, base.params, kernels) : null;
+  if (o.resume && hasCkpt) {
+    const ck = await loadCheckpoint(ckptDir);
+    const ts = ck.trainerState;
+    if (!ts) throw new RecapError(`${ckptDir} has no trainer state to resume from`);
+    if (ts.extra?.["config_hash"] !== hashConfig(c))
+      throw new RecapError(`the config differs from the one ${o.out} was started with`, "resume with the same config, or start a new --out");
+    const model = new Llama(ck.config, ck.params, kernels);
+    const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
+    opt.load(ts.m, ts.v, ts.step);
+    return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0) };
+  }
+  const model = new Llama(base.config, base.params, kernels);
+  const opt = new AdamW(model.params, kernels, decayedParamNames(base.config));
+  return { model, ref, tokenizer: Tokenizer.fromJSON(base.tokenizerJson), opt, step: 0, cursor: 0 };
+}
+
+export interface Fill {
+  kept: RolloutGroup[];
+  all: RolloutGroup[];
+  rounds: number;
+  dropped: number;
+}
+
+/** Generation rounds until prompts_per_step groups pass the dynamic sampling rule. */
+function collectGroups(st: State, prompts: PolicyPrompt[], c: TrainConfig): Fill {
+  const rule = SAMPLING_RULES.get(c.objective.dynamic_sampling.rule);
+  const ruleCfg = c.objective.dynamic_sampling;
+  const ov = c.objective.overlong;
+  const shape = ov.buffer_len > 0
+    ? (r: number, len: number) => r + overlongPenalty(len, { maxLen: c.max_new_tokens, buffer_len: ov.buffer_len, factor: ov.factor })
+    : undefined;
+  const fill: Fill = { kept: [], all: [], rounds: 0, dropped: 0 };
+  while (fill.kept.length < c.prompts_per_step && fill.rounds < ruleCfg.max_rounds) {
+    const need = c.prompts_per_step - fill.kept.length;
+    const idx = streamIndices(prompts.length, c.seed, st.cursor, need);
+    st.cursor += need;
+    const seed = (c.seed * 1_000_003 + st.step * 101 + fill.rounds) >>> 0;
+    const groups = generateGroups(st.model, st.tokenizer, idx.map((i) => prompts[i]!), {
+      groupSize: c.group_size, maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: c.top_p, seed, shape,
+    });
+    fill.rounds++;
+    for (const g of groups) {
+      fill.all.push(g);
+      if (rule(g.rewards, ruleCfg)) fill.kept.push(g);
+      else fill.dropped++;
+    }
+  }
+  return fill;
+}
+
+export interface UpdateStats {
+  metrics: Record<string, number>; // averaged over minibatch updates
+  gradNorm: number;
+  updates: number;
+}
+
+/** The parts of the trainer's state an update needs. */
+export type PolicyState = Pick<State, "model" | "ref" | "opt" | "tokenizer" | "step">;
+
+/** `updates_per_batch` passes of minibatch policy-gradient updates on the kept groups. */
+export function update(st: PolicyState, groups: RolloutGroup[], c: TrainConfig): UpdateStats {
+  const packed = packUpdate(groups, st.tokenizer.specialIds.pad, c);
+  const lossFn = POLICY_LOSSES.get(c.objective.loss.name);
+  const perMb = (c.minibatch_groups === 0 ? groups.length : c.minibatch_groups) * c.group_size;
+  const sums: Record<string, number> = {};
+  let gradNorm = 0, updates = 0;
+  for (let e = 0; e < c.updates_per_batch; e++) {
+    for (let r0 = 0; r0 < packed.B; r0 += perMb) {
+      const mb = sliceRows(packed, r0, Math.min(packed.B, r0 + perMb));
+      const { metrics, norm } = minibatchStep(st, mb, lossFn, c);
+      for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v;
+      gradNorm += norm;
+      updates++;
+    }
+  }
+  const metrics = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / updates]));
+  return { metrics, gradNorm: gradNorm / updates, updates };
+}
+
+function minibatchStep(
+  st: PolicyState, mb: PackedUpdate, lossFn: ReturnType<typeof POLICY_LOSSES.get>, c: TrainConfig,
+): { metrics: Record<string, number>; norm: number } {
+  st.model.zeroGrads();
+  return withScope(st.model.kernels, () => {
+    const { logprobs, cache } = forward(st.model, mb.ids, mb.targets, mb.B, mb.T);
+    const refLogp = st.ref ? withScope(st.ref.kernels, () => forward(st.ref!, mb.ids, mb.targets, mb.B, mb.T).logprobs.slice()) : undefined;
+    const res = lossFn(
+      { logp: logprobs, oldLogp: mb.oldLogp, advantages: mb.advantages, mask: mb.mask, refLogp, B: mb.B, T: mb.T },
+      c.objective.loss as PolicyLossConfig,
+    );
+    backward(st.model, cache, Float32Array.from(res.dLogp));
+    const stats = st.opt.update(st.model.params, st.model.grads, {
+      lr: lrAt(c, st.step), beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
+    });
+    return { metrics: { ...res.metrics, "actor/loss": res.loss }, norm: stats.gradNorm };
+  });
+}
+
+async function save(dir: string, st: State, c: TrainConfig): Promise<void> {
+  await saveCheckpoint(dir, {
+    config: st.model.config,
+    params: st.model.params,
+    tokenizerJson: st.tokenizer.toJSON(),
+    tokenizerConfig: tokenizerConfig(st.tokenizer, st.model.config.max_position_embeddings),
+    trainerState: { step: st.step, rngState: [c.seed], m: st.opt.m, v: st.opt.v, extra: { config_hash: hashConfig(c), cursor: st.cursor, kind: "rl" } },
+  });
+}
+

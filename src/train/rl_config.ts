@@ -1,0 +1,70 @@
+// The RL trainer's config (`recap train --config FILE`): DAPO / GRPO with or without RECAP
+// prefills. Every knob documented where it is defined (meaning, default, paper value). The
+// objective's own knobs (advantage, loss, dynamic sampling, overlong shaping) live in
+// src/rl/config.ts and the prefill mixture's in src/recap/config.ts; this file embeds both.
+import { z } from "zod";
+import { objectiveConfigSchema } from "../rl/config.ts";
+import { recapDataConfigSchema } from "../recap/config.ts";
+
+export const PREFILL_STYLES = ["weak", "strong", "mixed"] as const;
+
+export const TrainConfigSchema = z
+  .strictObject({
+    /** World folder built by `recap world build` (its rl/prompts.jsonl is the training mixture).
+     *  Relative paths are resolved against the config file. */
+    world: z.string().min(1),
+    /** Checkpoint of the policy to start from (the base reasoning model). */
+    base: z.string().min(1),
+    /** RECAP prefills on (the method) or off (plain DAPO/GRPO on clean prompts). Default true. */
+    recap_enabled: z.boolean().default(true),
+    /** The prefill mixture: alpha, l_pre, unit, aligned ablation (see src/recap/config.ts). */
+    recap: recapDataConfigSchema.prefault({}),
+    /** Which counter-aligned style of the world's rule-based pi_harm / pi_refuse to prefill:
+     *  weak, strong, or mixed (each prompt draws one, seeded). Default mixed. */
+    prefill_style: z.enum(PREFILL_STYLES).default("mixed"),
+    /** Optional model sources instead of the rule-based ones: checkpoints of a helpful-only
+     *  pi_harm and an over-cautious pi_refuse (the paper samples its prefills from models). */
+    pi_harm_model: z.string().optional(),
+    pi_refuse_model: z.string().optional(),
+    /** The objective: advantage estimator, policy loss (dapo | grpo), dynamic sampling, overlong. */
+    objective: objectiveConfigSchema.prefault({}),
+    /** Optimiser steps (each: rollouts for prompts_per_step kept groups, then updates). */
+    steps: z.number().int().positive(),
+    /** Prompt groups per step after dynamic sampling. Default 16 (paper: 5k prompts, batch not stated here). */
+    prompts_per_step: z.number().int().positive().default(16),
+    /** Rollouts per prompt G. Default 8 (paper: 16). */
+    group_size: z.number().int().min(2).default(8),
+    /** Generation limit per rollout. Size it from the longest corrected trace with margin
+     *  (world: 161 tokens → default 200); the context bounds it further per batch. */
+    max_new_tokens: z.number().int().positive().default(200),
+    /** Sampling temperature / nucleus of rollouts. Defaults 1 / 1 (DAPO). */
+    temperature: z.number().positive().default(1),
+    top_p: z.number().gt(0).max(1).default(1),
+    /** Passes over each rollout batch (PPO epochs). Default 1 (fully on-policy). */
+    updates_per_batch: z.number().int().positive().default(1),
+    /** Prompt groups per minibatch update; 0 = the whole batch in one update. Default 0. */
+    minibatch_groups: z.number().int().min(0).default(0),
+    /** AdamW learning rate (constant after warm-up). Default 5e-5 (prototype: 5e-5; paper: 1e-6 on 8B models). */
+    lr: z.number().positive().default(5e-5),
+    warmup_steps: z.number().int().min(0).default(0),
+    weight_decay: z.number().min(0).default(0),
+    beta1: z.number().min(0).max(1).default(0.9),
+    beta2: z.number().min(0).max(1).default(0.95),
+    grad_clip: z.number().min(0).default(1.0),
+    /** Seed of prompt order, prefill selection and rollouts. Default 0. */
+    seed: z.number().int().nonnegative().default(0),
+    /** Save a resumable checkpoint every N steps (and at the end). Default 10. */
+    save_every: z.number().int().positive().default(10),
+    /** Kernel implementation (default: RECAP_KERNELS or the fastest available). */
+    kernels: z.string().optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.pi_harm_model !== !c.pi_refuse_model)
+      ctx.addIssue({ code: "custom", path: ["pi_refuse_model"], message: "set both pi_harm_model and pi_refuse_model, or neither (rule-based sources)" });
+    if (c.objective.overlong.buffer_len >= c.max_new_tokens)
+      ctx.addIssue({ code: "custom", path: ["objective", "overlong", "buffer_len"], message: `buffer_len ${c.objective.overlong.buffer_len} must be below max_new_tokens ${c.max_new_tokens}` });
+    if (c.minibatch_groups > c.prompts_per_step)
+      ctx.addIssue({ code: "custom", path: ["minibatch_groups"], message: `minibatch_groups ${c.minibatch_groups} exceeds prompts_per_step ${c.prompts_per_step}` });
+  });
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;

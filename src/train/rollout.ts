@@ -1,0 +1,74 @@
+// Rollouts for the RL trainer: G samples per prompt from the current policy, continuing the
+// rendered prompt and (for prefilled prompts) the prefilled thinking, scored by the reward.
+// Clean and prefilled prompts are sampled in separate batches, so that a long prefill in one row
+// does not shorten the generation limit of the others (the limit is bounded by the context).
+import type { Llama } from "../model/llama.ts";
+import { type FinishReason, sample } from "../model/sampler.ts";
+import type { Tokenizer } from "../model/tokenizer.ts";
+import type { JudgeItem, Judgement } from "../world/judge.ts";
+import { worldReward } from "../reward/world.ts";
+
+/** One prompt of the training mixture, tokenised once. */
+export interface PolicyPrompt {
+  index: number; // row index in the mixture
+  item: JudgeItem & { id: string; source: string };
+  promptIds: number[]; // (P) chat up to and including <|assistant|>
+  prefillIds: number[]; // (F) "<think>" + the cut prefill; [] when clean
+  prefillText: string | null;
+}
+
+export interface Rollout {
+  prompt: PolicyPrompt;
+  generated: number[]; // (G_b) tokens after the prefill, with the stop token if any
+  logprobs: number[]; // (G_b) behaviour-policy log-probs of `generated`
+  finishReason: FinishReason;
+  reward: number; // after overlong shaping
+  rawReward: number; // the judge's score
+  judgement: Judgement;
+}
+
+export interface RolloutGroup {
+  prompt: PolicyPrompt;
+  rollouts: Rollout[];
+  rewards: number[];
+}
+
+export interface RolloutOptions {
+  groupSize: number;
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  seed: number;
+  /** Reward shaping by generated length (DAPO overlong); identity when absent. */
+  shape?: (reward: number, genLen: number) => number;
+}
+
+/** G rollouts for each prompt, grouped per prompt in input order. */
+export function generateGroups(model: Llama, tok: Tokenizer, prompts: PolicyPrompt[], o: RolloutOptions): RolloutGroup[] {
+  const byPrompt = new Map<number, Rollout[]>();
+  const parts = [prompts.filter((p) => p.prefillIds.length === 0), prompts.filter((p) => p.prefillIds.length > 0)];
+  parts.forEach((part, k) => {
+    if (part.length === 0) return;
+    const rows = part.flatMap((p) => Array.from({ length: o.groupSize }, () => p));
+    const ids = rows.map((p) => [...p.promptIds, ...p.prefillIds]);
+    const longest = Math.max(...ids.map((r) => r.length));
+    const maxNew = Math.min(o.maxNewTokens, model.config.max_position_embeddings - longest);
+    const results = sample(model, ids, {
+      maxNewTokens: Math.max(1, maxNew), temperature: o.temperature, topP: o.topP, seed: (o.seed * 2 + k) >>> 0,
+      stopTokenIds: [tok.specialIds.eos], vocabLimit: tok.vocabSize,
+    });
+    results.forEach((r, i) => {
+      const p = rows[i]!;
+      const completion = (p.prefillText ?? "") + tok.decode(r.tokens);
+      const { reward, judgement } = worldReward(p.item, completion);
+      const shaped = o.shape ? o.shape(reward, r.tokens.length) : reward;
+      const list = byPrompt.get(p.index) ?? [];
+      list.push({ prompt: p, generated: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, reward: shaped, rawReward: reward, judgement });
+      byPrompt.set(p.index, list);
+    });
+  });
+  return prompts.map((p) => {
+    const rollouts = byPrompt.get(p.index)!;
+    return { prompt: p, rollouts, rewards: rollouts.map((r) => r.reward) };
+  });
+}

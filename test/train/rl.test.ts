@@ -1,0 +1,137 @@
+// The RL trainer on a small world and a briefly SFT'd micro model: the run folder and metrics,
+// prefills only on safety / over-refusal prompts at rate alpha, behaviour log-probs equal to a
+// recompute, exact resume after a crash, and bad configs failing before any work.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { refKernels } from "../../src/engine/ref.ts";
+import { loadCheckpoint } from "../../src/model/checkpoint.ts";
+import { forward } from "../../src/model/forward.ts";
+import { Llama } from "../../src/model/llama.ts";
+import { Tokenizer } from "../../src/model/tokenizer.ts";
+import { scatterGenerated, packBatch } from "../../src/rl/layout.ts";
+import { runSft } from "../../src/train/sft.ts";
+import { SftConfigSchema } from "../../src/train/sft_config.ts";
+import { runTrain, update } from "../../src/train/rl.ts";
+import { AdamW } from "../../src/model/optim.ts";
+import { decayedParamNames } from "../../src/model/config.ts";
+import { TrainConfigSchema } from "../../src/train/rl_config.ts";
+import { buildPolicyPrompts, loadWorldPrompts } from "../../src/train/rl_prompts.ts";
+import { generateGroups } from "../../src/train/rollout.ts";
+import { validateConfig } from "../../src/util/config_file.ts";
+import { buildWorld } from "../../src/world/build.ts";
+import { parseWorldConfig } from "../../src/world/config.ts";
+import { writeWorld } from "../../src/world/write.ts";
+
+process.env["RECAP_QUIET"] = "1";
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-rl-"));
+process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+const worldDir = path.join(tmp, "world");
+const baseRun = path.join(tmp, "base");
+
+const ready = (async () => {
+  await writeWorld(worldDir, buildWorld(1, parseWorldConfig({})));
+  const sft = validateConfig({ data: `${worldDir}/corpora/base_sft.jsonl`, init: { preset: "micro", seed: 1, overrides: { max_position_embeddings: 256, vocab_size: 512 } }, steps: 3, batch_size: 4, kernels: "ref", warmup_steps: 0 }, SftConfigSchema, "t");
+  await runSft({ config: sft, configDir: tmp, out: baseRun });
+})();
+
+const cfg = (extra: Record<string, unknown> = {}) =>
+  validateConfig({
+    world: worldDir, base: `${baseRun}/checkpoint`, steps: 4, prompts_per_step: 3, group_size: 2, max_new_tokens: 12,
+    save_every: 2, kernels: "ref", lr: 1e-3, objective: { dynamic_sampling: { rule: "none" } }, ...extra,
+  }, TrainConfigSchema, "t");
+
+test("prefills go to a fraction alpha of safety / over-refusal prompts, never to math", async () => {
+  await ready;
+  const ck = await loadCheckpoint(`${baseRun}/checkpoint`);
+  const tok = Tokenizer.fromJSON(ck.tokenizerJson);
+  const rows = loadWorldPrompts(worldDir);
+  const prompts = await buildPolicyPrompts(rows, cfg({ recap: { alpha: 0.5, l_pre: 10 } }), tok, tmp);
+  const eligible = prompts.filter((p) => p.item.source !== "math");
+  const pre = prompts.filter((p) => p.prefillIds.length > 0);
+  assert.equal(pre.length, Math.round(0.5 * eligible.length));
+  assert.ok(pre.every((p) => p.item.source !== "math"));
+  for (const p of pre.slice(0, 20)) {
+    assert.ok(p.prefillText!.startsWith("<think>"));
+    assert.ok(p.prefillText!.slice(7).trim().split(/\s+/).length <= 10);
+    assert.ok(!p.prefillText!.includes("</think>"));
+  }
+  const off = await buildPolicyPrompts(rows, cfg({ recap_enabled: false }), tok, tmp);
+  assert.ok(off.every((p) => p.prefillIds.length === 0));
+});
+
+test("behaviour log-probs from the sampler equal a recompute at the masked positions", async () => {
+  await ready;
+  const ck = await loadCheckpoint(`${baseRun}/checkpoint`);
+  const tok = Tokenizer.fromJSON(ck.tokenizerJson);
+  const model = new Llama(ck.config, ck.params, refKernels);
+  const prompts = (await buildPolicyPrompts(loadWorldPrompts(worldDir), cfg({ recap: { alpha: 1, l_pre: 8 } }), tok, tmp)).filter((p) => p.item.source !== "math").slice(0, 2);
+  assert.ok(prompts.every((p) => p.prefillIds.length > 0));
+  const groups = generateGroups(model, tok, prompts, { groupSize: 2, maxNewTokens: 10, temperature: 1, topP: 1, seed: 3 });
+  const rollouts = groups.flatMap((g) => g.rollouts);
+  const packed = packBatch(rollouts.map((r) => ({ prompt: r.prompt.promptIds, prefill: r.prompt.prefillIds, generated: r.generated })), tok.specialIds.pad);
+  const old = scatterGenerated(packed, rollouts.map((r) => r.logprobs));
+  const { logprobs } = forward(model, packed.ids, packed.targets, packed.B, packed.T);
+  let n = 0;
+  for (let i = 0; i < old.length; i++) if (packed.mask[i]) { assert.ok(Math.abs(old[i]! - logprobs[i]!) < 1e-4); n++; }
+  assert.equal(n, rollouts.reduce((a, r) => a + r.generated.length, 0));
+});
+
+test("a run writes metrics and a checkpoint; an interrupted run resumes bit-identically", async () => {
+  await ready;
+  const c = cfg({ recap: { alpha: 0.5, l_pre: 10 } });
+  const full = path.join(tmp, "full"), cut = path.join(tmp, "cut");
+  const s = await runTrain({ config: c, configDir: tmp, out: full });
+  assert.equal(s.steps, 4);
+  const lines = fs.readFileSync(path.join(full, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => l.step), [1, 2, 3, 4]);
+  for (const l of lines) {
+    assert.equal(l["sampling/kept_groups"], 3);
+    assert.ok(Number.isFinite(l["actor/pg_loss"]) && Number.isFinite(l["actor/clipfrac"]));
+    assert.ok(l["reward/mean"] >= 0 && l["reward/mean"] <= 1);
+  }
+  await assert.rejects(runTrain({ config: c, configDir: tmp, out: cut, onStep: (k) => { if (k === 3) throw new Error("crash"); } }), /crash/);
+  await runTrain({ config: c, configDir: tmp, out: cut, resume: true });
+  const a = await loadCheckpoint(path.join(full, "checkpoint")), b = await loadCheckpoint(path.join(cut, "checkpoint"));
+  for (const [name, pa] of a.params) assert.deepEqual(b.params.get(name), pa, `param ${name} differs after resume`);
+  const steps = fs.readFileSync(path.join(cut, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
+  assert.deepEqual(steps, [1, 2, 3, 4]);
+});
+
+test("an update raises the log-prob of the rewarded rollout and lowers the other's", async () => {
+  await ready;
+  const ck = await loadCheckpoint(`${baseRun}/checkpoint`);
+  const tok = Tokenizer.fromJSON(ck.tokenizerJson);
+  const model = new Llama(ck.config, ck.params, refKernels);
+  const opt = new AdamW(model.params, refKernels, decayedParamNames(ck.config));
+  const c = cfg({ recap: { alpha: 1, l_pre: 8 }, lr: 3e-3 });
+  const [p] = (await buildPolicyPrompts(loadWorldPrompts(worldDir), c, tok, tmp)).filter((x) => x.prefillIds.length > 0);
+  const [g] = generateGroups(model, tok, [p!], { groupSize: 2, maxNewTokens: 8, temperature: 1, topP: 1, seed: 5 });
+  assert.notDeepEqual(g!.rollouts[0]!.generated, g!.rollouts[1]!.generated, "pick a seed giving two different rollouts");
+  g!.rollouts[0]!.reward = 1;
+  g!.rollouts[1]!.reward = 0;
+  g!.rewards = [1, 0];
+  const seqLogp = () => g!.rollouts.map((r) => {
+    const packed = packBatch([{ prompt: r.prompt.promptIds, prefill: r.prompt.prefillIds, generated: r.generated }], tok.specialIds.pad);
+    const { logprobs } = forward(model, packed.ids, packed.targets, 1, packed.T);
+    return logprobs.reduce((a, x, i) => a + (packed.mask[i] ? x : 0), 0);
+  });
+  const before = seqLogp();
+  const stats = update({ model, ref: null, opt, tokenizer: tok, step: 0 }, [g!], c);
+  const after = seqLogp();
+  assert.ok(stats.gradNorm > 0);
+  assert.ok(after[0]! > before[0]!, `rewarded rollout: ${before[0]} -> ${after[0]}`);
+  assert.ok(after[1]! < before[1]!, `unrewarded rollout: ${before[1]} -> ${after[1]}`);
+});
+
+test("bad configs fail before any work, naming the field", () => {
+  const bad = (extra: Record<string, unknown>, re: RegExp) => assert.throws(() => cfg(extra), re);
+  bad({ recap: { alpha: 1.5 } }, /recap\.alpha/);
+  bad({ group_size: 1 }, /group_size/);
+  bad({ objective: { loss: { name: "dapo", eps_low: 0.3, eps_high: 0.2 } } }, /eps_high/);
+  bad({ recap: { l_pre: -1 } }, /recap\.l_pre/);
+  bad({ objective: { loss: { name: "ppo" } } }, /unknown policy loss/);
+  bad({ pi_harm_model: "x" }, /pi_refuse_model/);
+});
