@@ -10,7 +10,7 @@ export function registerLogprobs(program: Command): void {
     .command("logprobs <ckpt>")
     .description("teacher-forced per-token log-probs of a text under a checkpoint")
     .requiredOption("--text <str>", "the text; special tokens like <|user|> and <think> are parsed")
-    .option("--kernels <name>", "kernel implementation (default: RECAP_KERNELS or ref)")
+    .option("--kernels <name>", "kernel implementation (default: RECAP_KERNELS or the fastest available)")
     .option("--json", "print JSON on stdout", false)
     .action(
       action(async (ckpt: string, o: { text: string; kernels?: string; json: boolean }) => {

@@ -25,7 +25,7 @@ export function registerSample(program: Command): void {
     .option("--top-p <p>", "nucleus sampling mass (1 = off)", "1")
     .option("--seed <s>", "seed", "0")
     .option("--stop <str...>", "stop strings")
-    .option("--kernels <name>", "kernel implementation (default: RECAP_KERNELS or ref)")
+    .option("--kernels <name>", "kernel implementation (default: RECAP_KERNELS or the fastest available)")
     .option("--json", "print JSON on stdout", false)
     .action(action(async (ckpt: string, o: SampleFlags) => run(ckpt, o)));
 }

@@ -2,8 +2,9 @@
 // The forward returns per-token log-probs of given targets; the backward takes any per-token
 // gradient dLoss/dlogp (a cross-entropy, a policy-gradient loss, a masked mixture of both) and
 // accumulates parameter gradients into model.grads. Activations needed by the backward are kept
-// in the returned cache (llm.c style: every op is an explicit forward/backward pair).
-import type { AttnDims } from "../engine/kernels.ts";
+// in the returned cache (llm.c style: every op is an explicit forward/backward pair). Every
+// activation buffer is written whole by the op that produces it, so it is taken uninitialised.
+import type { AttnDims, Kernels } from "../engine/kernels.ts";
 import { headDim } from "./config.ts";
 import type { Llama, LayerWeights } from "./llama.ts";
 
@@ -44,6 +45,11 @@ export interface ForwardResult {
   cache: ForwardCache;
 }
 
+/** A buffer the next op overwrites entirely: uninitialised when the kernels can (no zeroing). */
+function out(k: Kernels, n: number): Float32Array {
+  return k.allocUninit ? k.allocUninit(n) : k.alloc(n);
+}
+
 function attnDims(m: Llama, B: number, T: number): AttnDims {
   const c = m.config;
   return { B, Tq: T, qOffset: 0, kvStride: T, Hq: c.num_attention_heads, Hkv: c.num_key_value_heads, D: headDim(c) };
@@ -62,7 +68,7 @@ export function forward(m: Llama, ids: Int32Array, targets: Int32Array, B: numbe
   const pos = new Int32Array(N); // (B*T)
   for (let n = 0; n < N; n++) pos[n] = n % T;
 
-  let h: Float32Array = k.alloc(N * C); // (N, C)
+  let h: Float32Array = out(k, N * C); // (N, C)
   k.embeddingForward(h, m.w.embed, ids, N, C);
   const layers: LayerActs[] = [];
   for (const lw of m.w.layers) {
@@ -70,13 +76,13 @@ export function forward(m: Llama, ids: Int32Array, targets: Int32Array, B: numbe
     layers.push(acts);
     h = mlpForward(m, lw, acts);
   }
-  const xnF = k.alloc(N * C); // (N, C)
-  const rstdF = k.alloc(N); // (N)
+  const xnF = out(k, N * C); // (N, C)
+  const rstdF = out(k, N); // (N)
   k.rmsnormForward(xnF, rstdF, h, m.w.finalNorm, N, C, c.rms_norm_eps);
-  const logits = k.alloc(N * V); // (N, V)
+  const logits = out(k, N * V); // (N, V)
   k.matmul(logits, xnF, m.w.lmHead, N, C, V, false, true, false);
-  const logprobs = k.alloc(N); // (N)
-  const lse = k.alloc(N); // (N)
+  const logprobs = out(k, N); // (N)
+  const lse = out(k, N); // (N)
   k.tokenLogprobForward(logprobs, lse, logits, targets, N, V);
   return { logprobs, cache: { B, T, ids, targets, pos, layers, hOut: h, xnF, rstdF, logits, lse } };
 }
@@ -94,27 +100,27 @@ function blockForward(m: Llama, lw: LayerWeights, hIn: Float32Array, pos: Int32A
   const N = B * T, C = c.hidden_size, F = c.intermediate_size;
   const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
   const qC = Hq * D, kvC = Hkv * D;
-  const xn1 = k.alloc(N * C); // (N, C)
-  const rstd1 = k.alloc(N); // (N)
+  const xn1 = out(k, N * C); // (N, C)
+  const rstd1 = out(k, N); // (N)
   k.rmsnormForward(xn1, rstd1, hIn, lw.inputNorm, N, C, c.rms_norm_eps);
-  const q = k.alloc(N * qC); // (B, T, Hq, D)
-  const kk = k.alloc(N * kvC); // (B, T, Hkv, D)
-  const v = k.alloc(N * kvC); // (B, T, Hkv, D)
+  const q = out(k, N * qC); // (B, T, Hq, D)
+  const kk = out(k, N * kvC); // (B, T, Hkv, D)
+  const v = out(k, N * kvC); // (B, T, Hkv, D)
   k.matmul(q, xn1, lw.wq, N, C, qC, false, true, false);
   k.matmul(kk, xn1, lw.wk, N, C, kvC, false, true, false);
   k.matmul(v, xn1, lw.wv, N, C, kvC, false, true, false);
   k.ropeForward(q, pos, m.ropeCos, m.ropeSin, N, Hq, D);
   k.ropeForward(kk, pos, m.ropeCos, m.ropeSin, N, Hkv, D);
-  const y = k.alloc(N * qC); // (B, T, Hq, D)
-  const att = k.alloc(B * Hq * T * T); // (B, Hq, T, T)
+  const y = out(k, N * qC); // (B, T, Hq, D)
+  const att = out(k, B * Hq * T * T); // (B, Hq, T, T)
   k.attentionForward(y, att, q, kk, v, attnDims(m, B, T));
-  const hMid = k.alloc(N * C); // (N, C)
+  const hMid = out(k, N * C); // (N, C)
   k.matmul(hMid, y, lw.wo, N, qC, C, false, true, false);
   k.addInPlace(hMid, hIn, N * C);
   return {
     hIn, xn1, rstd1, q, k: kk, v, att, y, hMid,
-    xn2: k.alloc(N * C), rstd2: k.alloc(N),
-    gate: k.alloc(N * F), up: k.alloc(N * F), act: k.alloc(N * F),
+    xn2: out(k, N * C), rstd2: out(k, N),
+    gate: out(k, N * F), up: out(k, N * F), act: out(k, N * F),
   };
 }
 
@@ -126,7 +132,7 @@ function mlpForward(m: Llama, lw: LayerWeights, a: LayerActs): Float32Array {
   k.matmul(a.gate, a.xn2, lw.wGate, N, C, F, false, true, false);
   k.matmul(a.up, a.xn2, lw.wUp, N, C, F, false, true, false);
   k.swigluForward(a.act, a.gate, a.up, N * F);
-  const hOut = k.alloc(N * C); // (N, C)
+  const hOut = out(k, N * C); // (N, C)
   k.matmul(hOut, a.act, lw.wDown, N, F, C, false, true, false);
   k.addInPlace(hOut, a.hMid, N * C);
   return hOut;
@@ -138,12 +144,12 @@ export function backward(m: Llama, cache: ForwardCache, dLogp: Float32Array): vo
   const { B, T } = cache;
   const N = B * T, C = c.hidden_size, V = c.vocab_size;
   if (dLogp.length !== N) throw new Error(`backward: dLogp must have B*T = ${N} entries`);
-  const dLogits = k.alloc(N * V); // (N, V)
+  const dLogits = out(k, N * V); // (N, V)
   k.tokenLogprobBackward(dLogits, dLogp, cache.logits, cache.lse, cache.targets, N, V);
-  const dXnF = k.alloc(N * C); // (N, C)
+  const dXnF = out(k, N * C); // (N, C)
   k.matmul(dXnF, dLogits, m.w.lmHead, N, V, C, false, false, false);
   k.matmul(g.lmHead, dLogits, cache.xnF, V, N, C, true, false, true);
-  let dh: Float32Array = k.alloc(N * C); // (N, C) gradient of the residual stream
+  let dh: Float32Array = out(k, N * C); // (N, C) gradient of the residual stream
   k.rmsnormBackward(dh, g.finalNorm, dXnF, cache.hOut, m.w.finalNorm, cache.rstdF, N, C);
   for (let l = c.num_hidden_layers - 1; l >= 0; l--) {
     dh = blockBackward(m, l, cache.layers[l]!, dh, cache);
@@ -160,38 +166,38 @@ function blockBackward(m: Llama, l: number, a: LayerActs, dOut: Float32Array, ca
   const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
   const qC = Hq * D, kvC = Hkv * D;
   // MLP: hOut = hMid + down(silu(gate(xn2)) * up(xn2))
-  const dAct = k.alloc(N * F); // (N, F)
+  const dAct = out(k, N * F); // (N, F)
   k.matmul(dAct, dOut, lw.wDown, N, C, F, false, false, false);
   k.matmul(lg.wDown, dOut, a.act, C, N, F, true, false, true);
-  const dGate = k.alloc(N * F); // (N, F)
-  const dUp = k.alloc(N * F); // (N, F)
+  const dGate = out(k, N * F); // (N, F)
+  const dUp = out(k, N * F); // (N, F)
   k.swigluBackward(dGate, dUp, dAct, a.gate, a.up, N * F);
-  const dXn2 = k.alloc(N * C); // (N, C)
+  const dXn2 = out(k, N * C); // (N, C)
   k.matmul(dXn2, dGate, lw.wGate, N, F, C, false, false, false);
   k.matmul(dXn2, dUp, lw.wUp, N, F, C, false, false, true);
   k.matmul(lg.wGate, dGate, a.xn2, F, N, C, true, false, true);
   k.matmul(lg.wUp, dUp, a.xn2, F, N, C, true, false, true);
-  const dMid = k.alloc(N * C); // (N, C)
+  const dMid = out(k, N * C); // (N, C)
   k.rmsnormBackward(dMid, lg.postNorm, dXn2, a.hMid, lw.postNorm, a.rstd2, N, C);
   k.addInPlace(dMid, dOut, N * C);
   // Attention: hMid = hIn + o(attn(rope(q(xn1)), rope(k(xn1)), v(xn1)))
-  const dY = k.alloc(N * qC); // (B, T, Hq, D)
+  const dY = out(k, N * qC); // (B, T, Hq, D)
   k.matmul(dY, dMid, lw.wo, N, C, qC, false, false, false);
   k.matmul(lg.wo, dMid, a.y, C, N, qC, true, false, true);
-  const dq = k.alloc(N * qC); // (B, T, Hq, D)
-  const dk = k.alloc(N * kvC); // (B, T, Hkv, D)
-  const dv = k.alloc(N * kvC); // (B, T, Hkv, D)
+  const dq = out(k, N * qC); // (B, T, Hq, D)
+  const dk = out(k, N * kvC); // (B, T, Hkv, D)
+  const dv = out(k, N * kvC); // (B, T, Hkv, D)
   k.attentionBackward(dq, dk, dv, dY, a.att, a.q, a.k, a.v, attnDims(m, B, T));
   k.ropeBackward(dq, cache.pos, m.ropeCos, m.ropeSin, N, Hq, D);
   k.ropeBackward(dk, cache.pos, m.ropeCos, m.ropeSin, N, Hkv, D);
-  const dXn1 = k.alloc(N * C); // (N, C)
+  const dXn1 = out(k, N * C); // (N, C)
   k.matmul(dXn1, dq, lw.wq, N, qC, C, false, false, false);
   k.matmul(dXn1, dk, lw.wk, N, kvC, C, false, false, true);
   k.matmul(dXn1, dv, lw.wv, N, kvC, C, false, false, true);
   k.matmul(lg.wq, dq, a.xn1, qC, N, C, true, false, true);
   k.matmul(lg.wk, dk, a.xn1, kvC, N, C, true, false, true);
   k.matmul(lg.wv, dv, a.xn1, kvC, N, C, true, false, true);
-  const dIn = k.alloc(N * C); // (N, C)
+  const dIn = out(k, N * C); // (N, C)
   k.rmsnormBackward(dIn, lg.inputNorm, dXn1, a.hIn, lw.inputNorm, a.rstd1, N, C);
   k.addInPlace(dIn, dMid, N * C);
   return dIn;

@@ -7,12 +7,14 @@ import { headDim } from "./config.ts";
 import type { Llama, LayerWeights } from "./llama.ts";
 
 export class KVCache {
-  readonly B: number;
+  /** Rows in use (compact() lowers it; the buffers keep their allocated size). */
+  B: number;
   readonly capacity: number; // S: positions per row
   readonly k: Float32Array[]; // per layer (B, S, Hkv, D)
   readonly v: Float32Array[]; // per layer (B, S, Hkv, D)
-  readonly keyStart: Int32Array; // (B)
+  keyStart: Int32Array; // (B)
   length = 0; // positions filled (the same for every row)
+  private readonly rowSize: number; // Hkv * D floats per position
 
   constructor(m: Llama, B: number, capacity: number, keyStart?: Int32Array) {
     const c = m.config;
@@ -26,6 +28,21 @@ export class KVCache {
     this.k = Array.from({ length: c.num_hidden_layers }, () => m.kernels.alloc(size));
     this.v = Array.from({ length: c.num_hidden_layers }, () => m.kernels.alloc(size));
     this.keyStart = keyStart ?? new Int32Array(B);
+    this.rowSize = c.num_key_value_heads * headDim(c);
+  }
+
+  /** Keeps only the rows `keep` (ascending indices): row i becomes old row keep[i]. Moves the
+   *  filled positions of each kept row; later steps then compute only the kept rows. */
+  compact(keep: readonly number[]): void {
+    const S = this.capacity, n = this.length * this.rowSize, row = S * this.rowSize;
+    keep.forEach((b, i) => {
+      if (!(Number.isInteger(b) && b >= i && b < this.B && (i === 0 || b > keep[i - 1]!)))
+        throw new Error(`KVCache.compact: rows must be ascending indices below ${this.B}`);
+      if (b === i) return;
+      for (const a of [...this.k, ...this.v]) a.copyWithin(i * row, b * row, b * row + n);
+    });
+    this.keyStart = Int32Array.from(keep, (b) => this.keyStart[b]!);
+    this.B = keep.length;
   }
 }
 

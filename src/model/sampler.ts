@@ -47,11 +47,17 @@ export function sample(m: Llama, prompts: number[][], opts: SampleOptions): Samp
   return withScope(m.kernels, () => sampleInScope(m, prompts, opts));
 }
 
+// Performance notes: each decoding step runs in its own allocation scope (a step's activations
+// are freed before the next), the per-row log-sum-exp and the sampling distribution come from
+// the kernels for the whole batch at once (tokenLogprobForward, softmaxForward), and when at most
+// half of the cached rows are still running the finished ones are dropped from the KV cache.
+// A row's tokens and log-probs do not depend on any of this (rows never interact).
 function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): SampleResult[] {
   const B = prompts.length;
   if (B === 0) return [];
   const temperature = opts.temperature ?? 1, topK = opts.topK ?? 0, topP = opts.topP ?? 1;
   validate(opts, prompts);
+  const k = m.kernels;
   const P = Math.max(...prompts.map((p) => p.length));
   const cache = new KVCache(m, B, P + opts.maxNewTokens, new Int32Array(prompts.map((p) => P - p.length)));
   const ids = new Int32Array(B * P); // (B, P) left-padded
@@ -63,26 +69,60 @@ function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): Samp
   const V = m.config.vocab_size;
   const stopIds = new Set(opts.stopTokenIds ?? []);
   const limit = Math.min(V, opts.vocabLimit ?? V);
-  let logits = inferStep(m, cache, ids, P); // (B, V)
-  const next = new Int32Array(B); // (B)
-  for (let step = 0; step < opts.maxNewTokens; step++) {
-    for (let b = 0; b < B; b++) {
+  let rows = prompts.map((_, b) => b); // cache row i holds prompt rows[i]
+  let next = new Int32Array(B); // (rows) the token each cache row is fed next
+
+  /** Draws one token for every cache row from logits (rows, V). */
+  const choose = (logits: Float32Array): void => {
+    const n = rows.length;
+    const lse = k.alloc(n); // (n) raw-model log-sum-exp per row
+    k.tokenLogprobForward(k.alloc(n), lse, logits, new Int32Array(n), n, V);
+    const probs = temperature > 0 ? distribution(m, logits, n, limit, temperature) : undefined; // (n, limit)
+    for (let i = 0; i < n; i++) {
+      const b = rows[i]!;
       if (done[b]) continue;
-      const row = logits.subarray(b * V, (b + 1) * V); // (V)
-      const allowed = row.subarray(0, limit); // (limit)
-      const id = temperature === 0 ? argmax(allowed) : drawToken(allowed, temperature, topK, topP, rngs[b]!);
+      const row = logits.subarray(i * V, (i + 1) * V); // (V)
+      const id = probs ? drawFromProbs(probs.subarray(i * limit, (i + 1) * limit), topK, topP, rngs[b]!) : argmax(row.subarray(0, limit));
       const r = results[b]!;
       r.tokens.push(id);
-      r.logprobs.push(logSoftmaxAt(row, id));
-      next[b] = id;
+      r.logprobs.push(row[id]! - lse[i]!);
+      next[i] = id;
       if (stopIds.has(id)) finish(r, done, b);
       else if (opts.stop?.length && opts.decode) checkStopStrings(r, opts.stop, opts.decode, done, b);
     }
+  };
+
+  withScope(k, () => choose(inferStep(m, cache, ids, P)));
+  for (let step = 0; step < opts.maxNewTokens; step++) {
     opts.onStep?.(step + 1);
     if (done.every((d) => d === 1) || step === opts.maxNewTokens - 1) break;
-    logits = inferStep(m, cache, next, 1);
+    const live = rows.flatMap((b, i) => (done[b] ? [] : [i]));
+    if (live.length <= rows.length / 2) {
+      cache.compact(live);
+      rows = live.map((i) => rows[i]!);
+      next = Int32Array.from(live, (i) => next[i]!);
+    }
+    withScope(k, () => choose(inferStep(m, cache, next, 1)));
   }
   return results;
+}
+
+/** softmax(logits[:, :limit] / temperature) for n rows of logits (n, V), from the kernels. */
+function distribution(m: Llama, logits: Float32Array, n: number, limit: number, temperature: number): Float32Array {
+  const k = m.kernels, V = m.config.vocab_size;
+  const probs = k.alloc(n * limit); // (n, limit)
+  if (temperature === 1 && limit === V) {
+    k.softmaxForward(probs, logits, n, V);
+    return probs;
+  }
+  const scaled = k.alloc(n * limit); // (n, limit)
+  const inv = 1 / temperature;
+  for (let i = 0; i < n; i++) {
+    const src = i * V, dst = i * limit;
+    for (let j = 0; j < limit; j++) scaled[dst + j] = logits[src + j]! * inv;
+  }
+  k.softmaxForward(probs, scaled, n, limit);
+  return probs;
 }
 
 function validate(opts: SampleOptions, prompts: number[][]): void {
@@ -132,13 +172,23 @@ export function logSoftmaxAt(row: Float32Array, id: number): number {
   return row[id]! - max - Math.log(sum);
 }
 
+let scratch = new Float64Array(0);
+
 /** Draws one id from softmax(row / temperature) restricted by top-k and top-p. */
 export function drawToken(row: Float32Array, temperature: number, topK: number, topP: number, rng: Rng): number {
   const V = row.length;
   let max = -Infinity;
   for (let i = 0; i < V; i++) if (row[i]! > max) max = row[i]!;
-  const probs = new Float64Array(V); // (V) unnormalised
+  if (scratch.length < V) scratch = new Float64Array(V);
+  const probs = scratch.subarray(0, V); // (V) unnormalised, reused between calls
   for (let i = 0; i < V; i++) probs[i] = Math.exp((row[i]! - max) / temperature);
+  return drawFromProbs(probs, topK, topP, rng);
+}
+
+/** Draws one id with probability proportional to probs (V, non-negative, not necessarily
+ *  normalised), restricted to the top-k ids and then to the smallest top-p nucleus. */
+export function drawFromProbs(probs: Float32Array | Float64Array, topK: number, topP: number, rng: Rng): number {
+  const V = probs.length;
   let order: number[] | null = null;
   if ((topK > 0 && topK < V) || topP < 1) {
     order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b);
