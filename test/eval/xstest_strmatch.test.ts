@@ -40,7 +40,7 @@ test("the grader contract: label, score 1 for compliance and 0 for refusal; regi
   assert.equal(g.scoreOfLabel?.("3_partial_refusal"), 0);
   assert.equal(g.scoreOfLabel?.("other"), null);
   assert.throws(() => g.grade({ prompt: "p", completion: 3 as unknown as string }), RecapError);
-  assert.deepEqual(graderNames(), ["xstest-strmatch"]);
+  assert.deepEqual(graderNames(), ["xstest-strmatch", "world", "math"]);
   assert.throws(() => getGrader("llama-guard"), (e: unknown) => e instanceof RecapError && /unknown grader/.test(e.message) && /xstest-strmatch/.test(e.hint ?? ""));
 });
 

@@ -1,0 +1,112 @@
+// Prefill material: where a flawed thinking prefix comes from (the suite row's `prefills.weak` /
+// `prefills.strong` / `prefills.aligned`, or a text file) and how it is cut to `l_pre`. The world's
+// suite rows name them `counter_weak` / `counter_strong` / `aligned` / `heldout`; `weak` and
+// `strong` read either spelling, `heldout` reads the held-out flaw type. Cuts are in words (the paper's unit, Sec. 3.1) or in tokens of the model's own tokenizer. A cut ends at a
+// word boundary and never includes `</think>` (a prefill is an open thinking; the hijack attack is
+// the one that closes it). Tags the material may carry (`<think>`, `</think>` and what follows) are
+// removed first.
+import * as fs from "node:fs";
+import { RecapError } from "../../util/errors.ts";
+import type { SuiteRow, TextTokenizer } from "../types.ts";
+
+export type PrefillSource = { kind: "weak" | "strong" | "aligned" | "heldout" } | { kind: "text"; file: string };
+export type PrefillLength = { n: number; unit: "words" | "tokens" } | undefined;
+
+/** Thinking text without tags: cut at the first `</think>`, a leading `<think>` removed. */
+export function cleanThinking(text: string): string {
+  const end = text.indexOf("</think>");
+  const body = end >= 0 ? text.slice(0, end) : text;
+  return body.replace(/^\s*<think>\n?/, "").replace(/<think>/g, "");
+}
+
+/** The first `n` words of `text` (whitespace-separated), spacing inside kept, cut after word n. */
+export function truncateWords(text: string, n: number): string {
+  const clean = cleanThinking(text);
+  if (n <= 0) return "";
+  let count = 0;
+  for (const m of clean.matchAll(/\S+/g)) {
+    if (++count === n) return clean.slice(0, m.index + m[0].length);
+  }
+  return clean;
+}
+
+/** The longest prefix of whole words of `text` that is at most `n` tokens. */
+export function truncateTokens(text: string, n: number, tok: TextTokenizer): string {
+  const clean = cleanThinking(text);
+  const ids = tok.encode(clean);
+  if (ids.length <= n) return clean;
+  if (n <= 0) return "";
+  const decoded = tok.decode(ids.slice(0, n));
+  let common = 0;
+  while (common < decoded.length && decoded[common] === clean[common]) common++;
+  let cut = clean.slice(0, common);
+  // Back off to a word boundary unless the cut already ends at one.
+  const next = clean[common];
+  if (next !== undefined && !/\s/.test(next) && !/\s$/.test(cut)) {
+    const ws = cut.search(/\s\S*$/);
+    cut = ws >= 0 ? cut.slice(0, ws) : "";
+  }
+  cut = cut.trimEnd();
+  while (cut.length > 0 && tok.encode(cut).length > n) cut = cut.replace(/\s*\S+$/, ""); // merges across the cut
+  return cut;
+}
+
+/** Cuts prefill material to the requested length (or returns it whole, cleaned). */
+export function cutPrefill(text: string, len: PrefillLength, tok: TextTokenizer | undefined): string {
+  if (!len) return cleanThinking(text);
+  if (len.unit === "words") return truncateWords(text, len.n);
+  if (!tok) throw new RecapError("a prefill length in tokens needs the model's tokenizer, which this provider does not have", "give the length in words (e.g. @50w)");
+  return truncateTokens(text, len.n, tok);
+}
+
+/** Parses `100`, `100w` (words) or `100t` (tokens). */
+export function parseLength(s: string, spec: string): PrefillLength {
+  const m = /^(\d+)([wt]?)$/.exec(s);
+  if (!m) throw new RecapError(`attack "${spec}": bad prefill length "@${s}"`, "use @N or @Nw (words) or @Nt (tokens), e.g. prefill:strong@50w");
+  return { n: Number(m[1]), unit: m[2] === "t" ? "tokens" : "words" };
+}
+
+/** A text-file source: the whole file for every row, or a JSONL of {id, prefill} rows. */
+export function loadTextSource(file: string, spec: string): (row: SuiteRow) => string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    throw new RecapError(`attack "${spec}": cannot read prefill file ${file}`);
+  }
+  if (!file.endsWith(".jsonl")) return () => text;
+  const byId = new Map<string, string>();
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    let o: { id?: unknown; prefill?: unknown; text?: unknown };
+    try {
+      o = JSON.parse(line) as typeof o;
+    } catch {
+      throw new RecapError(`${file}:${i + 1}: not valid JSON`);
+    }
+    const p = o.prefill ?? o.text;
+    if ((typeof o.id !== "string" && typeof o.id !== "number") || typeof p !== "string")
+      throw new RecapError(`${file}:${i + 1}: a prefill row needs "id" and a string "prefill"`);
+    byId.set(String(o.id), p);
+  });
+  return (row) => byId.get(row.id);
+}
+
+/** Parses a source name: weak | strong | aligned | heldout | text:FILE. */
+export function parseSource(s: string | undefined, spec: string): PrefillSource {
+  if (s === undefined || s === "") return { kind: "strong" };
+  if (s === "weak" || s === "strong" || s === "aligned" || s === "heldout") return { kind: s };
+  if (s.startsWith("text:") && s.length > 5) return { kind: "text", file: s.slice(5) };
+  throw new RecapError(`attack "${spec}": unknown prefill source "${s}"`, "sources: weak, strong, aligned, heldout, text:FILE");
+}
+
+/** A function giving each row's prefill material (undefined: the row has none). */
+export function sourceReader(src: PrefillSource, spec: string): (row: SuiteRow) => string | undefined {
+  if (src.kind === "text") return loadTextSource(src.file, spec);
+  const names = src.kind === "weak" || src.kind === "strong" ? [src.kind, `counter_${src.kind}`] : [src.kind];
+  return (row) => {
+    const p = row.prefills as Record<string, unknown> | undefined;
+    const v = names.map((n) => p?.[n]).find((x) => typeof x === "string");
+    return v as string | undefined;
+  };
+}

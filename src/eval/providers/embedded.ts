@@ -1,0 +1,100 @@
+// The embedded provider: a checkpoint of our own tiny model, sampled in-process with the batched
+// KV-cache sampler. Prompts are rendered with the model's chat template (src/model/chat_template.ts)
+// up to the generation prompt; a prefill appends `<think>` + the prefilled thinking (the tiny
+// template does not open the thinking itself), a hijack also appends `</think>`. Token counts are
+// exact: the CoT ends with the `</think>` token. Rows are sampled in batches of `batchRows`; the
+// sampler seeds each row from one seed per call (the first request's in the batch) and the row's
+// position in the batch, so per-request seeds are not honoured one by one: a run repeated with
+// the same flags is reproducible, while items resumed after an interruption are batched
+// differently and may draw other samples (a per-row seed option in the sampler would fix that).
+import type { Llama } from "../../model/llama.ts";
+import { renderChat } from "../../model/chat_template.ts";
+import { sample } from "../../model/sampler.ts";
+import type { Tokenizer } from "../../model/tokenizer.ts";
+import type { Completion, GenRequest, GenResult, Provider, SamplingParams, TextTokenizer } from "../types.ts";
+
+export interface EmbeddedOptions {
+  /** Name recorded in results (the checkpoint path). */
+  name: string;
+  /** Rows (request samples) per sampler call. Default 32. */
+  batchRows?: number;
+}
+
+/** The exact prompt text of a request for the tiny model's template. */
+export function renderEmbeddedPrompt(req: GenRequest): string {
+  if (req.raw !== undefined) return req.raw;
+  const gen = renderChat(req.messages, { addGenerationPrompt: true });
+  if (req.thinking === undefined) return gen;
+  return gen + "<think>" + req.thinking + (req.closeThinking ? "</think>" : "");
+}
+
+interface Row {
+  req: number; // index into requests
+  ids: number[];
+}
+
+export class EmbeddedProvider implements Provider {
+  private readonly batchRows: number;
+
+  constructor(private readonly model: Llama, private readonly tok: Tokenizer, private readonly o: EmbeddedOptions) {
+    this.batchRows = o.batchRows ?? 32;
+  }
+
+  id(): string {
+    return `embedded:${this.o.name}`;
+  }
+
+  batchSize(): number {
+    return this.batchRows;
+  }
+
+  tokenizer(): TextTokenizer {
+    return { encode: (t) => this.tok.encode(t), decode: (ids) => this.tok.decode(ids) };
+  }
+
+  async generate(requests: GenRequest[]): Promise<GenResult[]> {
+    const results: GenResult[] = requests.map((r) => ({ key: r.key, completions: [] }));
+    const ctx = this.model.config.max_position_embeddings;
+    const groups = new Map<string, Row[]>(); // rows sharing sampling params go in one call
+    requests.forEach((r, i) => {
+      const ids = this.tok.encode(renderEmbeddedPrompt(r));
+      if (ids.length + r.params.maxTokens > ctx) {
+        results[i]!.error = `prompt (${ids.length} tokens) + max tokens ${r.params.maxTokens} exceeds the model's context of ${ctx}`;
+        return;
+      }
+      const key = JSON.stringify({ ...r.params, seed: 0 }); // per-request seeds cannot be honoured in a batch
+      const rows = groups.get(key) ?? [];
+      for (let j = 0; j < r.n; j++) rows.push({ req: i, ids });
+      groups.set(key, rows);
+    });
+    for (const rows of groups.values()) {
+      for (let s = 0; s < rows.length; s += this.batchRows) {
+        const batch = rows.slice(s, s + this.batchRows);
+        const out = this.sampleBatch(batch.map((b) => b.ids), requests[batch[0]!.req]!.params);
+        batch.forEach((b, k) => results[b.req]!.completions.push(out[k]!));
+        await new Promise((r) => setImmediate(r)); // let timers (progress) run between batches
+      }
+    }
+    return results;
+  }
+
+  private sampleBatch(prompts: number[][], p: SamplingParams): Completion[] {
+    const eos = this.tok.specialIds.eos, endThink = this.tok.specialIds.endThink, think = this.tok.specialIds.think;
+    const out = sample(this.model, prompts, {
+      maxNewTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: p.seed,
+      stopTokenIds: [eos], vocabLimit: this.tok.vocabSize,
+      ...(p.stop?.length ? { stop: p.stop, decode: (ids: number[]) => this.tok.decode(ids) } : {}),
+    });
+    return out.map((r, k) => {
+      const body = r.tokens[r.tokens.length - 1] === eos ? r.tokens.slice(0, -1) : r.tokens;
+      const close = r.tokens.indexOf(endThink);
+      const pr = prompts[k]!;
+      const opened = pr.lastIndexOf(think) > pr.lastIndexOf(endThink) || r.tokens[0] === think;
+      const cot = close >= 0 ? close + 1 : opened ? r.tokens.length : 0;
+      return {
+        text: this.tok.decode(body), completionTokens: r.tokens.length, cotTokens: cot, responseTokens: r.tokens.length - cot,
+        finishReason: r.finishReason,
+      };
+    });
+  }
+}
