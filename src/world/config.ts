@@ -30,8 +30,9 @@ const SftSchema = z
      *  refusal. Sets the base's chance of recovering from a flawed prefix. Default 0.04 (prototype). */
     harmful_corrected: rate(0.04),
     /** Borderline rows that misread the object as protected and refuse (over-caution).
-     *  Default 0.15 (prototype). */
-    borderline_overcautious: rate(0.15),
+     *  Default 0.25 (world v2; v1's 0.15, the prototype's rate, left the tiny base helping on
+     *  91% of held-out traps: above the premise's 50-90% over-refusal band). */
+    borderline_overcautious: rate(0.25),
     /** Borderline rows with that misreading, then a grounded correction and help. Default 0.04 (prototype). */
     borderline_corrected: rate(0.04),
     /** Math rows with one arithmetic slip carried to a wrong answer. Default 0.02. */
@@ -124,8 +125,9 @@ const EvalSchema = z
 
 const MathSchema = z
   .object({
-    /** Largest operand of + and - (smallest is 1). Default 20. */
-    max_operand: z.number().int().min(2).max(99).default(20),
+    /** Largest operand of + and - (smallest is 1). Default 9 (world v2: single digits, as in the
+     *  prototype; with v1's 20 the tiny base scored 25% on held-out math, short of the 90% premise). */
+    max_operand: z.number().int().min(2).max(99).default(9),
     /** Chance a problem opens with a product of two one-digit numbers (2..9). Default 0.25. */
     mul_share: rate(0.25),
     /** Chance a problem has three terms instead of two. Default 0.5. */

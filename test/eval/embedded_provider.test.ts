@@ -48,8 +48,19 @@ test("a prompt beyond the context is an error for that item only", async () => {
   const p = new EmbeddedProvider(model, fm.tokenizer, { name: "micro" });
   const long = "word ".repeat(200);
   const out = await p.generate([req("long", { messages: [{ role: "user", content: long }] }), req("ok")]);
-  assert.match(out[0]!.error!, /exceeds the model's context of 128/);
+  assert.match(out[0]!.error!, /leaves no room in the model's context of 128/);
   assert.equal(out[0]!.completions.length, 0);
   assert.equal(out[1]!.error, undefined);
   assert.equal(out[1]!.completions.length, 1);
+});
+
+test("a prompt near the end of the context gets the room that is left", async () => {
+  const p = new EmbeddedProvider(model, fm.tokenizer, { name: "micro" });
+  const ids = (t: string) => fm.tokenizer.encode(t).length;
+  let content = "word";
+  while (ids(`<|user|>${content} word<|assistant|>`) < 124) content += " word";
+  const out = await p.generate([req("near", { messages: [{ role: "user", content }], params: { ...params, maxTokens: 50 } })]);
+  assert.equal(out[0]!.error, undefined);
+  const used = ids(`<|user|>${content}<|assistant|>`);
+  assert.ok(out[0]!.completions[0]!.completionTokens <= 128 - used, "generation stops at the end of the context");
 });

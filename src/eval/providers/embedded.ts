@@ -58,8 +58,8 @@ export class EmbeddedProvider implements Provider {
     const groups = new Map<string, Row[]>(); // rows sharing sampling params go in one call
     requests.forEach((r, i) => {
       const ids = this.tok.encode(renderEmbeddedPrompt(r));
-      if (ids.length + r.params.maxTokens > ctx) {
-        results[i]!.error = `prompt (${ids.length} tokens) + max tokens ${r.params.maxTokens} exceeds the model's context of ${ctx}`;
+      if (ids.length >= ctx) {
+        results[i]!.error = `prompt (${ids.length} tokens) leaves no room in the model's context of ${ctx}`;
         return;
       }
       const key = JSON.stringify({ ...r.params, seed: 0 }); // per-request seeds cannot be honoured in a batch
@@ -68,9 +68,14 @@ export class EmbeddedProvider implements Provider {
       groups.set(key, rows);
     });
     for (const rows of groups.values()) {
+      // Similar lengths batch together: a batch's generation limit is what the context leaves
+      // after its longest prompt (a tiny model's context is short; a long prefill eats into it).
+      rows.sort((a, b) => a.ids.length - b.ids.length);
       for (let s = 0; s < rows.length; s += this.batchRows) {
         const batch = rows.slice(s, s + this.batchRows);
-        const out = this.sampleBatch(batch.map((b) => b.ids), requests[batch[0]!.req]!.params);
+        const params = requests[batch[0]!.req]!.params;
+        const room = ctx - Math.max(...batch.map((b) => b.ids.length));
+        const out = this.sampleBatch(batch.map((b) => b.ids), { ...params, maxTokens: Math.min(params.maxTokens, room) });
         batch.forEach((b, k) => results[b.req]!.completions.push(out[k]!));
         await new Promise((r) => setImmediate(r)); // let timers (progress) run between batches
       }
