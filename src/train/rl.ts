@@ -29,7 +29,7 @@ import type { TrainConfig } from "./rl_config.ts";
 import { type PolicyPrompt, type RolloutGroup, generateGroups } from "./rollout.ts";
 import { buildPolicyPrompts, loadWorldPrompts } from "./rl_prompts.ts";
 import { stepMetrics } from "./rl_metrics.ts";
-import { type PackedUpdate, packUpdate, sliceRows } from "./rl_batch.ts";
+import { type PackedUpdate, packUpdate } from "./rl_batch.ts";
 import { overlongPenalty } from "../rl/overlong.ts";
 import { SAMPLING_RULES } from "../rl/dynamic_sampling.ts";
 import { POLICY_LOSSES } from "../rl/policy_loss.ts";
@@ -79,6 +79,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   const bar = progressBar(c.recap_enabled ? "train (recap)" : "train", end, ["reward", "kept"]);
   bar.update(st.step);
   const rewards: number[] = [];
+  try {
   while (st.step < end) {
     const ts = performance.now();
     const fill = collectGroups(st, prompts, c);
@@ -92,7 +93,9 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
     o.onStep?.(st.step);
     if (st.step % c.save_every === 0 || st.step === end) await save(ckptDir, st, c);
   }
-  bar.stop();
+  } finally {
+    bar.stop(); // a failing run must not be kept alive by the bar's timer
+  }
   const summary: TrainSummary = {
     steps: st.step, seconds: (performance.now() - t0) / 1000, kernels: st.model.kernels.name, checkpoint: ckptDir,
     first_reward: rewards[0] ?? NaN, last_reward: rewards.at(-1) ?? NaN,
@@ -175,17 +178,23 @@ export interface UpdateStats {
 /** The parts of the trainer's state an update needs. */
 export type PolicyState = Pick<State, "model" | "ref" | "opt" | "tokenizer" | "step">;
 
-/** `updates_per_batch` passes of minibatch policy-gradient updates on the kept groups. */
+/** `updates_per_batch` passes of minibatch policy-gradient updates on the kept groups. Each
+ *  minibatch (minibatch_groups groups; 0 = all) is one optimiser step, computed in micro-batches
+ *  of micro_batch_groups groups whose gradients accumulate: each is packed to its own width, and
+ *  its loss is weighted by its share of the minibatch's aggregation units (tokens for token-mean,
+ *  sequences otherwise), so the step equals the one on the whole minibatch. */
 export function update(st: PolicyState, groups: RolloutGroup[], c: TrainConfig): UpdateStats {
-  const packed = packUpdate(groups, st.tokenizer.specialIds.pad, c);
   const lossFn = POLICY_LOSSES.get(c.objective.loss.name);
-  const perMb = (c.minibatch_groups === 0 ? groups.length : c.minibatch_groups) * c.group_size;
+  const perMb = c.minibatch_groups === 0 ? groups.length : c.minibatch_groups;
   const sums: Record<string, number> = {};
   let gradNorm = 0, updates = 0;
   for (let e = 0; e < c.updates_per_batch; e++) {
-    for (let r0 = 0; r0 < packed.B; r0 += perMb) {
-      const mb = sliceRows(packed, r0, Math.min(packed.B, r0 + perMb));
-      const { metrics, norm } = minibatchStep(st, mb, lossFn, c);
+    for (let g0 = 0; g0 < groups.length; g0 += perMb) {
+      const mb = groups.slice(g0, g0 + perMb);
+      const micro: PackedUpdate[] = [];
+      for (let m0 = 0; m0 < mb.length; m0 += c.micro_batch_groups)
+        micro.push(packUpdate(mb.slice(m0, m0 + c.micro_batch_groups), st.tokenizer.specialIds.pad, c));
+      const { metrics, norm } = minibatchStep(st, micro, lossFn, c);
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v;
       gradNorm += norm;
       updates++;
@@ -195,23 +204,43 @@ export function update(st: PolicyState, groups: RolloutGroup[], c: TrainConfig):
   return { metrics, gradNorm: gradNorm / updates, updates };
 }
 
+/** Units the aggregation mode averages over: optimised tokens (token-mean) or sequences. */
+function aggUnits(p: PackedUpdate, mode: string): number {
+  if (mode === "token-mean") return p.mask.reduce((a, x) => a + x, 0);
+  if (mode === "seq-mean-token-mean") {
+    let rows = 0;
+    for (let b = 0; b < p.B; b++) if (p.mask.subarray(b * p.T, (b + 1) * p.T).some((x) => x > 0)) rows++;
+    return rows;
+  }
+  return p.B;
+}
+
 function minibatchStep(
-  st: PolicyState, mb: PackedUpdate, lossFn: ReturnType<typeof POLICY_LOSSES.get>, c: TrainConfig,
+  st: PolicyState, micro: PackedUpdate[], lossFn: ReturnType<typeof POLICY_LOSSES.get>, c: TrainConfig,
 ): { metrics: Record<string, number>; norm: number } {
+  const mode = c.objective.loss.aggregation;
+  const units = micro.map((p) => aggUnits(p, mode));
+  const total = units.reduce((a, b) => a + b, 0) || 1;
+  const metrics: Record<string, number> = {};
   st.model.zeroGrads();
-  return withScope(st.model.kernels, () => {
-    const { logprobs, cache } = forward(st.model, mb.ids, mb.targets, mb.B, mb.T);
-    const refLogp = st.ref ? withScope(st.ref.kernels, () => forward(st.ref!, mb.ids, mb.targets, mb.B, mb.T).logprobs.slice()) : undefined;
-    const res = lossFn(
-      { logp: logprobs, oldLogp: mb.oldLogp, advantages: mb.advantages, mask: mb.mask, refLogp, B: mb.B, T: mb.T },
-      c.objective.loss as PolicyLossConfig,
-    );
-    backward(st.model, cache, Float32Array.from(res.dLogp));
-    const stats = st.opt.update(st.model.params, st.model.grads, {
-      lr: lrAt(c, st.step), beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
+  micro.forEach((mb, i) => {
+    const w = units[i]! / total;
+    withScope(st.model.kernels, () => {
+      const { logprobs, cache } = forward(st.model, mb.ids, mb.targets, mb.B, mb.T);
+      const refLogp = st.ref ? withScope(st.ref.kernels, () => forward(st.ref!, mb.ids, mb.targets, mb.B, mb.T).logprobs.slice()) : undefined;
+      const res = lossFn(
+        { logp: logprobs, oldLogp: mb.oldLogp, advantages: mb.advantages, mask: mb.mask, refLogp, B: mb.B, T: mb.T },
+        c.objective.loss as PolicyLossConfig,
+      );
+      backward(st.model, cache, Float32Array.from(res.dLogp, (d) => d * w));
+      for (const [k, v] of Object.entries({ ...res.metrics, "actor/loss": res.loss }))
+        metrics[k] = (metrics[k] ?? 0) + (k === "actor/tokens" ? v : v * w);
     });
-    return { metrics: { ...res.metrics, "actor/loss": res.loss }, norm: stats.gradNorm };
   });
+  const stats = st.opt.update(st.model.params, st.model.grads, {
+    lr: lrAt(c, st.step), beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
+  });
+  return { metrics, norm: stats.gradNorm };
 }
 
 async function save(dir: string, st: State, c: TrainConfig): Promise<void> {

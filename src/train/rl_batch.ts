@@ -1,6 +1,6 @@
 // Packing kept rollout groups into the update batch: token layout and loss mask (src/rl/layout.ts,
 // the one place the mask is built), behaviour log-probs at the scored positions, and per-token
-// group-normalised advantages; plus row slicing for minibatches.
+// group-normalised advantages.
 import { ADVANTAGE_ESTIMATORS } from "../rl/advantages.ts";
 import { packBatch, scatterGenerated } from "../rl/layout.ts";
 import type { TrainConfig } from "./rl_config.ts";
@@ -25,10 +25,4 @@ export function packUpdate(groups: RolloutGroup[], padId: number, c: TrainConfig
     { eps: c.objective.advantage.eps },
   );
   return { B: packed.B, T: packed.T, ids: packed.ids, targets: packed.targets, mask: packed.mask, oldLogp, advantages: adv.advantages };
-}
-
-/** Rows [r0, r1) of every (B, T) array. */
-export function sliceRows(p: PackedUpdate, r0: number, r1: number): PackedUpdate {
-  const s = <A extends Int32Array | Float32Array>(a: A): A => a.slice(r0 * p.T, r1 * p.T) as A;
-  return { B: r1 - r0, T: p.T, ids: s(p.ids), targets: s(p.targets), mask: s(p.mask), oldLogp: s(p.oldLogp), advantages: s(p.advantages) };
 }

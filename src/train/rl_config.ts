@@ -44,6 +44,9 @@ export const TrainConfigSchema = z
     updates_per_batch: z.number().int().positive().default(1),
     /** Prompt groups per minibatch update; 0 = the whole batch in one update. Default 0. */
     minibatch_groups: z.number().int().min(0).default(0),
+    /** Prompt groups per micro-batch: a minibatch is computed in micro-batches whose gradients
+     *  accumulate into one step (bounds memory: activations grow with rows x width^2). Default 4. */
+    micro_batch_groups: z.number().int().positive().default(4),
     /** AdamW learning rate (constant after warm-up). Default 5e-5 (prototype: 5e-5; paper: 1e-6 on 8B models). */
     lr: z.number().positive().default(5e-5),
     warmup_steps: z.number().int().min(0).default(0),

@@ -75,6 +75,7 @@ export async function runSft(o: SftOptions): Promise<SftSummary> {
   const bar = progressBar("sft", end, ["loss"]);
   bar.update(setup.startStep);
   let loss = NaN, evalLoss: number | undefined;
+  try {
   for (let step = setup.startStep; step < end; step++) {
     const ts = performance.now();
     const batch = makeBatch(batchIndices(rows.length, c.batch_size, c.seed, step).map((i) => rows[i]!), tokenizer.specialIds.pad);
@@ -94,7 +95,9 @@ export async function runSft(o: SftOptions): Promise<SftSummary> {
     o.onStep?.(done);
     if (done % c.save_every === 0 || done === end) await save(ckptDir, model, tokenizer, opt, done, c);
   }
-  bar.stop();
+  } finally {
+    bar.stop(); // a failing run must not be kept alive by the bar's timer
+  }
   const summary: SftSummary = {
     steps: end, final_loss: loss, seconds: (performance.now() - t0) / 1000, kernels: model.kernels.name, checkpoint: ckptDir,
     ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}),

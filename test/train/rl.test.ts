@@ -135,3 +135,31 @@ test("bad configs fail before any work, naming the field", () => {
   bad({ objective: { loss: { name: "ppo" } } }, /unknown policy loss/);
   bad({ pi_harm_model: "x" }, /pi_refuse_model/);
 });
+
+test("micro-batches accumulate to the same step as one batch", async () => {
+  await ready;
+  const ck = await loadCheckpoint(`${baseRun}/checkpoint`);
+  const tok = Tokenizer.fromJSON(ck.tokenizerJson);
+  const c = cfg({ recap: { alpha: 1, l_pre: 8 }, lr: 1e-3 });
+  const prompts = (await buildPolicyPrompts(loadWorldPrompts(worldDir), c, tok, tmp)).filter((x) => x.prefillIds.length > 0).slice(0, 2);
+  const sampler = new Llama(ck.config, ck.params, refKernels);
+  const groups = generateGroups(sampler, tok, prompts, { groupSize: 2, maxNewTokens: 8, temperature: 1, topP: 1, seed: 5 });
+  groups.forEach((g, i) => { g.rollouts[0]!.reward = 1; g.rollouts[1]!.reward = i * 0.5; g.rewards = g.rollouts.map((r) => r.reward); });
+  const run = (micro: number) => {
+    const model = new Llama(ck.config, ck.params, refKernels);
+    const opt = new AdamW(model.params, refKernels, decayedParamNames(ck.config));
+    update({ model, ref: null, opt, tokenizer: tok, step: 0 }, groups, { ...c, micro_batch_groups: micro });
+    return model.grads; // the step's accumulated gradient (kept until the next step zeroes it)
+  };
+  const one = run(2), two = run(1);
+  let maxDiff = 0, scale = 0;
+  for (const [n, a] of one) {
+    const b = two.get(n)!;
+    for (let i = 0; i < a.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+      scale = Math.max(scale, Math.abs(a[i]!));
+    }
+  }
+  assert.ok(scale > 0, "the step has a gradient");
+  assert.ok(maxDiff < 1e-4 * scale, `micro-batched gradient differs by ${maxDiff} (max |g| ${scale})`);
+});
