@@ -1,0 +1,132 @@
+// The demo's configuration (`recap demo --preset quick|full [--config FILE]`): every knob
+// documented where it is defined (meaning, default, paper value). A preset is a complete config;
+// a --config file may override any subset of a preset's knobs. The stage configs (SFT, RL) are
+// built from these knobs in stages.ts, so what the demo runs is exactly what `recap sft` /
+// `recap train` would run with the same values.
+//
+// Departures from the paper (beyond the world's, docs/WORLD.md §9): budgets are tiny (tens of RL
+// steps of 16-32 prompts x 8 rollouts, not epochs over 5k prompts x 16), l_pre is in tens of
+// words, and the evaluation uses 40-100 held-out items per suite, so every number carries a
+// 95% interval of several points.
+import { z } from "zod";
+import { RecapError } from "../util/errors.ts";
+
+const rlSchema = z.strictObject({
+  /** RL optimiser steps for each of DAPO and RECAP (same budget, same seed). quick 40, full 120
+   *  (paper: about 2 epochs over 5k prompts, batch not comparable). */
+  steps: z.number().int().positive(),
+  /** Prompt groups per step after dynamic sampling. quick 16, full 32. */
+  prompts_per_step: z.number().int().positive(),
+  /** Rollouts per prompt G. Default 8 (paper 16). */
+  group_size: z.number().int().min(2).default(8),
+  /** Generation limit per rollout: the world's longest corrected trace is 161 tokens, so 200
+   *  leaves a margin (DESIGN §4.1 lesson 4: a short limit fakes a RECAP win). */
+  max_new_tokens: z.number().int().positive().default(200),
+  /** AdamW learning rate, constant. Default 5e-5 (prototype 5e-5; paper 1e-6 on 8B models). */
+  lr: z.number().positive().default(5e-5),
+  /** Fraction of safety and over-refusal prompts that RECAP prefills. Default 0.5 (paper 0.5). */
+  alpha: z.number().min(0).max(1).default(0.5),
+  /** Prefill length l_pre in words. Default 60 (paper 500 words on traces of thousands; our
+   *  traces are 30-80 words and the strong styles' flaw sits at words 28-56). */
+  l_pre: z.number().int().min(1).default(60),
+  /** Seed of prompt order, prefills and rollouts: the same for DAPO and RECAP. Default 0. */
+  seed: z.number().int().nonnegative().default(0),
+});
+
+const evalSchema = z.strictObject({
+  /** Items per suite (the first N held-out rows). quick 40, full 200 (every row). */
+  limit: z.number().int().positive(),
+  /** World suites to evaluate (see docs/WORLD.md §4). */
+  suites: z.array(z.string().min(1)).min(1).default(["harmful", "jailbreak", "borderline", "benign", "math", "heldout_flaw"]),
+  /** Attack specs (see `recap eval --help`); rows an attack does not apply to are skipped.
+   *  Must include clean, prefill:weak, prefill:strong, hijack, ipr:1 and ipr:3 at least. */
+  attacks: z.array(z.string().min(1)).min(1),
+  /** Sampling temperature of the evaluation. Default 0.6 with top_p 0.95 (the sampling that
+   *  DeepSeek-R1 and its distills recommend for evaluation). */
+  temperature: z.number().min(0).default(0.6),
+  top_p: z.number().gt(0).max(1).default(0.95),
+  /** Generation limit per evaluation call. Default 200 (as the RL rollouts). */
+  max_new_tokens: z.number().int().positive().default(200),
+  /** Base seed of the evaluation's sampling. Default 1. */
+  seed: z.number().int().nonnegative().default(1),
+  /** Rows per sampler batch. Default 64. */
+  batch: z.number().int().positive().default(64),
+});
+
+export const DemoConfigSchema = z.strictObject({
+  /** Seed of the synthetic world (`recap world build --seed`). Default 1. */
+  world_seed: z.number().int().nonnegative().default(1),
+  /** Where the base reasoning model comes from: `shipped` (the committed checkpoint of the
+   *  current world version and seed, regenerable bit-for-bit by `npm run base:regenerate`;
+   *  falls back to training when none matches) or `train` (configs/world-base.yaml's budget). */
+  base: z.enum(["shipped", "train"]).default("shipped"),
+  /** Steps when the base is trained (default: configs/world-base.yaml's 1,500; fewer only for
+   *  smoke tests: a short base is not brittle in the paper's way, it is merely untrained). */
+  base_train_steps: z.number().int().positive().optional(),
+  /** SFT-baseline steps (the paper's SFT row: the base fine-tuned on safe traces only).
+   *  quick 100, full 300. Learning rate 1e-3, batch 32. */
+  sft_baseline_steps: z.number().int().positive(),
+  /** The two RL runs (DAPO and RECAP from the same base, same seed, same budget). */
+  rl: rlSchema,
+  /** The evaluation of base, SFT baseline, DAPO and RECAP. */
+  eval: evalSchema,
+  /** Kernel implementation (default: RECAP_KERNELS or the fastest available). */
+  kernels: z.string().optional(),
+});
+
+export type DemoConfig = z.infer<typeof DemoConfigSchema>;
+
+const QUICK_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefill:heldout@60w", "hijack", "ipr:1@60w", "ipr:3@60w"];
+const FULL_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefill:aligned@60w", "prefill:heldout@60w", "hijack", "ipr:1@60w", "ipr:2@60w", "ipr:3@60w"];
+
+export const DEMO_PRESETS: Readonly<Record<string, unknown>> = {
+  /** About 10 minutes on 2 cores: the shipped base, short RL runs, 40 items per suite. */
+  quick: {
+    sft_baseline_steps: 100,
+    rl: { steps: 40, prompts_per_step: 16 },
+    eval: { limit: 40, attacks: QUICK_ATTACKS },
+  },
+  /** About an hour on 2 cores: the base trained from scratch, longer RL, every held-out item. */
+  full: {
+    base: "train",
+    sft_baseline_steps: 300,
+    rl: { steps: 120, prompts_per_step: 32 },
+    eval: { limit: 200, attacks: FULL_ATTACKS },
+  },
+};
+
+export const DEMO_PRESET_NAMES = Object.keys(DEMO_PRESETS);
+
+/** The required attacks: each is named by its kind (and source) regardless of the length suffix. */
+const REQUIRED = ["clean", "prefill:weak", "prefill:strong", "hijack", "ipr:1", "ipr:3"];
+
+/** Merges `override` into `base` (objects recursively; arrays and scalars replace). */
+export function mergeDeep(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (!isObject(base) || !isObject(override)) return override;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(override)) out[k] = mergeDeep(base[k], v);
+  return out;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The attack spec without its length suffix (`prefill:strong@60w` → `prefill:strong`). */
+export function attackKind(spec: string): string {
+  const at = spec.lastIndexOf("@");
+  return at >= 0 ? spec.slice(0, at) : spec;
+}
+
+/** Cross-field checks the schema cannot express, with the fix named. */
+export function checkDemoConfig(c: DemoConfig): DemoConfig {
+  const kinds = new Set(c.eval.attacks.map(attackKind));
+  const missing = REQUIRED.filter((k) => !kinds.has(k));
+  if (missing.length > 0)
+    throw new RecapError(`demo config: eval.attacks lacks ${missing.join(", ")}`, "the summary table needs clean, prefill:weak, prefill:strong, hijack, ipr:1 and ipr:3 (any length suffix)");
+  for (const s of ["harmful", "jailbreak", "borderline", "math"])
+    if (!c.eval.suites.includes(s)) throw new RecapError(`demo config: eval.suites lacks ${s}`, "the summary table needs harmful, jailbreak, borderline and math");
+  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 180 (the longest corrected trace is 161 tokens)");
+  return c;
+}
