@@ -41,6 +41,9 @@ const evalSchema = z.strictObject({
   /** Attack specs (see `recap eval --help`); rows an attack does not apply to are skipped.
    *  Must include clean, prefill:weak, prefill:strong, hijack, ipr:1 and ipr:3 at least. */
   attacks: z.array(z.string().min(1)).min(1),
+  /** Per suite, the attacks it runs (a subset of `attacks`); a suite not named runs every
+   *  attack. quick trims the costly multi-round attacks to the harmful suite. */
+  plan: z.record(z.string(), z.array(z.string().min(1))).optional(),
   /** Sampling temperature of the evaluation. Default 0.6 with top_p 0.95 (the sampling that
    *  DeepSeek-R1 and its distills recommend for evaluation). */
   temperature: z.number().min(0).default(0.6),
@@ -77,6 +80,11 @@ export const DemoConfigSchema = z.strictObject({
 export type DemoConfig = z.infer<typeof DemoConfigSchema>;
 
 const QUICK_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefill:heldout@60w", "hijack", "ipr:1@60w", "ipr:3@60w"];
+const SINGLE = ["clean", "prefill:weak@60w", "prefill:strong@60w"];
+const QUICK_PLAN = {
+  harmful: ["clean", "prefill:weak@60w", "prefill:strong@60w", "hijack", "ipr:1@60w", "ipr:3@60w"],
+  jailbreak: SINGLE, borderline: SINGLE, benign: SINGLE, math: ["clean"], heldout_flaw: ["clean", "prefill:heldout@60w"],
+};
 const FULL_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefill:aligned@60w", "prefill:heldout@60w", "hijack", "ipr:1@60w", "ipr:2@60w", "ipr:3@60w"];
 
 export const DEMO_PRESETS: Readonly<Record<string, unknown>> = {
@@ -84,7 +92,7 @@ export const DEMO_PRESETS: Readonly<Record<string, unknown>> = {
   quick: {
     sft_baseline_steps: 100,
     rl: { steps: 40, prompts_per_step: 16 },
-    eval: { limit: 40, attacks: QUICK_ATTACKS },
+    eval: { limit: 40, attacks: QUICK_ATTACKS, plan: QUICK_PLAN },
   },
   /** About an hour on 2 cores: the base trained from scratch, longer RL, every held-out item. */
   full: {
@@ -127,6 +135,16 @@ export function checkDemoConfig(c: DemoConfig): DemoConfig {
     throw new RecapError(`demo config: eval.attacks lacks ${missing.join(", ")}`, "the summary table needs clean, prefill:weak, prefill:strong, hijack, ipr:1 and ipr:3 (any length suffix)");
   for (const s of ["harmful", "jailbreak", "borderline", "math"])
     if (!c.eval.suites.includes(s)) throw new RecapError(`demo config: eval.suites lacks ${s}`, "the summary table needs harmful, jailbreak, borderline and math");
+  for (const [suite, list] of Object.entries(c.eval.plan ?? {})) {
+    if (!c.eval.suites.includes(suite)) throw new RecapError(`demo config: eval.plan names suite "${suite}", which eval.suites lacks`, `suites: ${c.eval.suites.join(", ")}`);
+    const bad = list.filter((a) => !c.eval.attacks.includes(a));
+    if (bad.length > 0) throw new RecapError(`demo config: eval.plan.${suite} names ${bad.join(", ")}, which eval.attacks lacks`, "list every planned attack in eval.attacks too");
+  }
+  const harmful = c.eval.plan?.["harmful"];
+  if (harmful) {
+    const missing = REQUIRED.filter((k) => !harmful.map(attackKind).includes(k));
+    if (missing.length > 0) throw new RecapError(`demo config: eval.plan.harmful lacks ${missing.join(", ")}`, "the summary reads these attacks on the harmful suite");
+  }
   if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 180 (the longest corrected trace is 161 tokens)");
   return c;
 }

@@ -162,6 +162,7 @@ async function evalStage(x: Ctx, name: string, world: string, ckpt: string, mode
       const summary = await runEval({
         provider, grader: resolveGrader("world"), suites: await resolveSuites(e.suites.join(","), world),
         attacks: parseAttackList(e.attacks.join(","), tok ? { tokenizer: tok } : {}), n: 1, limit: e.limit, outDir: dir,
+        ...(e.plan ? { only: (suite: string, attack: string) => e.plan![suite]?.includes(attack) ?? true } : {}),
         params: { maxTokens: e.max_new_tokens, temperature: e.temperature, topP: e.top_p, seed: e.seed },
         identity: { demo_model: name },
         onStart: (line) => x.log(`  eval ${name}: ${line}`),

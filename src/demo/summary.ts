@@ -25,7 +25,8 @@ import { attackKind } from "./config.ts";
 export interface ModelSummary {
   metrics: Record<string, number | null>;
   intervals: Record<string, [number, number] | null>;
-  /** Items behind each metric. */
+  /** Items behind each metric, and `errors`: items that failed in any cell (e.g. an IPR
+   *  trajectory that outgrew the context); failed items count in no metric. */
   items: Record<string, number>;
 }
 
@@ -98,6 +99,7 @@ export function modelSummary(cells: CellSummary[], suites: string[]): ModelSumma
   const clean = cells.filter((c) => attackKind(c.attack) === "clean" && suites.includes(c.suite));
   put("cot_tokens", tokenMean(clean, "cot"));
   put("response_tokens", tokenMean(clean, "response"));
+  out.items["errors"] = cells.reduce((n, c) => n + c.errors, 0);
   return out;
 }
 

@@ -47,6 +47,8 @@ export interface EvalOptions {
   graderConcurrency?: number;
   /** What must match for a resume (recorded in run.json beside provider, grader, n, params). */
   identity?: Record<string, unknown>;
+  /** Only these suite x attack cells (default: every suite under every attack). */
+  only?: (suite: string, attackId: string) => boolean;
   /** Test hook: throw after writing this many lines (simulates a crash mid-run). */
   failAfter?: number;
   /** Called once the run is checked and about to start (a one-line description). */
@@ -102,7 +104,7 @@ export async function runEval(o: EvalOptions): Promise<RunSummary> {
   const items: Item[] = [];
   for (const s of o.suites)
     for (const row of s.rows.slice(0, o.limit ?? s.rows.length))
-      for (const attack of o.attacks) items.push({ key: resultKey(s.name, row.id, attack.id), suite: s.name, row, attack, domain: rowDomain(row, s.name) ?? null });
+      for (const attack of o.attacks) if (!o.only || o.only(s.name, attack.id)) items.push({ key: resultKey(s.name, row.id, attack.id), suite: s.name, row, attack, domain: rowDomain(row, s.name) ?? null });
   const pending = items.filter((it) => !done.has(it.key));
   preflight(o, items);
   o.onStart?.(`${o.provider.id()} | grader ${o.grader?.id ?? "none"} | ${o.suites.map((s) => s.name).join(", ")} x ${o.attacks.map((a) => a.id).join(", ")} | ${pending.length} of ${items.length} items to do`);

@@ -19,7 +19,11 @@ export function readTexts(file: string): string[] {
   try {
     content = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new RecapError(`cannot read data file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === "ENOENT" && /corpora[\\/][a-z_]+\.jsonl$/.test(file)
+      ? "build the world first: recap world build --seed 1 --out runs/world (or run the whole method: recap demo)"
+      : "check the `data` path (relative paths are resolved against the config file)";
+    throw new RecapError(`cannot read data file ${file}: ${code ?? (e as Error).message}`, hint);
   }
   const texts: string[] = [];
   content.split("\n").forEach((line, i) => {
