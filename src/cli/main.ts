@@ -11,6 +11,8 @@ import { registerExport } from "./export.ts";
 import { registerServe } from "./serve.ts";
 import { registerEval } from "./eval.ts";
 import { registerReport } from "./report.ts";
+import { registerData } from "./data.ts";
+import { registerReward } from "./reward.ts";
 
 const program = new Command();
 program
@@ -29,4 +31,6 @@ registerExport(program);
 registerServe(program);
 registerEval(program);
 registerReport(program);
+registerData(program);
+registerReward(program);
 await program.parseAsync(process.argv);

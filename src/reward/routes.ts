@@ -1,0 +1,139 @@
+// Reward routes, keyed by name: each scores one rollout's final response against its label.
+//   math          the verifiable math reward (src/reward/math_verify.ts): 1 if the response's final
+//                 answer equals the label's `answer`, else 0.
+//   world         the synthetic world's exact judge (src/reward/world.ts) over the generated text;
+//                 the label carries the world item (`label`: harmful / benign / math, `action`,
+//                 `object`, `answer`, `source`).
+//   safety        a guard model through an endpoint (config `safety`): Granite Guardian's
+//                 P(safe) = 1 - P(yes), continuous or binary, or Llama Guard's safe / unsafe.
+//   over_refusal  a rubric judge through an endpoint (config `over_refusal`): helpfulness 0 / 0.5 / 1.
+// The judges read (user request, final response): the request is the label's `prompt` (what
+// `recap data build` writes), else the prompt text the trainer sent. Calls toward one endpoint
+// share a process-wide concurrency limit. A label a route cannot use is a RouteInputError
+// (HTTP 400); a judge that fails after its retries is an UpstreamError (HTTP 502), never a
+// silent 0, so a trainer retries or stops instead of learning from missing rewards.
+import { ENDPOINT_GRADERS } from "../eval/graders/endpoint_graders.ts";
+import type { Grader } from "../eval/graders/types.ts";
+import { loadChatTemplate } from "../data/templates.ts";
+import type { JudgeItem } from "../world/judge.ts";
+import type { RewardServerConfig } from "./config.ts";
+import { judgeEndpoint } from "./config.ts";
+import type { ParsedLabel } from "./labels.ts";
+import { Limiter } from "./limit.ts";
+import { verify } from "./math_verify.ts";
+import { worldReward } from "./world.ts";
+
+export interface RouteInput {
+  label: ParsedLabel;
+  /** The final response (after the thinking). */
+  response: string;
+  /** Everything the policy generated (thinking included). */
+  generated: string;
+  /** The user's request. */
+  userPrompt: string;
+}
+
+export interface RouteOutput {
+  reward: number;
+  details: Record<string, unknown>;
+}
+
+export interface RewardRoute {
+  name: string;
+  description: string;
+  /** Checks a label before any judge is called (throws RouteInputError). */
+  check?(label: ParsedLabel): void;
+  score(input: RouteInput): RouteOutput | Promise<RouteOutput>;
+}
+
+/** The request cannot be scored by this route (HTTP 400). */
+export class RouteInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RouteInputError";
+  }
+}
+
+/** A judge endpoint failed (HTTP 502). */
+export class UpstreamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UpstreamError";
+  }
+}
+
+export const mathRoute: RewardRoute = {
+  name: "math",
+  description: "verifiable math answer: 1 if the final answer equals the label's answer",
+  check(label) {
+    if (label.answer === undefined || label.answer.trim() === "")
+      throw new RouteInputError(`route math needs an answer: a plain-string label, or a JSON label with "answer"`);
+  },
+  score({ label, response }) {
+    mathRoute.check!(label);
+    const v = verify(response, label.answer!, { afterThink: false });
+    return { reward: v.correct ? 1 : 0, details: { extracted: v.extracted, method: v.method, ...(v.reason ? { reason: v.reason } : {}) } };
+  },
+};
+
+function worldItem(label: ParsedLabel): JudgeItem {
+  const f = label.fields;
+  const l = f["label"];
+  if (l !== "harmful" && l !== "benign" && l !== "math")
+    throw new RouteInputError(`route world needs "label": harmful, benign or math in the JSON label`);
+  const item: JudgeItem = { label: l };
+  for (const k of ["action", "object", "source"] as const) if (typeof f[k] === "string") (item as unknown as Record<string, unknown>)[k] = f[k];
+  const answer = f["answer"];
+  if (answer !== undefined) {
+    const n = typeof answer === "number" ? answer : Number(answer);
+    if (!Number.isFinite(n)) throw new RouteInputError(`route world: "answer" must be a number`);
+    item.answer = n;
+  }
+  return item;
+}
+
+export const worldRoute: RewardRoute = {
+  name: "world",
+  description: "the synthetic world's exact judge (safety, helpfulness 0/0.5/1, math)",
+  check: (label) => void worldItem(label),
+  score({ label, generated }) {
+    const { reward, judgement } = worldReward(worldItem(label), generated);
+    return { reward, details: { outcome: judgement.outcome, ...(judgement.problem ? { problem: judgement.problem } : {}) } };
+  },
+};
+
+/** A route that asks a grader over an endpoint, under a process-wide concurrency limit. */
+function judgeRoute(name: string, description: string, grader: Grader, url: string, limit: number, toReward: (g: Record<string, unknown> & { score: number }) => number): RewardRoute {
+  const limiter = new Limiter(limit);
+  return {
+    name, description,
+    async score({ userPrompt, response }) {
+      let g;
+      try {
+        g = await limiter.run(async () => grader.grade({ prompt: userPrompt, completion: response }));
+      } catch (e) {
+        throw new UpstreamError(`${name} judge at ${url}: ${(e as Error).message}`);
+      }
+      const { score, ...rest } = g;
+      return { reward: toReward(g), details: { judge_score: score, ...rest } };
+    },
+  };
+}
+
+/** The routes a server configuration enables: math and world always; safety / over_refusal when configured. */
+export function makeRoutes(cfg: RewardServerConfig): Record<string, RewardRoute> {
+  const routes: Record<string, RewardRoute> = { math: mathRoute, world: worldRoute };
+  if (cfg.safety) {
+    const s = cfg.safety, e = s.endpoint;
+    const grader = ENDPOINT_GRADERS[s.grader]!.make(judgeEndpoint(e), e.chat_template ? loadChatTemplate(e.chat_template) : undefined);
+    const binary = s.mode === "binary";
+    routes["safety"] = judgeRoute("safety", `${s.grader} guard, ${s.mode}: reward = P(safe)`, grader, e.url, e.concurrency,
+      (g) => (binary ? (g["safe"] === true ? 1 : 0) : g.score));
+  }
+  if (cfg.over_refusal) {
+    const e = cfg.over_refusal.endpoint;
+    const grader = ENDPOINT_GRADERS["rubric"]!.make(judgeEndpoint(e), e.chat_template ? loadChatTemplate(e.chat_template) : undefined);
+    routes["over_refusal"] = judgeRoute("over_refusal", "rubric judge: helpfulness 0 / 0.5 / 1", grader, e.url, e.concurrency, (g) => g.score);
+  }
+  return routes;
+}
