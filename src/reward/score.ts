@@ -69,7 +69,10 @@ export class RewardScorer {
       route.check?.(label);
       return { item, label, route };
     } catch (e) {
-      if (e instanceof LabelError || e instanceof RouteInputError) throw new BadItemError(i, `item ${i}: ${e.message}`);
+      if (e instanceof LabelError || e instanceof RouteInputError) {
+        const empty = item.label === null || item.label === undefined || item.label === "";
+        throw new BadItemError(i, `item ${i}: ${e.message}${empty ? " (the label is empty: give OpenRLHF --label_key label, as `recap data build` writes it)" : ""}`);
+      }
       throw e;
     }
   }

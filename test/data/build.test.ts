@@ -154,12 +154,15 @@ test("resume after SIGKILL of a `recap data build` process: the rerun samples on
   }
 });
 
-test("unit tokens: prefills cut with the policy's tokenizer.json (loaded by @huggingface/tokenizers)", async () => {
+test("unit tokens: prefills cut with the policy's tokenizer.json (loaded by @huggingface/tokenizers); pi_harm over raw completions", async () => {
   const tokDir = path.join(tmp, "tok");
   fs.mkdirSync(tokDir, { recursive: true });
   fs.writeFileSync(path.join(tokDir, "tokenizer.json"), JSON.stringify(fresh.tokenizerJson));
+  fs.writeFileSync(path.join(tokDir, "source_tokenizer_config.json"), JSON.stringify(fresh.tokenizerConfig));
   const out = path.join(tmp, "tokens");
-  const s = await runDataBuild(cfgOf({ policy: { chat_template: path.join(tmp, "tokenizer_config.json"), tokenizer: tokDir }, recap: { alpha: 0.5, l_pre: 4, unit: "tokens" } }), out);
+  const cfg = cfgOf({ policy: { chat_template: path.join(tmp, "tokenizer_config.json"), tokenizer: tokDir }, recap: { alpha: 0.5, l_pre: 4, unit: "tokens" } });
+  Object.assign(cfg.endpoints.pi_harm!, { api: "completions", chat_template: path.join(tokDir, "source_tokenizer_config.json") });
+  const s = await runDataBuild(cfg, out);
   const rows = readJsonl(path.join(out, "openrlhf.jsonl")).filter((r) => r["prefilled"]);
   assert.equal(rows.length, s.prefilled);
   for (const r of rows) {
@@ -187,4 +190,31 @@ test("clear errors: unreachable endpoint, wrong model, missing pieces of the con
   assert.doesNotThrow(() => DataBuildConfigSchema.parse({ ...base, recap: { alpha: 0 }, endpoints: {} }));
   const noAnswer = cfgOf({ prompts: [{ name: "m", kind: "math", file: path.join(tmp, "benign.jsonl") }] });
   await assert.rejects(runDataBuild(noAnswer, path.join(tmp, "na")), /math row "b0" has no gold answer/);
+});
+
+test("the command line: --json summary on stdout; an unreachable endpoint is one error line naming the URL", async () => {
+  const run = (cfgFile: string, out: string) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, [path.resolve("bin/recap.js"), "data", "build", "--config", cfgFile, "--out", out, "--json"], { env: { ...process.env, RECAP_QUIET: "1" } });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+  const dir = path.join(tmp, "cli");
+  writeFixtures(dir, 4, 4, 2);
+  const raw = buildConfig(dir, sources.harm.url, sources.refuse.url) as any;
+  for (const p of raw.prompts) p.file = path.basename(p.file); // relative to the config's folder
+  raw.policy.chat_template = "tokenizer_config.json";
+  fs.writeFileSync(path.join(dir, "ok.json"), JSON.stringify(raw));
+  const ok = await run(path.join(dir, "ok.json"), path.join(dir, "out"));
+  assert.equal(ok.code, 0, ok.stderr);
+  const summary = JSON.parse(ok.stdout);
+  assert.deepEqual([summary.rows, summary.prefilled], [10, 4]);
+  assert.deepEqual(summary.files.map((f: { file: string }) => f.file), ["openrlhf.jsonl", "trl.jsonl", "verl.parquet"]);
+  raw.endpoints.pi_harm.url = "http://127.0.0.1:9";
+  fs.writeFileSync(path.join(dir, "down.json"), JSON.stringify(raw));
+  const down = await run(path.join(dir, "down.json"), path.join(dir, "out-down"));
+  assert.equal(down.code, 1);
+  assert.equal(down.stderr.trim().split("\n").length, 1, down.stderr);
+  assert.match(down.stderr, /^error: endpoints\.pi_harm: cannot reach http:\/\/127\.0\.0\.1:9 .*start the pi_harm server/);
 });

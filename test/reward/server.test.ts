@@ -116,6 +116,7 @@ test("malformed requests get clear 4xx JSON errors", async () => {
     [{ query: ["<think></think>x"], labels: [label({ datasource: "chess" })] }, 400, /unknown datasource "chess".*routes here are/],
     [{ query: ["<think></think>x"], labels: ["{bad json"] }, 400, /not valid JSON/],
     [{ query: ["<think></think>x"], labels: [label({ datasource: "math" })] }, 400, /needs an answer/],
+    [{ query: ["<think></think>x"], labels: [""] }, 400, /label is empty: give OpenRLHF --label_key label/],
     [{ query: ["<think></think>x"], labels: [label({ datasource: "world", label: "cat" })] }, 400, /harmful, benign or math/],
     [{ query: ["x".repeat(70 * 1024)], labels: ["1"] }, 413, /larger than/],
   ];
