@@ -33,6 +33,8 @@ export interface RunningRewardServer {
   url: string;
   port: number;
   routes: string[];
+  /** Requests being handled now. */
+  readonly inFlight: number;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -140,6 +142,9 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port, routes: Object.keys(routes),
+    get inFlight() {
+      return inFlight;
+    },
     async close(graceMs = 10_000) {
       closing = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
