@@ -1,7 +1,10 @@
 """verl agent loop that sends RECAP's prefilled prompts to the policy as they are.
 
 Documentation-grade (not run in recap's CI); written against verl's agent loop API
-(verl.experimental.agent_loop, verl 0.6-0.7; the API is marked experimental and may move).
+(verl.experimental.agent_loop) as of verl 0.7, where the single-turn loop renders through
+AgentLoopBase.apply_chat_template. verl 0.6's loop calls the tokenizer directly, so this override
+would have no effect there: the import below refuses such a version instead. The API is marked
+experimental and may move.
 
 Why: verl renders each row's `prompt` messages with the policy's chat template and
 add_generation_prompt=True. That cannot express a prefilled assistant turn (the prompt must end
@@ -22,7 +25,11 @@ registered, verl stops with "Agent loop recap_prefill not registered" rather tha
 prefills. verl versions without agent loops ignore agent_name: use OpenRLHF there.
 """
 
+from verl.experimental.agent_loop.agent_loop import AgentLoopBase
 from verl.experimental.agent_loop.single_turn_agent_loop import SingleTurnAgentLoop
+
+if not hasattr(AgentLoopBase, "apply_chat_template"):
+    raise ImportError("RecapPrefillAgentLoop needs verl >= 0.7 (AgentLoopBase.apply_chat_template); use OpenRLHF with older verl")
 
 
 class RecapPrefillAgentLoop(SingleTurnAgentLoop):
