@@ -25,6 +25,7 @@ export function registerData(program: Command): void {
     .requiredOption("--config <file>", "YAML/JSON config: prompts, policy chat template, recap {alpha, l_pre, unit}, endpoints {pi_harm, pi_refuse}, export")
     .requiredOption("--out <dir>", "output folder (exports, summary.json, and the prefill cache under cache/ unless cache_dir is set)")
     .option("--json", "print the build summary as JSON on stdout", false)
+    .addHelpText("after", "\nEvery config knob (meaning, default, paper value) is documented in src/data/build/config.ts;\nan annotated example and the engines' commands are in docs/SCALING.md. Paths are relative to the config file.")
     .action(action(async (o: BuildFlags) => build(o)));
 }
 

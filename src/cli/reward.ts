@@ -35,6 +35,7 @@ export function registerReward(program: Command): void {
     .option("--max-body-bytes <n>", "largest request body accepted (overrides the config's max_body_bytes)")
     .option("--grace-ms <n>", "on SIGTERM, how long requests in flight may still take", "10000")
     .option("--json", "print {url, routes} as JSON on stdout once listening", false)
+    .addHelpText("after", "\nConfig knobs (meaning, default, paper value): src/reward/config.ts; an example: docs/SCALING.md.")
     .action(action(async (o: ServeFlags) => serve(o)));
 }
 

@@ -15,8 +15,7 @@
 // rendering, prefill included) instead. Without that loop, prefilled rows train as clean rows.
 import { parquetWriteBuffer } from "hyparquet-writer";
 import type { BuiltRow } from "./rows.ts";
-import { labelOf } from "./rows.ts";
-import { messagesOf } from "./rows.ts";
+import { labelOf, messagesOf } from "./rows.ts";
 
 const str = (name: string) => ({ name, type: "BYTE_ARRAY", converted_type: "UTF8", repetition_type: "OPTIONAL" });
 const i64 = (name: string) => ({ name, type: "INT64", repetition_type: "OPTIONAL" });
