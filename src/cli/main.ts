@@ -11,6 +11,7 @@ import { registerExport } from "./export.ts";
 import { registerServe } from "./serve.ts";
 import { registerEval } from "./eval.ts";
 import { registerReport } from "./report.ts";
+import { registerDemo } from "./demo.ts";
 import { registerData } from "./data.ts";
 import { registerReward } from "./reward.ts";
 
@@ -20,6 +21,7 @@ program
   .description("RECAP: robust safety alignment of reasoning models by counter-aligned prefilling")
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)");
+registerDemo(program);
 registerModel(program);
 registerWorld(program);
 registerLogprobs(program);

@@ -177,8 +177,9 @@ async function evalStage(x: Ctx, name: string, world: string, ckpt: string, mode
 
 /** Runs (or resumes) the demo; returns the summary also written to OUT/summary.json. */
 export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; table: string }> {
-  fs.mkdirSync(o.out, { recursive: true });
-  const x: Ctx = { c: o.config, out: o.out, state: readState(o.out), log: o.log ?? (() => {}), index: 0, total: 10 };
+  const out = path.resolve(o.out); // stage configs hold absolute paths: relative ones would resolve against each stage's folder
+  fs.mkdirSync(out, { recursive: true });
+  const x: Ctx = { c: o.config, out, state: readState(out), log: o.log ?? (() => {}), index: 0, total: 10 };
   const world = await worldStage(x);
   const worldFp = fingerprint({ v: WORLD_VERSION, seed: x.c.world_seed });
   const base = await baseStage(x, world, worldFp);
@@ -192,13 +193,13 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
   evals["recap"] = await evalStage(x, "recap", world, recap.ckpt, recap.fp);
   x.index++;
   x.log(`[${x.index}/${x.total}] report …`);
-  const files = await writeReport(MODELS.map((m) => evals[m]!), path.join(o.out, "report.html"), {
+  const files = await writeReport(MODELS.map((m) => evals[m]!), path.join(out, "report.html"), {
     title: `recap demo (${o.preset}): base, SFT baseline, DAPO and RECAP on ${WORLD_VERSION}`,
   });
   const per: Record<string, ModelSummary> = {};
   for (const m of MODELS) per[m] = modelSummary(readCells(evals[m]!), x.c.eval.suites);
   const stageSeconds = Object.fromEntries(Object.entries(x.state.stages).map(([k, v]) => [k, v.seconds]));
-  const summaryFile = path.join(o.out, "summary.json");
+  const summaryFile = path.join(out, "summary.json");
   const summary: DemoSummary = {
     preset: o.preset, world_version: WORLD_VERSION,
     runs: Object.fromEntries(MODELS.map((m) => [m, per[m]!.metrics])),
@@ -210,7 +211,7 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
   };
   await writeFileAtomic(summaryFile, JSON.stringify(summary, null, 2) + "\n");
   const table = formatTable(per);
-  await writeFileAtomic(path.join(o.out, "table.txt"), table);
+  await writeFileAtomic(path.join(out, "table.txt"), table);
   return { summary, table };
 }
 
