@@ -8,13 +8,14 @@ import { DEMO_PRESETS, DEMO_PRESET_NAMES, DemoConfigSchema, checkDemoConfig, mer
 import { runDemo } from "../demo/run.ts";
 import { validateConfig, printResolvedConfig } from "../util/config_file.ts";
 import { RecapError } from "../util/errors.ts";
-import { action, printJson } from "./common.ts";
+import { action, intFlag, printJson } from "./common.ts";
 
 interface DemoFlags {
   preset: string;
   config?: string;
   out: string;
   kernels?: string;
+  seed?: string;
   json: boolean;
 }
 
@@ -41,12 +42,14 @@ export function registerDemo(program: Command): void {
     .option("--config <file>", "YAML/JSON overriding any knob of the preset (see src/demo/config.ts)")
     .option("--out <dir>", "output folder (re-run the same command to resume)", "runs/demo")
     .option("--kernels <name>", "kernel implementation: ref | wasm | wasm-threads (default: RECAP_KERNELS or the fastest available)")
+    .option("--seed <n>", "seed of the DAPO and RECAP runs (both share it; default: the preset's rl.seed, 0)")
     .option("--json", "print summary.json on stdout", false)
     .addHelpText("after", "\nWrites OUT/report.html (+ .md), OUT/summary.json, OUT/table.txt and one folder per stage.")
     .action(action(async (o: DemoFlags) => {
       const base = DEMO_PRESETS[o.preset];
       if (base === undefined) throw new RecapError(`unknown preset "${o.preset}"`, `presets: ${DEMO_PRESET_NAMES.join(", ")}`);
-      const merged = mergeDeep(mergeDeep(base, await readOverrides(o.config)), o.kernels ? { kernels: o.kernels } : {});
+      const flags = { ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.seed !== undefined ? { rl: { seed: intFlag(o.seed, "--seed", 0) } } : {}) };
+      const merged = mergeDeep(mergeDeep(base, await readOverrides(o.config)), flags);
       const config = checkDemoConfig(validateConfig(merged, DemoConfigSchema, o.config ?? `preset ${o.preset}`));
       printResolvedConfig(`recap demo: resolved config (preset ${o.preset}${o.config ? ` + ${o.config}` : ""})`, config);
       const { summary, table } = await runDemo({ config, preset: o.preset, out: o.out, log: (l) => process.stderr.write(`demo ${l}\n`) });

@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAttackList } from "../eval/attacks/index.ts";
 import type { CellSummary } from "../eval/metrics.ts";
+import { readResults } from "../eval/results.ts";
 import { resolveGrader } from "../eval/graders/resolve.ts";
 import { HttpOptionsSchema } from "../eval/providers/http.ts";
 import { openProvider } from "../eval/providers/index.ts";
@@ -197,7 +198,7 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
     title: `recap demo (${o.preset}): base, SFT baseline, DAPO and RECAP on ${WORLD_VERSION}`,
   });
   const per: Record<string, ModelSummary> = {};
-  for (const m of MODELS) per[m] = modelSummary(readCells(evals[m]!), x.c.eval.suites);
+  for (const m of MODELS) per[m] = modelSummary(readCells(evals[m]!), x.c.eval.suites, readResults(path.join(evals[m]!, "results.jsonl")));
   const stageSeconds = Object.fromEntries(Object.entries(x.state.stages).map(([k, v]) => [k, v.seconds]));
   const summaryFile = path.join(out, "summary.json");
   const summary: DemoSummary = {

@@ -119,9 +119,9 @@ export async function runEval(o: EvalOptions): Promise<RunSummary> {
         writer.append(line);
         written++;
         if (line.error !== undefined) errors++;
-        bar.update(items.length - pending.length + written, { errors });
         if (o.failAfter !== undefined && written >= o.failAfter) throw new Error(`injected failure after ${written} items`);
       }
+      bar.update(items.length - pending.length + written, { errors }); // once per chunk: the ETA reads the rate between updates
     }
   } finally {
     bar.stop();
