@@ -40,7 +40,9 @@ const METRICS: [string, string, boolean][] = [
 ];
 
 function stats(xs: number[]): { mean: number; lo: number; hi: number } {
-  const n = xs.length, mean = xs.reduce((s, x) => s + x, 0) / n;
+  const n = xs.length;
+  if (xs.every((x) => x === xs[0])) return { mean: xs[0]!, lo: n < 2 ? NaN : xs[0]!, hi: n < 2 ? NaN : xs[0]! };
+  const mean = xs.reduce((s, x) => s + x, 0) / n;
   if (n < 2) return { mean, lo: NaN, hi: NaN };
   const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
   const h = (T95[n - 1] ?? 1.96) * sd / Math.sqrt(n);
