@@ -1,12 +1,10 @@
 // `recap demo [--preset quick|full] [--config FILE] [--out DIR]`: the whole method on the CPU —
 // world → base reasoning model → SFT baseline, DAPO and RECAP → attacks → report.html,
 // summary.json and Table 2 in miniature on stdout. Re-running resumes finished stages.
-import * as fsp from "node:fs/promises";
 import type { Command } from "commander";
-import YAML from "yaml";
 import { DEMO_PRESETS, DEMO_PRESET_NAMES, DemoConfigSchema, checkDemoConfig, mergeDeep } from "../demo/config.ts";
 import { runDemo } from "../demo/run.ts";
-import { validateConfig, printResolvedConfig } from "../util/config_file.ts";
+import { printResolvedConfig, readOverridesFile, validateConfig } from "../util/config_file.ts";
 import { RecapError } from "../util/errors.ts";
 import { action, intFlag, printJson } from "./common.ts";
 
@@ -17,21 +15,6 @@ interface DemoFlags {
   kernels?: string;
   seed?: string;
   json: boolean;
-}
-
-async function readOverrides(file: string | undefined): Promise<unknown> {
-  if (file === undefined) return {};
-  let text: string;
-  try {
-    text = await fsp.readFile(file, "utf8");
-  } catch (e) {
-    throw new RecapError(`cannot read --config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, "check the path");
-  }
-  try {
-    return YAML.parse(text) ?? {};
-  } catch (e) {
-    throw new RecapError(`--config ${file} is not valid JSON or YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
 }
 
 export function registerDemo(program: Command): void {
@@ -49,7 +32,7 @@ export function registerDemo(program: Command): void {
       const base = DEMO_PRESETS[o.preset];
       if (base === undefined) throw new RecapError(`unknown preset "${o.preset}"`, `presets: ${DEMO_PRESET_NAMES.join(", ")}`);
       const flags = { ...(o.kernels ? { kernels: o.kernels } : {}), ...(o.seed !== undefined ? { rl: { seed: intFlag(o.seed, "--seed", 0) } } : {}) };
-      const merged = mergeDeep(mergeDeep(base, await readOverrides(o.config)), flags);
+      const merged = mergeDeep(mergeDeep(base, await readOverridesFile(o.config)), flags);
       const config = checkDemoConfig(validateConfig(merged, DemoConfigSchema, o.config ?? `preset ${o.preset}`));
       printResolvedConfig(`recap demo: resolved config (preset ${o.preset}${o.config ? ` + ${o.config}` : ""})`, config);
       const { summary, table } = await runDemo({ config, preset: o.preset, out: o.out, log: (l) => process.stderr.write(`demo ${l}\n`) });

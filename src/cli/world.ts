@@ -1,9 +1,8 @@
 // `recap world build`: writes the synthetic reasoning-safety world (corpora, RL prompts, suites
 // with prefill material, world.json, manifest.json) into a folder, deterministically from a seed.
 // `recap world stats DIR`: word lengths of a built world (thinking, prefills, flaw positions).
-import * as fsp from "node:fs/promises";
 import type { Command } from "commander";
-import YAML from "yaml";
+import { readOverridesFile } from "../util/config_file.ts";
 import { RecapError } from "../util/errors.ts";
 import { buildWorld } from "../world/build.ts";
 import { parseWorldConfig } from "../world/config.ts";
@@ -20,21 +19,6 @@ interface BuildOptions {
   json: boolean;
 }
 
-async function readConfig(file: string | undefined): Promise<unknown> {
-  if (file === undefined) return {};
-  let text: string;
-  try {
-    text = await fsp.readFile(file, "utf8");
-  } catch (e) {
-    throw new RecapError(`cannot read --config ${file}: ${(e as Error).message}`);
-  }
-  try {
-    return YAML.parse(text) ?? {};
-  } catch (e) {
-    throw new RecapError(`--config ${file} is not valid JSON or YAML: ${(e as Error).message.split("\n")[0]}`);
-  }
-}
-
 export function registerWorld(program: Command): void {
   const world = program.command("world").description(`the synthetic reasoning-safety world (${WORLD_VERSION})`);
   world
@@ -48,7 +32,7 @@ export function registerWorld(program: Command): void {
       action(async (o: BuildOptions) => {
         const seed = intFlag(o.seed, "--seed", 0);
         if (seed > 0xffffffff) throw new RecapError(`--seed must be at most 4294967295, got ${seed}`);
-        const config = parseWorldConfig(await readConfig(o.config));
+        const config = parseWorldConfig(await readOverridesFile(o.config));
         const t0 = Date.now();
         const manifest = await writeWorld(o.out, buildWorld(seed, config));
         if (o.json) printJson(manifest);

@@ -8,9 +8,8 @@
 // close(graceMs): stop accepting, let requests in flight finish for graceMs, then drop connections.
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { ApiError } from "../serve/protocol.ts";
-import { RecapError } from "../util/errors.ts";
+import { listenOn } from "../util/listen.ts";
 import type { RewardServerConfig } from "./config.ts";
 import { jsonItems, jsonReply, openRlhfItems, openRlhfReply } from "./protocol.ts";
 import { makeRoutes } from "./routes.ts";
@@ -133,15 +132,9 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
   server.keepAliveTimeout = 5_000;
   server.maxConnections = 10_000;
   const host = o.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new RecapError(`cannot listen on ${host}:${o.port ?? 5000}: ${e.code ?? e.message}`, e.code === "EADDRINUSE" ? "pick another --port" : undefined)));
-    server.listen(o.port ?? 5000, host, () => resolve());
-  });
-  server.on("error", () => undefined);
-  const port = (server.address() as AddressInfo).port;
+  const { port, url } = await listenOn(server, host, o.port ?? 5000);
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port, routes: Object.keys(routes),
+    url, port, routes: Object.keys(routes),
     get inFlight() {
       return inFlight;
     },

@@ -6,10 +6,9 @@
 // POST /v1/completions, POST /v1/chat/completions. Loopback (127.0.0.1) is the default host.
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Llama } from "../model/llama.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
-import { RecapError } from "../util/errors.ts";
+import { listenOn } from "../util/listen.ts";
 import { handleChat } from "./chat.ts";
 import type { Reply, ServeContext } from "./common.ts";
 import { handleCompletions } from "./completions.ts";
@@ -162,16 +161,9 @@ export async function startServer(model: Llama, tokenizer: Tokenizer, opts: Serv
   });
   server.keepAliveTimeout = 5_000;
   const host = opts.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(new RecapError(`cannot listen on ${host}:${opts.port ?? 8000}: ${e.code ?? e.message}`, e.code === "EADDRINUSE" ? "pick another --port" : undefined)));
-    server.listen(opts.port ?? 8000, host, () => resolve());
-  });
-  server.on("error", () => undefined);
-  const port = (server.address() as AddressInfo).port;
-  const shown = host.includes(":") ? `[${host}]` : host;
+  const { port, url } = await listenOn(server, host, opts.port ?? 8000);
   return {
-    url: `http://${shown}:${port}`, host, port, engine,
+    url, host, port, engine,
     async close(graceMs = 10_000) {
       closing = true;
       let done = false;

@@ -37,3 +37,19 @@ export function printResolvedConfig(title: string, config: unknown): void {
   if (process.env["RECAP_QUIET"] === "1") return;
   process.stderr.write(`${title}\n${JSON.stringify(config, null, 2)}\n`);
 }
+
+/** Reads an overrides file given by a flag (JSON or YAML; empty → {}), naming the flag on error. */
+export async function readOverridesFile(file: string | undefined, flag = "--config"): Promise<unknown> {
+  if (file === undefined) return {};
+  let text: string;
+  try {
+    text = await fsp.readFile(file, "utf8");
+  } catch (e) {
+    throw new RecapError(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, "check the path");
+  }
+  try {
+    return parseYaml(text) ?? {};
+  } catch (e) {
+    throw new RecapError(`${flag} ${file} is not valid JSON or YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
