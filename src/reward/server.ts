@@ -9,6 +9,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import { ApiError } from "../serve/protocol.ts";
+import { readBodyCapped } from "../util/http_body.ts";
 import { listenOn } from "../util/listen.ts";
 import type { RewardServerConfig } from "./config.ts";
 import { jsonItems, jsonReply, openRlhfItems, openRlhfReply } from "./protocol.ts";
@@ -35,20 +36,6 @@ export interface RunningRewardServer {
   /** Requests being handled now. */
   readonly inFlight: number;
   close(graceMs?: number): Promise<void>;
-}
-
-function bodyOf(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  if (Number(req.headers["content-length"] ?? "0") > limit) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-    });
-    req.on("end", () => (size > limit ? reject(tooLarge(limit)) : resolve(Buffer.concat(chunks))));
-    req.on("error", reject);
-  });
 }
 
 function tooLarge(limit: number): ApiError {
@@ -102,7 +89,7 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
     if (!h) throw new ApiError(404, `no route ${req.method} ${p} (POST /get_reward, POST /v1/reward, GET /v1/routes, GET /health)`, "invalid_request_error", null, "not_found");
     if (req.method !== "POST") throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
     if (closing) throw new ApiError(503, "the reward server is shutting down", "server_error", null, "shutting_down");
-    const raw = await bodyOf(req, cfg.max_body_bytes);
+    const raw = await readBodyCapped(req, cfg.max_body_bytes, () => tooLarge(cfg.max_body_bytes));
     let body: unknown;
     try {
       body = JSON.parse(raw.toString("utf8"));

@@ -8,6 +8,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import type { Llama } from "../model/llama.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
+import { readBodyCapped } from "../util/http_body.ts";
 import { listenOn } from "../util/listen.ts";
 import { handleChat } from "./chat.ts";
 import type { Reply, ServeContext } from "./common.ts";
@@ -72,26 +73,6 @@ function replyOn(res: http.ServerResponse): Reply {
   };
 }
 
-/** Reads the body up to `limit` bytes; a larger one is drained (up to 8x) and refused with 413. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > 8 * limit) return Promise.reject(bodyTooLarge(limit, true));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size <= limit) chunks.push(c);
-      else if (size > 8 * limit) {
-        req.removeAllListeners("data");
-        reject(bodyTooLarge(limit, true));
-      }
-    });
-    req.on("end", () => (size > limit ? reject(bodyTooLarge(limit, false)) : resolve(Buffer.concat(chunks))));
-    req.on("error", reject);
-  });
-}
-
 class BodyTooLarge extends ApiError {
   readonly closeConnection: boolean;
   constructor(limit: number, closeConnection: boolean) {
@@ -139,7 +120,7 @@ async function route(ctx: ServeContext, opts: ServeOptions, req: http.IncomingMe
   const handler = POST_ROUTES[p];
   if (!handler) throw new ApiError(404, `no route ${req.method} ${p}`, "invalid_request_error", null, "not_found");
   if (req.method !== "POST") throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
-  const raw = await readBody(req, opts.maxBodyBytes ?? 1 << 20);
+  const raw = await readBodyCapped(req, opts.maxBodyBytes ?? 1 << 20, (close) => bodyTooLarge(opts.maxBodyBytes ?? 1 << 20, close));
   let body: unknown;
   try {
     body = JSON.parse(raw.toString("utf8"));
