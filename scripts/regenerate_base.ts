@@ -68,6 +68,6 @@ const provenance: Provenance = {
   steps: summary.steps, final_loss: summary.final_loss, files,
   command: `npm run base:regenerate${seed !== 1 ? ` -- --seed ${seed}` : ""}`,
 };
-copyShipped(ckpt, dest);
+await copyShipped(ckpt, dest);
 await writeFileAtomic(path.join(dest, PROVENANCE_FILE), JSON.stringify(provenance, null, 2) + "\n");
 process.stdout.write(`wrote ${path.relative(REPO_ROOT, dest)} (${WORLD_VERSION}, world seed ${seed}, ${summary.steps} steps, loss ${summary.final_loss.toFixed(4)})\n`);

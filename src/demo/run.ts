@@ -8,13 +8,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAttackList } from "../eval/attacks/index.ts";
-import type { CellSummary } from "../eval/metrics.ts";
-import { readResults } from "../eval/results.ts";
 import { resolveGrader } from "../eval/graders/resolve.ts";
 import { HttpOptionsSchema } from "../eval/providers/http.ts";
 import { openProvider } from "../eval/providers/index.ts";
 import { runEval } from "../eval/runner.ts";
 import { resolveSuites } from "../eval/suites.ts";
+import { loadRun } from "../eval/report/data.ts";
 import { writeReport } from "../eval/report/index.ts";
 import { runTrain } from "../train/rl.ts";
 import { TrainConfigSchema } from "../train/rl_config.ts";
@@ -87,13 +86,13 @@ function preset(file: string): string {
   return path.join(REPO_ROOT, "configs", file);
 }
 
-async function worldStage(x: Ctx): Promise<string> {
+async function worldStage(x: Ctx): Promise<{ dir: string; fp: string }> {
   const dir = path.join(x.out, "world");
-  await stage(x, "world", { v: WORLD_VERSION, seed: x.c.world_seed }, async () => {
+  const { fp } = await stage(x, "world", { v: WORLD_VERSION, seed: x.c.world_seed }, async () => {
     await writeWorld(dir, buildWorld(x.c.world_seed, parseWorldConfig({})));
     return { dir };
   });
-  return dir;
+  return { dir, fp };
 }
 
 async function baseStage(x: Ctx, world: string, worldFp: string): Promise<{ ckpt: string; fp: string; source: string }> {
@@ -106,8 +105,7 @@ async function baseStage(x: Ctx, world: string, worldFp: string): Promise<{ ckpt
   const { fp } = await stage(x, "base", { worldFp, source, kernels, steps: why === undefined ? null : x.c.base_train_steps ?? null }, async () => {
     if (why === undefined) {
       x.log(`  using the shipped base ${path.relative(REPO_ROOT, shipped)} (trained on this world's corpus)`);
-      fs.mkdirSync(dir, { recursive: true });
-      copyShipped(shipped, ckpt);
+      await copyShipped(shipped, ckpt);
       return { checkpoint: ckpt, source };
     }
     if (x.c.base === "shipped") x.log(`  training the base instead of the shipped one: ${why}`);
@@ -181,8 +179,7 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
   const out = path.resolve(o.out); // stage configs hold absolute paths: relative ones would resolve against each stage's folder
   fs.mkdirSync(out, { recursive: true });
   const x: Ctx = { c: o.config, out, state: readState(out), log: o.log ?? (() => {}), index: 0, total: 10 };
-  const world = await worldStage(x);
-  const worldFp = fingerprint({ v: WORLD_VERSION, seed: x.c.world_seed });
+  const { dir: world, fp: worldFp } = await worldStage(x);
   const base = await baseStage(x, world, worldFp);
   const evals: Record<string, string> = {};
   evals["base"] = await evalStage(x, "base", world, base.ckpt, base.fp);
@@ -198,7 +195,10 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
     title: `recap demo (${o.preset}): base, SFT baseline, DAPO and RECAP on ${WORLD_VERSION}`,
   });
   const per: Record<string, ModelSummary> = {};
-  for (const m of MODELS) per[m] = modelSummary(readCells(evals[m]!), x.c.eval.suites, readResults(path.join(evals[m]!, "results.jsonl")));
+  for (const m of MODELS) {
+    const run = loadRun(evals[m]!, m);
+    per[m] = modelSummary(run.cells, x.c.eval.suites, run.lines);
+  }
   const stageSeconds = Object.fromEntries(Object.entries(x.state.stages).map(([k, v]) => [k, v.seconds]));
   const summaryFile = path.join(out, "summary.json");
   const summary: DemoSummary = {
@@ -214,9 +214,4 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
   const table = formatTable(per);
   await writeFileAtomic(path.join(out, "table.txt"), table);
   return { summary, table };
-}
-
-function readCells(dir: string): CellSummary[] {
-  const s = JSON.parse(fs.readFileSync(path.join(dir, "summary.json"), "utf8")) as { cells: CellSummary[] };
-  return s.cells;
 }

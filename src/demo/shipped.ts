@@ -6,9 +6,11 @@
 // the world it just built has that exact corpus (same version, same seed, same bytes).
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CONFIG_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE } from "../model/checkpoint.ts";
+import { replaceDirAtomic } from "../util/atomic.ts";
 import { RecapError } from "../util/errors.ts";
 import { WORLD_VERSION } from "../world/lexicon.ts";
 
@@ -68,12 +70,9 @@ export function shippedMismatch(dir: string, worldDir: string): string | undefin
   return undefined;
 }
 
-/** Copies the shipped model files into `dest` (a checkpoint folder without trainer state). */
-export function copyShipped(dir: string, dest: string): void {
-  const tmp = `${dest}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  for (const f of MODEL_FILES) fs.copyFileSync(path.join(dir, f), path.join(tmp, f));
-  fs.rmSync(dest, { recursive: true, force: true });
-  fs.renameSync(tmp, dest);
+/** Copies the shipped model files into `dest` (a checkpoint folder without trainer state), atomically. */
+export async function copyShipped(dir: string, dest: string): Promise<void> {
+  await replaceDirAtomic(dest, async (tmp) => {
+    for (const f of MODEL_FILES) await fsp.copyFile(path.join(dir, f), path.join(tmp, f));
+  });
 }

@@ -54,28 +54,25 @@ function graded(c: CellSummary): number {
   return c.items - c.errors - c.skipped;
 }
 
-/** A metric over one or more cells: one cell as is; several pooled (item-weighted mean, the
+type Pooled = { value: number; lo: number; hi: number; n: number } | null;
+
+/** One reading over one or more cells: one cell as is; several pooled (item-weighted mean, the
  *  interval the item-weighted mean of the cells' bounds, an approximation noted in the docs). */
-function pooled(cells: CellSummary[], what: Reading): { value: number; lo: number; hi: number; n: number } | null {
-  const parts = cells.map((c) => ({ i: read(c, what), n: graded(c) })).filter((p) => p.i && Number.isFinite(p.i.value) && p.n > 0);
+function poolWith(cells: CellSummary[], get: (c: CellSummary) => Interval | undefined): Pooled {
+  const parts = cells.map((c) => ({ i: get(c), n: graded(c) })).filter((p) => p.i && Number.isFinite(p.i.value) && p.n > 0);
   if (parts.length === 0) return null;
   const n = parts.reduce((s, p) => s + p.n, 0);
   const w = (f: (i: Interval) => number) => parts.reduce((s, p) => s + f(p.i!) * p.n, 0) / n;
   return { value: w((i) => i.value), lo: w((i) => i.lo), hi: w((i) => i.hi), n };
 }
 
-function tokenMean(cells: CellSummary[], part: "cot" | "response"): { value: number; lo: number; hi: number; n: number } | null {
-  const parts = cells.map((c) => ({ i: c.tokens[part], n: graded(c) })).filter((p) => p.n > 0 && Number.isFinite(p.i.value));
-  if (parts.length === 0) return null;
-  const n = parts.reduce((s, p) => s + p.n, 0);
-  const w = (f: (i: Interval) => number) => parts.reduce((s, p) => s + f(p.i) * p.n, 0) / n;
-  return { value: w((i) => i.value), lo: w((i) => i.lo), hi: w((i) => i.hi), n };
-}
+const pooled = (cells: CellSummary[], what: Reading): Pooled => poolWith(cells, (c) => read(c, what));
+const tokenMean = (cells: CellSummary[], part: "cot" | "response"): Pooled => poolWith(cells, (c) => c.tokens[part]);
 
 const PREFILLS = ["prefill:weak", "prefill:strong"];
 
 /** Verdict revisions in the thinking of harmful items under the counter-aligned prefills. */
-function revisions(lines: ResultLine[]): { revised: ReturnType<typeof wilsonOf>; recovered: ReturnType<typeof wilsonOf> } {
+function revisions(lines: ResultLine[]): { revised: Pooled; recovered: Pooled } {
   let n = 0, revised = 0, recovered = 0;
   for (const l of lines) {
     if (l.suite !== "harmful" || !PREFILLS.includes(attackKind(l.attack)) || l.error !== undefined || l.skipped !== undefined) continue;
@@ -92,7 +89,7 @@ function revisions(lines: ResultLine[]): { revised: ReturnType<typeof wilsonOf>;
   return { revised: wilsonOf(revised, n), recovered: wilsonOf(recovered, n) };
 }
 
-function wilsonOf(k: number, n: number): { value: number; lo: number; hi: number; n: number } | null {
+function wilsonOf(k: number, n: number): Pooled {
   if (n === 0) return null;
   const w = wilson(k, n);
   return { value: w.value, lo: w.lo, hi: w.hi, n };
@@ -101,7 +98,7 @@ function wilsonOf(k: number, n: number): { value: number; lo: number; hi: number
 /** The demo metrics of one model from its evaluation cells (and result lines, for revisions). */
 export function modelSummary(cells: CellSummary[], suites: string[], lines: ResultLine[] = []): ModelSummary {
   const out: ModelSummary = { metrics: {}, intervals: {}, items: {} };
-  const put = (name: string, r: { value: number; lo: number; hi: number; n: number } | null) => {
+  const put = (name: string, r: Pooled) => {
     out.metrics[name] = r ? r.value : null;
     out.intervals[name] = r ? [r.lo, r.hi] : null;
     out.items[name] = r ? r.n : 0;
