@@ -1,6 +1,6 @@
 // Shared pieces of the CLI: the error boundary (one clear line, non-zero exit, no stack trace for
 // user errors), JSON output, and loading a checkpoint into a ready model + tokenizer.
-import pc from "picocolors";
+import { createColors } from "picocolors";
 import { selectKernels } from "../engine/select.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { Llama } from "../model/llama.ts";
@@ -19,7 +19,20 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
   };
 }
 
+/**
+ * Colour only for a person at a terminal: stderr must be a TTY, NO_COLOR turns it off and
+ * FORCE_COLOR on. (picocolors' own default also colours whenever CI is set, which would put escape
+ * codes into logs and into every "error: …" line that scripts read.)
+ */
+function stderrColors(): ReturnType<typeof createColors> {
+  const env = process.env;
+  const force = !!env["FORCE_COLOR"] && env["FORCE_COLOR"] !== "0" && env["FORCE_COLOR"] !== "false";
+  const enabled = !env["NO_COLOR"] && (force || (process.stderr.isTTY === true && env["TERM"] !== "dumb"));
+  return createColors(enabled);
+}
+
 export function reportError(e: unknown): void {
+  const pc = stderrColors();
   if (isRecapError(e)) {
     process.stderr.write(`${pc.red("error:")} ${e.message}${e.hint ? ` (${e.hint})` : ""}\n`);
   } else if (e instanceof Error && !process.env["RECAP_DEBUG"]) {

@@ -111,3 +111,16 @@ test("corrupt checkpoints give one clear error line and exit 1", () => {
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^error: .*no-such-dir/);
 });
+
+test("error lines are plain text off a terminal, even with CI set; FORCE_COLOR colours them", () => {
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [BIN, "sample", "no-such-checkpoint", "--prompt", "x"], {
+      encoding: "utf8", cwd: tmp, timeout: 120_000, env: { ...process.env, FORCE_COLOR: "", NO_COLOR: "", ...env },
+    });
+  const ci = run({ CI: "true" });
+  assert.equal(ci.status, 1);
+  assert.match(ci.stderr, /^error: /);
+  const forced = run({ FORCE_COLOR: "1" });
+  assert.match(forced.stderr, /^\x1b\[31merror:\x1b\[39m /);
+  assert.match(run({ FORCE_COLOR: "1", NO_COLOR: "1" }).stderr, /^error: /);
+});
