@@ -12,6 +12,7 @@ import { registerServe } from "./serve.ts";
 import { registerEval } from "./eval.ts";
 import { registerReport } from "./report.ts";
 import { registerDemo } from "./demo.ts";
+import { registerStudy } from "./study.ts";
 import { registerData } from "./data.ts";
 import { registerReward } from "./reward.ts";
 
@@ -22,6 +23,7 @@ program
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)");
 registerDemo(program);
+registerStudy(program);
 registerModel(program);
 registerWorld(program);
 registerLogprobs(program);

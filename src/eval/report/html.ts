@@ -4,7 +4,7 @@
 // curves, self-reflection, and a per-suite drill-down of example completions (HTML-escaped).
 import type { Column, RunData } from "./data.ts";
 import { cellOf, columns, exampleIds, examples, fmtInterval, fmtValue, iprFamilies, metricsOf } from "./data.ts";
-import { barChart, esc, lineChart, stackedBars } from "./svg.ts";
+import { SVG_CSS, barChart, esc, lineChart, stackedBars } from "./svg.ts";
 import type { LineSeries } from "./svg.ts";
 import type { ResultLine } from "../results.ts";
 
@@ -14,8 +14,7 @@ h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd
 table{border-collapse:collapse;margin:8px 0;font-size:13px}th,td{border:1px solid #ddd;padding:4px 8px;text-align:center;vertical-align:top}
 th{background:#f5f5f5}td.run,th.run{text-align:left;font-weight:600}.ci{color:#777;font-size:11px;display:block;white-space:nowrap}.wrap{overflow-x:auto;max-width:100%}.m{color:#555;font-size:11px}
 .charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{background:#fff;border:1px solid #eee;max-width:100%;height:auto}
-svg .title{font-size:13px;font-weight:600}svg .tick,svg .legend{font-size:11px;fill:#444}svg .axis{font-size:11px;fill:#666}
-svg .grid{stroke:#eee}svg .whisker{stroke:#222;stroke-width:1.2;fill:none}svg .line{fill:none;stroke-width:2}svg .band{opacity:.15;stroke:none}
+${SVG_CSS}
 details{margin:6px 0;border:1px solid #e5e5e5;border-radius:4px;padding:4px 8px}summary{cursor:pointer;font-weight:600}
 pre{white-space:pre-wrap;word-break:break-word;background:#f8f8f8;padding:6px;border-radius:3px;max-height:320px;overflow:auto;font-size:12px;margin:4px 0}
 .ex{border-top:1px dashed #ddd;padding-top:6px;margin-top:6px}.lbl{font-size:12px;color:#555}.note{color:#666;font-size:12px}

@@ -5,6 +5,16 @@
 export const PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
 /** Escapes text for HTML and SVG (element content and attribute values). */
+/** The charts' own style rules (used by the HTML report and by standalone SVG files). */
+export const SVG_CSS = "svg .title{font-size:13px;font-weight:600}svg .tick,svg .legend{font-size:11px;fill:#444}svg .axis{font-size:11px;fill:#666}"
+  + "svg .grid{stroke:#eee}svg .whisker{stroke:#222;stroke-width:1.2;fill:none}svg .line{fill:none;stroke-width:2}svg .band{opacity:.15;stroke:none}";
+
+/** A chart as a file of its own: its style inside, a white background, system fonts. */
+export function standaloneSvg(chart: string): string {
+  const open = chart.indexOf(">") + 1;
+  return chart.slice(0, open) + `<style>svg{font-family:system-ui,sans-serif}${SVG_CSS}</style><rect width="100%" height="100%" fill="#fff"/>` + chart.slice(open) + "\n";
+}
+
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }

@@ -1,0 +1,92 @@
+// The reproduction study's configuration (`recap study --config FILE`): a demo preset that fixes
+// the world, the base, the RL budget and the evaluation, a list of seeds, and named arms — each
+// an RL run from the same base (a trainer preset from configs/ plus overrides) repeated over
+// every seed and evaluated like the demo's models. Sweeps name arms as points on an x-axis, for
+// the plots (Fig. 3 of the paper: alpha, l_pre). Every knob documented where it is defined.
+//
+// Departure from the paper: each arm is a short run of the demo's budget (quick: 40 steps of 16
+// prompt groups x 8 rollouts), and the intervals are over 3 RL seeds (Student-t), not over the
+// evaluation sample alone — the spread of training is the larger one at this scale.
+import { z } from "zod";
+import { DEMO_PRESETS, DEMO_PRESET_NAMES, DemoConfigSchema, checkDemoConfig, mergeDeep, type DemoConfig } from "../demo/config.ts";
+import { validateConfig } from "../util/config_file.ts";
+import { RecapError } from "../util/errors.ts";
+
+/** Trainer presets an arm may start from (files in configs/). */
+export const ARM_PRESETS = {
+  dapo: "world-dapo.yaml",
+  recap: "world-recap.yaml",
+  grpo: "world-grpo.yaml",
+  "recap-grpo": "world-recap-grpo.yaml",
+} as const;
+
+const armSchema = z.strictObject({
+  /** The trainer preset: dapo | recap | grpo | recap-grpo (configs/world-*.yaml). */
+  preset: z.enum(Object.keys(ARM_PRESETS) as [keyof typeof ARM_PRESETS, ...(keyof typeof ARM_PRESETS)[]]),
+  /** Demo rl knobs to change for this arm (alpha, l_pre, group_size, steps, lr, …; see
+   *  src/demo/config.ts). The seed is the study's. */
+  rl: z.record(z.string(), z.unknown()).default({}),
+  /** Any train-config fields (src/train/rl_config.ts), merged last: e.g. `recap: { aligned: true }`
+   *  for the aligned-prefill ablation, `objective: { dynamic_sampling: { rule: std_positive } }`. */
+  train: z.record(z.string(), z.unknown()).default({}),
+  /** One line on what the arm is for (printed in the report). */
+  note: z.string().default(""),
+});
+
+const sweepSchema = z.strictObject({
+  /** Title of the plot. */
+  title: z.string().min(1),
+  /** Label of the x-axis (e.g. "alpha"). */
+  x_label: z.string().min(1),
+  /** The points: an arm and its x value. */
+  points: z.array(z.strictObject({ arm: z.string().min(1), x: z.number() })).min(2),
+  /** Metrics drawn as lines (keys of the demo summary, e.g. safety_prefill). */
+  metrics: z.array(z.string().min(1)).min(1),
+});
+
+export const StudyConfigSchema = z.strictObject({
+  /** The demo preset whose world, base, RL budget and evaluation every arm shares. Default quick. */
+  demo: z.string().default("quick"),
+  /** Overrides of that preset's knobs (as `recap demo --config`), shared by every arm. */
+  demo_overrides: z.record(z.string(), z.unknown()).default({}),
+  /** RL seeds: each arm runs once per seed. Default [0, 1, 2] (the issue's 3 seeds). */
+  seeds: z.array(z.number().int().nonnegative()).min(1).default([0, 1, 2]),
+  /** The arms, run in this order (each over every seed before the next arm starts, so a study
+   *  cut short has complete intervals for its first arms). */
+  arms: z.record(z.string(), armSchema),
+  /** Plots: arms as points on an x-axis. */
+  sweeps: z.array(sweepSchema).default([]),
+});
+
+export type StudyConfig = z.infer<typeof StudyConfigSchema>;
+export type StudyArm = z.infer<typeof armSchema>;
+
+/** The demo config every arm shares: the preset with the study's overrides. */
+export function studyDemoConfig(s: StudyConfig): DemoConfig {
+  const base = DEMO_PRESETS[s.demo];
+  if (base === undefined) throw new RecapError(`study config: unknown demo preset "${s.demo}"`, `presets: ${DEMO_PRESET_NAMES.join(", ")}`);
+  return checkDemoConfig(validateConfig(mergeDeep(base, s.demo_overrides), DemoConfigSchema, "study demo_overrides"));
+}
+
+/** Cross-field checks, with the fix named: arm knobs that exist, sweeps over known arms. */
+export function checkStudyConfig(s: StudyConfig): StudyConfig {
+  const demo = studyDemoConfig(s);
+  if (Object.keys(s.arms).length === 0) throw new RecapError("study config: no arms", "add at least one arm, e.g. `arms: { recap: { preset: recap } }`");
+  if (new Set(s.seeds).size !== s.seeds.length) throw new RecapError(`study config: seeds repeat (${s.seeds.join(", ")})`, "list each seed once");
+  for (const [name, arm] of Object.entries(s.arms)) {
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name))
+      throw new RecapError(`study config: arm name "${name}" is not a folder-safe name`, "arm names: lower-case letters, digits, _ . - (it names the arm's folder)");
+    if ("seed" in arm.rl) throw new RecapError(`study config: arms.${name}.rl.seed is set`, "seeds come from the study's `seeds` list; remove it");
+    validateConfig(mergeDeep(demo, { rl: arm.rl }), DemoConfigSchema, `study arm ${name} (rl)`);
+  }
+  for (const sw of s.sweeps) {
+    const unknown = sw.points.filter((p) => !(p.arm in s.arms)).map((p) => p.arm);
+    if (unknown.length > 0) throw new RecapError(`study config: sweep "${sw.title}" names unknown arms ${unknown.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
+  }
+  return s;
+}
+
+/** The arm's demo config for one seed (its rl knobs over the shared demo config). */
+export function armDemoConfig(demo: DemoConfig, arm: StudyArm, seed: number): DemoConfig {
+  return validateConfig(mergeDeep(demo, { rl: { ...arm.rl, seed } }), DemoConfigSchema, "study arm");
+}

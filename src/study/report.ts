@@ -1,0 +1,122 @@
+// The study's outputs: study.json (every number), study.md (tables a person reads or pastes into
+// docs/REPRODUCTION.md), study.html (the same tables with the sweep plots inline) and one
+// standalone SVG per sweep under plots/ (mean over seeds with the 95% t-interval as a band).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { SVG_CSS, esc, lineChart, standaloneSvg } from "../eval/report/svg.ts";
+import { writeFileAtomic } from "../util/atomic.ts";
+import { STUDY_METRICS, type SeedStats, fmtSeedStats, markdownTable, seedStats } from "./aggregate.ts";
+import type { StudyConfig } from "./config.ts";
+import { DIAGNOSTIC_LABELS } from "./diagnostics.ts";
+import type { StudySummary } from "./run.ts";
+
+const LABEL = new Map(STUDY_METRICS.map(([k, l, rate]) => [k, { label: l, rate }]));
+
+function mainColumns(s: StudySummary): Record<string, Record<string, SeedStats>> {
+  const base: Record<string, SeedStats> = {};
+  for (const [k] of STUDY_METRICS) {
+    const st = seedStats([s.base[k] ?? null]);
+    if (st) base[k] = st;
+  }
+  return { "base (1 eval)": base, ...Object.fromEntries(Object.entries(s.arms).map(([n, a]) => [n, a.metrics])) };
+}
+
+function sweepRows(s: StudySummary, sw: StudyConfig["sweeps"][number]): { x: number; arm: string; stats: Record<string, SeedStats> }[] {
+  return sw.points.filter((p) => s.arms[p.arm]).map((p) => ({ x: p.x, arm: p.arm, stats: s.arms[p.arm]!.metrics })).sort((a, b) => a.x - b.x);
+}
+
+function sweepChart(s: StudySummary, sw: StudyConfig["sweeps"][number]): string | null {
+  const rows = sweepRows(s, sw);
+  if (rows.length < 2) return null;
+  const allRates = sw.metrics.every((m) => LABEL.get(m)?.rate ?? true);
+  const series = sw.metrics.map((m) => ({
+    name: LABEL.get(m)?.label ?? m,
+    points: rows.filter((r) => r.stats[m]).map((r) => ({ x: r.x, y: r.stats[m]!.mean, lo: Math.max(0, r.stats[m]!.lo), hi: allRates ? Math.min(1, r.stats[m]!.hi) : r.stats[m]!.hi })),
+  }));
+  return lineChart(sw.title, sw.x_label, allRates ? "rate (mean over seeds, 95% t-interval)" : "value", series,
+    allRates ? { yMax: 1, format: (v) => `${Math.round(100 * v)}%` } : {});
+}
+
+function sweepMarkdown(s: StudySummary, sw: StudyConfig["sweeps"][number]): string {
+  const rows = sweepRows(s, sw);
+  const head = `| ${sw.x_label} | arm | ${sw.metrics.map((m) => `${LABEL.get(m)?.label ?? m}${LABEL.get(m)?.rate !== false ? " %" : ""}`).join(" | ")} |`;
+  const lines = rows.map((r) => `| ${r.x} | ${r.arm} | ${sw.metrics.map((m) => fmtSeedStats(r.stats[m], LABEL.get(m)?.rate ?? true)).join(" | ")} |`);
+  return [head, `|---|---|${sw.metrics.map(() => "---").join("|")}|`, ...lines].join("\n") + "\n";
+}
+
+function diagnosticsMarkdown(s: StudySummary): string {
+  const arms = Object.keys(s.arms);
+  const lines = DIAGNOSTIC_LABELS
+    .filter(([k]) => arms.some((a) => s.arms[a]!.training[k]))
+    .map(([k, label, rate]) => `| ${label} | ${arms.map((a) => fmtSeedStats(s.arms[a]!.training[k], rate, 3)).join(" | ")} |`);
+  return [`| training | ${arms.join(" | ")} |`, `|---|${arms.map(() => "---").join("|")}|`, ...lines].join("\n") + "\n";
+}
+
+function header(s: StudySummary): string[] {
+  const d = s.demo;
+  return [
+    `World ${s.world_version} (seed ${d.world_seed}); base: ${d.base === "shipped" ? "the shipped checkpoint" : "trained"}; each arm: ${d.rl.steps} RL steps of ${d.rl.prompts_per_step} prompt groups x G = ${d.rl.group_size} (unless the arm changes it), lr ${d.rl.lr}, seeds ${s.seeds.join(", ")}.`,
+    `Evaluation: the first ${d.eval.limit} held-out rows per suite, temperature ${d.eval.temperature}, top-p ${d.eval.top_p}, one sample per item. Cells: mean over seeds [95% Student-t interval over seeds]; the base column is one evaluation (no seeds).`,
+  ];
+}
+
+/** Writes every output of the study atomically; returns the paths. */
+export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySummary): Promise<StudySummary["files"]> {
+  const plotsDir = path.join(out, "plots");
+  fs.mkdirSync(plotsDir, { recursive: true });
+  const plots: string[] = [];
+  const charts: string[] = [];
+  for (const [i, sw] of cfg.sweeps.entries()) {
+    const chart = sweepChart(s, sw);
+    if (!chart) continue;
+    const file = path.join(plotsDir, `sweep-${i + 1}.svg`);
+    await writeFileAtomic(file, standaloneSvg(chart));
+    plots.push(file);
+    charts.push(chart);
+  }
+  const md = [
+    "# recap study", "", ...header(s), "",
+    "## Every arm", "", markdownTable(mainColumns(s)),
+    ...Object.entries(s.arms).filter(([, a]) => a.note).map(([n, a]) => `- **${n}**: ${a.note}`), "",
+    "## Training", "", diagnosticsMarkdown(s),
+    ...cfg.sweeps.flatMap((sw, i) => {
+      const plot = plots.find((p) => p.endsWith(`sweep-${i + 1}.svg`));
+      return [`## ${sw.title}`, "", sweepMarkdown(s, sw), ...(plot ? [`![${sw.title}](plots/${path.basename(plot)})`, ""] : [])];
+    }),
+    ...(s.pending.length > 0 ? ["## Not run yet", "", s.pending.map((p) => `- ${p}`).join("\n"), ""] : []),
+  ].join("\n");
+  const mdFile = path.join(out, "study.md");
+  const htmlFile = path.join(out, "study.html");
+  const jsonFile = path.join(out, "study.json");
+  const files = { markdown: mdFile, html: htmlFile, json: jsonFile, plots };
+  await writeFileAtomic(mdFile, md);
+  await writeFileAtomic(htmlFile, html(md, charts));
+  await writeFileAtomic(jsonFile, JSON.stringify({ ...s, files }, null, 2) + "\n");
+  return files;
+}
+
+/** The Markdown as HTML (headings, paragraphs, list items, pipe tables), the charts inline. */
+function html(md: string, charts: string[]): string {
+  const body: string[] = [];
+  let table: string[][] = [];
+  const flush = () => {
+    if (table.length === 0) return;
+    const [head, , ...rows] = table;
+    body.push(`<table><tr>${head!.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</table>`);
+    table = [];
+  };
+  for (const line of md.split("\n")) {
+    if (line.startsWith("|")) { table.push(line.slice(1, -1).split("|").map((c) => c.trim())); continue; }
+    flush();
+    if (line.startsWith("![")) continue; // the plots are inline below
+    if (line.startsWith("## ")) body.push(`<h2>${esc(line.slice(3))}</h2>`);
+    else if (line.startsWith("# ")) body.push(`<h1>${esc(line.slice(2))}</h1>`);
+    else if (line.startsWith("- ")) body.push(`<li>${esc(line.slice(2).replace(/\*\*/g, ""))}</li>`);
+    else if (line.trim() !== "") body.push(`<p>${esc(line)}</p>`);
+  }
+  flush();
+  const style = "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#222}"
+    + "table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px}th{background:#f5f5f5}"
+    + SVG_CSS;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>recap study</title><style>${style}</style></head><body>${body.join("\n")}<div>${charts.join("")}</div></body></html>\n`;
+}

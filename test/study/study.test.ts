@@ -1,0 +1,117 @@
+// `recap study` on a smoke budget (a base trained for 2 steps, one RL step, 2 items per suite):
+// the arms run over every seed, the tables, the JSON and a sweep plot are written, a re-run skips
+// every finished stage, --arms leaves the others pending and a later run adds them, and configs
+// that cannot work fail before any work with the fix named. Smoke numbers mean nothing; the shape
+// and the resume behaviour are what is tested. The aggregation and diagnostics are pure and
+// checked against hand-computed values.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { aggregateSeeds, fmtSeedStats, seedStats, t95 } from "../../src/study/aggregate.ts";
+import { StudyConfigSchema, checkStudyConfig } from "../../src/study/config.ts";
+import { diagnosticsOf } from "../../src/study/diagnostics.ts";
+import { runStudy } from "../../src/study/run.ts";
+import { validateConfig } from "../../src/util/config_file.ts";
+import { isRecapError } from "../../src/util/errors.ts";
+
+process.env["RECAP_QUIET"] = "1";
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-study-"));
+process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const smoke = {
+  base: "train", base_train_steps: 2, sft_baseline_steps: 1, kernels: "wasm",
+  rl: { steps: 1, prompts_per_step: 2, group_size: 2, max_new_tokens: 40 },
+  eval: { limit: 2, max_new_tokens: 24, batch: 16 },
+};
+const study = (extra: Record<string, unknown> = {}) => checkStudyConfig(validateConfig({
+  demo: "quick", demo_overrides: smoke, seeds: [0, 1],
+  arms: { dapo: { preset: "dapo" }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1 } } },
+  sweeps: [{ title: "alpha", x_label: "alpha", points: [{ arm: "dapo", x: 0 }, { arm: "recap", x: 0.5 }, { arm: "alpha-1", x: 1 }], metrics: ["safety_prefill", "math_accuracy"] }],
+  ...extra,
+}, StudyConfigSchema, "smoke study"));
+
+test("seed statistics: mean and Student-t interval, identical seeds zero-width, one seed no interval", () => {
+  const s = seedStats([0, 1, 2])!;
+  assert.equal(s.mean, 1);
+  assert.ok(Math.abs(s.hi - (1 + 4.303 / Math.sqrt(3))) < 1e-12 && Math.abs(s.lo - (1 - 4.303 / Math.sqrt(3))) < 1e-12);
+  assert.deepEqual(seedStats([0.0125, 0.0125, 0.0125]), { mean: 0.0125, lo: 0.0125, hi: 0.0125, values: [0.0125, 0.0125, 0.0125] });
+  assert.ok(Number.isNaN(seedStats([0.5])!.lo));
+  assert.equal(seedStats([null, null]), null);
+  assert.equal(seedStats([0.2, null, 0.4])!.mean, 0.30000000000000004);
+  assert.equal(t95(2), 4.303);
+  assert.equal(t95(12), 2.228); // between tabulated values: the smaller df's (wider) quantile
+  assert.equal(fmtSeedStats(seedStats([0, 1, 2]) ?? undefined, false), "1.0 [-1.5, 3.5]");
+  assert.equal(fmtSeedStats(seedStats([0.1, 0.2, 0.3]) ?? undefined, true), "20.0 [0.0, 44.8]"); // rate bounds clipped to [0, 100]
+  assert.deepEqual(Object.keys(aggregateSeeds([{ a: 1, b: null }, { a: 2, b: null }], ["a", "b", "c"])), ["a"]);
+});
+
+test("training diagnostics: early and late windows, kept share, dropped per kept", () => {
+  const rows = Array.from({ length: 10 }, (_, i) => ({
+    "reward/mean": i / 10, "reward/prefilled": i < 5 ? 0 : 0.2, "sampling/kept_groups": 8, "sampling/dropped_groups": 4, "rollout/gen_tokens": 50,
+  }));
+  const d = diagnosticsOf(rows, 16);
+  assert.ok(Math.abs(d.reward_early! - 0.2) < 1e-12 && Math.abs(d.reward_late! - 0.7) < 1e-12);
+  assert.equal(d.prefilled_reward_early, 0);
+  assert.ok(Math.abs(d.prefilled_reward_late! - 0.2) < 1e-12);
+  assert.equal(d.kept_share, 0.5);
+  assert.equal(d.dropped_per_kept, 0.5);
+  assert.equal(diagnosticsOf([{ "reward/mean": 1 }], 16).prefilled_reward_early, null); // DAPO has no prefilled rollouts
+});
+
+test("study configs that cannot work fail before any work, naming the fix", () => {
+  const bad = (extra: Record<string, unknown>, re: RegExp) =>
+    assert.throws(() => study(extra), (e: unknown) => isRecapError(e) && re.test(e.message), String(re));
+  bad({ sweeps: [{ title: "t", x_label: "x", points: [{ arm: "dapo", x: 0 }, { arm: "nope", x: 1 }], metrics: ["safety_prefill"] }] }, /unknown arms nope/);
+  bad({ arms: { recap: { preset: "recap", rl: { seed: 3 } } }, sweeps: [] }, /rl\.seed is set/);
+  bad({ arms: { recap: { preset: "recap", rl: { alpha: 2 } } }, sweeps: [] }, /alpha/);
+  bad({ arms: { recap: { preset: "ppo" } }, sweeps: [] }, /preset/);
+  bad({ arms: { "Bad Name": { preset: "recap" } }, sweeps: [] }, /"Bad Name" is not a folder-safe name/);
+  bad({ seeds: [1, 1] }, /seeds repeat/);
+  bad({ demo: "huge" }, /unknown demo preset "huge"/);
+  bad({ arms: {}, sweeps: [] }, /no arms/);
+});
+
+test("a study runs its arms over every seed, writes tables, JSON and plots, resumes, and adds arms later", { timeout: 400_000 }, async () => {
+  const out = path.join(tmp, "study");
+  const first: string[] = [];
+  const s1 = await runStudy({ config: study(), out, arms: ["dapo", "recap"], log: (l) => first.push(l) });
+  assert.deepEqual(Object.keys(s1.arms), ["dapo", "recap"]);
+  assert.deepEqual(s1.pending, ["alpha-1"]);
+  for (const arm of ["dapo", "recap"]) {
+    const a = s1.arms[arm]!;
+    assert.deepEqual(a.seeds, [0, 1]);
+    assert.equal(a.metrics["safety_clean"]!.values.length, 2);
+    for (const seed of [0, 1]) assert.ok(fs.existsSync(path.join(out, "arms", arm, `seed${seed}`, "rl", "checkpoint", "model.safetensors")));
+  }
+  // Same base and budget; the seeds differ, and DAPO sees no prefill while RECAP does.
+  const cfg = (arm: string, seed: number) => JSON.parse(fs.readFileSync(path.join(out, "arms", arm, `seed${seed}`, "rl.config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(cfg("dapo", 0)["base"], cfg("recap", 1)["base"]);
+  assert.deepEqual([cfg("recap", 0)["seed"], cfg("recap", 1)["seed"]], [0, 1]);
+  assert.equal(cfg("dapo", 0)["recap_enabled"], false);
+  assert.equal(s1.arms["dapo"]!.training["prefilled_reward_early"], undefined);
+  const md = fs.readFileSync(s1.files.markdown, "utf8");
+  assert.match(md, /\| metric \| base \(1 eval\) \| dapo \| recap \|/);
+  assert.match(md, /## Not run yet\n\n- alpha-1/);
+  assert.equal(s1.files.plots.length, 1); // two of the sweep's three points are there
+  const svg = fs.readFileSync(s1.files.plots[0]!, "utf8");
+  assert.match(svg, /^<svg[^>]*><style>/);
+  assert.ok(svg.includes("<path class=\"line\""));
+  assert.ok(fs.readFileSync(s1.files.html, "utf8").includes("<svg"));
+
+  const again: string[] = [];
+  const s2 = await runStudy({ config: study(), out, arms: ["dapo", "recap"], log: (l) => again.push(l) });
+  assert.equal(again.filter((l) => l.includes("done earlier")).length, 3 + 2 * 2 * 2, again.join("\n"));
+  assert.deepEqual(s2.arms["recap"]!.metrics, s1.arms["recap"]!.metrics);
+
+  const s3 = await runStudy({ config: study(), out, arms: ["alpha-1"] });
+  assert.deepEqual(Object.keys(s3.arms), ["dapo", "recap", "alpha-1"]);
+  assert.deepEqual(s3.pending, []);
+  assert.equal(JSON.parse(fs.readFileSync(s3.files.json, "utf8")).arms["alpha-1"].rl.alpha, 1);
+  assert.equal(typeof s3.arms["alpha-1"]!.training["prefilled_reward_early"]?.mean, "number"); // alpha 1: every safety prompt prefilled
+
+  await assert.rejects(runStudy({ config: study(), out, arms: ["nope"] }), (e: unknown) => isRecapError(e) && /unknown arm\(s\) nope/.test(e.message));
+  const changed = study({ arms: { dapo: { preset: "dapo", rl: { lr: 1e-4 } }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1 } } } });
+  await assert.rejects(runStudy({ config: changed, out, arms: ["dapo"] }), (e: unknown) => isRecapError(e) && /made with other settings/.test(e.message));
+});
