@@ -58,6 +58,7 @@ export const STUDY_METRICS: readonly (readonly [string, string, boolean])[] = [
   ["reflection_clean", "reflection (harmful, clean)", true],
   ["revision_rate", "verdict revised in thinking (harmful, prefilled)", true],
   ["revision_recovery", "revised and safe (harmful, prefilled)", true],
+  ["first_verdict_error", "first-draft error (clean; first verdict wrong)", true],
   ["cot_tokens", "CoT tokens", false],
   ["response_tokens", "response tokens", false],
 ];

@@ -44,6 +44,17 @@ const sweepSchema = z.strictObject({
   metrics: z.array(z.string().min(1)).min(1),
 });
 
+const betaCurveSchema = z.strictObject({
+  /** Title of the plot. */
+  title: z.string().min(1),
+  /** Arms drawn (one line each). */
+  arms: z.array(z.string().min(1)).min(1),
+  /** The clean reward J_clean and the attacked one J_attack (summary metric keys): the curve is
+   *  J(beta) = (1 - beta) J_clean + beta J_attack, Theorem 1's mixture of clean and prefilled starts. */
+  clean: z.string().min(1),
+  attacked: z.string().min(1),
+});
+
 export const StudyConfigSchema = z.strictObject({
   /** The demo preset whose world, base, RL budget and evaluation every arm shares. Default quick. */
   demo: z.string().default("quick"),
@@ -56,6 +67,8 @@ export const StudyConfigSchema = z.strictObject({
   arms: z.record(z.string(), armSchema),
   /** Plots: arms as points on an x-axis. */
   sweeps: z.array(sweepSchema).default([]),
+  /** Plots: J(beta) per arm, computed per seed, then aggregated over seeds. */
+  beta_curves: z.array(betaCurveSchema).default([]),
 });
 
 export type StudyConfig = z.infer<typeof StudyConfigSchema>;
@@ -82,6 +95,10 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
   for (const sw of s.sweeps) {
     const unknown = sw.points.filter((p) => !(p.arm in s.arms)).map((p) => p.arm);
     if (unknown.length > 0) throw new RecapError(`study config: sweep "${sw.title}" names unknown arms ${unknown.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
+  }
+  for (const b of s.beta_curves) {
+    const unknown = b.arms.filter((a) => !(a in s.arms));
+    if (unknown.length > 0) throw new RecapError(`study config: beta curve "${b.title}" names unknown arms ${unknown.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
   }
   return s;
 }

@@ -44,6 +44,36 @@ function sweepMarkdown(s: StudySummary, sw: StudyConfig["sweeps"][number]): stri
   return [head, `|---|---|${sw.metrics.map(() => "---").join("|")}|`, ...lines].join("\n") + "\n";
 }
 
+export const BETAS = [0, 0.25, 0.5, 0.75, 1];
+
+type BetaCurve = StudyConfig["beta_curves"][number];
+
+/** Per arm, J(beta) = (1 - beta) J_clean + beta J_attack computed per seed, then over seeds. */
+export function betaCurve(s: StudySummary, b: BetaCurve): { arm: string; points: { beta: number; stats: SeedStats }[] }[] {
+  return b.arms.filter((a) => s.arms[a]?.metrics[b.clean] && s.arms[a]?.metrics[b.attacked]).map((a) => {
+    const c = s.arms[a]!.metrics[b.clean]!.values, x = s.arms[a]!.metrics[b.attacked]!.values;
+    const points = BETAS.map((beta) => ({
+      beta, stats: seedStats(c.map((v, i) => (v === null || x[i] === null || x[i] === undefined ? null : (1 - beta) * v + beta * x[i]!)))!,
+    })).filter((p) => p.stats);
+    return { arm: a, points };
+  });
+}
+
+function betaMarkdown(s: StudySummary, b: BetaCurve): string {
+  const curves = betaCurve(s, b);
+  const head = `| beta | ${curves.map((c) => c.arm).join(" | ")} |`;
+  const rows = BETAS.map((beta) => `| ${beta} | ${curves.map((c) => fmtSeedStats(c.points.find((p) => p.beta === beta)?.stats, true)).join(" | ")} |`);
+  return [head, `|---|${curves.map(() => "---").join("|")}|`, ...rows].join("\n") + "\n";
+}
+
+function betaChart(s: StudySummary, b: BetaCurve): string | null {
+  const curves = betaCurve(s, b);
+  if (curves.length === 0) return null;
+  return lineChart(b.title, "beta (share of prefilled starts)", "J(beta), mean over seeds", curves.map((c) => ({
+    name: c.arm, points: c.points.map((p) => ({ x: p.beta, y: p.stats.mean, lo: Math.max(0, p.stats.lo), hi: Math.min(1, p.stats.hi) })),
+  })), { yMax: 1, format: (v) => `${Math.round(100 * v)}%` });
+}
+
 function diagnosticsMarkdown(s: StudySummary): string {
   const arms = Object.keys(s.arms);
   const lines = DIAGNOSTIC_LABELS
@@ -74,6 +104,14 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
     plots.push(file);
     charts.push(chart);
   }
+  for (const [i, b] of cfg.beta_curves.entries()) {
+    const chart = betaChart(s, b);
+    if (!chart) continue;
+    const file = path.join(plotsDir, `beta-${i + 1}.svg`);
+    await writeFileAtomic(file, standaloneSvg(chart));
+    plots.push(file);
+    charts.push(chart);
+  }
   const md = [
     "# recap study", "", ...header(s), "",
     "## Every arm", "", markdownTable(mainColumns(s)),
@@ -82,6 +120,11 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
     ...cfg.sweeps.flatMap((sw, i) => {
       const plot = plots.find((p) => p.endsWith(`sweep-${i + 1}.svg`));
       return [`## ${sw.title}`, "", sweepMarkdown(s, sw), ...(plot ? [`![${sw.title}](plots/${path.basename(plot)})`, ""] : [])];
+    }),
+    ...cfg.beta_curves.flatMap((b, i) => {
+      const plot = plots.find((p) => p.endsWith(`beta-${i + 1}.svg`));
+      return [`## ${b.title}`, "", `J(beta) = (1 - beta) ${b.clean} + beta ${b.attacked}, per seed, then mean [95% t-interval] over seeds.`, "",
+        betaMarkdown(s, b), ...(plot ? [`![${b.title}](plots/${path.basename(plot)})`, ""] : [])];
     }),
     ...(s.pending.length > 0 ? ["## Not run yet", "", s.pending.map((p) => `- ${p}`).join("\n"), ""] : []),
   ].join("\n");

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { aggregateSeeds, fmtSeedStats, seedStats, t95 } from "../../src/study/aggregate.ts";
 import { StudyConfigSchema, checkStudyConfig } from "../../src/study/config.ts";
 import { diagnosticsOf } from "../../src/study/diagnostics.ts";
+import { betaCurve } from "../../src/study/report.ts";
 import { runStudy } from "../../src/study/run.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 import { isRecapError } from "../../src/util/errors.ts";
@@ -29,6 +30,7 @@ const study = (extra: Record<string, unknown> = {}) => checkStudyConfig(validate
   demo: "quick", demo_overrides: smoke, seeds: [0, 1],
   arms: { dapo: { preset: "dapo" }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1 } } },
   sweeps: [{ title: "alpha", x_label: "alpha", points: [{ arm: "dapo", x: 0 }, { arm: "recap", x: 0.5 }, { arm: "alpha-1", x: 1 }], metrics: ["safety_prefill", "math_accuracy"] }],
+  beta_curves: [{ title: "beta", arms: ["dapo", "recap"], clean: "safety_clean", attacked: "safety_prefill" }],
   ...extra,
 }, StudyConfigSchema, "smoke study"));
 
@@ -71,6 +73,7 @@ test("study configs that cannot work fail before any work, naming the fix", () =
   bad({ seeds: [1, 1] }, /seeds repeat/);
   bad({ demo: "huge" }, /unknown demo preset "huge"/);
   bad({ arms: {}, sweeps: [] }, /no arms/);
+  bad({ beta_curves: [{ title: "b", arms: ["ghost"], clean: "safety_clean", attacked: "safety_prefill" }] }, /beta curve "b" names unknown arms ghost/);
 });
 
 test("a study runs its arms over every seed, writes tables, JSON and plots, resumes, and adds arms later", { timeout: 400_000 }, async () => {
@@ -94,8 +97,13 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   const md = fs.readFileSync(s1.files.markdown, "utf8");
   assert.match(md, /\| metric \| base \(1 eval\) \| dapo \| recap \|/);
   assert.match(md, /## Not run yet\n\n- alpha-1/);
-  assert.equal(s1.files.plots.length, 1); // two of the sweep's three points are there
+  assert.equal(s1.files.plots.length, 2); // the sweep (two of its three points are there) and the beta curve
   const svg = fs.readFileSync(s1.files.plots[0]!, "utf8");
+  // J(beta) per seed: at beta 0 the clean metric's mean, at beta 1 the attacked one's.
+  const curve = betaCurve(s1, { title: "b", arms: ["recap"], clean: "safety_clean", attacked: "safety_prefill" })[0]!;
+  assert.ok(Math.abs(curve.points[0]!.stats.mean - s1.arms["recap"]!.metrics["safety_clean"]!.mean) < 1e-12);
+  assert.ok(Math.abs(curve.points.at(-1)!.stats.mean - s1.arms["recap"]!.metrics["safety_prefill"]!.mean) < 1e-12);
+  assert.match(fs.readFileSync(s1.files.markdown, "utf8"), /\| beta \| dapo \| recap \|/);
   assert.match(svg, /^<svg[^>]*><style>/);
   assert.ok(svg.includes("<path class=\"line\""));
   assert.ok(fs.readFileSync(s1.files.html, "utf8").includes("<svg"));
