@@ -96,18 +96,13 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
   fs.mkdirSync(plotsDir, { recursive: true });
   const plots: string[] = [];
   const charts: string[] = [];
-  for (const [i, sw] of cfg.sweeps.entries()) {
-    const chart = sweepChart(s, sw);
+  const named = [
+    ...cfg.sweeps.map((sw, i) => ({ name: `sweep-${i + 1}.svg`, chart: sweepChart(s, sw) })),
+    ...cfg.beta_curves.map((b, i) => ({ name: `beta-${i + 1}.svg`, chart: betaChart(s, b) })),
+  ];
+  for (const { name, chart } of named) {
     if (!chart) continue;
-    const file = path.join(plotsDir, `sweep-${i + 1}.svg`);
-    await writeFileAtomic(file, standaloneSvg(chart));
-    plots.push(file);
-    charts.push(chart);
-  }
-  for (const [i, b] of cfg.beta_curves.entries()) {
-    const chart = betaChart(s, b);
-    if (!chart) continue;
-    const file = path.join(plotsDir, `beta-${i + 1}.svg`);
+    const file = path.join(plotsDir, name);
     await writeFileAtomic(file, standaloneSvg(chart));
     plots.push(file);
     charts.push(chart);
