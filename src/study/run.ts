@@ -7,11 +7,13 @@
 // read from the run's metrics.jsonl.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { DemoConfig } from "../demo/config.ts";
-import { type Ctx, baseStage, evalStage, rlStage, worldStage } from "../demo/stages.ts";
+import { type DemoConfig, mergeDeep } from "../demo/config.ts";
+import { type Ctx, baseStage, evalStage, preset, rlStage, worldStage } from "../demo/stages.ts";
 import { readState } from "../demo/state.ts";
 import { modelSummary } from "../demo/summary.ts";
 import { loadRun } from "../eval/report/data.ts";
+import { TrainConfigSchema } from "../train/rl_config.ts";
+import { loadConfigFile, validateConfig } from "../util/config_file.ts";
 import { RecapError } from "../util/errors.ts";
 import { WORLD_VERSION } from "../world/lexicon.ts";
 import { STUDY_METRICS, type SeedStats, aggregateSeeds } from "./aggregate.ts";
@@ -55,6 +57,16 @@ export interface StudySummary {
   files: { markdown: string; html: string; json: string; plots: string[] };
 }
 
+/** Every arm's train config resolved before any work, so that a bad override fails now and not
+ *  when its arm's turn comes an hour later. */
+async function checkArmTrainConfigs(s: StudyConfig, demo: DemoConfig): Promise<void> {
+  for (const [name, arm] of Object.entries(s.arms)) {
+    const raw = await loadConfigFile(preset(ARM_PRESETS[arm.preset]), TrainConfigSchema);
+    const c = armDemoConfig(demo, arm, s.seeds[0]!);
+    validateConfig(mergeDeep({ ...raw, steps: c.rl.steps, recap: { ...raw.recap, alpha: c.rl.alpha, l_pre: c.rl.l_pre } }, arm.train), TrainConfigSchema, `study arm ${name} (train)`);
+  }
+}
+
 function seedFinished(dir: string): boolean {
   if (!fs.existsSync(dir)) return false;
   const st = readState(dir).stages;
@@ -69,6 +81,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const unknown = names.filter((n) => !(n in s.arms));
   if (unknown.length > 0) throw new RecapError(`unknown arm(s) ${unknown.join(", ")}`, `arms of this study: ${Object.keys(s.arms).join(", ")}`);
   const demo = studyDemoConfig(s);
+  await checkArmTrainConfigs(s, demo);
   const log = o.log ?? (() => {});
   fs.mkdirSync(out, { recursive: true });
 

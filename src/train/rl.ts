@@ -157,7 +157,7 @@ function collectGroups(st: State, prompts: PolicyPrompt[], c: TrainConfig): Fill
     st.cursor += need;
     const seed = (c.seed * 1_000_003 + st.step * 101 + fill.rounds) >>> 0;
     const groups = generateGroups(st.model, st.tokenizer, idx.map((i) => prompts[i]!), {
-      groupSize: c.group_size, maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: c.top_p, seed, shape,
+      groupSize: c.group_size, maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: c.top_p, seed, shape, rewardMode: c.reward,
     });
     fill.rounds++;
     for (const g of groups) {

@@ -26,6 +26,12 @@ export const TrainConfigSchema = z
      *  pi_harm and an over-cautious pi_refuse (the paper samples its prefills from models). */
     pi_harm_model: z.string().optional(),
     pi_refuse_model: z.string().optional(),
+    /** How the world judge's score becomes the reward: `rubric` (safety and math 0 / 1,
+     *  helpfulness 0 / 0.5 / 1: the paper's rubric) or `binary` (helpfulness rewarded only for a
+     *  full answer). Absent = rubric (left absent so that runs made before the knob existed keep
+     *  their fingerprints). Table 7's binary-reward variant in our world, where the safety reward
+     *  is binary either way (an exact judge, no reward model to threshold). */
+    reward: z.enum(["rubric", "binary"]).optional(),
     /** The objective: advantage estimator, policy loss (dapo | grpo), dynamic sampling, overlong. */
     objective: objectiveConfigSchema.prefault({}),
     /** Optimiser steps (each: rollouts for prompts_per_step kept groups, then updates). */

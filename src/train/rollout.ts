@@ -39,8 +39,17 @@ export interface RolloutOptions {
   temperature: number;
   topP: number;
   seed: number;
+  /** Reward from the judge's score: rubric as is, binary = 1 only for a full score. Default rubric. */
+  rewardMode?: RewardMode;
   /** Reward shaping by generated length (DAPO overlong); identity when absent. */
   shape?: (reward: number, genLen: number) => number;
+}
+
+export type RewardMode = "rubric" | "binary";
+
+/** The training reward of a judge score (0, 0.5 or 1) under a reward mode. */
+export function rewardOf(score: number, mode: RewardMode = "rubric"): number {
+  return mode === "binary" ? (score >= 1 ? 1 : 0) : score;
 }
 
 /** G rollouts for each prompt, grouped per prompt in input order. */
@@ -61,7 +70,8 @@ export function generateGroups(model: Llama, tok: Tokenizer, prompts: PolicyProm
       const p = rows[i]!;
       const completion = (p.prefillText ?? "") + tok.decode(r.tokens);
       const { reward, judgement } = worldReward(p.item, completion);
-      const shaped = o.shape ? o.shape(reward, r.tokens.length) : reward;
+      const trained = rewardOf(reward, o.rewardMode);
+      const shaped = o.shape ? o.shape(trained, r.tokens.length) : trained;
       const list = byPrompt.get(p.index) ?? [];
       list.push({ prompt: p, generated: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, reward: shaped, rawReward: reward, judgement });
       byPrompt.set(p.index, list);

@@ -119,6 +119,9 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   assert.equal(JSON.parse(fs.readFileSync(s3.files.json, "utf8")).arms["alpha-1"].rl.alpha, 1);
   assert.equal(typeof s3.arms["alpha-1"]!.training["prefilled_reward_early"]?.mean, "number"); // alpha 1: every safety prompt prefilled
 
+  const typo = study({ arms: { dapo: { preset: "dapo", train: { objective: { loss: { name: "ppo" } } } } }, sweeps: [], beta_curves: [] });
+  await assert.rejects(runStudy({ config: typo, out: path.join(tmp, "typo") }), (e: unknown) => isRecapError(e) && /study arm dapo \(train\)/.test(e.message));
+  assert.equal(fs.existsSync(path.join(tmp, "typo")), false, "nothing is written before the configs check");
   await assert.rejects(runStudy({ config: study(), out, arms: ["nope"] }), (e: unknown) => isRecapError(e) && /unknown arm\(s\) nope/.test(e.message));
   const changed = study({ arms: { dapo: { preset: "dapo", rl: { lr: 1e-4 } }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1 } } } });
   await assert.rejects(runStudy({ config: changed, out, arms: ["dapo"] }), (e: unknown) => isRecapError(e) && /made with other settings/.test(e.message));

@@ -19,7 +19,7 @@ import { AdamW } from "../../src/model/optim.ts";
 import { decayedParamNames } from "../../src/model/config.ts";
 import { TrainConfigSchema } from "../../src/train/rl_config.ts";
 import { buildPolicyPrompts, loadWorldPrompts } from "../../src/train/rl_prompts.ts";
-import { generateGroups } from "../../src/train/rollout.ts";
+import { generateGroups, rewardOf } from "../../src/train/rollout.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 import { buildWorld } from "../../src/world/build.ts";
 import { parseWorldConfig } from "../../src/world/config.ts";
@@ -162,4 +162,10 @@ test("micro-batches accumulate to the same step as one batch", async () => {
   }
   assert.ok(scale > 0, "the step has a gradient");
   assert.ok(maxDiff < 1e-4 * scale, `micro-batched gradient differs by ${maxDiff} (max |g| ${scale})`);
+});
+
+test("reward modes: rubric keeps the judge's 0 / 0.5 / 1, binary rewards only a full score", () => {
+  assert.deepEqual([0, 0.5, 1].map((s) => rewardOf(s)), [0, 0.5, 1]);
+  assert.deepEqual([0, 0.5, 1].map((s) => rewardOf(s, "rubric")), [0, 0.5, 1]);
+  assert.deepEqual([0, 0.5, 1].map((s) => rewardOf(s, "binary")), [0, 0, 1]);
 });
