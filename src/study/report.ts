@@ -74,11 +74,16 @@ function betaChart(s: StudySummary, b: BetaCurve): string | null {
   })), { yMax: 1, format: (v) => `${Math.round(100 * v)}%` });
 }
 
+/** Every diagnostic is a non-negative quantity: its interval is shown clipped at 0. */
+function nonNegative(st: SeedStats | undefined): SeedStats | undefined {
+  return st && { ...st, lo: Math.max(0, st.lo) };
+}
+
 function diagnosticsMarkdown(s: StudySummary): string {
   const arms = Object.keys(s.arms);
   const lines = DIAGNOSTIC_LABELS
     .filter(([k]) => arms.some((a) => s.arms[a]!.training[k]))
-    .map(([k, label, rate]) => `| ${label} | ${arms.map((a) => fmtSeedStats(s.arms[a]!.training[k], rate, 3)).join(" | ")} |`);
+    .map(([k, label, rate]) => `| ${label} | ${arms.map((a) => fmtSeedStats(nonNegative(s.arms[a]!.training[k]), rate, 3)).join(" | ")} |`);
   return [`| training | ${arms.join(" | ")} |`, `|---|${arms.map(() => "---").join("|")}|`, ...lines].join("\n") + "\n";
 }
 
