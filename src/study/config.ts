@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { DEMO_PRESETS, DEMO_PRESET_NAMES, DemoConfigSchema, checkDemoConfig, mergeDeep, type DemoConfig } from "../demo/config.ts";
 import { validateConfig } from "../util/config_file.ts";
+import { STUDY_METRICS } from "./aggregate.ts";
 import { RecapError } from "../util/errors.ts";
 
 /** Trainer presets an arm may start from (files in configs/). */
@@ -44,6 +45,17 @@ const sweepSchema = z.strictObject({
   metrics: z.array(z.string().min(1)).min(1),
 });
 
+const tableSchema = z.strictObject({
+  /** Heading of the table. */
+  title: z.string().min(1),
+  /** Columns: arms (and `base`, the base model's one evaluation). */
+  columns: z.array(z.string().min(1)).min(1),
+  /** Rows: summary metric keys (default: every metric of the study tables). */
+  metrics: z.array(z.string().min(1)).optional(),
+  /** A sentence printed under the heading. */
+  note: z.string().default(""),
+});
+
 const betaCurveSchema = z.strictObject({
   /** Title of the plot. */
   title: z.string().min(1),
@@ -67,6 +79,8 @@ export const StudyConfigSchema = z.strictObject({
   arms: z.record(z.string(), armSchema),
   /** Plots: arms as points on an x-axis. */
   sweeps: z.array(sweepSchema).default([]),
+  /** Tables of chosen arms and metrics (the paper's tables); default one table of every arm. */
+  tables: z.array(tableSchema).default([]),
   /** Plots: J(beta) per arm, computed per seed, then aggregated over seeds. */
   beta_curves: z.array(betaCurveSchema).default([]),
 });
@@ -95,6 +109,13 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
   for (const sw of s.sweeps) {
     const unknown = sw.points.filter((p) => !(p.arm in s.arms)).map((p) => p.arm);
     if (unknown.length > 0) throw new RecapError(`study config: sweep "${sw.title}" names unknown arms ${unknown.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
+  }
+  for (const t of s.tables) {
+    const unknown = t.columns.filter((a) => a !== "base" && !(a in s.arms));
+    if (unknown.length > 0) throw new RecapError(`study config: table "${t.title}" names unknown arms ${unknown.join(", ")}`, `columns: base, ${Object.keys(s.arms).join(", ")}`);
+    const known = new Set(STUDY_METRICS.map(([k]) => k));
+    const bad = (t.metrics ?? []).filter((m) => !known.has(m));
+    if (bad.length > 0) throw new RecapError(`study config: table "${t.title}" names unknown metrics ${bad.join(", ")}`, `metrics: ${[...known].join(", ")}`);
   }
   for (const b of s.beta_curves) {
     const unknown = b.arms.filter((a) => !(a in s.arms));

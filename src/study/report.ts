@@ -12,13 +12,25 @@ import type { StudySummary } from "./run.ts";
 
 const LABEL = new Map(STUDY_METRICS.map(([k, l, rate]) => [k, { label: l, rate }]));
 
-function mainColumns(s: StudySummary): Record<string, Record<string, SeedStats>> {
+function baseColumn(s: StudySummary): Record<string, SeedStats> {
   const base: Record<string, SeedStats> = {};
   for (const [k] of STUDY_METRICS) {
     const st = seedStats([s.base[k] ?? null]);
     if (st) base[k] = st;
   }
-  return { "base (1 eval)": base, ...Object.fromEntries(Object.entries(s.arms).map(([n, a]) => [n, a.metrics])) };
+  return base;
+}
+
+/** The configured tables (default: one of every arm); columns not run yet are left out. */
+function tablesMarkdown(s: StudySummary, cfg: StudyConfig): string[] {
+  const tables = cfg.tables.length > 0 ? cfg.tables : [{ title: "Every arm", columns: ["base", ...Object.keys(cfg.arms)], note: "" }];
+  return tables.flatMap((t) => {
+    const cols = t.columns.filter((c) => c === "base" || s.arms[c]);
+    const columns = Object.fromEntries(cols.map((c) => [c === "base" ? "base (1 eval)" : c, c === "base" ? baseColumn(s) : s.arms[c]!.metrics]));
+    const metrics = "metrics" in t && t.metrics ? STUDY_METRICS.filter(([k]) => t.metrics!.includes(k)) : STUDY_METRICS;
+    const missing = t.columns.filter((c) => !cols.includes(c));
+    return [`## ${t.title}`, "", ...(t.note ? [t.note, ""] : []), markdownTable(columns, metrics), ...(missing.length ? [`Not run yet: ${missing.join(", ")}.`, ""] : [])];
+  });
 }
 
 function sweepRows(s: StudySummary, sw: StudyConfig["sweeps"][number]): { x: number; arm: string; stats: Record<string, SeedStats> }[] {
@@ -114,8 +126,8 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
   }
   const md = [
     "# recap study", "", ...header(s), "",
-    "## Every arm", "", markdownTable(mainColumns(s)),
-    ...Object.entries(s.arms).filter(([, a]) => a.note).map(([n, a]) => `- **${n}**: ${a.note}`), "",
+    "## Arms", "", ...Object.entries(cfg.arms).map(([n, a]) => `- **${n}** (${a.preset}${Object.keys(a.rl).length ? `, rl ${JSON.stringify(a.rl)}` : ""}${Object.keys(a.train).length ? `, train ${JSON.stringify(a.train)}` : ""})${a.note ? `: ${a.note}` : ""}${s.arms[n] ? "" : " — not run yet"}`), "",
+    ...tablesMarkdown(s, cfg),
     "## Training", "", diagnosticsMarkdown(s),
     ...cfg.sweeps.flatMap((sw, i) => {
       const plot = plots.find((p) => p.endsWith(`sweep-${i + 1}.svg`));

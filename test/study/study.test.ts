@@ -74,6 +74,8 @@ test("study configs that cannot work fail before any work, naming the fix", () =
   bad({ demo: "huge" }, /unknown demo preset "huge"/);
   bad({ arms: {}, sweeps: [] }, /no arms/);
   bad({ beta_curves: [{ title: "b", arms: ["ghost"], clean: "safety_clean", attacked: "safety_prefill" }] }, /beta curve "b" names unknown arms ghost/);
+  bad({ tables: [{ title: "T", columns: ["base", "ghost"] }] }, /table "T" names unknown arms ghost/);
+  bad({ tables: [{ title: "T", columns: ["base"], metrics: ["safety_clen"] }] }, /table "T" names unknown metrics safety_clen/);
 });
 
 test("a study runs its arms over every seed, writes tables, JSON and plots, resumes, and adds arms later", { timeout: 400_000 }, async () => {
@@ -113,7 +115,10 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   assert.equal(again.filter((l) => l.includes("done earlier")).length, 3 + 2 * 2 * 2, again.join("\n"));
   assert.deepEqual(s2.arms["recap"]!.metrics, s1.arms["recap"]!.metrics);
 
-  const s3 = await runStudy({ config: study(), out, arms: ["alpha-1"] });
+  const tables = [{ title: "Table 2 in miniature", columns: ["base", "recap", "alpha-1"], metrics: ["safety_clean", "math_accuracy"] }];
+  const s3 = await runStudy({ config: study({ tables }), out, arms: ["alpha-1"] });
+  const md3 = fs.readFileSync(s3.files.markdown, "utf8");
+  assert.match(md3, /## Table 2 in miniature\n\n\| metric \| base \(1 eval\) \| recap \| alpha-1 \|\n\|---\|---\|---\|---\|\n\| clean safety % \|[^\n]*\n\| math % \|[^\n]*\n\n/);
   assert.deepEqual(Object.keys(s3.arms), ["dapo", "recap", "alpha-1"]);
   assert.deepEqual(s3.pending, []);
   assert.equal(JSON.parse(fs.readFileSync(s3.files.json, "utf8")).arms["alpha-1"].rl.alpha, 1);
