@@ -48,7 +48,7 @@ const sweepSchema = z.strictObject({
 const tableSchema = z.strictObject({
   /** Heading of the table. */
   title: z.string().min(1),
-  /** Columns: arms (and `base`, the base model's one evaluation). */
+  /** Columns: arms, `base` (the base model) and `sft` (the SFT baseline), each of those two one run. */
   columns: z.array(z.string().min(1)).min(1),
   /** Rows: summary metric keys (default: every metric of the study tables). */
   metrics: z.array(z.string().min(1)).optional(),
@@ -101,6 +101,7 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
   if (Object.keys(s.arms).length === 0) throw new RecapError("study config: no arms", "add at least one arm, e.g. `arms: { recap: { preset: recap } }`");
   if (new Set(s.seeds).size !== s.seeds.length) throw new RecapError(`study config: seeds repeat (${s.seeds.join(", ")})`, "list each seed once");
   for (const [name, arm] of Object.entries(s.arms)) {
+    if (name === "base" || name === "sft") throw new RecapError(`study config: an arm is named "${name}"`, "base and sft name the shared reference models; choose another name");
     if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name))
       throw new RecapError(`study config: arm name "${name}" is not a folder-safe name`, "arm names: lower-case letters, digits, _ . - (it names the arm's folder)");
     if ("seed" in arm.rl) throw new RecapError(`study config: arms.${name}.rl.seed is set`, "seeds come from the study's `seeds` list; remove it");
@@ -111,8 +112,8 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
     if (unknown.length > 0) throw new RecapError(`study config: sweep "${sw.title}" names unknown arms ${unknown.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
   }
   for (const t of s.tables) {
-    const unknown = t.columns.filter((a) => a !== "base" && !(a in s.arms));
-    if (unknown.length > 0) throw new RecapError(`study config: table "${t.title}" names unknown arms ${unknown.join(", ")}`, `columns: base, ${Object.keys(s.arms).join(", ")}`);
+    const unknown = t.columns.filter((a) => a !== "base" && a !== "sft" && !(a in s.arms));
+    if (unknown.length > 0) throw new RecapError(`study config: table "${t.title}" names unknown arms ${unknown.join(", ")}`, `columns: base, sft, ${Object.keys(s.arms).join(", ")}`);
     const known = new Set(STUDY_METRICS.map(([k]) => k));
     const bad = (t.metrics ?? []).filter((m) => !known.has(m));
     if (bad.length > 0) throw new RecapError(`study config: table "${t.title}" names unknown metrics ${bad.join(", ")}`, `metrics: ${[...known].join(", ")}`);

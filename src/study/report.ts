@@ -12,21 +12,25 @@ import type { StudySummary } from "./run.ts";
 
 const LABEL = new Map(STUDY_METRICS.map(([k, l, rate]) => [k, { label: l, rate }]));
 
-function baseColumn(s: StudySummary): Record<string, SeedStats> {
-  const base: Record<string, SeedStats> = {};
+/** A model run once (base, SFT baseline) as a column without an interval over seeds. */
+function onceColumn(metrics: Record<string, number | null>): Record<string, SeedStats> {
+  const col: Record<string, SeedStats> = {};
   for (const [k] of STUDY_METRICS) {
-    const st = seedStats([s.base[k] ?? null]);
-    if (st) base[k] = st;
+    const st = seedStats([metrics[k] ?? null]);
+    if (st) col[k] = st;
   }
-  return base;
+  return col;
 }
+
+const ONCE = ["base", "sft"] as const;
+const isOnce = (c: string): c is (typeof ONCE)[number] => (ONCE as readonly string[]).includes(c);
 
 /** The configured tables (default: one of every arm); columns not run yet are left out. */
 function tablesMarkdown(s: StudySummary, cfg: StudyConfig): string[] {
-  const tables = cfg.tables.length > 0 ? cfg.tables : [{ title: "Every arm", columns: ["base", ...Object.keys(cfg.arms)], note: "" }];
+  const tables = cfg.tables.length > 0 ? cfg.tables : [{ title: "Every arm", columns: ["base", "sft", ...Object.keys(cfg.arms)], note: "" }];
   return tables.flatMap((t) => {
-    const cols = t.columns.filter((c) => c === "base" || s.arms[c]);
-    const columns = Object.fromEntries(cols.map((c) => [c === "base" ? "base (1 eval)" : c, c === "base" ? baseColumn(s) : s.arms[c]!.metrics]));
+    const cols = t.columns.filter((c) => isOnce(c) || s.arms[c]);
+    const columns = Object.fromEntries(cols.map((c) => [isOnce(c) ? `${c} (1 run)` : c, isOnce(c) ? onceColumn(s[c]) : s.arms[c]!.metrics]));
     const metrics = "metrics" in t && t.metrics ? STUDY_METRICS.filter(([k]) => t.metrics!.includes(k)) : STUDY_METRICS;
     const missing = t.columns.filter((c) => !cols.includes(c));
     return [`## ${t.title}`, "", ...(t.note ? [t.note, ""] : []), markdownTable(columns, metrics), ...(missing.length ? [`Not run yet: ${missing.join(", ")}.`, ""] : [])];
@@ -103,7 +107,7 @@ function header(s: StudySummary): string[] {
   const d = s.demo;
   return [
     `World ${s.world_version} (seed ${d.world_seed}); base: ${d.base === "shipped" ? "the shipped checkpoint" : "trained"}; each arm: ${d.rl.steps} RL steps of ${d.rl.prompts_per_step} prompt groups x G = ${d.rl.group_size} (unless the arm changes it), lr ${d.rl.lr}, seeds ${s.seeds.join(", ")}.`,
-    `Evaluation: the first ${d.eval.limit} held-out rows per suite, temperature ${d.eval.temperature}, top-p ${d.eval.top_p}, one sample per item. Cells: mean over seeds [95% Student-t interval over seeds]; the base column is one evaluation (no seeds).`,
+    `Evaluation: the first ${d.eval.limit} held-out rows per suite, temperature ${d.eval.temperature}, top-p ${d.eval.top_p}, one sample per item. Cells: mean over seeds [95% Student-t interval over seeds]; base and SFT baseline (the base fine-tuned for ${d.sft_baseline_steps} steps on safe traces only) are one run and one evaluation each (no seeds).`,
   ];
 }
 

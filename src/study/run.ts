@@ -1,5 +1,6 @@
-// `recap study`: the reproduction study as resumable stages. The world and the base come from the
-// demo's stages (shared by every arm; the base is evaluated once as the reference column), then
+// `recap study`: the reproduction study as resumable stages. The world, the base and the SFT
+// baseline come from the demo's stages (shared by every arm; base and SFT baseline are evaluated
+// once, as reference columns: neither depends on the RL seed), then
 // each arm runs over every seed — one RL run from the base and its evaluation (the demo's suites,
 // attacks and sampling) — in OUT/arms/ARM/seedK/, each with its own stage ledger, so a cut-short
 // study resumes where it stopped and a finished arm is never redone. The summary aggregates each
@@ -8,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type DemoConfig, mergeDeep } from "../demo/config.ts";
-import { type Ctx, baseStage, evalStage, preset, rlStage, worldStage } from "../demo/stages.ts";
+import { type Ctx, baseStage, evalStage, preset, rlStage, sftStage, worldStage } from "../demo/stages.ts";
 import { readState } from "../demo/state.ts";
 import { modelSummary } from "../demo/summary.ts";
 import { loadRun } from "../eval/report/data.ts";
@@ -49,6 +50,8 @@ export interface StudySummary {
   seeds: number[];
   /** The base model, evaluated once (it does not depend on the RL seed). */
   base: Record<string, number | null>;
+  /** The SFT baseline (the base fine-tuned on safe traces; the paper's SFT row), run once. */
+  sft: Record<string, number | null>;
   arms: Record<string, ArmResult>;
   /** Arms of the config not finished (left out by --arms and not run before). */
   pending: string[];
@@ -85,18 +88,22 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const log = o.log ?? (() => {});
   fs.mkdirSync(out, { recursive: true });
 
-  const shared: Ctx = { c: demo, out, state: readState(out), log, index: 0, total: 3, label: "study" };
+  const shared: Ctx = { c: demo, out, state: readState(out), log, index: 0, total: 5, label: "study" };
   const { dir: world, fp: worldFp } = await worldStage(shared);
   const base = await baseStage(shared, world, worldFp);
   const baseEval = await evalStage(shared, "base", world, base.ckpt, base.fp);
+  const sft = await sftStage(shared, world, base.ckpt, base.fp);
+  const sftEval = await evalStage(shared, "sft", world, sft.ckpt, sft.fp);
   let seconds = Object.values(shared.state.stages).reduce((t, r) => t + r.seconds, 0);
 
   const baseRun = loadRun(baseEval, "base");
+  const sftRun = loadRun(sftEval, "sft");
   const arms: Record<string, ArmResult> = {};
   const pending: string[] = [];
   const summary: StudySummary = {
     world_version: WORLD_VERSION, demo, seeds: s.seeds,
     base: modelSummary(baseRun.cells, demo.eval.suites, baseRun.lines).metrics,
+    sft: modelSummary(sftRun.cells, demo.eval.suites, sftRun.lines).metrics,
     arms, pending, seconds, files: { markdown: "", html: "", json: "", plots: [] },
   };
   // Every arm of the config, in order: the selected ones run (or resume); the others join the

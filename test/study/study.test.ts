@@ -97,7 +97,7 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   assert.equal(cfg("dapo", 0)["recap_enabled"], false);
   assert.equal(s1.arms["dapo"]!.training["prefilled_reward_early"], undefined);
   const md = fs.readFileSync(s1.files.markdown, "utf8");
-  assert.match(md, /\| metric \| base \(1 eval\) \| dapo \| recap \|/);
+  assert.match(md, /\| metric \| base \(1 run\) \| sft \(1 run\) \| dapo \| recap \|/);
   assert.match(md, /## Not run yet\n\n- alpha-1/);
   assert.equal(s1.files.plots.length, 2); // the sweep (two of its three points are there) and the beta curve
   const svg = fs.readFileSync(s1.files.plots[0]!, "utf8");
@@ -112,13 +112,13 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
 
   const again: string[] = [];
   const s2 = await runStudy({ config: study(), out, arms: ["dapo", "recap"], log: (l) => again.push(l) });
-  assert.equal(again.filter((l) => l.includes("done earlier")).length, 3 + 2 * 2 * 2, again.join("\n"));
+  assert.equal(again.filter((l) => l.includes("done earlier")).length, 5 + 2 * 2 * 2, again.join("\n"));
   assert.deepEqual(s2.arms["recap"]!.metrics, s1.arms["recap"]!.metrics);
 
   const tables = [{ title: "Table 2 in miniature", columns: ["base", "recap", "alpha-1"], metrics: ["safety_clean", "math_accuracy"] }];
   const s3 = await runStudy({ config: study({ tables }), out, arms: ["alpha-1"] });
   const md3 = fs.readFileSync(s3.files.markdown, "utf8");
-  assert.match(md3, /## Table 2 in miniature\n\n\| metric \| base \(1 eval\) \| recap \| alpha-1 \|\n\|---\|---\|---\|---\|\n\| clean safety % \|[^\n]*\n\| math % \|[^\n]*\n\n/);
+  assert.match(md3, /## Table 2 in miniature\n\n\| metric \| base \(1 run\) \| recap \| alpha-1 \|\n\|---\|---\|---\|---\|\n\| clean safety % \|[^\n]*\n\| math % \|[^\n]*\n\n/);
   assert.deepEqual(Object.keys(s3.arms), ["dapo", "recap", "alpha-1"]);
   assert.deepEqual(s3.pending, []);
   assert.equal(JSON.parse(fs.readFileSync(s3.files.json, "utf8")).arms["alpha-1"].rl.alpha, 1);
