@@ -60,13 +60,25 @@ function frame(title: string, yLabel: string, yMax: number, format: (v: number) 
   return [`<svg xmlns="http://www.w3.org/2000/svg" class="chart ${cls}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${esc(title)}">`, ...out];
 }
 
-function legend(names: string[], y: number): string[] {
-  let x = M.l;
-  return names.flatMap((n, i) => {
-    const el = [`<rect x="${x}" y="${y - 9}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`, `<text class="legend" x="${x + 14}" y="${y}">${esc(n)}</text>`];
-    x += 24 + Math.min(200, 7 * n.length);
-    return el;
+const LEGEND_ROW = 16;
+
+/** Appends the legend (wrapped into rows that fit the width) and closes the chart; a legend of
+ *  several rows makes the chart taller (its first element, the <svg> tag, is rewritten). */
+function closeWithLegend(out: string[], names: string[], y: number): string[] {
+  let x = M.l, row = 0;
+  names.forEach((n, i) => {
+    const w = 24 + Math.min(200, 7 * n.length);
+    if (x > M.l && x + w - 10 > W - M.r) { x = M.l; row++; }
+    const yy = y + row * LEGEND_ROW;
+    out.push(`<rect x="${x}" y="${yy - 9}" width="10" height="10" fill="${PALETTE[i % PALETTE.length]}"/>`, `<text class="legend" x="${x + 14}" y="${yy}">${esc(n)}</text>`);
+    x += w;
   });
+  if (row > 0) {
+    const h = H + row * LEGEND_ROW;
+    out[0] = out[0]!.replace(`viewBox="0 0 ${W} ${H}"`, `viewBox="0 0 ${W} ${h}"`).replace(`height="${H}"`, `height="${h}"`);
+  }
+  out.push("</svg>");
+  return out;
 }
 
 /** Grouped bars with whiskers for [lo, hi]. */
@@ -92,7 +104,7 @@ export function barChart(c: BarChart): string {
     }
     out.push(`<text class="tick" x="${num(M.l + gi * gw + gw / 2)}" y="${H - M.b + 16}" text-anchor="middle">${esc(g.label.length > 28 ? g.label.slice(0, 27) + "…" : g.label)}</text>`);
   });
-  out.push(...legend(series, H - 14), "</svg>");
+  closeWithLegend(out, series, H - 14);
   return out.join("");
 }
 
@@ -124,7 +136,7 @@ export function stackedBars(title: string, yLabel: string, bars: StackedBar[]): 
       out.push(`<path class="whisker" d="M${num(x + bw / 2)} ${num(y(b.total.lo))}V${num(y(b.total.hi))}"/>`);
     out.push(`<text class="tick" x="${num(x + bw / 2)}" y="${H - M.b + 16}" text-anchor="middle">${esc(b.label.length > 22 ? b.label.slice(0, 21) + "…" : b.label)}</text>`);
   });
-  out.push(...legend(names, H - 14), "</svg>");
+  closeWithLegend(out, names, H - 14);
   return out.join("");
 }
 
@@ -156,6 +168,6 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     if (p.length > 1) out.push(`<path class="line" d="${p.map((q, i) => `${i ? "L" : "M"}${num(X(q.x))} ${num(Y(q.y))}`).join("")}" stroke="${color}"/>`);
     for (const q of p) out.push(`<circle class="point" cx="${num(X(q.x))}" cy="${num(Y(q.y))}" r="3.5" fill="${color}"><title>${esc(`${s.name} · ${num(q.x)}: ${fmt(q.y)}`)}</title></circle>`);
   });
-  out.push(...legend(series.map((s) => s.name), H - 8), "</svg>");
+  closeWithLegend(out, series.map((s) => s.name), H - 8);
   return out.join("");
 }
