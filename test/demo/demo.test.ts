@@ -12,16 +12,12 @@ import { DEMO_PRESETS, DemoConfigSchema, checkDemoConfig, mergeDeep } from "../.
 import { MODELS, runDemo } from "../../src/demo/run.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 import { isRecapError } from "../../src/util/errors.ts";
+import { SMOKE_DEMO as smoke } from "./smoke.ts";
 
 process.env["RECAP_QUIET"] = "1";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-demo-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const smoke = {
-  base: "train", base_train_steps: 2, sft_baseline_steps: 1, kernels: "wasm",
-  rl: { steps: 1, prompts_per_step: 2, group_size: 2, max_new_tokens: 40 },
-  eval: { limit: 2, max_new_tokens: 24, batch: 16 },
-};
 const config = (extra: unknown = {}) =>
   checkDemoConfig(validateConfig(mergeDeep(mergeDeep(DEMO_PRESETS["quick"], smoke), extra), DemoConfigSchema, "smoke"));
 

@@ -16,16 +16,12 @@ import { betaCurve } from "../../src/study/report.ts";
 import { runStudy } from "../../src/study/run.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 import { isRecapError } from "../../src/util/errors.ts";
+import { SMOKE_DEMO as smoke } from "../demo/smoke.ts";
 
 process.env["RECAP_QUIET"] = "1";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-study-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const smoke = {
-  base: "train", base_train_steps: 2, sft_baseline_steps: 1, kernels: "wasm",
-  rl: { steps: 1, prompts_per_step: 2, group_size: 2, max_new_tokens: 40 },
-  eval: { limit: 2, max_new_tokens: 24, batch: 16 },
-};
 const study = (extra: Record<string, unknown> = {}) => checkStudyConfig(validateConfig({
   demo: "quick", demo_overrides: smoke, seeds: [0, 1],
   arms: { dapo: { preset: "dapo" }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1 } } },
