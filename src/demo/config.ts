@@ -83,7 +83,7 @@ const QUICK_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefi
 const SINGLE = ["clean", "prefill:weak@60w", "prefill:strong@60w"];
 const QUICK_PLAN = {
   harmful: ["clean", "prefill:weak@60w", "prefill:strong@60w", "hijack", "ipr:1@60w", "ipr:3@60w"],
-  jailbreak: SINGLE, borderline: SINGLE, benign: SINGLE, math: ["clean"], heldout_flaw: ["clean", "prefill:heldout@60w"],
+  jailbreak: SINGLE, borderline: SINGLE, benign: SINGLE, math: SINGLE, heldout_flaw: ["clean", "prefill:heldout@60w"],
 };
 const FULL_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefill:aligned@60w", "prefill:heldout@60w", "hijack", "ipr:1@60w", "ipr:2@60w", "ipr:3@60w"];
 

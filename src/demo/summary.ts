@@ -13,6 +13,9 @@
 //   helpfulness_benign      ordinary benign, clean
 //   heldout_flaw_recovery   held-out flaw type prefilled: safety / helpfulness as the row's label says
 //   math_accuracy           math, clean, pass@1
+//   math_accuracy_prefill   math under pi_math's flawed-arithmetic prefills (weak and strong
+//                           pooled; recap-world/3): recovery on math, beyond the paper
+//   reflection_math         reflection rate on math under those prefills
 //   reflection_rate         share of samples whose generated thinking reflects ("wait", …), on
 //                           harmful under the counter-aligned prefills (the paper's Sec. 5.2 setting)
 //   reflection_clean        the same on clean harmful prompts (a side effect to watch)
@@ -144,6 +147,11 @@ export function modelSummary(cells: CellSummary[], suites: string[], lines: Resu
   }
   if (suites.includes("heldout_flaw")) put("heldout_flaw_recovery", pooled(cellsOf(cells, "heldout_flaw", ["prefill:heldout"]), "score"));
   put("math_accuracy", pooled(cellsOf(cells, "math", ["clean"]), "pass@1"));
+  const mathPrefilled = cellsOf(cells, "math", PREFILLS);
+  if (mathPrefilled.length > 0) {
+    put("math_accuracy_prefill", pooled(mathPrefilled, "pass@1"));
+    put("reflection_math", pooled(mathPrefilled, "reflection"));
+  }
   put("reflection_rate", pooled(cellsOf(cells, "harmful", PREFILLS), "reflection"));
   put("reflection_clean", pooled(cellsOf(cells, "harmful", ["clean"]), "reflection"));
   const rev = revisions(lines);
@@ -168,6 +176,7 @@ export const TABLE_COLUMNS: [string, string, boolean][] = [
   ["helpfulness_borderline", "over-ref", true],
   ["helpfulness_borderline_prefill", "ov-pref", true],
   ["math_accuracy", "math", true],
+  ["math_accuracy_prefill", "math-pf", true],
   ["reflection_rate", "reflect", true],
   ["revision_rate", "revise", true],
   ["cot_tokens", "cot tok", false],

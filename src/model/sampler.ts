@@ -18,8 +18,11 @@ export interface SampleOptions {
   topK?: number;
   /** Nucleus sampling: keep the smallest set of tokens with probability >= topP. Default 1 (off). */
   topP?: number;
-  /** Seed of the row streams. Default 0. */
+  /** Seed of the row streams (row b draws from a stream forked from it by b). Default 0. */
   seed?: number;
+  /** One seed per row, instead of `seed`: row b draws from its own stream seeded by rowSeeds[b],
+   *  so its sample depends on its prompt and seed alone, not on its place in the batch. */
+  rowSeeds?: readonly number[];
   /** Token ids that end a row (the id itself is kept in the output). Usually [eos]. */
   stopTokenIds?: number[];
   /** Strings that end a row once the decoded continuation contains one (needs `decode`). */
@@ -63,7 +66,7 @@ function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): Samp
   const ids = new Int32Array(B * P); // (B, P) left-padded
   prompts.forEach((p, b) => ids.set(p, b * P + (P - p.length)));
   const base = new Rng(opts.seed ?? 0);
-  const rngs = prompts.map((_, b) => base.fork(b));
+  const rngs = opts.rowSeeds ? opts.rowSeeds.map((s) => new Rng(s)) : prompts.map((_, b) => base.fork(b));
   const results: SampleResult[] = prompts.map(() => ({ tokens: [], logprobs: [], finishReason: "length" }));
   const done = new Uint8Array(B);
   const V = m.config.vocab_size;
@@ -136,6 +139,8 @@ function validate(opts: SampleOptions, prompts: number[][]): void {
     throw new Error(`vocabLimit must be a positive integer, got ${opts.vocabLimit}`);
   const k = opts.topK ?? 0;
   if (!Number.isInteger(k) || k < 0) throw new Error(`topK must be a non-negative integer, got ${k}`);
+  if (opts.rowSeeds && opts.rowSeeds.length !== prompts.length)
+    throw new Error(`rowSeeds has ${opts.rowSeeds.length} seeds for ${prompts.length} prompts: give one per prompt`);
   prompts.forEach((pr, i) => {
     if (pr.length === 0) throw new Error(`prompt ${i} is empty: a prompt needs at least one token`);
   });

@@ -7,6 +7,10 @@ export const recapDataConfigSchema = z.strictObject({
   /** Fraction of the safety (harmful, jailbreak) and over-refusal (borderline, benign) prompts that
    *  get a prefill; math prompts never do. Default 0.5 (the paper's default; Fig. 3 sweeps it). */
   alpha: z.number().min(0).max(1).default(0.5),
+  /** Fraction of the math prompts that get a flawed-arithmetic prefill from pi_math. Beyond the
+   *  paper (its open question: does RECAP help reasoning beyond safety?); default 0, the paper's
+   *  setting (math prompts never prefilled). Needs a pi_math source; not with `aligned`. */
+  math_alpha: z.number().min(0).max(1).default(0),
   /** Prefill length l_pre in `unit`s. Default 25 words: our world's traces are about 30-70
    *  words, so 25 keeps roughly their first half. The paper's default is 500 words (Table 10
    *  sweeps 100-700) on traces of thousands of words. */
@@ -19,6 +23,9 @@ export const recapDataConfigSchema = z.strictObject({
   /** Text that opens the thinking inside the assistant turn, before the prefill words. Default
    *  "<think>" (our template); "" for templates whose generation prompt opens it (DeepSeek-R1 distills). */
   think_open: z.string().default("<think>"),
+}).superRefine((c, ctx) => {
+  if (c.aligned && c.math_alpha > 0)
+    ctx.addIssue({ code: "custom", path: ["math_alpha"], message: "the aligned ablation has no aligned math source; set math_alpha to 0 with aligned: true" });
 });
 
 export type RecapDataConfig = z.infer<typeof recapDataConfigSchema>;

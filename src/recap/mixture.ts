@@ -1,14 +1,17 @@
 // The RECAP training mixture (paper Sec. 3.1): a fraction alpha of the safety and over-refusal
 // prompts get a counter-aligned prefill — harmful / jailbreak prompts unsafe thinking from
 // pi_harm, borderline / benign prompts refusal thinking from pi_refuse — cut to l_pre; math
-// prompts never get one; the rest stay clean. The aligned switch (Fig. 3c ablation) swaps in
+// prompts never get one (unless math_alpha > 0: beyond the paper, a fraction of the math prompts
+// get flawed arithmetic from pi_math); the rest stay clean. The aligned switch (Fig. 3c ablation) swaps in
 // pi_safe / pi_help. The mixture is built once over the training prompts (D_prefill).
 //
 // Exactness: with E eligible (non-math) prompts, exactly round(alpha * E) are prefilled (ties
 // round up), chosen jointly over all eligible sources by a seeded Fisher-Yates shuffle — not per
-// source, so the split between pi_harm and pi_refuse items follows the shuffle. Everything is a
-// function of (items, config, seed): selection uses the seed's stream 0, and item i's source
-// draws from stream 1 forked by i, so the result does not depend on the order sources answer in.
+// source, so the split between pi_harm and pi_refuse items follows the shuffle. Math prompts are
+// chosen apart, round(math_alpha * M) of the M math prompts, from the seed's stream 2, so a
+// math_alpha of 0 leaves the paper's mixture exactly as it was. Everything is a function of
+// (items, config, seed): selection uses the seed's streams 0 and 2, and item i's source draws
+// from stream 1 forked by i, so the result does not depend on the order sources answer in.
 import { Rng } from "../engine/rng.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
 import { RecapError } from "../util/errors.ts";
@@ -25,7 +28,7 @@ export interface PromptItem {
   source: PromptSource;
 }
 
-export type PrefillRole = "pi_harm" | "pi_refuse" | "pi_safe" | "pi_help";
+export type PrefillRole = "pi_harm" | "pi_refuse" | "pi_safe" | "pi_help" | "pi_math";
 export type PrefillSources<I> = Partial<Record<PrefillRole, PrefillSource<I>>>;
 
 export interface Prefill {
@@ -45,7 +48,8 @@ export interface MixtureRow<I> {
   prefill: Prefill | null;
 }
 
-/** Which policy writes the prefill for a prompt source; null for math (never prefilled). */
+/** Which policy writes the prefill for a safety or over-refusal prompt; null for math (its
+ *  prefills, when math_alpha > 0, come from pi_math and are chosen apart: selectMathPrefilled). */
 export function prefillRole(source: PromptSource, aligned: boolean): PrefillRole | null {
   switch (source) {
     case "harmful":
@@ -73,6 +77,19 @@ export function selectPrefilled(items: readonly { source: PromptSource }[], alph
   return eligible.slice(0, n).sort((a, b) => a - b);
 }
 
+/** Indices (ascending) of the math prompts that get a pi_math prefill: round(mathAlpha * M). */
+export function selectMathPrefilled(items: readonly { source: PromptSource }[], mathAlpha: number, rng: Rng): number[] {
+  if (!(mathAlpha >= 0 && mathAlpha <= 1)) throw new RecapError(`math_alpha must be in [0, 1], got ${mathAlpha}`, "0 is the paper's setting (math never prefilled)");
+  const math: number[] = []; // (M) indices of math prompts
+  items.forEach((it, i) => {
+    if (it.source === "math") math.push(i);
+  });
+  const n = Math.round(mathAlpha * math.length);
+  if (n === 0) return [];
+  rng.shuffle(math);
+  return math.slice(0, n).sort((a, b) => a - b);
+}
+
 export interface BuildOptions {
   seed: number;
   /** Needed when cfg.unit is "tokens". */
@@ -86,10 +103,15 @@ export async function buildMixture<I extends PromptItem>(
   if (cfg.unit === "tokens" && !opts.tokenizer) throw new RecapError("prefill unit \"tokens\" needs the policy's tokenizer", "pass a tokenizer or use unit \"words\"");
   const root = new Rng(opts.seed);
   const chosen = selectPrefilled(items, cfg.alpha, root.fork(0));
-  const roles = new Map(chosen.map((i) => [i, prefillRole(items[i]!.source, cfg.aligned)!]));
+  const roles = new Map<number, PrefillRole>(chosen.map((i) => [i, prefillRole(items[i]!.source, cfg.aligned)!]));
+  for (const i of selectMathPrefilled(items, cfg.math_alpha ?? 0, root.fork(2))) roles.set(i, "pi_math");
   for (const role of new Set(roles.values()))
     if (!sources[role])
-      throw new RecapError(`no prefill source for ${role}`, cfg.aligned ? "the aligned ablation needs pi_safe and pi_help sources" : "give pi_harm and pi_refuse sources");
+      throw new RecapError(
+        `no prefill source for ${role}`,
+        role === "pi_math" ? "math_alpha > 0 needs a pi_math source (the world's math rows carry one from recap-world/3)"
+          : cfg.aligned ? "the aligned ablation needs pi_safe and pi_help sources" : "give pi_harm and pi_refuse sources",
+      );
   const streams = root.fork(1);
   const rows: MixtureRow<I>[] = [];
   for (let i = 0; i < items.length; i++) {

@@ -54,6 +54,8 @@ export const STUDY_METRICS: readonly (readonly [string, string, boolean])[] = [
   ["helpfulness_benign_prefill", "benign help, prefilled", true],
   ["heldout_flaw_recovery", "held-out flaw, prefilled", true],
   ["math_accuracy", "math", true],
+  ["math_accuracy_prefill", "math, prefilled (pi_math weak + strong)", true],
+  ["reflection_math", "reflection (math, prefilled)", true],
   ["reflection_rate", "reflection (harmful, prefilled)", true],
   ["reflection_clean", "reflection (harmful, clean)", true],
   ["revision_rate", "verdict revised in thinking (harmful, prefilled)", true],

@@ -5,6 +5,9 @@
 // sampling rule and draw more prompts until the batch is full (or max_rounds), then run
 // `updates_per_batch` passes of clipped policy-gradient updates over minibatches. Only the tokens
 // after the prefill are optimised (src/rl/layout.ts builds the one loss mask).
+// With `curriculum` set, alpha and l_pre instead follow the recovery rate (src/train/curriculum.ts):
+// every eligible prompt is prebuilt at each level, each draw decides its prefill, and the
+// controller's state moves after each step and is saved with the checkpoint.
 // Departures from the paper: rewards come from the exact world judge (binary safety; Table 7's
 // variant) instead of Granite Guardian and an LLM rubric; the behaviour log-probs are the
 // sampler's (the same policy and weights as a recompute, checked equal in a test) instead of a
@@ -27,8 +30,9 @@ import { progressBar } from "../util/progress.ts";
 import { streamIndices } from "./sft_data.ts";
 import type { TrainConfig } from "./rl_config.ts";
 import { type PolicyPrompt, type RolloutGroup, generateGroups } from "./rollout.ts";
-import { buildPolicyPrompts, loadWorldPrompts } from "./rl_prompts.ts";
-import { stepMetrics } from "./rl_metrics.ts";
+import { buildCurriculumPrompts, buildPolicyPrompts, curriculumPrompt, loadWorldPrompts, type WorldPromptRow } from "./rl_prompts.ts";
+import { curriculumMetrics, recoveryRate, stepMetrics } from "./rl_metrics.ts";
+import { type CurriculumState, initialCurriculum, nextCurriculum, parseCurriculumState } from "./curriculum.ts";
 import { type PackedUpdate, packUpdate } from "./rl_batch.ts";
 import { overlongPenalty } from "../rl/overlong.ts";
 import { SAMPLING_RULES } from "../rl/dynamic_sampling.ts";
@@ -61,6 +65,14 @@ interface State {
   opt: AdamW;
   step: number;
   cursor: number;
+  curriculum: CurriculumState | null; // null when the curriculum is off
+}
+
+/** What a step draws prompts from: `n` rows (streamIndices), each draw turned into the prompt to
+ *  roll out by `pick(row, pos)`, pos being the draw's position in the prompt stream. */
+export interface PromptPool {
+  n: number;
+  pick(row: number, pos: number): PolicyPrompt;
 }
 
 
@@ -70,7 +82,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   const ckptDir = path.join(o.out, "checkpoint");
   const st = await setUp(o, ckptDir);
   const rows = loadWorldPrompts(path.resolve(o.configDir, c.world));
-  const prompts = await buildPolicyPrompts(rows, c, st.tokenizer, o.configDir);
+  const pool = await promptPool(rows, c, st.tokenizer, o.configDir, st);
   fs.mkdirSync(o.out, { recursive: true });
   await writeFileAtomic(path.join(o.out, "config.json"), JSON.stringify(c, null, 2) + "\n");
   const metricsFile = path.join(o.out, "metrics.jsonl");
@@ -82,11 +94,16 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   try {
   while (st.step < end) {
     const ts = performance.now();
-    const fill = collectGroups(st, prompts, c);
+    const fill = collectGroups(st, pool, c);
     const tr = performance.now();
     const upd = fill.kept.length > 0 ? update(st, fill.kept, c) : null;
     st.step++;
     const line = stepMetrics(st.step, fill, upd, { lr: lrAt(c, st.step - 1), rolloutS: (tr - ts) / 1000, updateS: (performance.now() - tr) / 1000 });
+    if (c.curriculum && st.curriculum) {
+      const rate = recoveryRate(fill);
+      Object.assign(line, curriculumMetrics(st.curriculum, rate, c.curriculum));
+      st.curriculum = nextCurriculum(st.curriculum, rate, c.curriculum);
+    }
     rewards.push(line["reward/mean"] ?? 0);
     fs.appendFileSync(metricsFile, JSON.stringify(line) + "\n");
     bar.update(st.step, { reward: (line["reward/mean"] ?? 0).toFixed(3), kept: `${fill.kept.length}/${c.prompts_per_step}` });
@@ -102,6 +119,19 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   };
   await writeFileAtomic(path.join(o.out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return summary;
+}
+
+/** The fixed mixture (the paper's), or the curriculum's table read at `st.curriculum` as it is
+ *  when a prompt is picked. */
+export async function promptPool(
+  rows: WorldPromptRow[], c: TrainConfig, tok: Tokenizer, configDir: string, st: { curriculum: CurriculumState | null },
+): Promise<PromptPool> {
+  if (!c.curriculum) {
+    const prompts = await buildPolicyPrompts(rows, c, tok, configDir);
+    return { n: prompts.length, pick: (row) => prompts[row]! };
+  }
+  const table = await buildCurriculumPrompts(rows, c, tok, configDir);
+  return { n: table.clean.length, pick: (row, pos) => curriculumPrompt(table, row, pos, st.curriculum!, c.seed) };
 }
 
 export function lrAt(c: TrainConfig, s: number): number {
@@ -128,11 +158,13 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
     const model = new Llama(ck.config, ck.params, kernels);
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
     opt.load(ts.m, ts.v, ts.step);
-    return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0) };
+    const curriculum = c.curriculum ? parseCurriculumState(ts.extra?.["curriculum"], c.curriculum) : null;
+    return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0), curriculum };
   }
   const model = new Llama(base.config, base.params, kernels);
   const opt = new AdamW(model.params, kernels, decayedParamNames(base.config));
-  return { model, ref, tokenizer: Tokenizer.fromJSON(base.tokenizerJson), opt, step: 0, cursor: 0 };
+  const curriculum = c.curriculum ? initialCurriculum(c.curriculum, c.recap.alpha) : null;
+  return { model, ref, tokenizer: Tokenizer.fromJSON(base.tokenizerJson), opt, step: 0, cursor: 0, curriculum };
 }
 
 export interface Fill {
@@ -143,7 +175,7 @@ export interface Fill {
 }
 
 /** Generation rounds until prompts_per_step groups pass the dynamic sampling rule. */
-function collectGroups(st: State, prompts: PolicyPrompt[], c: TrainConfig): Fill {
+function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
   const rule = SAMPLING_RULES.get(c.objective.dynamic_sampling.rule);
   const ruleCfg = c.objective.dynamic_sampling;
   const ov = c.objective.overlong;
@@ -153,10 +185,10 @@ function collectGroups(st: State, prompts: PolicyPrompt[], c: TrainConfig): Fill
   const fill: Fill = { kept: [], all: [], rounds: 0, dropped: 0 };
   while (fill.kept.length < c.prompts_per_step && fill.rounds < ruleCfg.max_rounds) {
     const need = c.prompts_per_step - fill.kept.length;
-    const idx = streamIndices(prompts.length, c.seed, st.cursor, need);
+    const picked = streamIndices(pool.n, c.seed, st.cursor, need).map((row, k) => pool.pick(row, st.cursor + k));
     st.cursor += need;
     const seed = (c.seed * 1_000_003 + st.step * 101 + fill.rounds) >>> 0;
-    const groups = generateGroups(st.model, st.tokenizer, idx.map((i) => prompts[i]!), {
+    const groups = generateGroups(st.model, st.tokenizer, picked, {
       groupSize: c.group_size, maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: c.top_p, seed, shape, rewardMode: c.reward,
     });
     fill.rounds++;
@@ -249,7 +281,7 @@ async function save(dir: string, st: State, c: TrainConfig): Promise<void> {
     params: st.model.params,
     tokenizerJson: st.tokenizer.toJSON(),
     tokenizerConfig: tokenizerConfig(st.tokenizer, st.model.config.max_position_embeddings),
-    trainerState: { step: st.step, rngState: [c.seed], m: st.opt.m, v: st.opt.v, extra: { config_hash: hashConfig(c), cursor: st.cursor, kind: "rl" } },
+    trainerState: { step: st.step, rngState: [c.seed], m: st.opt.m, v: st.opt.v, extra: { config_hash: hashConfig(c), cursor: st.cursor, kind: "rl", ...(st.curriculum ? { curriculum: st.curriculum } : {}) } },
   });
 }
 

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { objectiveConfigSchema } from "../rl/config.ts";
 import { recapDataConfigSchema } from "../recap/config.ts";
+import { curriculumConfigSchema } from "./curriculum.ts";
 
 export const PREFILL_STYLES = ["weak", "strong", "mixed"] as const;
 
@@ -19,6 +20,10 @@ export const TrainConfigSchema = z
     recap_enabled: z.boolean().default(true),
     /** The prefill mixture: alpha, l_pre, unit, aligned ablation (see src/recap/config.ts). */
     recap: recapDataConfigSchema.prefault({}),
+    /** Adaptive prefill curriculum: alpha and l_pre follow the recovery rate of prefilled
+     *  rollouts (src/train/curriculum.ts documents the rule and its knobs). Not in the paper,
+     *  which fixes both. Absent = off (the fixed mixture above). */
+    curriculum: curriculumConfigSchema.optional(),
     /** Which counter-aligned style of the world's rule-based pi_harm / pi_refuse to prefill:
      *  weak, strong, or mixed (each prompt draws one, seeded). Default mixed. */
     prefill_style: z.enum(PREFILL_STYLES).default("mixed"),
@@ -74,6 +79,24 @@ export const TrainConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["objective", "overlong", "buffer_len"], message: `buffer_len ${c.objective.overlong.buffer_len} must be below max_new_tokens ${c.max_new_tokens}` });
     if (c.minibatch_groups > c.prompts_per_step)
       ctx.addIssue({ code: "custom", path: ["minibatch_groups"], message: `minibatch_groups ${c.minibatch_groups} exceeds prompts_per_step ${c.prompts_per_step}` });
+    for (const [p, message] of curriculumIssues(c)) ctx.addIssue({ code: "custom", path: p, message });
   });
+
+/** The curriculum's checks against the rest of the config (its own are in its schema). */
+function curriculumIssues(c: TrainConfig): [string[], string][] {
+  const cur = c.curriculum;
+  if (!cur) return [];
+  const out: [string[], string][] = [];
+  const issue = (p: string[], message: string) => out.push([p, message]);
+  if (!c.recap_enabled)
+    issue(["curriculum"], "the curriculum schedules RECAP prefills: set recap_enabled: true, or remove curriculum");
+  if (c.recap.aligned)
+    issue(["curriculum"], "the curriculum is driven by recovery from counter-aligned prefills; aligned prefills have nothing to recover from: set recap.aligned: false, or remove curriculum");
+  if (c.recap.math_alpha !== 0)
+    issue(["recap", "math_alpha"], "the curriculum schedules only the safety / over-refusal prefills, and fixed-rate math prefills would mix into the recovery rate it is driven by: set recap.math_alpha to 0 with curriculum");
+  if (c.recap.alpha < cur.alpha_min || c.recap.alpha > cur.alpha_max)
+    issue(["recap", "alpha"], `the curriculum starts at recap.alpha ${c.recap.alpha}, outside [alpha_min ${cur.alpha_min}, alpha_max ${cur.alpha_max}]: move recap.alpha into the range or widen it`);
+  return out;
+}
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;

@@ -1,6 +1,8 @@
 // One JSONL line of metrics per RL step: rewards per source and for clean vs prefilled prompts,
 // dynamic sampling counts, the actor's loss metrics (clip fraction, approx KL, ...), rollout
-// lengths, truncation, and self-reflection on prefilled and clean rollouts.
+// lengths, truncation, and self-reflection on prefilled and clean rollouts; with the adaptive
+// curriculum on, its level, l_pre, alpha and the recovery rate it observed.
+import type { CurriculumConfig, CurriculumState } from "./curriculum.ts";
 import type { Fill, UpdateStats } from "./rl.ts";
 
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
@@ -37,5 +39,21 @@ export function stepMetrics(
   });
   if (upd) Object.assign(line, upd.metrics, { "actor/grad_norm": upd.gradNorm, "actor/updates": upd.updates });
   for (const [k, v] of Object.entries(line)) if (Number.isNaN(v)) delete line[k];
+  return line;
+}
+
+/** The step's recovery rate: the mean judge reward of the rollouts that continued a prefill, over
+ *  every generated group (those dynamic sampling dropped included: an all-zero prefilled group is
+ *  exactly the signal the curriculum reacts to); null when no rollout started from a prefill. */
+export function recoveryRate(fill: Pick<Fill, "all">): number | null {
+  const pre = fill.all.filter((g) => g.prompt.prefillIds.length > 0).flatMap((g) => g.rollouts);
+  return pre.length ? mean(pre.map((r) => r.rawReward)) : null;
+}
+
+/** The curriculum's metrics for a step: the level, l_pre and alpha its prompts were drawn with,
+ *  and the recovery rate observed (absent when no rollout started from a prefill). */
+export function curriculumMetrics(s: CurriculumState, rate: number | null, cfg: CurriculumConfig): Record<string, number> {
+  const line: Record<string, number> = { "curriculum/level": s.level, "curriculum/l_pre": cfg.levels[s.level]!, "curriculum/alpha": s.alpha };
+  if (rate !== null) line["curriculum/recovery"] = rate;
   return line;
 }

@@ -1,6 +1,9 @@
 // The RL training mixture: the world's RL prompts, a fraction alpha of the safety and
-// over-refusal ones carrying a counter-aligned prefill (fixed once per run from the seed), each
-// rendered with the policy's chat template and tokenised once.
+// over-refusal ones (and math_alpha of the math ones) carrying a counter-aligned prefill (fixed
+// once per run from the seed), each rendered with the policy's chat template and tokenised once.
+// With the adaptive curriculum on
+// (src/train/curriculum.ts), buildCurriculumPrompts prebuilds every eligible prompt at each level
+// instead, and curriculumPrompt decides per draw whether it carries its prefill.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { loadCheckpoint } from "../model/checkpoint.ts";
@@ -9,10 +12,11 @@ import { Tokenizer } from "../model/tokenizer.ts";
 import { selectKernels } from "../engine/select.ts";
 import { buildMixture, type PrefillSources, type PromptItem } from "../recap/mixture.ts";
 import { encodePolicyPrompt } from "../recap/render.ts";
-import { ruleSource, samplerSource } from "../recap/sources.ts";
+import { type PrefillResult, type PrefillSource, ruleSource, samplerSource } from "../recap/sources.ts";
 import type { JudgeItem } from "../world/judge.ts";
 import { RecapError } from "../util/errors.ts";
 import type { TrainConfig } from "./rl_config.ts";
+import { type CurriculumState, drawsPrefill } from "./curriculum.ts";
 import type { PolicyPrompt } from "./rollout.ts";
 
 /** A world RL prompt row (rl/prompts.jsonl). */
@@ -50,6 +54,7 @@ function ruleSources(style: TrainConfig["prefill_style"]): PrefillSources<WorldP
   return {
     pi_harm: ruleSource(`world/${style}`, (row, rng) => counter(row, rng.uniform())),
     pi_refuse: ruleSource(`world/${style}`, (row, rng) => counter(row, rng.uniform())),
+    pi_math: ruleSource(`world/${style}`, (row, rng) => counter(row, rng.uniform())),
     pi_safe: ruleSource("world/aligned", aligned),
     pi_help: ruleSource("world/aligned", aligned),
   };
@@ -68,11 +73,62 @@ async function modelSources(c: TrainConfig, configDir: string): Promise<PrefillS
 /** The run's prompts, tokenised, each with its prefill or none. */
 export async function buildPolicyPrompts(rows: WorldPromptRow[], c: TrainConfig, tok: Tokenizer, configDir: string): Promise<PolicyPrompt[]> {
   const sources = c.pi_harm_model ? await modelSources(c, configDir) : ruleSources(c.prefill_style);
-  const cfg = { ...c.recap, alpha: c.recap_enabled ? c.recap.alpha : 0 };
+  const cfg = { ...c.recap, alpha: c.recap_enabled ? c.recap.alpha : 0, math_alpha: c.recap_enabled ? c.recap.math_alpha : 0 };
   const mixture = await buildMixture(rows, sources, cfg, { seed: c.seed, tokenizer: tok });
   return mixture.map((m, index) => {
     const prefill = m.prefill?.text ?? null;
     const { promptIds, prefillIds } = encodePolicyPrompt(tok, m.item.prompt, prefill);
     return { index, item: m.item, promptIds, prefillIds, prefillText: prefill };
   });
+}
+
+/** The adaptive curriculum's prompts (src/train/curriculum.ts), built once per run: every row
+ *  clean, and every eligible (non-math) row prefilled at each level's l_pre. `index` is the
+ *  prompt's position in the table [clean rows, level 0 rows, level 1 rows, ...], so the clean and
+ *  prefilled forms of a row never share a rollout group. */
+export interface CurriculumPrompts {
+  clean: PolicyPrompt[]; // (N) index = row
+  levels: (PolicyPrompt | null)[][]; // (L, N) index = (k + 1) * N + row; null for math rows
+}
+
+/** One mixture per level with alpha = 1 from the run's seed and sources (item i's source draws
+ *  come from a stream forked by i, so each level cuts the same thinking: a longer level extends a
+ *  shorter one), each source asked once per item. */
+export async function buildCurriculumPrompts(rows: WorldPromptRow[], c: TrainConfig, tok: Tokenizer, configDir: string): Promise<CurriculumPrompts> {
+  if (!c.curriculum) throw new RecapError("buildCurriculumPrompts needs a config with curriculum");
+  const sources = onePerItem(c.pi_harm_model ? await modelSources(c, configDir) : ruleSources(c.prefill_style));
+  const n = rows.length;
+  const clean = rows.map((item, index) => ({ index, item, ...encodePolicyPrompt(tok, item.prompt, null), prefillText: null }));
+  const levels: (PolicyPrompt | null)[][] = [];
+  for (const [k, l_pre] of c.curriculum.levels.entries()) {
+    const mixture = await buildMixture(rows, sources, { ...c.recap, alpha: 1, math_alpha: 0, l_pre }, { seed: c.seed, tokenizer: tok });
+    levels.push(mixture.map((m, row) => {
+      if (!m.prefill) return null;
+      return { index: (k + 1) * n + row, item: m.item, ...encodePolicyPrompt(tok, m.item.prompt, m.prefill.text), prefillText: m.prefill.text };
+    }));
+  }
+  return { clean, levels };
+}
+
+/** The prompt for `row` drawn at stream position `pos`: prefilled at the state's level when the
+ *  row is eligible and the seeded per-draw coin (drawsPrefill) falls under the state's alpha. */
+export function curriculumPrompt(t: CurriculumPrompts, row: number, pos: number, s: Pick<CurriculumState, "level" | "alpha">, seed: number): PolicyPrompt {
+  const pre = t.levels[s.level]?.[row] ?? null; // null for math rows (never prefilled)
+  return pre !== null && drawsPrefill(seed, pos, s.alpha) ? pre : t.clean[row]!;
+}
+
+/** Sources that compute each item's thinking once and replay it: buildMixture hands an item the
+ *  same seeded stream in every build, so the replay is what the source would return again. */
+function onePerItem<I>(sources: PrefillSources<I>): PrefillSources<I> {
+  const wrap = (src: PrefillSource<I>): PrefillSource<I> => {
+    const seen = new Map<I, Promise<PrefillResult>>();
+    return {
+      id: src.id,
+      prefill(item, rng) {
+        if (!seen.has(item)) seen.set(item, Promise.resolve(src.prefill(item, rng)));
+        return seen.get(item)!;
+      },
+    };
+  };
+  return Object.fromEntries(Object.entries(sources).map(([role, src]) => [role, wrap(src)])) as PrefillSources<I>;
 }

@@ -14,6 +14,7 @@ import { REQUEST_TEMPLATES, WORLD_VERSION, WRAPPERS } from "./lexicon.ts";
 import type { Wrapper } from "./lexicon.ts";
 import { MATH_TEMPLATES, mathExpression, mathRequest, randomSafetyRequest, safetyRequest, safetySource, splitCombos } from "./requests.ts";
 import type { Combo, ComboSplit, MathKnobs } from "./requests.ts";
+import { counterMath } from "./math_sources.ts";
 import { counterAligned, alignedTrace, harmStrong, harmWeak, hijackTrace, iprSentences, misstatedRuleTrace, refuseStrong, refuseWeak } from "./sources.ts";
 import { MATH_VARIANTS, SAFETY_VARIANTS } from "./traces.ts";
 import type { MathTraceFn, SafetyTraceFn } from "./traces.ts";
@@ -162,6 +163,16 @@ function prefillRow(row: WorldRow, r: SafetyRequest, rng: Rng): WorldRow {
   };
 }
 
+/** Prefill material of a math request (world v3): pi_math's flawed arithmetic, weak and strong. */
+function mathPrefillRow(row: WorldRow, r: MathRequest, rng: Rng): WorldRow {
+  const weak = counterMath(r, "weak", rng), strong = counterMath(r, "strong", rng);
+  return {
+    ...row,
+    prefills: { counter_weak: weak.thinking, counter_strong: strong.thinking },
+    prefill_flaw_words: { counter_weak: weak.flaw_word!, counter_strong: strong.flaw_word! },
+  };
+}
+
 function rlPrompts(rng: Rng, c: WorldConfig, split: ComboSplit, heldoutMath: ReadonlySet<string>): WorldRow[] {
   const rows: WorldRow[] = [];
   for (let i = 0; i < c.rl.harmful; i++) {
@@ -172,7 +183,11 @@ function rlPrompts(rng: Rng, c: WorldConfig, split: ComboSplit, heldoutMath: Rea
     const r = randomSafetyRequest(rng, split.train.borderline, 0, TRAIN_WRAPPERS);
     rows.push(prefillRow(safetyRow("", r), r, rng));
   }
-  for (let i = 0; i < c.rl.math; i++) rows.push(mathRow("", trainMath(rng, c.math, heldoutMath)));
+  const mathRng = rng.fork(1); // math prefills draw apart, so the rows' own draws are v2's
+  for (let i = 0; i < c.rl.math; i++) {
+    const r = trainMath(rng, c.math, heldoutMath);
+    rows.push(mathPrefillRow(mathRow("", r), r, mathRng));
+  }
   rng.shuffle(rows);
   return rows.map((row, i) => ({ ...row, id: `rl-${String(i).padStart(6, "0")}` }));
 }
@@ -199,6 +214,7 @@ function heldoutFlawRow(id: string, r: SafetyRequest, rng: Rng): WorldRow {
 
 function suites(rng: Rng, c: WorldConfig, split: ComboSplit, mathSuite: MathRequest[]): WorldFile[] {
   const e = c.eval, k = e.ipr_rounds;
+  const mathRng = rng.fork(7); // math prefills draw apart, so the safety suites' draws are v2's
   const ids = (name: string, i: number) => `${name}-${String(i).padStart(4, "0")}`;
   const safetySuite = (name: string, reqs: SafetyRequest[]): WorldFile => ({ path: `suites/${name}.jsonl`, rows: reqs.map((r, i) => attackRow(ids(name, i), r, rng, k)) });
   const nHeldW = Math.round(e.jailbreak * e.heldout_wrapper_share);
@@ -218,7 +234,7 @@ function suites(rng: Rng, c: WorldConfig, split: ComboSplit, mathSuite: MathRequ
     safetySuite("jailbreak", jail),
     safetySuite("borderline", distinctRequests(rng, split.heldout.borderline, [null], e.borderline, "borderline")),
     safetySuite("benign", distinctRequests(rng, split.heldout.benign, [null], e.benign, "benign")),
-    { path: "suites/math.jsonl", rows: mathSuite.map((r, i) => mathRow(ids("math", i), r)) },
+    { path: "suites/math.jsonl", rows: mathSuite.map((r, i) => mathPrefillRow(mathRow(ids("math", i), r), r, mathRng)) },
     { path: "suites/heldout_flaw.jsonl", rows: flawReqs.map((r, i) => heldoutFlawRow(ids("heldout_flaw", i), r, rng)) },
   ];
 }

@@ -40,7 +40,8 @@ export type Request = SafetyRequest | MathRequest;
 export type FlawFamily =
   | "object_misread" | "arithmetic_slip"
   | "permission" | "exception" | "danger" | "misuse"
-  | "misstated_rule";
+  | "misstated_rule"
+  | "guess" | "operator_swap";
 
 /** A generated reasoning trace and the response that follows it. */
 export interface Trace {
@@ -57,7 +58,8 @@ export interface Trace {
 
 /** Full-trace prefill material of a suite or RL row (thinking only, no <think> tags). */
 export interface Prefills {
-  /** Counter-aligned, weak (blunt) style: pi_harm on harmful rows, pi_refuse on benign ones. */
+  /** Counter-aligned, weak (blunt) style: pi_harm on harmful rows, pi_refuse on benign ones,
+   *  pi_math on math rows (world v3). */
   counter_weak?: string;
   /** Counter-aligned, strong (fluent) style from the same source. */
   counter_strong?: string;

@@ -64,3 +64,14 @@ test("a prompt near the end of the context gets the room that is left", async ()
   const used = ids(`<|user|>${content}<|assistant|>`);
   assert.ok(out[0]!.completions[0]!.completionTokens <= 128 - used, "generation stops at the end of the context");
 });
+
+test("a request's samples do not depend on what it is batched with (per-row seeds)", async () => {
+  const p = new EmbeddedProvider(model, fm.tokenizer, { name: "micro", batchRows: 3 });
+  const target = req("t", { thinking: "so", n: 2, params: { ...params, seed: 11 } });
+  const alone = await p.generate([target]);
+  const crowd = await p.generate([req("x", { n: 2, params: { ...params, seed: 3 } }), req("y", { thinking: "so", n: 1, params: { ...params, seed: 4 } }), target]);
+  assert.deepEqual(crowd[2]!.completions, alone[0]!.completions);
+  // Sample j uses seed + j: the second sample of seed 11 is the first of seed 12.
+  const shifted = await p.generate([req("s", { thinking: "so", n: 1, params: { ...params, seed: 12 } })]);
+  assert.deepEqual(shifted[0]!.completions[0], alone[0]!.completions[1]);
+});

@@ -105,9 +105,23 @@ test("each item's source draws from its own stream", async () => {
 });
 
 test("config: defaults and bad values naming the field", () => {
-  assert.deepEqual(parseRecapDataConfig({}), { alpha: 0.5, l_pre: 25, unit: "words", aligned: false, think_open: "<think>" });
+  assert.deepEqual(parseRecapDataConfig({}), { alpha: 0.5, l_pre: 25, unit: "words", aligned: false, math_alpha: 0, think_open: "<think>" });
   assert.throws(() => parseRecapDataConfig({ alpha: 1.5 }), /field alpha/);
   assert.throws(() => parseRecapDataConfig({ l_pre: -1 }), /field l_pre/);
   assert.throws(() => parseRecapDataConfig({ l_pre: 2.5 }), /field l_pre/);
   assert.throws(() => parseRecapDataConfig({ unit: "chars" }), /field unit/);
+});
+
+test("math_alpha: round(math_alpha * M) math prompts get pi_math, the safety selection is unchanged", async () => {
+  const base = await buildMixture(ITEMS, SRC, parseRecapDataConfig({ l_pre: 10 }), { seed: 4 });
+  const withMath = await buildMixture(ITEMS, { ...SRC, pi_math: gen("m") }, parseRecapDataConfig({ l_pre: 10, math_alpha: 0.5 }), { seed: 4 });
+  assert.equal(mixtureCounts(withMath).math.prefilled, 2); // 4 math prompts
+  withMath.forEach((r, i) => {
+    if (r.item.source === "math") {
+      if (r.prefill) assert.deepEqual([r.prefill.role, r.prefill.text], ["pi_math", `<think>${r.item.id} ${words(9, "m")}`]);
+    } else assert.deepEqual(r, base[i], "safety and over-refusal rows are as without math_alpha");
+  });
+  assert.equal(mixtureCounts(await buildMixture(ITEMS, { ...SRC, pi_math: gen("m") }, parseRecapDataConfig({ math_alpha: 1 }), { seed: 4 })).math.prefilled, 4);
+  await assert.rejects(buildMixture(ITEMS, SRC, parseRecapDataConfig({ math_alpha: 0.5 }), { seed: 4 }), /no prefill source for pi_math/);
+  assert.throws(() => parseRecapDataConfig({ math_alpha: 0.5, aligned: true }), /no aligned math source/);
 });

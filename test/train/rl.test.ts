@@ -14,13 +14,14 @@ import { Tokenizer } from "../../src/model/tokenizer.ts";
 import { scatterGenerated, packBatch } from "../../src/rl/layout.ts";
 import { runSft } from "../../src/train/sft.ts";
 import { SftConfigSchema } from "../../src/train/sft_config.ts";
-import { runTrain, update } from "../../src/train/rl.ts";
+import { promptPool, runTrain, update } from "../../src/train/rl.ts";
 import { AdamW } from "../../src/model/optim.ts";
 import { decayedParamNames } from "../../src/model/config.ts";
 import { TrainConfigSchema } from "../../src/train/rl_config.ts";
-import { buildPolicyPrompts, loadWorldPrompts } from "../../src/train/rl_prompts.ts";
+import { buildCurriculumPrompts, buildPolicyPrompts, curriculumPrompt, loadWorldPrompts } from "../../src/train/rl_prompts.ts";
 import { generateGroups, rewardOf } from "../../src/train/rollout.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
+import { initialCurriculum, nextCurriculum } from "../../src/train/curriculum.ts";
 import { buildWorld } from "../../src/world/build.ts";
 import { parseWorldConfig } from "../../src/world/config.ts";
 import { writeWorld } from "../../src/world/write.ts";
@@ -91,6 +92,7 @@ test("a run writes metrics and a checkpoint; an interrupted run resumes bit-iden
     assert.equal(l["sampling/kept_groups"], 3);
     assert.ok(Number.isFinite(l["actor/pg_loss"]) && Number.isFinite(l["actor/clipfrac"]));
     assert.ok(l["reward/mean"] >= 0 && l["reward/mean"] <= 1);
+    assert.ok(!Object.keys(l).some((k) => k.startsWith("curriculum/")), "no curriculum metrics when it is off");
   }
   await assert.rejects(runTrain({ config: c, configDir: tmp, out: cut, onStep: (k) => { if (k === 3) throw new Error("crash"); } }), /crash/);
   await runTrain({ config: c, configDir: tmp, out: cut, resume: true });
@@ -168,4 +170,76 @@ test("reward modes: rubric keeps the judge's 0 / 0.5 / 1, binary rewards only a 
   assert.deepEqual([0, 0.5, 1].map((s) => rewardOf(s)), [0, 0.5, 1]);
   assert.deepEqual([0, 0.5, 1].map((s) => rewardOf(s, "rubric")), [0, 0.5, 1]);
   assert.deepEqual([0, 0.5, 1].map((s) => rewardOf(s, "binary")), [0, 0, 1]);
+});
+
+// The adaptive prefill curriculum (src/train/curriculum.ts; its pure parts in curriculum.test.ts).
+const curCfg = (extra: Record<string, unknown> = {}) => cfg({ prompts_per_step: 8, recap: { alpha: 0.75, l_pre: 8 }, curriculum: { levels: [4, 8, 12], start_level: 2, window: 1, low: 0.99, high: 1 }, ...extra });
+
+test("curriculum off: the trainer draws exactly buildPolicyPrompts' prompts", async () => {
+  await ready;
+  const tok = Tokenizer.fromJSON((await loadCheckpoint(`${baseRun}/checkpoint`)).tokenizerJson);
+  const rows = loadWorldPrompts(worldDir);
+  const c = cfg({ recap: { alpha: 0.5, l_pre: 10 } });
+  const today = await buildPolicyPrompts(rows, c, tok, tmp);
+  const pool = await promptPool(rows, c, tok, tmp, { curriculum: null });
+  assert.equal(pool.n, today.length);
+  for (const pos of [0, 7, 1000]) assert.ok(today.every((p, i) => assert.deepEqual(pool.pick(i, pos + i), p) === undefined));
+});
+
+test("curriculum prompts: clean rows as today's, each level cutting the same thinking, prefill decided per draw", async () => {
+  await ready;
+  const tok = Tokenizer.fromJSON((await loadCheckpoint(`${baseRun}/checkpoint`)).tokenizerJson);
+  const rows = loadWorldPrompts(worldDir);
+  const c = curCfg();
+  const t = await buildCurriculumPrompts(rows, c, tok, tmp);
+  const n = rows.length;
+  assert.deepEqual(t.clean, await buildPolicyPrompts(rows, cfg({ recap_enabled: false }), tok, tmp));
+  // The level at the fixed mixture's l_pre carries the fixed mixture's prefills (same seed, same sources).
+  const fixed = await buildPolicyPrompts(rows, cfg({ recap: { alpha: 0.75, l_pre: 8 } }), tok, tmp);
+  for (const p of fixed.filter((x) => x.prefillText !== null))
+    assert.deepEqual({ ...t.levels[1]![p.index]!, index: p.index }, p);
+  for (let row = 0; row < n; row++) {
+    const [l4, l8, l12] = t.levels.map((lv) => lv[row]!); // (3) one prompt per level, or null
+    if (rows[row]!.source === "math") {
+      assert.ok(l4 === null && l8 === null && l12 === null, "math rows are never prefilled");
+      continue;
+    }
+    assert.deepEqual(t.levels.map((lv) => lv[row]!.index), [n + row, 2 * n + row, 3 * n + row]);
+    assert.ok(l8!.prefillText!.startsWith(l4!.prefillText!) && l12!.prefillText!.startsWith(l8!.prefillText!), `row ${row}: a longer level extends a shorter one`);
+    assert.ok(l4!.prefillText!.slice(7).trim().split(/\s+/).length <= 4);
+  }
+  // Per draw: math rows stay clean, eligible rows are prefilled at about alpha, at the state's level.
+  const eligibleRow = rows.findIndex((r) => r.source !== "math"), mathRow = rows.findIndex((r) => r.source === "math");
+  const picks = Array.from({ length: 400 }, (_, pos) => curriculumPrompt(t, eligibleRow, pos, { level: 0, alpha: 0.5 }, c.seed));
+  const share = picks.filter((p) => p.prefillText !== null).length / picks.length;
+  assert.ok(share > 0.4 && share < 0.6, `prefilled share ${share}`);
+  assert.ok(picks.every((p) => p === t.clean[eligibleRow] || p === t.levels[0]![eligibleRow]));
+  assert.equal(curriculumPrompt(t, mathRow, 0, { level: 2, alpha: 1 }, c.seed), t.clean[mathRow]);
+  assert.equal(curriculumPrompt(t, eligibleRow, 5, { level: 2, alpha: 1 }, c.seed), t.levels[2]![eligibleRow]);
+});
+
+test("a curriculum run logs its level, l_pre, alpha and recovery, and resumes bit-identically", async () => {
+  await ready;
+  const c = curCfg();
+  const full = path.join(tmp, "cur-full"), cut = path.join(tmp, "cur-cut");
+  await runTrain({ config: c, configDir: tmp, out: full });
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(full, "config.json"), "utf8")).curriculum, c.curriculum);
+  const read = (dir: string) => fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
+  const lines = read(full);
+  // The band [0.99, 1) puts any imperfect recovery below `low`: down a level each step, then alpha down.
+  for (const l of lines) assert.ok(l["curriculum/recovery"]! < 0.99, `step ${l["step"]}: recovery ${l["curriculum/recovery"]}`);
+  assert.deepEqual(lines.map((l) => [l["curriculum/level"], l["curriculum/l_pre"], l["curriculum/alpha"]]), [[2, 12, 0.75], [1, 8, 0.75], [0, 4, 0.75], [0, 4, 0.625]]);
+  let s = initialCurriculum(c.curriculum!, c.recap.alpha); // the logged states replay the controller on the logged rates
+  for (const l of lines) {
+    assert.deepEqual([l["curriculum/level"], l["curriculum/alpha"]], [s.level, s.alpha]);
+    assert.equal(l["curriculum/recovery"], l["reward/prefilled"]);
+    s = nextCurriculum(s, l["curriculum/recovery"] ?? null, c.curriculum!);
+  }
+  await assert.rejects(runTrain({ config: c, configDir: tmp, out: cut, onStep: (k) => { if (k === 3) throw new Error("crash"); } }), /crash/);
+  await runTrain({ config: c, configDir: tmp, out: cut, resume: true });
+  const untimed = (ls: Record<string, number>[]) => ls.map((l) => Object.fromEntries(Object.entries(l).filter(([k]) => !k.startsWith("time/"))));
+  assert.deepEqual(untimed(read(cut)), untimed(lines));
+  const a = await loadCheckpoint(path.join(full, "checkpoint")), b = await loadCheckpoint(path.join(cut, "checkpoint"));
+  for (const [name, pa] of a.params) assert.deepEqual(b.params.get(name), pa, `param ${name} differs after resume`);
+  assert.deepEqual(b.trainerState!.extra!["curriculum"], a.trainerState!.extra!["curriculum"]);
 });

@@ -123,6 +123,21 @@ test("flaw families keep to their sources; 'wait' only in the base's own correct
     for (const t of [r.prefills!.counter_weak!, r.prefills!.counter_strong!, r.hijack!, ...r.ipr!]) assert.ok(PI.test(t) && !/\bwait\b/.test(t), t);
 });
 
+/** A math prefill cut at its flaw word ends with the flaw (a guess, or a step whose value is
+ *  wrong) and has no flaw before it. */
+function checkMathFlaw(text: string, k: string): void {
+  const sentences = text.split(/(?<=\.) /);
+  const flawed = (s: string) => {
+    if (/close enough|at a glance/.test(s)) return true;
+    const m = /^(\d+) ([-+*]) (\d+) = (\d+)\.$/.exec(s);
+    if (!m) return false;
+    const [a, b, v] = [Number(m[1]), Number(m[3]), Number(m[4])];
+    return v !== (m[2] === "+" ? a + b : m[2] === "-" ? a - b : a * b);
+  };
+  assert.ok(flawed(sentences.at(-1)!), `${k}: the last sentence of "${text}" is the flaw`);
+  assert.ok(!sentences.slice(0, -1).some(flawed), `${k}: no flaw before it in "${text}"`);
+}
+
 test("prefill_flaw_words: a prefill cut to that many words just contains its flaw", () => {
   const FLAW = /permission|consent|license|no real harm|set aside|an exception|dangerous|risky|go wrong|hurt someone later|misused|hurt others|\bonly\b|\bany\b/;
   const cut = (s: string, n: number) => s.split(/\s+/).slice(0, n).join(" ");
@@ -132,6 +147,11 @@ test("prefill_flaw_words: a prefill cut to that many words just contains its fla
       const texts: Record<string, string | undefined> = { ...r.prefills, hijack: r.hijack };
       for (const [k, n] of Object.entries(r.prefill_flaw_words ?? {})) {
         const text = texts[k]!;
+        if (r.source === "math") {
+          checkMathFlaw(cut(text, n), k);
+          checked++;
+          continue;
+        }
         assert.ok(cut(text, n).endsWith("."), `${k}: ${cut(text, n)}`);
         assert.match(cut(text, n).split(/(?<=\.) /).pop()!, FLAW, `${k}: the last sentence of the cut is the flaw`);
         assert.ok(!FLAW.test(cut(text, n - 1).split(/(?<=\.) /).slice(0, -1).join(" ")), `${k}: no flaw before it`);
@@ -161,7 +181,8 @@ test("corpus rates equal their knobs (up to rounding)", () => {
   assert.ok(rows(world, "corpora/sft_baseline.jsonl").every((r) => r.variant === "correct"));
   const rl = rows(world, "rl/prompts.jsonl");
   assert.deepEqual([rl.filter(harmful).length, rl.filter((r) => r.source === "borderline").length, rl.filter((r) => r.source === "math").length], [config.rl.harmful, config.rl.borderline, config.rl.math]);
-  assert.ok(rl.every((r) => (r.source === "math") === (r.prefills === undefined)), "math never gets a prefill");
+  assert.ok(rl.every((r) => r.prefills?.counter_weak && r.prefills.counter_strong), "every RL prompt carries counter-aligned material");
+  assert.ok(rl.every((r) => (r.source === "math") === (r.prefills?.aligned === undefined)), "math rows have no aligned source");
 });
 
 test("every corpus row's response is judged as its variant intends", () => {

@@ -2,11 +2,11 @@
 // KV-cache sampler. Prompts are rendered with the model's chat template (src/model/chat_template.ts)
 // up to the generation prompt; a prefill appends `<think>` + the prefilled thinking (the tiny
 // template does not open the thinking itself), a hijack also appends `</think>`. Token counts are
-// exact: the CoT ends with the `</think>` token. Rows are sampled in batches of `batchRows`; the
-// sampler seeds each row from one seed per call (the first request's in the batch) and the row's
-// position in the batch, so per-request seeds are not honoured one by one: a run repeated with
-// the same flags is reproducible, while items resumed after an interruption are batched
-// differently and may draw other samples (a per-row seed option in the sampler would fix that).
+// exact: the CoT ends with the `</think>` token. Rows are sampled in batches of `batchRows`, and
+// each row draws from its own seed (sample j of a request: the request's seed + j), so a row's
+// sample does not depend on what it is batched with: adding attacks or suites to a run, or
+// resuming one, leaves every other cell's samples as they were. One thing still depends on the
+// batch: its generation limit is what the context leaves after its longest prompt.
 import type { Llama } from "../../model/llama.ts";
 import { renderChat } from "../../model/chat_template.ts";
 import { sample } from "../../model/sampler.ts";
@@ -31,6 +31,7 @@ export function renderEmbeddedPrompt(req: GenRequest): string {
 interface Row {
   req: number; // index into requests
   ids: number[];
+  seed: number; // the row's own sampling seed
 }
 
 export class EmbeddedProvider implements Provider {
@@ -62,20 +63,20 @@ export class EmbeddedProvider implements Provider {
         results[i]!.error = `prompt (${ids.length} tokens) leaves no room in the model's context of ${ctx}`;
         return;
       }
-      const key = JSON.stringify({ ...r.params, seed: 0 }); // per-request seeds cannot be honoured in a batch
+      const key = JSON.stringify({ ...r.params, seed: 0 }); // rows carry their own seeds
       const rows = groups.get(key) ?? [];
-      for (let j = 0; j < r.n; j++) rows.push({ req: i, ids });
+      for (let j = 0; j < r.n; j++) rows.push({ req: i, ids, seed: (r.params.seed + j) >>> 0 });
       groups.set(key, rows);
     });
     for (const rows of groups.values()) {
       // Similar lengths batch together: a batch's generation limit is what the context leaves
       // after its longest prompt (a tiny model's context is short; a long prefill eats into it).
-      rows.sort((a, b) => a.ids.length - b.ids.length);
+      rows.sort((a, b) => a.ids.length - b.ids.length || a.req - b.req);
       for (let s = 0; s < rows.length; s += this.batchRows) {
         const batch = rows.slice(s, s + this.batchRows);
         const params = requests[batch[0]!.req]!.params;
         const room = ctx - Math.max(...batch.map((b) => b.ids.length));
-        const out = this.sampleBatch(batch.map((b) => b.ids), { ...params, maxTokens: Math.min(params.maxTokens, room) });
+        const out = this.sampleBatch(batch.map((b) => b.ids), batch.map((b) => b.seed), { ...params, maxTokens: Math.min(params.maxTokens, room) });
         batch.forEach((b, k) => results[b.req]!.completions.push(out[k]!));
         await new Promise((r) => setImmediate(r)); // let timers (progress) run between batches
       }
@@ -83,10 +84,10 @@ export class EmbeddedProvider implements Provider {
     return results;
   }
 
-  private sampleBatch(prompts: number[][], p: SamplingParams): Completion[] {
+  private sampleBatch(prompts: number[][], seeds: number[], p: SamplingParams): Completion[] {
     const eos = this.tok.specialIds.eos, endThink = this.tok.specialIds.endThink, think = this.tok.specialIds.think;
     const out = sample(this.model, prompts, {
-      maxNewTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: p.seed,
+      maxNewTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, rowSeeds: seeds,
       stopTokenIds: [eos], vocabLimit: this.tok.vocabSize,
       ...(p.stop?.length ? { stop: p.stop, decode: (ids: number[]) => this.tok.decode(ids) } : {}),
     });
