@@ -7,7 +7,7 @@ import { Tokenizer } from "../src/model/tokenizer.ts";
 import { batchIndices, makeBatch, readTexts, tokenizeRows } from "../src/train/sft_data.ts";
 
 const data = process.argv[2] ?? "runs/world/corpora/base_sft.jsonl";
-const ck = await loadCheckpoint("models/base-recap-world-2-seed1");
+const ck = await loadCheckpoint("models/base-recap-world-3-seed1");
 const tok = Tokenizer.fromJSON(ck.tokenizerJson);
 const rows = tokenizeRows(readTexts(data), tok, "assistant", ck.config.max_position_embeddings, data);
 let cells = 0, real = 0;

@@ -17,6 +17,9 @@ export interface TrainingDiagnostics {
   dropped_per_kept: number | null;
   /** Generated tokens per rollout, over the run. */
   gen_tokens: number | null;
+  /** Adaptive curriculum only: its l_pre and alpha over the last 5 steps (null without one). */
+  curriculum_l_pre_late: number | null;
+  curriculum_alpha_late: number | null;
 }
 
 const WINDOW = 5;
@@ -52,6 +55,8 @@ export function diagnosticsOf(rows: Record<string, number>[], promptsPerStep: nu
     kept_share: kept === null ? null : kept / promptsPerStep,
     dropped_per_kept: meanOf(perKept.map((p) => ({ v: p.v })), "v"),
     gen_tokens: meanOf(rows, "rollout/gen_tokens"),
+    curriculum_l_pre_late: meanOf(late, "curriculum/l_pre"),
+    curriculum_alpha_late: meanOf(late, "curriculum/alpha"),
   };
 }
 
@@ -64,4 +69,6 @@ export const DIAGNOSTIC_LABELS: readonly (readonly [keyof TrainingDiagnostics, s
   ["kept_share", "kept groups / target per step", false],
   ["dropped_per_kept", "dropped groups per kept group", false],
   ["gen_tokens", "generated tokens per rollout", false],
+  ["curriculum_l_pre_late", "curriculum l_pre, last 5 steps", false],
+  ["curriculum_alpha_late", "curriculum alpha, last 5 steps", false],
 ];

@@ -72,12 +72,12 @@ test("retries on 429, 500 and timeouts; a 400 is not retried; failures stay per 
     if (p.includes("bad")) return { status: 400, body: { error: { message: "bad request" } } };
     if (p.includes("flaky")) {
       const tries = fake.requests.filter((q) => String(q.body["prompt"]).includes("flaky")).length;
-      return tries === 1 ? { status: 429, headers: { "retry-after": "0" } } : tries === 2 ? { status: 500 } : tries === 3 ? { delayMs: 1500 } : completionReply("fine", 2);
+      return tries === 1 ? { status: 429, headers: { "retry-after": "0" } } : tries === 2 ? { status: 500 } : tries === 3 ? { delayMs: 2500 } : completionReply("fine", 2);
     }
     return completionReply(`ok${i}`, 2);
   });
   try {
-    const http = { ...fast, timeoutMs: 300 };
+    const http = { ...fast, timeoutMs: 1000 }; // wide enough that a loaded machine does not time out "good"
     const p = new CompletionsProvider({ baseUrl: fake.url, model: "m", http });
     const out = await p.generate([
       req("flaky", { raw: "flaky prompt" }), req("bad", { raw: "bad prompt" }), req("good", { raw: "good prompt" }),

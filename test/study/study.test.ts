@@ -56,6 +56,10 @@ test("training diagnostics: early and late windows, kept share, dropped per kept
   assert.equal(d.kept_share, 0.5);
   assert.equal(d.dropped_per_kept, 0.5);
   assert.equal(diagnosticsOf([{ "reward/mean": 1 }], 16).prefilled_reward_early, null); // DAPO has no prefilled rollouts
+  assert.equal(d.curriculum_l_pre_late, null);
+  const cur = diagnosticsOf(rows.map((r, i) => ({ ...r, "curriculum/l_pre": i < 7 ? 20 : 40, "curriculum/alpha": 0.5 })), 16);
+  assert.equal(cur.curriculum_l_pre_late, 32); // last 5 steps: 20, 20, 40, 40, 40
+  assert.equal(cur.curriculum_alpha_late, 0.5);
 });
 
 test("study configs that cannot work fail before any work, naming the fix", () => {
