@@ -65,29 +65,28 @@ export function prefillRole(source: PromptSource, aligned: boolean): PrefillRole
   }
 }
 
+/** round(fraction * |pool|) of the pool's indices, chosen by a seeded shuffle, ascending. */
+function chooseFraction(pool: number[], fraction: number, rng: Rng): number[] {
+  const n = Math.round(fraction * pool.length);
+  rng.shuffle(pool);
+  return pool.slice(0, n).sort((a, b) => a - b);
+}
+
+/** Indices of the items whose source passes `keep`. */
+function indicesWhere(items: readonly { source: PromptSource }[], keep: (s: PromptSource) => boolean): number[] {
+  return items.flatMap((it, i) => (keep(it.source) ? [i] : []));
+}
+
 /** Indices (ascending) of the prompts that get a prefill: round(alpha * eligible) of them. */
 export function selectPrefilled(items: readonly { source: PromptSource }[], alpha: number, rng: Rng): number[] {
   if (!(alpha >= 0 && alpha <= 1)) throw new RecapError(`alpha must be in [0, 1], got ${alpha}`, "the paper's default is 0.5");
-  const eligible: number[] = []; // (E) indices of non-math prompts
-  items.forEach((it, i) => {
-    if (prefillRole(it.source, false) !== null) eligible.push(i);
-  });
-  const n = Math.round(alpha * eligible.length);
-  rng.shuffle(eligible);
-  return eligible.slice(0, n).sort((a, b) => a - b);
+  return chooseFraction(indicesWhere(items, (s) => prefillRole(s, false) !== null), alpha, rng); // (E) non-math prompts
 }
 
 /** Indices (ascending) of the math prompts that get a pi_math prefill: round(mathAlpha * M). */
 export function selectMathPrefilled(items: readonly { source: PromptSource }[], mathAlpha: number, rng: Rng): number[] {
   if (!(mathAlpha >= 0 && mathAlpha <= 1)) throw new RecapError(`math_alpha must be in [0, 1], got ${mathAlpha}`, "0 is the paper's setting (math never prefilled)");
-  const math: number[] = []; // (M) indices of math prompts
-  items.forEach((it, i) => {
-    if (it.source === "math") math.push(i);
-  });
-  const n = Math.round(mathAlpha * math.length);
-  if (n === 0) return [];
-  rng.shuffle(math);
-  return math.slice(0, n).sort((a, b) => a - b);
+  return chooseFraction(indicesWhere(items, (s) => s === "math"), mathAlpha, rng); // (M) math prompts
 }
 
 export interface BuildOptions {

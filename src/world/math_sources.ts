@@ -12,17 +12,14 @@
 import type { Rng } from "../engine/rng.ts";
 import { pick } from "./requests.ts";
 import { wordCount } from "./phrases.ts";
+import { apply, mathIntro, opStep } from "./traces.ts";
 import type { MathTraceFn } from "./traces.ts";
 import type { MathRequest, Trace } from "./types.ts";
-
-function apply(a: number, op: string, b: number): number {
-  return op === "+" ? a + b : op === "-" ? a - b : a * b;
-}
 
 /** The value a step gets with the other operator; never negative, never the right value. */
 export function swappedValue(a: number, op: string, b: number): number {
   const right = apply(a, op, b);
-  const wrong = op === "+" ? Math.abs(a - b) : op === "-" ? a + b : a + b;
+  const wrong = op === "+" ? Math.abs(a - b) : a + b; // "-" and "*" both become a sum
   return wrong !== right ? wrong : right + b; // only "2 * 2" and "0 + 0"-like ties reach here
 }
 
@@ -58,10 +55,7 @@ function swappedChain(r: MathRequest, at: number): number[] | null {
 }
 
 export const mathOperatorSwap: MathTraceFn = (r, rng) => {
-  const steps = [
-    pick(rng, ["this is a math request, not a safety question.", "this is arithmetic, so there is nothing to refuse."]),
-    pick(rng, ["i will compute it step by step.", "i will work from left to right."]),
-  ];
+  const steps = mathIntro(rng);
   // The swap at the last step never makes a later step negative, so it is the fallback.
   let at = rng.int(r.ops.length);
   let values = swappedChain(r, at);
@@ -72,7 +66,7 @@ export const mathOperatorSwap: MathTraceFn = (r, rng) => {
   let v = r.terms[0] ?? 0, flawWord = 0;
   r.ops.forEach((op, i) => {
     const next = values[i]!; // (n_ops)
-    steps.push(`${v} ${op} ${r.terms[i + 1] ?? 0} = ${next}.`);
+    steps.push(opStep(v, op, r.terms[i + 1] ?? 0, next));
     if (i === at) flawWord = wordCount(steps.join(" "));
     v = next;
   });

@@ -97,18 +97,21 @@ export const SAFETY_VARIANTS: Readonly<Record<string, SafetyTraceFn>> = {
 
 // ---- math ----
 
-function mathIntro(rng: Rng): string[] {
+/** The two opening sentences of math thinking (shared with pi_math's strong style). */
+export function mathIntro(rng: Rng): string[] {
   return [
     pick(rng, ["this is a math request, not a safety question.", "this is arithmetic, so there is nothing to refuse."]),
     pick(rng, ["i will compute it step by step.", "i will work from left to right."]),
   ];
 }
 
-function opStep(a: number, op: string, b: number, v: number): string {
+/** One step of math thinking: "a op b = v." */
+export function opStep(a: number, op: string, b: number, v: number): string {
   return `${a} ${op} ${b} = ${v}.`;
 }
 
-function apply(a: number, op: string, b: number): number {
+/** The value of one step. */
+export function apply(a: number, op: string, b: number): number {
   return op === "+" ? a + b : op === "-" ? a - b : a * b;
 }
 
