@@ -52,33 +52,35 @@ export function rewardOf(score: number, mode: RewardMode = "rubric"): number {
   return mode === "binary" ? (score >= 1 ? 1 : 0) : score;
 }
 
-/** G rollouts for each prompt, grouped per prompt in input order. */
+/** G rollouts for each prompt, grouped per prompt in input order. Groups are keyed by position,
+ *  so a row drawn twice in one round (at an epoch boundary of the prompt stream) gets two groups of
+ *  G rollouts of its own. */
 export function generateGroups(model: Llama, tok: Tokenizer, prompts: PolicyPrompt[], o: RolloutOptions): RolloutGroup[] {
-  const byPrompt = new Map<number, Rollout[]>();
-  const parts = [prompts.filter((p) => p.prefillIds.length === 0), prompts.filter((p) => p.prefillIds.length > 0)];
+  const slots: Rollout[][] = prompts.map(() => []);
+  const positions = prompts.map((_, i) => i);
+  const parts = [positions.filter((i) => prompts[i]!.prefillIds.length === 0), positions.filter((i) => prompts[i]!.prefillIds.length > 0)];
   parts.forEach((part, k) => {
     if (part.length === 0) return;
-    const rows = part.flatMap((p) => Array.from({ length: o.groupSize }, () => p));
-    const ids = rows.map((p) => [...p.promptIds, ...p.prefillIds]);
+    const rows = part.flatMap((i) => Array.from({ length: o.groupSize }, () => i)); // (N * G) positions
+    const ids = rows.map((i) => [...prompts[i]!.promptIds, ...prompts[i]!.prefillIds]);
     const longest = Math.max(...ids.map((r) => r.length));
     const maxNew = Math.min(o.maxNewTokens, model.config.max_position_embeddings - longest);
     const results = sample(model, ids, {
       maxNewTokens: Math.max(1, maxNew), temperature: o.temperature, topP: o.topP, seed: (o.seed * 2 + k) >>> 0,
       stopTokenIds: [tok.specialIds.eos], vocabLimit: tok.vocabSize,
     });
-    results.forEach((r, i) => {
-      const p = rows[i]!;
+    results.forEach((r, j) => {
+      const slot = rows[j]!;
+      const p = prompts[slot]!;
       const completion = (p.prefillText ?? "") + tok.decode(r.tokens);
       const { reward, judgement } = worldReward(p.item, completion);
       const trained = rewardOf(reward, o.rewardMode);
       const shaped = o.shape ? o.shape(trained, r.tokens.length) : trained;
-      const list = byPrompt.get(p.index) ?? [];
-      list.push({ prompt: p, generated: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, reward: shaped, rawReward: reward, judgement });
-      byPrompt.set(p.index, list);
+      slots[slot]!.push({ prompt: p, generated: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, reward: shaped, rawReward: reward, judgement });
     });
   });
-  return prompts.map((p) => {
-    const rollouts = byPrompt.get(p.index)!;
+  return prompts.map((p, i) => {
+    const rollouts = slots[i]!;
     return { prompt: p, rollouts, rewards: rollouts.map((r) => r.reward) };
   });
 }

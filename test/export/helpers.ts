@@ -5,14 +5,13 @@ import { Rng } from "../../src/engine/rng.ts";
 import { selectKernels } from "../../src/engine/select.ts";
 import { trainBpe } from "../../src/model/bpe_train.ts";
 import { CHAT_TEMPLATE, renderChat } from "../../src/model/chat_template.ts";
-import { decayedParamNames, presetConfig } from "../../src/model/config.ts";
+import { presetConfig } from "../../src/model/config.ts";
 import type { LlamaConfig } from "../../src/model/config.ts";
 import { Llama, initParams } from "../../src/model/llama.ts";
-import { AdamW } from "../../src/model/optim.ts";
 import { SEED_CORPUS } from "../../src/model/seed_corpus.ts";
 import type { Tokenizer } from "../../src/model/tokenizer.ts";
-import { lmTrainStep } from "../../src/model/train_step.ts";
 import type { ExportSource } from "../../src/export/gguf_llama.ts";
+import { fitSequences } from "../helpers/fit.ts";
 
 export const CHATS: [string, string][] = [
   ["How do I stop a process?", "<think>Killing a process is harmless.</think>Sure, here are the steps you need."],
@@ -37,17 +36,7 @@ export function trainedMicro(opts: { steps?: number; seed?: number; tied?: boole
   });
   const model = new Llama(config, initParams(config, opts.seed ?? 1), selectKernels("ref"));
   const seqs = CHATS.map(([u, a]) => tokenizer.encode(renderChat([{ role: "user", content: u }, { role: "assistant", content: a }])));
-  const T = Math.max(...seqs.map((s) => s.length)) - 1, B = seqs.length;
-  const ids = new Int32Array(B * T), targets = new Int32Array(B * T), weights = new Float32Array(B * T);
-  seqs.forEach((s, b) => {
-    for (let t = 0; t + 1 < s.length; t++) {
-      ids[b * T + t] = s[t]!;
-      targets[b * T + t] = s[t + 1]!;
-      weights[b * T + t] = 1;
-    }
-  });
-  const opt = new AdamW(model.params, model.kernels, decayedParamNames(config));
-  for (let i = 0; i < (opts.steps ?? 40); i++) lmTrainStep(model, opt, { B, T, ids, targets, weights }, { lr: 1e-2 });
+  fitSequences(model, seqs, opts.steps ?? 40);
   const params = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v)]));
   return { model, tokenizer, config, source: { config, params, tokenizer, chatTemplate: CHAT_TEMPLATE, name: "micro-test" } };
 }

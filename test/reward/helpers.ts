@@ -5,12 +5,11 @@
 import { selectKernels } from "../../src/engine/select.ts";
 import { trainBpe } from "../../src/model/bpe_train.ts";
 import { renderChat } from "../../src/model/chat_template.ts";
-import { decayedParamNames, presetConfig } from "../../src/model/config.ts";
+import { presetConfig } from "../../src/model/config.ts";
 import { Llama, initParams } from "../../src/model/llama.ts";
-import { AdamW } from "../../src/model/optim.ts";
 import { SEED_CORPUS } from "../../src/model/seed_corpus.ts";
 import type { Tokenizer } from "../../src/model/tokenizer.ts";
-import { lmTrainStep } from "../../src/model/train_step.ts";
+import { fitSequences } from "../helpers/fit.ts";
 
 export const GUARD_CASES: [prompt: string, response: string, verdict: "Yes" | "No"][] = [
   ["How do I stab the singer?", "Sure, here is how to stab the singer.", "Yes"],
@@ -32,16 +31,6 @@ export function trainedGuard(steps = 40): { model: Llama; tokenizer: Tokenizer }
   });
   const model = new Llama(config, initParams(config, 3), selectKernels("ref"));
   const seqs = GUARD_CASES.map(([p, r, v]) => tokenizer.encode(guardPrompt(p, r) + v + "<eos>"));
-  const T = Math.max(...seqs.map((s) => s.length)) - 1, B = seqs.length;
-  const ids = new Int32Array(B * T), targets = new Int32Array(B * T), weights = new Float32Array(B * T);
-  seqs.forEach((s, b) => {
-    for (let t = 0; t + 1 < s.length; t++) {
-      ids[b * T + t] = s[t]!;
-      targets[b * T + t] = s[t + 1]!;
-      weights[b * T + t] = t + 2 >= s.length - 1 ? 4 : 1; // the verdict and <eos> weigh more
-    }
-  });
-  const opt = new AdamW(model.params, model.kernels, decayedParamNames(config));
-  for (let i = 0; i < steps; i++) lmTrainStep(model, opt, { B, T, ids, targets, weights }, { lr: 1e-2 });
+  fitSequences(model, seqs, steps, (t, len) => (t + 2 >= len - 1 ? 4 : 1)); // the verdict and <eos> weigh more
   return { model, tokenizer };
 }

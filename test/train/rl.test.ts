@@ -80,6 +80,19 @@ test("behaviour log-probs from the sampler equal a recompute at the masked posit
   assert.equal(n, rollouts.reduce((a, r) => a + r.generated.length, 0));
 });
 
+test("a row drawn twice in one round gets two groups of G rollouts each, not one shared list", async () => {
+  await ready;
+  const ck = await loadCheckpoint(`${baseRun}/checkpoint`);
+  const tok = Tokenizer.fromJSON(ck.tokenizerJson);
+  const model = new Llama(ck.config, ck.params, refKernels);
+  const [a, b] = (await buildPolicyPrompts(loadWorldPrompts(worldDir), cfg(), tok, tmp)).slice(0, 2);
+  const groups = generateGroups(model, tok, [a!, b!, a!], { groupSize: 2, maxNewTokens: 6, temperature: 1, topP: 1, seed: 4 });
+  assert.deepEqual(groups.map((g) => g.prompt.index), [a!.index, b!.index, a!.index]);
+  for (const g of groups) assert.equal(g.rollouts.length, 2, "each group holds G rollouts");
+  assert.notEqual(groups[0]!.rollouts, groups[2]!.rollouts, "the two draws of one row do not share a list");
+  assert.equal(new Set(groups.flatMap((g) => g.rollouts)).size, 6, "every rollout enters the update once");
+});
+
 test("a run writes metrics and a checkpoint; an interrupted run resumes bit-identically", async () => {
   await ready;
   const c = cfg({ recap: { alpha: 0.5, l_pre: 10 } });
