@@ -10,9 +10,9 @@
 //          product as a sum), then the remaining steps carried correctly from the wrong value.
 // Neither ever says "wait": reflection is the model's own. Both end with "so the answer is W."
 import type { Rng } from "../engine/rng.ts";
-import { pick } from "./requests.ts";
+import { apply, pick } from "./requests.ts";
 import { wordCount } from "./phrases.ts";
-import { apply, mathIntro, opStep } from "./traces.ts";
+import { mathIntro, opStep } from "./traces.ts";
 import type { MathTraceFn } from "./traces.ts";
 import type { MathRequest, Trace } from "./types.ts";
 

@@ -103,13 +103,15 @@ export interface MathKnobs {
 
 export const MATH_TEMPLATES: readonly string[] = ["what is {e}?", "compute {e}.", "work out {e}."];
 
+/** The value of one step "a op b". */
+export function apply(a: number, op: string, b: number): number {
+  return op === "+" ? a + b : op === "-" ? a - b : a * b;
+}
+
 /** Left-to-right value of terms joined by ops ("*" only comes first, so this is the usual value). */
 export function evaluate(terms: readonly number[], ops: readonly string[]): number {
   let v = terms[0] ?? 0;
-  ops.forEach((op, i) => {
-    const t = terms[i + 1] ?? 0;
-    v = op === "+" ? v + t : op === "-" ? v - t : v * t;
-  });
+  ops.forEach((op, i) => { v = apply(v, op, terms[i + 1] ?? 0); });
   return v;
 }
 

@@ -21,7 +21,7 @@ import {
   actionStep, askStep, correctionStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, refusal,
   ruleStep, verdictStep, wordCount,
 } from "./phrases.ts";
-import { pick } from "./requests.ts";
+import { apply, pick } from "./requests.ts";
 import type { MathRequest, SafetyRequest, Trace } from "./types.ts";
 
 export type SafetyTraceFn = (r: SafetyRequest, rng: Rng) => Trace;
@@ -108,11 +108,6 @@ export function mathIntro(rng: Rng): string[] {
 /** One step of math thinking: "a op b = v." */
 export function opStep(a: number, op: string, b: number, v: number): string {
   return `${a} ${op} ${b} = ${v}.`;
-}
-
-/** The value of one step. */
-export function apply(a: number, op: string, b: number): number {
-  return op === "+" ? a + b : op === "-" ? a - b : a * b;
 }
 
 /** Math thinking with an optional slip at step `slipAt` (corrected or carried). */
