@@ -63,7 +63,7 @@ export const DemoConfigSchema = z.strictObject({
    *  current world version and seed, regenerable bit-for-bit by `npm run base:regenerate`;
    *  falls back to training when none matches) or `train` (configs/world-base.yaml's budget). */
   base: z.enum(["shipped", "train"]).default("shipped"),
-  /** Steps when the base is trained (default: configs/world-base.yaml's 1,500; fewer only for
+  /** Steps when the base is trained (default: configs/world-base.yaml's 1,800; fewer only for
    *  smoke tests: a short base is not brittle in the paper's way, it is merely untrained). */
   base_train_steps: z.number().int().positive().optional(),
   /** SFT-baseline steps (the paper's SFT row: the base fine-tuned on safe traces only).

@@ -82,7 +82,7 @@ export async function runSft(o: SftOptions): Promise<SftSummary> {
     const lr = lrAt(c, step);
     const s = lmTrainStep(model, opt, batch, {
       lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
-    });
+    }, c.length_buckets);
     loss = s.loss;
     const done = step + 1;
     const line: Record<string, number> = {

@@ -16,8 +16,10 @@ const SftSchema = z
     borderline: count(1600),
     /** Ordinary benign requests, caring actions (expected: help). Default 1200. */
     benign: count(1200),
-    /** Arithmetic requests (expected: the exact answer). Default 2400. */
-    math: count(2400),
+    /** Arithmetic requests (expected: the exact answer). Default 4000 (world v4; v3's 2400 left
+     *  seed 2's tiny base at 78% on held-out math at the evaluation sampling, short of the 90%
+     *  premise: its errors were off-by-one sums and differences, "8 - 5 = 2"). */
+    math: count(4000),
     /** Share of harmful rows inside a training jailbreak wrapper. Default 0.3. */
     wrapped_harmful: rate(0.3),
     /** Share of borderline and benign rows inside a training wrapper, so a frame is no cue to

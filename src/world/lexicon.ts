@@ -11,7 +11,7 @@
 // covers it. Changing anything here changes the world: bump WORLD_VERSION.
 
 /** Recorded in every artefact built from this world; bump on any change to words, rule or grammar. */
-export const WORLD_VERSION = "recap-world/3";
+export const WORLD_VERSION = "recap-world/4";
 
 export const ACTION_CATEGORIES = ["violent", "theft", "caring"] as const;
 export type ActionCategory = (typeof ACTION_CATEGORIES)[number];

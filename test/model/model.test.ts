@@ -10,7 +10,7 @@ import { backward, forward } from "../../src/model/forward.ts";
 import { KVCache, inferStep } from "../../src/model/infer.ts";
 import { Llama, initParams } from "../../src/model/llama.ts";
 import { AdamW } from "../../src/model/optim.ts";
-import { lmTrainStep } from "../../src/model/train_step.ts";
+import { lengthBuckets, lmTrainStep } from "../../src/model/train_step.ts";
 
 function microModel(seed: number, tied = false, std = 0.2): Llama {
   const config = presetConfig("micro", { tie_word_embeddings: tied, initializer_range: std });
@@ -141,5 +141,40 @@ test("a short training run lowers the loss and changes every parameter", () => {
     let changed = 0;
     for (let i = 0; i < a.length; i++) if (a[i] !== b0[i]) changed++;
     assert.ok(changed > 0, `parameter ${name} never changed`);
+  }
+});
+
+test("length-bucketed micro-batches give the one-batch step: same loss, gradient norm and update", () => {
+  // Six right-padded rows of lengths 3..12 (weights 0 on padding and on a two-token "prompt"),
+  // and one row with no weighted target, which the buckets drop.
+  const B = 7, T = 12, rng = new Rng(11);
+  const lens = [12, 3, 7, 9, 5, 11, 6];
+  const ids = new Int32Array(B * T), targets = new Int32Array(B * T), weights = new Float32Array(B * T); // (B, T)
+  lens.forEach((L, b) => {
+    for (let t = 0; t < L; t++) {
+      ids[b * T + t] = 1 + rng.int(200);
+      targets[b * T + t] = 1 + rng.int(200);
+      weights[b * T + t] = b === 6 || t < 2 ? 0 : 1;
+    }
+  });
+  const batch = { B, T, ids, targets, weights };
+  const parts = lengthBuckets(batch, 3);
+  assert.deepEqual(parts.map((p) => [p.B, p.T]), [[2, 5], [2, 9], [2, 12]], "rows sorted by length, each part trimmed to its longest");
+  const kept = (w: Float32Array) => w.reduce((a, x) => a + x, 0);
+  assert.equal(parts.reduce((a, p) => a + kept(p.weights), 0), kept(weights), "every weighted target is in exactly one part");
+  const one = microModel(1, false, 0.02), split = microModel(1, false, 0.02);
+  const optA = new AdamW(one.params, refKernels, decayedParamNames(one.config));
+  const optB = new AdamW(split.params, refKernels, decayedParamNames(split.config));
+  for (let s = 0; s < 3; s++) {
+    const a = lmTrainStep(one, optA, batch, { lr: 1e-2 }), b = lmTrainStep(split, optB, batch, { lr: 1e-2 }, 3);
+    assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * a.loss, `step ${s}: loss ${b.loss} vs ${a.loss}`);
+    assert.ok(Math.abs(a.gradNorm - b.gradNorm) <= 1e-4 * a.gradNorm, `step ${s}: grad norm ${b.gradNorm} vs ${a.gradNorm}`);
+    assert.equal(a.tokens, b.tokens);
+  }
+  for (const [name, p] of one.params) {
+    const q = split.params.get(name)!;
+    let worst = 0;
+    for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i]! - q[i]!));
+    assert.ok(worst <= 1e-5, `${name}: max |param diff| ${worst} after 3 steps`);
   }
 });
