@@ -1,6 +1,6 @@
-// How much of an SFT step is padding: the share of (B, T) cells of the base run's batches that
-// are padding (rows are right-padded to the longest row of their batch). Not a speed number; the
-// case for length-bucketed batches.
+// How much of an SFT step is padding when a batch is one padded block (`length_buckets: 1`): the
+// share of (B, T) cells of the base run's batches that are padding (rows right-padded to the
+// longest row of their batch). Not a speed number; bench/sft_buckets.ts times the fix.
 //   npx recap world build --seed 1 --out runs/world && node --import tsx bench/sft_padding.ts
 import { shippedBaseDir } from "../src/demo/shipped.ts";
 import { loadCheckpoint } from "../src/model/checkpoint.ts";
