@@ -19,16 +19,18 @@ export interface LmStepStats extends StepStats {
   tokens: number; // weighted tokens
 }
 
-/** dLoss/dlogp for loss = -sum(w * logp) / sum(w). Returns the loss too. */
-export function crossEntropyGrad(logprobs: Float32Array, weights: Float32Array): { loss: number; dLogp: Float32Array; tokens: number } {
+/** dLoss/dlogp for loss = -sum(w * logp) / norm, norm = sum(w) unless given (a micro-batch of a
+ *  larger batch passes the whole batch's sum). Returns the loss, and -sum(w * logp) as `sum`. */
+export function crossEntropyGrad(logprobs: Float32Array, weights: Float32Array, norm?: number): { loss: number; dLogp: Float32Array; tokens: number; sum: number } {
   let wsum = 0, lsum = 0;
   for (let i = 0; i < weights.length; i++) {
     wsum += weights[i]!;
     lsum -= weights[i]! * logprobs[i]!;
   }
+  const total = norm ?? wsum;
   const dLogp = new Float32Array(weights.length); // (B*T)
-  if (wsum > 0) for (let i = 0; i < weights.length; i++) dLogp[i] = -weights[i]! / wsum;
-  return { loss: wsum > 0 ? lsum / wsum : 0, dLogp, tokens: wsum };
+  if (total > 0) for (let i = 0; i < weights.length; i++) dLogp[i] = -weights[i]! / total;
+  return { loss: total > 0 ? lsum / total : 0, dLogp, tokens: wsum, sum: lsum };
 }
 
 /** Splits a right-padded batch into up to `k` micro-batches of rows of similar length, each
@@ -72,11 +74,8 @@ export function lmTrainStep(model: Llama, opt: AdamW, batch: LmBatch, o: AdamWOp
   for (const part of lengthBuckets(batch, buckets)) {
     withScope(model.kernels, () => {
       const { logprobs, cache } = forward(model, part.ids, part.targets, part.B, part.T); // (Bg*Tg)
-      const dLogp = new Float32Array(part.weights.length); // (Bg*Tg)
-      for (let i = 0; i < dLogp.length; i++) {
-        lsum -= part.weights[i]! * logprobs[i]!;
-        dLogp[i] = -part.weights[i]! / wsum;
-      }
+      const { dLogp, sum } = crossEntropyGrad(logprobs, part.weights, wsum);
+      lsum += sum;
       backward(model, cache, dLogp);
     });
   }
