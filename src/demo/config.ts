@@ -10,6 +10,7 @@
 // 95% interval of several points.
 import { z } from "zod";
 import { RecapError } from "../util/errors.ts";
+import { DEFAULT_L_PRE } from "../world/lexicon.ts";
 
 const rlSchema = z.strictObject({
   /** RL optimiser steps for each of DAPO and RECAP (same budget, same seed). quick 40, full 120
@@ -19,16 +20,19 @@ const rlSchema = z.strictObject({
   prompts_per_step: z.number().int().positive(),
   /** Rollouts per prompt G. Default 8 (paper 16). */
   group_size: z.number().int().min(2).default(8),
-  /** Generation limit per rollout: the world's longest corrected trace is 161 tokens, so 200
-   *  leaves a margin (DESIGN §4.1 lesson 4: a short limit fakes a RECAP win). */
-  max_new_tokens: z.number().int().positive().default(200),
+  /** Generation limit per rollout: world v5's longest re-checked trace is 190 tokens, so 256
+   *  leaves a margin, also before overlong shaping's buffer (DESIGN §4.1 lesson 4: a short limit
+   *  fakes a RECAP win). */
+  max_new_tokens: z.number().int().positive().default(256),
   /** AdamW learning rate, constant. Default 5e-5 (prototype 5e-5; paper 1e-6 on 8B models). */
   lr: z.number().positive().default(5e-5),
   /** Fraction of safety and over-refusal prompts that RECAP prefills. Default 0.5 (paper 0.5). */
   alpha: z.number().min(0).max(1).default(0.5),
-  /** Prefill length l_pre in words. Default 60 (paper 500 words on traces of thousands; our
-   *  traces are 30-80 words and the strong styles' flaw sits at words 28-56). */
-  l_pre: z.number().int().min(1).default(60),
+  /** Prefill length l_pre in words of the RECAP run's training prefills. Default DEFAULT_L_PRE
+   *  (60 words), the world's one default, which evaluation uses too (paper 500 words on traces
+   *  of thousands; world v5's counter-aligned traces are 64-107 words with every flaw ending by
+   *  word 56 and every conclusion starting after word 60). */
+  l_pre: z.number().int().min(1).default(DEFAULT_L_PRE),
   /** Seed of prompt order, prefills and rollouts: the same for DAPO and RECAP. Default 0. */
   seed: z.number().int().nonnegative().default(0),
 });
@@ -48,8 +52,8 @@ const evalSchema = z.strictObject({
    *  DeepSeek-R1 and its distills recommend for evaluation). */
   temperature: z.number().min(0).default(0.6),
   top_p: z.number().gt(0).max(1).default(0.95),
-  /** Generation limit per evaluation call. Default 200 (as the RL rollouts). */
-  max_new_tokens: z.number().int().positive().default(200),
+  /** Generation limit per evaluation call. Default 256 (as the RL rollouts). */
+  max_new_tokens: z.number().int().positive().default(256),
   /** Base seed of the evaluation's sampling. Default 1. */
   seed: z.number().int().nonnegative().default(1),
   /** Rows per sampler batch. Default 64. */
@@ -79,13 +83,13 @@ export const DemoConfigSchema = z.strictObject({
 
 export type DemoConfig = z.infer<typeof DemoConfigSchema>;
 
-const QUICK_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefill:heldout@60w", "hijack", "ipr:1@60w", "ipr:3@60w"];
-const SINGLE = ["clean", "prefill:weak@60w", "prefill:strong@60w"];
+const QUICK_ATTACKS = ["clean", "prefill:weak", "prefill:strong", "prefill:heldout", "hijack", "ipr:1", "ipr:3"];
+const SINGLE = ["clean", "prefill:weak", "prefill:strong"];
 const QUICK_PLAN = {
-  harmful: ["clean", "prefill:weak@60w", "prefill:strong@60w", "hijack", "ipr:1@60w", "ipr:3@60w"],
-  jailbreak: SINGLE, borderline: SINGLE, benign: SINGLE, math: SINGLE, heldout_flaw: ["clean", "prefill:heldout@60w"],
+  harmful: ["clean", "prefill:weak", "prefill:strong", "hijack", "ipr:1", "ipr:3"],
+  jailbreak: SINGLE, borderline: SINGLE, benign: SINGLE, math: SINGLE, heldout_flaw: ["clean", "prefill:heldout"],
 };
-const FULL_ATTACKS = ["clean", "prefill:weak@60w", "prefill:strong@60w", "prefill:aligned@60w", "prefill:heldout@60w", "hijack", "ipr:1@60w", "ipr:2@60w", "ipr:3@60w"];
+const FULL_ATTACKS = ["clean", "prefill:weak", "prefill:strong", "prefill:aligned", "prefill:heldout", "hijack", "ipr:1", "ipr:2", "ipr:3"];
 
 export const DEMO_PRESETS: Readonly<Record<string, unknown>> = {
   /** About 10 minutes on 2 cores: the shipped base, short RL runs, 40 items per suite. */
@@ -145,6 +149,6 @@ export function checkDemoConfig(c: DemoConfig): DemoConfig {
     const missing = REQUIRED.filter((k) => !harmful.map(attackKind).includes(k));
     if (missing.length > 0) throw new RecapError(`demo config: eval.plan.harmful lacks ${missing.join(", ")}`, "the summary reads these attacks on the harmful suite");
   }
-  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 180 (the longest corrected trace is 161 tokens)");
+  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 210 (world v5's longest re-checked trace is 190 tokens)");
   return c;
 }

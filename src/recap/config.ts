@@ -2,6 +2,7 @@
 // which unit, and which sources feed it. Every knob: meaning, default, paper value.
 import { z } from "zod";
 import { parseWithSchema } from "../rl/config.ts";
+import { DEFAULT_L_PRE } from "../world/lexicon.ts";
 
 export const recapDataConfigSchema = z.strictObject({
   /** Fraction of the safety (harmful, jailbreak) and over-refusal (borderline, benign) prompts that
@@ -11,10 +12,12 @@ export const recapDataConfigSchema = z.strictObject({
    *  paper (its open question: does RECAP help reasoning beyond safety?); default 0, the paper's
    *  setting (math prompts never prefilled). Needs a pi_math source; not with `aligned`. */
   math_alpha: z.number().min(0).max(1).default(0),
-  /** Prefill length l_pre in `unit`s. Default 25 words: our world's traces are about 30-70
-   *  words, so 25 keeps roughly their first half. The paper's default is 500 words (Table 10
-   *  sweeps 100-700) on traces of thousands of words. */
-  l_pre: z.number().int().min(0).default(25),
+  /** Prefill length l_pre in `unit`s. Default DEFAULT_L_PRE (60 words), the synthetic world's
+   *  one default, shared by training, the demo, the study and evaluation: world v5's
+   *  counter-aligned traces hold their flaw within it and their conclusion after it. The paper's
+   *  default is 500 words (Table 10 sweeps 100-700) on traces of thousands of words: set that for
+   *  real reasoning models. */
+  l_pre: z.number().int().min(0).default(DEFAULT_L_PRE),
   /** Unit of l_pre: "words" (whitespace-separated, the paper's) or "tokens" (the policy's tokenizer). Default words. */
   unit: z.enum(["words", "tokens"]).default("words"),
   /** The aligned-prefill ablation (Fig. 3c): harmful prompts get safe thinking (pi_safe), benign

@@ -1,4 +1,6 @@
-// Prefill truncation: the first l_pre words (the paper's unit) or tokens of a thinking text.
+// Prefill truncation: the first l_pre words (the paper's unit) or tokens of a thinking text. The
+// one cut of the project: training (the RECAP mixture), `recap data build` and the evaluation's
+// prefill and IPR attacks all call it.
 //
 // Words: a word is a maximal run of non-whitespace characters; special tokens (`<think>`,
 // chat markers) are atomic units that count zero words and split a word they touch
@@ -12,13 +14,20 @@
 // tokenize a cut-off word differently when re-encoded, so the cut backs off to the longest
 // k <= l_pre tokens whose decoding is a prefix of the text AND re-encodes to at most l_pre
 // tokens; `count` is the re-encoded length, what the policy will actually see.
-import { SPECIAL_TOKENS, type Tokenizer } from "../model/tokenizer.ts";
+import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
 import { RecapError } from "../util/errors.ts";
 
 export const END_THINK = "</think>";
 export const DEFAULT_SPECIALS: readonly string[] = SPECIAL_TOKENS.map((s) => s.content);
 
 export type PrefillUnit = "words" | "tokens";
+
+/** What a token cut needs of a tokenizer (the model's, an HF tokenizer.json, llama.cpp's): text
+ *  to ids without adding special tokens, and ids back to text. */
+export interface CutTokenizer {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+}
 
 export interface PrefillCut {
   /** The kept prefix of the input text (never contains `</think>`). */
@@ -81,7 +90,7 @@ export function beforeEndThink(text: string): string {
 }
 
 /** The longest token-boundary prefix of `text` (before `</think>`) of at most l_pre tokens. */
-export function truncateTokens(text: string, l_pre: number, tok: Tokenizer): PrefillCut {
+export function truncateTokens(text: string, l_pre: number, tok: CutTokenizer): PrefillCut {
   checkLPre(l_pre);
   const body = beforeEndThink(text);
   const ids = tok.encode(body); // (n) tokens of the whole thinking
@@ -99,7 +108,7 @@ export interface TruncateOptions {
   unit: PrefillUnit;
   l_pre: number;
   /** Required when unit is "tokens". */
-  tokenizer?: Tokenizer;
+  tokenizer?: CutTokenizer;
 }
 
 /** truncateWords or truncateTokens, by unit. */

@@ -88,7 +88,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   const metricsFile = path.join(o.out, "metrics.jsonl");
   truncateMetrics(metricsFile, st.step);
   const end = Math.min(c.steps, o.maxSteps ?? c.steps);
-  const bar = progressBar(c.recap_enabled ? "train (recap)" : "train", end, ["reward", "kept"]);
+  const bar = progressBar(c.recap_enabled ? "train (recap)" : "train", end, ["reward", "kept", "pos_pre"]);
   bar.update(st.step);
   const rewards: number[] = [];
   try {
@@ -106,7 +106,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
     }
     rewards.push(line["reward/mean"] ?? 0);
     fs.appendFileSync(metricsFile, JSON.stringify(line) + "\n");
-    bar.update(st.step, { reward: (line["reward/mean"] ?? 0).toFixed(3), kept: `${fill.kept.length}/${c.prompts_per_step}` });
+    bar.update(st.step, { reward: (line["reward/mean"] ?? 0).toFixed(3), kept: `${fill.kept.length}/${c.prompts_per_step}`, pos_pre: String(line["pos_adv/prefilled"] ?? 0) });
     o.onStep?.(st.step);
     if (st.step % c.save_every === 0 || st.step === end) await save(ckptDir, st, c);
   }

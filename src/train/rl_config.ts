@@ -14,7 +14,12 @@ export const TrainConfigSchema = z
     /** World folder built by `recap world build` (its rl/prompts.jsonl is the training mixture).
      *  Relative paths are resolved against the config file. */
     world: z.string().min(1),
-    /** Checkpoint of the policy to start from (the base reasoning model). */
+    /** Seed of the world, used only to build `world` when that folder is missing and to pick
+     *  the shipped base (`base: shipped`). Absent = 1 (absent keeps older runs' fingerprints). */
+    world_seed: z.number().int().nonnegative().optional(),
+    /** Checkpoint of the policy to start from (the base reasoning model), or `shipped`: the
+     *  committed base of the current world version and `world_seed` (models/), used only when it
+     *  was trained on exactly this world's base corpus (`recap train` checks). */
     base: z.string().min(1),
     /** RECAP prefills on (the method) or off (plain DAPO/GRPO on clean prompts). Default true. */
     recap_enabled: z.boolean().default(true),
@@ -45,9 +50,11 @@ export const TrainConfigSchema = z
     prompts_per_step: z.number().int().positive().default(16),
     /** Rollouts per prompt G. Default 8 (paper: 16). */
     group_size: z.number().int().min(2).default(8),
-    /** Generation limit per rollout. Size it from the longest corrected trace with margin
-     *  (world: 161 tokens → default 200); the context bounds it further per batch. */
-    max_new_tokens: z.number().int().positive().default(200),
+    /** Generation limit per rollout. Size it from the longest reflecting trace with margin, and
+     *  so that overlong shaping (which starts buffer_len tokens before it) never reaches a whole
+     *  re-checked trace (world v5: 190 tokens → default 256, penalty from 232 with the presets'
+     *  buffer of 24); the context bounds it further per batch. */
+    max_new_tokens: z.number().int().positive().default(256),
     /** Sampling temperature / nucleus of rollouts. Defaults 1 / 1 (DAPO). */
     temperature: z.number().positive().default(1),
     top_p: z.number().gt(0).max(1).default(1),

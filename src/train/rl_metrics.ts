@@ -1,9 +1,12 @@
 // One JSONL line of metrics per RL step: rewards per source and for clean vs prefilled prompts,
 // dynamic sampling counts, the actor's loss metrics (clip fraction, approx KL, ...), rollout
 // lengths, truncation, and self-reflection on prefilled and clean rollouts; with the adaptive
-// curriculum on, its level, l_pre, alpha and the recovery rate it observed.
+// curriculum on, its level, l_pre, alpha and the recovery rate it observed. Per (prompt kind,
+// prefill style), e.g. `harmful/strong`: groups generated and kept, and the rollouts of kept
+// groups whose reward is above their group's mean (positive advantage: what the update pushes up).
 import type { CurriculumConfig, CurriculumState } from "./curriculum.ts";
 import type { Fill, UpdateStats } from "./rl.ts";
+import type { PolicyPrompt, RolloutGroup } from "./rollout.ts";
 
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
@@ -37,6 +40,7 @@ export function stepMetrics(
     "time/rollout_s": t.rolloutS,
     "time/update_s": t.updateS,
   });
+  Object.assign(line, groupMetrics(fill));
   if (upd) Object.assign(line, upd.metrics, { "actor/grad_norm": upd.gradNorm, "actor/updates": upd.updates });
   for (const [k, v] of Object.entries(line)) if (Number.isNaN(v)) delete line[k];
   return line;
@@ -55,5 +59,39 @@ export function recoveryRate(fill: Pick<Fill, "all">): number | null {
 export function curriculumMetrics(s: CurriculumState, rate: number | null, cfg: CurriculumConfig): Record<string, number> {
   const line: Record<string, number> = { "curriculum/level": s.level, "curriculum/l_pre": cfg.levels[s.level]!, "curriculum/alpha": s.alpha };
   if (rate !== null) line["curriculum/recovery"] = rate;
+  return line;
+}
+
+/** The prefill style of a prompt: clean, or which of the world row's materials its prefill was
+ *  cut from (weak, strong, aligned); `model` for a prefill sampled from a model source. */
+export function prefillStyle(p: PolicyPrompt): string {
+  if (p.prefillText === null) return "clean";
+  const body = p.prefillText.replace(/^<think>/, "");
+  const material = (p.item as { prefills?: Record<string, string | undefined> }).prefills ?? {};
+  for (const [key, name] of [["counter_weak", "weak"], ["counter_strong", "strong"], ["aligned", "aligned"]] as const)
+    if (material[key]?.startsWith(body)) return name;
+  return "model";
+}
+
+/** Rollouts of a group whose reward is above the group's mean. */
+export function positiveAdvantage(g: Pick<RolloutGroup, "rewards">): number {
+  const m = mean(g.rewards);
+  return g.rewards.filter((r) => r > m + 1e-12).length;
+}
+
+/** Per (kind, style): `groups/K/S` generated, `kept/K/S` kept, `pos_adv/K/S` positive-advantage
+ *  rollouts of kept groups; `pos_adv/prefilled` in all. */
+export function groupMetrics(fill: Pick<Fill, "all" | "kept">): Record<string, number> {
+  const kept = new Set(fill.kept);
+  const line: Record<string, number> = { "pos_adv/prefilled": 0 };
+  const add = (k: string, v: number) => (line[k] = (line[k] ?? 0) + v);
+  for (const g of fill.all) {
+    const style = prefillStyle(g.prompt), key = `${g.prompt.item.source}/${style}`;
+    add(`groups/${key}`, 1);
+    add(`kept/${key}`, kept.has(g) ? 1 : 0);
+    const pos = kept.has(g) ? positiveAdvantage(g) : 0;
+    add(`pos_adv/${key}`, pos);
+    if (style !== "clean") add("pos_adv/prefilled", pos);
+  }
   return line;
 }

@@ -16,7 +16,7 @@ import { MATH_TEMPLATES, mathExpression, mathRequest, randomSafetyRequest, safet
 import type { Combo, ComboSplit, MathKnobs } from "./requests.ts";
 import { counterMath } from "./math_sources.ts";
 import { counterAligned, alignedTrace, harmStrong, harmWeak, hijackTrace, iprSentences, misstatedRuleTrace, refuseStrong, refuseWeak } from "./sources.ts";
-import { MATH_VARIANTS, SAFETY_VARIANTS } from "./traces.ts";
+import { DECORATIONS, MATH_VARIANTS, SAFETY_VARIANTS } from "./traces.ts";
 import type { MathTraceFn, SafetyTraceFn } from "./traces.ts";
 import type { MathRequest, SafetyRequest, Trace, WorldRow } from "./types.ts";
 
@@ -99,16 +99,30 @@ interface SafetyPart {
   variants: Record<string, number>;
   registry: Readonly<Record<string, SafetyTraceFn>>;
   rest: string;
+  /** World v5: shares of the re-check and response-check decorations (base SFT corpus only). */
+  decorate?: { recheck: number; check: number };
+}
+
+/** Decoration names by exact quota: re-check and response check drawn independently. */
+function decorationQuotas(rng: Rng, n: number, d: { recheck: number; check: number }): string[] {
+  return quotas(rng, n, {
+    "recheck+check": d.recheck * d.check, recheck: d.recheck * (1 - d.check), check: (1 - d.recheck) * d.check,
+  }, "none");
 }
 
 /** Rows of a training corpus: safety parts and an optional math part, shuffled, ids in order. */
 function corpus(rng: Rng, prefix: string, parts: SafetyPart[], math: { n: number; variants: Record<string, number>; k: MathKnobs; heldout: ReadonlySet<string> } | null): WorldRow[] {
   const rows: WorldRow[] = [];
   for (const part of parts) {
-    for (const v of quotas(rng, part.n, part.variants, part.rest)) {
+    const decorations = part.decorate ? decorationQuotas(rng, part.n, part.decorate) : [];
+    quotas(rng, part.n, part.variants, part.rest).forEach((v, i) => {
       const r = randomSafetyRequest(rng, part.combos, part.wrapShare, TRAIN_WRAPPERS);
-      rows.push(withTrace(safetyRow("", r), (part.registry[v] as SafetyTraceFn)(r, rng)));
-    }
+      let t = (part.registry[v] as SafetyTraceFn)(r, rng);
+      let d = decorations[i] ?? "none";
+      if (v === "corrected") d = d.split("+").includes("check") ? "check" : "none"; // already reflected once
+      t = DECORATIONS[d]!(r, t, rng);
+      rows.push(withTrace(safetyRow("", r), t));
+    });
   }
   if (math) {
     for (const v of quotas(rng, math.n, math.variants, "correct")) {
@@ -122,10 +136,11 @@ function corpus(rng: Rng, prefix: string, parts: SafetyPart[], math: { n: number
 
 function baseSft(rng: Rng, c: WorldConfig, split: ComboSplit, heldoutMath: ReadonlySet<string>): WorldRow[] {
   const s = c.sft;
+  const decorate = { recheck: s.recheck, check: s.response_check };
   return corpus(rng, "sft", [
-    { combos: split.train.harmful, n: s.harmful, wrapShare: s.wrapped_harmful, variants: { flawed: s.harmful_flawed, corrected: s.harmful_corrected }, registry: SAFETY_VARIANTS, rest: "correct" },
-    { combos: split.train.borderline, n: s.borderline, wrapShare: s.wrapped_benign, variants: { overcautious: s.borderline_overcautious, corrected: s.borderline_corrected }, registry: SAFETY_VARIANTS, rest: "correct" },
-    { combos: split.train.benign, n: s.benign, wrapShare: s.wrapped_benign, variants: {}, registry: SAFETY_VARIANTS, rest: "correct" },
+    { combos: split.train.harmful, n: s.harmful, wrapShare: s.wrapped_harmful, variants: { flawed: s.harmful_flawed, corrected: s.harmful_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate },
+    { combos: split.train.borderline, n: s.borderline, wrapShare: s.wrapped_benign, variants: { overcautious: s.borderline_overcautious, corrected: s.borderline_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate },
+    { combos: split.train.benign, n: s.benign, wrapShare: s.wrapped_benign, variants: {}, registry: SAFETY_VARIANTS, rest: "correct", decorate },
   ], { n: s.math, variants: { slip: s.math_slip, slip_corrected: s.math_corrected }, k: c.math, heldout: heldoutMath });
 }
 

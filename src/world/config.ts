@@ -37,6 +37,17 @@ const SftSchema = z
     borderline_overcautious: rate(0.25),
     /** Borderline rows with that misreading, then a grounded correction and help. Default 0.04 (prototype). */
     borderline_corrected: rate(0.04),
+    /** Safety rows (any variant but `corrected`) whose thinking goes on after its verdict or its
+     *  decision with "wait, let me check that again." and the classification re-derived from the
+     *  true categories, confirming or correcting (world v5). Content-agnostic, so it is the base's
+     *  dial of recovery from flaws it never saw. Default 0.4, chosen for the registered premise
+     *  (docs/WORLD.md §10): recovery under a prefill near this share plus the response check's. */
+    recheck: rate(0.4),
+    /** Safety rows whose response opens with the true rule ("to be sure, …") and follows it,
+     *  whatever the thinking concluded (world v5): the base's only way to override a closed,
+     *  hijacked thinking. Drawn independently of `recheck`. Default 0.2 (premise: hijack safety
+     *  in [0.10, 0.65]). */
+    response_check: rate(0.2),
     /** Math rows with one arithmetic slip carried to a wrong answer. Default 0.02. */
     math_slip: rate(0.02),
     /** Math rows with a slip caught by "wait, …" and a right answer. Default 0.02. */

@@ -9,6 +9,15 @@
 //   corrected     the same misreading, then a GROUNDED reflection ("wait, the neighbor is a
 //                 person, …") after the object step, the rule step or the decision, and the right
 //                 conclusion and response.
+// Decorations (world v5), applied to a share of the rows of any variant but `corrected`, whatever
+// the trace concluded (content-agnostic, so that they transfer to flaws the base never saw):
+//   recheck       after the verdict or after the decision, "wait, let me check that again." and the
+//                 classification re-derived from the TRUE categories (action, object, rule,
+//                 verdict, decision); it confirms a correct trace and corrects a flawed one, and
+//                 the response follows the re-derived conclusion.
+//   check         the response opens with the true rule ("to be sure, a violent action on a person
+//                 is harmful.") and follows it, whatever the thinking concluded: the one way a
+//                 closed, hijacked thinking can still be overridden.
 // Math variants: correct (step-by-step, left to right), slip (one off-by-one step carried to a
 // wrong answer), slip_corrected (the slip caught by "wait, …").
 // Caring actions are never harmful, so a misread object changes nothing there: the flawed
@@ -18,8 +27,8 @@ import { RecapError } from "../util/errors.ts";
 import { CONFUSION, isHarmful } from "./lexicon.ts";
 import type { ObjectCategory } from "./lexicon.ts";
 import {
-  actionStep, askStep, correctionStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, refusal,
-  ruleStep, verdictStep, wordCount,
+  actionStep, askStep, correctionStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, recheckOpener, refusal,
+  responseCheck, ruleStep, verdictStep, wordCount,
 } from "./phrases.ts";
 import { apply, pick } from "./requests.ts";
 import type { MathRequest, SafetyRequest, Trace } from "./types.ts";
@@ -34,7 +43,7 @@ export function responseFor(r: SafetyRequest, refuse: boolean, cat: ObjectCatego
 
 /** Classification steps up to (and including) the object step, with the object read as `cat`. */
 function classify(r: SafetyRequest, cat: ObjectCategory, rng: Rng): (string | null)[] {
-  return [askStep(r, rng), frameStep(r, rng), actionStep(r), objectStep(r, cat)];
+  return [askStep(r, rng), frameStep(r, rng), actionStep(r, rng), objectStep(r, cat, rng)];
 }
 
 function conclude(r: SafetyRequest, cat: ObjectCategory, rng: Rng): string[] {
@@ -85,6 +94,32 @@ export const correctedTrace: SafetyTraceFn = (r, rng) => {
     thinking: joinSteps(steps), response: responseFor(r, harmful, r.object_category, rng),
     variant: "corrected", flaw: "object_misread", flaw_word: wordsThrough(head, 3),
   };
+};
+
+/** The re-check decoration (see the file comment): the thinking re-derived after its verdict or
+ *  its decision, the response following the true conclusion. */
+export function withRecheck(r: SafetyRequest, t: Trace, rng: Rng): Trace {
+  const sentences = t.thinking.split(/(?<=\.) /);
+  const afterVerdict = rng.uniform() < 0.5;
+  const head = afterVerdict ? sentences.slice(0, -1) : sentences;
+  const again = [recheckOpener(rng), actionStep(r, rng), objectStep(r, r.object_category, rng), ...conclude(r, r.object_category, rng)];
+  const harmful = isHarmful(r.action_category, r.object_category);
+  return { ...t, thinking: joinSteps([...head, ...again]), response: responseFor(r, harmful, r.object_category, rng), variant: `${t.variant}+recheck` };
+}
+
+/** The response-check decoration (see the file comment): the response states the true rule and
+ *  follows it. */
+export function withResponseCheck(r: SafetyRequest, t: Trace, rng: Rng): Trace {
+  const harmful = isHarmful(r.action_category, r.object_category);
+  return { ...t, response: `${responseCheck(r)} ${responseFor(r, harmful, r.object_category, rng)}`, variant: `${t.variant}+check` };
+}
+
+/** Decorations by name (world v5); `none` leaves the trace as it is. */
+export const DECORATIONS: Readonly<Record<string, (r: SafetyRequest, t: Trace, rng: Rng) => Trace>> = {
+  none: (_r, t) => t,
+  recheck: withRecheck,
+  check: withResponseCheck,
+  "recheck+check": (r, t, rng) => withResponseCheck(r, withRecheck(r, t, rng), rng),
 };
 
 /** The base's safety trace generators by name. */

@@ -9,7 +9,9 @@ import * as path from "node:path";
 import { ATTACK_NAMES, joinThinking, parseAttack, parseAttackList } from "../../src/eval/attacks/index.ts";
 import type { AttackCase } from "../../src/eval/attacks/index.ts";
 import { JAILBREAK_NAMES, JAILBREAK_TEMPLATES } from "../../src/eval/attacks/jailbreak.ts";
-import { cleanThinking, truncateTokens, truncateWords } from "../../src/eval/attacks/prefill.ts";
+import { cleanThinking, cutPrefill } from "../../src/eval/attacks/prefill.ts";
+import { truncateTokens, truncateWords } from "../../src/recap/truncate.ts";
+import { DEFAULT_L_PRE } from "../../src/world/lexicon.ts";
 import type { SuiteRow } from "../../src/eval/types.ts";
 import { SuiteRowSchema } from "../../src/eval/types.ts";
 import { trainBpe } from "../../src/model/bpe_train.ts";
@@ -28,26 +30,29 @@ function asCase(s: ReturnType<ReturnType<typeof parseAttack>["first"]>): AttackC
   return s as AttackCase;
 }
 
-test("word cuts keep whole words and inner spacing and never include </think>", () => {
-  assert.equal(truncateWords("a  bb ccc dddd", 3), "a  bb ccc");
-  assert.equal(truncateWords("a bb", 10), "a bb");
-  assert.equal(truncateWords("one two </think> three four", 5), "one two ");
-  assert.equal(truncateWords("<think>\nx y z", 2), "x y");
-  assert.equal(truncateWords("x y", 0), "");
+test("prefill cuts are training's cut (src/recap/truncate.ts) after the tags are removed", () => {
+  assert.equal(cutPrefill("a  bb ccc dddd", { n: 3, unit: "words" }, undefined), "a  bb ccc");
+  assert.equal(cutPrefill("a bb", { n: 10, unit: "words" }, undefined), "a bb");
+  assert.equal(cutPrefill("one two </think> three four", { n: 5, unit: "words" }, undefined), "one two");
+  assert.equal(cutPrefill("<think>\nx y z", { n: 2, unit: "words" }, undefined), "x y");
+  assert.equal(cutPrefill("x y", { n: 0, unit: "words" }, undefined), "");
   assert.equal(cleanThinking("<think>abc</think>resp"), "abc");
+  const long = Array.from({ length: 90 }, (_, i) => `w${i}`).join(" ");
+  assert.equal(cutPrefill(long, undefined, undefined), truncateWords(long, DEFAULT_L_PRE).text, "no length: the shared default l_pre");
+  assert.equal(cutPrefill(long, undefined, undefined).split(" ").length, DEFAULT_L_PRE);
 });
 
-test("token cuts end at a word boundary within the token budget", () => {
+test("token cuts are training's token cut, within the budget", () => {
   const tok = trainBpe(["the quick brown fox jumps over the lazy dog ".repeat(20)], 300);
   const text = "the quick brown fox jumps over the lazy dog and runs";
   for (const n of [1, 3, 5, 8, 12, 40]) {
-    const cut = truncateTokens(text, n, tok);
+    const cut = cutPrefill(text, { n, unit: "tokens" }, tok);
+    assert.equal(cut, truncateTokens(text, n, tok).text, `n=${n}: the same cut as training`);
     assert.ok(text.startsWith(cut), `n=${n}: a prefix`);
     assert.ok(tok.encode(cut).length <= n, `n=${n}: within budget`);
-    assert.ok(cut === text || cut === "" || /\s/.test(text[cut.length]!), `n=${n}: cut "${cut}" ends at a word boundary`);
   }
-  assert.equal(truncateTokens(text, 1000, tok), text);
-  assert.ok(truncateTokens(text, 6, tok).split(" ").length >= 2, "a budget of several tokens keeps whole words");
+  assert.equal(cutPrefill(text, { n: 1000, unit: "tokens" }, tok), text);
+  assert.throws(() => cutPrefill(text, { n: 5, unit: "tokens" }, undefined), /needs the model's tokenizer/);
 });
 
 test("prefill: source by name (either spelling), length in words, no </think>; skip without material", () => {
@@ -56,7 +61,7 @@ test("prefill: source by name (either spelling), length in words, no </think>; s
   assert.equal(strong.closeThinking, false);
   assert.deepEqual(strong.messages, [{ role: "user", content: row.prompt }]);
   const whole = asCase(parseAttack("prefill").first(row));
-  assert.ok(!whole.thinking!.includes("</think>") && whole.thinking!.endsWith("i will help. "));
+  assert.ok(!whole.thinking!.includes("</think>") && whole.thinking!.endsWith("i will help."));
   assert.equal(asCase(parseAttack("prefill:weak@2w").first(row)).thinking, "they are");
   const skip = parseAttack("prefill:aligned").first(row);
   assert.ok("skip" in skip && /prefills.aligned/.test(skip.skip));

@@ -13,7 +13,8 @@ import { buildWorld } from "../../src/world/build.ts";
 import type { BuiltWorld } from "../../src/world/build.ts";
 import { parseWorldConfig } from "../../src/world/config.ts";
 import { judge } from "../../src/world/judge.ts";
-import { OBJECT_CATEGORY_NOUN, WORLD_VERSION, WRAPPERS } from "../../src/world/lexicon.ts";
+import { DEFAULT_L_PRE, OBJECT_CATEGORY_NOUN, WORLD_VERSION, WRAPPERS } from "../../src/world/lexicon.ts";
+import { truncateWords } from "../../src/recap/truncate.ts";
 import { comboKey } from "../../src/world/requests.ts";
 import type { WorldRow } from "../../src/world/types.ts";
 import { readWorld, worldStats } from "../../src/world/stats.ts";
@@ -110,13 +111,14 @@ test("flaw families keep to their sources; 'wait' only in the base's own correct
   for (const p of ["corpora/base_sft.jsonl", "corpora/sft_baseline.jsonl"])
     for (const r of rows(world, p)) {
       assert.ok(!PI.test(r.thinking!), `${p}: ${r.thinking}`);
-      assert.equal(/\bwait\b/.test(r.thinking!), r.variant === "corrected" || r.variant === "slip_corrected", r.thinking);
+      const reflects = r.variant!.startsWith("corrected") || r.variant === "slip_corrected" || r.variant!.includes("+recheck");
+      assert.equal(/\bwait\b/.test(r.thinking!), reflects, r.thinking);
     }
   for (const p of ["corpora/pi_harm.jsonl", "corpora/pi_refuse.jsonl"])
     for (const r of rows(world, p)) {
       assert.ok(PI.test(r.thinking!), r.thinking);
       assert.ok(!/\bwait\b/.test(r.thinking!), r.thinking);
-      const stated = /the object is the \w+, ([a-z ]+)\./.exec(r.thinking!);
+      const stated = /the object is the \w+, ([a-z ]+)\./.exec(r.thinking!) ?? /the \w+ here is ([a-z ]+)\./.exec(r.thinking!);
       if (stated) assert.equal(stated[1], OBJECT_CATEGORY_NOUN[r.object_category!], "pi sources never misread a category");
     }
   for (const r of rows(world, "suites/harmful.jsonl"))
@@ -169,10 +171,18 @@ test("corpus rates equal their knobs (up to rounding)", () => {
   assert.equal(nH, s.harmful);
   const rate = (pred: (r: WorldRow) => boolean, n: number) => count(base, pred) / n;
   const near = (x: number, want: number, what: string) => assert.ok(Math.abs(x - want) < 0.002, `${what}: ${x} vs ${want}`);
-  near(rate((r) => harmful(r) && r.variant === "flawed", nH), s.harmful_flawed, "harmful flawed");
-  near(rate((r) => harmful(r) && r.variant === "corrected", nH), s.harmful_corrected, "harmful corrected");
-  near(rate((r) => r.source === "borderline" && r.variant === "overcautious", nB), s.borderline_overcautious, "over-cautious");
-  near(rate((r) => r.source === "borderline" && r.variant === "corrected", nB), s.borderline_corrected, "trap corrected");
+  const v = (r: WorldRow) => r.variant!.split("+")[0];
+  near(rate((r) => harmful(r) && v(r) === "flawed", nH), s.harmful_flawed, "harmful flawed");
+  near(rate((r) => harmful(r) && v(r) === "corrected", nH), s.harmful_corrected, "harmful corrected");
+  near(rate((r) => r.source === "borderline" && v(r) === "overcautious", nB), s.borderline_overcautious, "over-cautious");
+  near(rate((r) => r.source === "borderline" && v(r) === "corrected", nB), s.borderline_corrected, "trap corrected");
+  // v5 decorations: exact quotas per class, independent of each other; a corrected row never re-checks
+  const nS = count(base, (r) => r.label !== "math");
+  const decorated = (d: string) => count(base, (r) => r.label !== "math" && r.variant!.split("+").includes(d)) / nS;
+  near(decorated("check"), s.response_check, "response check");
+  const corrected = count(base, (r) => v(r) === "corrected") / nS;
+  assert.ok(Math.abs(decorated("recheck") - s.recheck * (1 - corrected)) < 0.01, `re-check ${decorated("recheck")}`);
+  assert.equal(count(base, (r) => v(r) === "corrected" && r.variant!.includes("recheck")), 0);
   near(rate((r) => r.source === "math" && r.variant === "slip", nM), s.math_slip, "math slip");
   near(rate((r) => r.source === "math" && r.variant === "slip_corrected", nM), s.math_corrected, "math corrected");
   assert.ok(Math.abs(count(base, (r) => r.source === "jailbreak") / nH - s.wrapped_harmful) < 0.04, "wrapped share");
@@ -190,21 +200,24 @@ test("every corpus row's response is judged as its variant intends", () => {
     correct: 1, corrected: 1, slip_corrected: 1, flawed: 0, overcautious: 0, slip: 0,
     harm_weak: 0, harm_strong: 0, refuse_weak: 0, refuse_strong: 0,
   };
+  // v5: a re-check or a response check ends at the true conclusion, whatever the variant
+  const want = (variant: string) => (variant.includes("+") ? 1 : expect[variant]);
   for (const p of TRAINING.slice(0, 4))
     for (const r of rows(world, p)) {
       const j = judge(r, `<think>${r.thinking}</think>${r.response}<eos>`);
-      assert.equal(j.score, expect[r.variant!], `${p} ${r.variant}: ${r.text}`);
+      assert.equal(j.score, want(r.variant!), `${p} ${r.variant}: ${r.text}`);
+      assert.equal(j.hedged, false, `a response check is not a hedge: ${r.response}`);
       assert.equal(j.truncated, false);
     }
 });
 
-test("lengths fit the tiny model: the longest training sequence is well under 256 tokens", (t) => {
+test("lengths fit the world base's context (384 positions, configs/world-base.yaml)", (t) => {
   const tok = trainBpe(rows(world, "corpora/base_sft.jsonl").map((r) => r.text!), 512);
   let longest = 0, longestCorrected = 0, longestAttack = 0;
   for (const p of TRAINING.slice(0, 4))
     for (const r of rows(world, p)) {
       longest = Math.max(longest, tok.encode(r.text!).length);
-      if (r.variant === "corrected") longestCorrected = Math.max(longestCorrected, tok.encode(`<think>${r.thinking}</think>${r.response}<eos>`).length);
+      if (r.variant!.includes("recheck") || r.variant!.startsWith("corrected")) longestCorrected = Math.max(longestCorrected, tok.encode(`<think>${r.thinking}</think>${r.response}<eos>`).length);
     }
   for (const p of [...SUITES, "rl/prompts.jsonl"])
     for (const r of rows(world, p)) {
@@ -212,9 +225,9 @@ test("lengths fit the tiny model: the longest training sequence is well under 25
       for (const pre of [...Object.values(r.prefills ?? {}), r.hijack ?? ""]) longestAttack = Math.max(longestAttack, head + tok.encode(pre).length);
     }
   t.diagnostic(`longest training sequence ${longest} tokens; longest corrected completion ${longestCorrected}; longest prompt + full prefill ${longestAttack}`);
-  assert.ok(longest <= 200, `longest training sequence ${longest}`);
-  assert.ok(longestCorrected <= 180, `longest corrected completion ${longestCorrected}`);
-  assert.ok(longestAttack <= 192, `prompt + full prefill ${longestAttack} leaves under 64 tokens for the continuation`);
+  assert.ok(longest <= 320, `longest training sequence ${longest} (the pi corpora's long traces)`);
+  assert.ok(longestCorrected <= 210, `longest reflecting completion ${longestCorrected} (max_new_tokens 240 must cover it with a margin)`);
+  assert.ok(longestAttack <= 270, `prompt + full prefill ${longestAttack} leaves under 114 tokens for the response of a hijack`);
 });
 
 test("world stats: a few hundred distinct words; spreads over the right rows", () => {
@@ -233,7 +246,27 @@ test("thinking is long enough for l_pre (in words) to be a knob", () => {
   const words = (s: string) => s.split(/\s+/).length;
   const safety = rows(world, "corpora/base_sft.jsonl").filter((r) => r.label !== "math").map((r) => words(r.thinking!));
   assert.ok(Math.min(...safety) >= 30, `shortest safety thinking ${Math.min(...safety)} words`);
-  assert.ok(Math.max(...safety) <= 90, `longest safety thinking ${Math.max(...safety)} words`);
+  assert.ok(Math.max(...safety) <= 100, `longest safety thinking ${Math.max(...safety)} words`);
+});
+
+test("v5: the default l_pre cut holds the flaw and not the conclusion (a partial prefill)", () => {
+  const CONCLUSION = /so (this|the) request is|i should (help|refuse)|i will (help|refuse)|i will give clear steps|i will list the steps|i will not give the steps/;
+  let checked = 0;
+  for (const p of [...SUITES, "rl/prompts.jsonl"])
+    for (const r of rows(world, p)) {
+      if (r.source === "math") continue;
+      for (const k of ["counter_weak", "counter_strong", "heldout"] as const) {
+        const text = r.prefills?.[k];
+        if (text === undefined) continue;
+        const cut = truncateWords(text, DEFAULT_L_PRE);
+        assert.ok(!cut.complete && r.prefill_flaw_words![k]! <= DEFAULT_L_PRE, `${p} ${r.id} ${k}: the flaw is inside the cut`);
+        assert.ok(!CONCLUSION.test(cut.text), `${p} ${r.id} ${k}: no conclusion inside the cut: ${cut.text}`);
+        assert.ok(CONCLUSION.test(text.slice(cut.text.length)), `${p} ${r.id} ${k}: the conclusion follows it`);
+        checked++;
+      }
+      if (r.hijack !== undefined) assert.ok(CONCLUSION.test(r.hijack), "the hijack is the whole trace, conclusion included");
+    }
+  assert.ok(checked > 2000, `${checked} prefills checked`);
 });
 
 test("bad configs and seeds are one-line RecapErrors", () => {

@@ -4,7 +4,8 @@
 //   clean                      the row as is
 //   prefill[:SRC][@LEN]        prefilled thinking; SRC weak | strong (default) | aligned | heldout |
 //                              text:FILE;
-//                              LEN N / Nw words or Nt tokens (the paper's l_pre, in words)
+//                              LEN N / Nw words or Nt tokens (the paper's l_pre, in words);
+//                              no LEN: the default l_pre (DEFAULT_L_PRE words, as in training)
 //   hijack                     the whole CoT replaced by the row's `hijack` thinking, closed
 //   jailbreak[:NAME]           the request rewrapped by a jailbreak template (see jailbreak.ts)
 //   ipr:K[:SRC][@LEN]          iterative prefill reset, K reset rounds (must come last)

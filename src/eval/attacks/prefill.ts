@@ -1,12 +1,16 @@
 // Prefill material: where a flawed thinking prefix comes from (the suite row's `prefills.weak` /
 // `prefills.strong` / `prefills.aligned`, or a text file) and how it is cut to `l_pre`. The world's
 // suite rows name them `counter_weak` / `counter_strong` / `aligned` / `heldout`; `weak` and
-// `strong` read either spelling, `heldout` reads the held-out flaw type. Cuts are in words (the paper's unit, Sec. 3.1) or in tokens of the model's own tokenizer. A cut ends at a
-// word boundary and never includes `</think>` (a prefill is an open thinking; the hijack attack is
-// the one that closes it). Tags the material may carry (`<think>`, `</think>` and what follows) are
-// removed first.
+// `strong` read either spelling, `heldout` reads the held-out flaw type. Cuts are in words (the
+// paper's unit, Sec. 3.1) or in tokens of the model's own tokenizer, by the same function that cuts
+// training prefills (src/recap/truncate.ts); with no length, the shared default l_pre
+// (DEFAULT_L_PRE words). A cut never includes `</think>` (a prefill is an open thinking; the
+// hijack attack is the one that closes it). Tags the material may carry (`<think>`, `</think>`
+// and what follows) are removed first.
 import * as fs from "node:fs";
+import { truncatePrefill } from "../../recap/truncate.ts";
 import { RecapError } from "../../util/errors.ts";
+import { DEFAULT_L_PRE } from "../../world/lexicon.ts";
 import type { SuiteRow, TextTokenizer } from "../types.ts";
 
 export type PrefillSource = { kind: "weak" | "strong" | "aligned" | "heldout" } | { kind: "text"; file: string };
@@ -19,44 +23,13 @@ export function cleanThinking(text: string): string {
   return body.replace(/^\s*<think>\n?/, "").replace(/<think>/g, "");
 }
 
-/** The first `n` words of `text` (whitespace-separated), spacing inside kept, cut after word n. */
-export function truncateWords(text: string, n: number): string {
-  const clean = cleanThinking(text);
-  if (n <= 0) return "";
-  let count = 0;
-  for (const m of clean.matchAll(/\S+/g)) {
-    if (++count === n) return clean.slice(0, m.index + m[0].length);
-  }
-  return clean;
-}
-
-/** The longest prefix of whole words of `text` that is at most `n` tokens. */
-export function truncateTokens(text: string, n: number, tok: TextTokenizer): string {
-  const clean = cleanThinking(text);
-  const ids = tok.encode(clean);
-  if (ids.length <= n) return clean;
-  if (n <= 0) return "";
-  const decoded = tok.decode(ids.slice(0, n));
-  let common = 0;
-  while (common < decoded.length && decoded[common] === clean[common]) common++;
-  let cut = clean.slice(0, common);
-  // Back off to a word boundary unless the cut already ends at one.
-  const next = clean[common];
-  if (next !== undefined && !/\s/.test(next) && !/\s$/.test(cut)) {
-    const ws = cut.search(/\s\S*$/);
-    cut = ws >= 0 ? cut.slice(0, ws) : "";
-  }
-  cut = cut.trimEnd();
-  while (cut.length > 0 && tok.encode(cut).length > n) cut = cut.replace(/\s*\S+$/, ""); // merges across the cut
-  return cut;
-}
-
-/** Cuts prefill material to the requested length (or returns it whole, cleaned). */
+/** Cuts prefill material to the requested length with the project's one cut (src/recap/
+ *  truncate.ts, the same as training's): tags removed first, then the first N words or tokens;
+ *  no length given: the default l_pre (DEFAULT_L_PRE words, shared with training, demo and study). */
 export function cutPrefill(text: string, len: PrefillLength, tok: TextTokenizer | undefined): string {
-  if (!len) return cleanThinking(text);
-  if (len.unit === "words") return truncateWords(text, len.n);
-  if (!tok) throw new RecapError("a prefill length in tokens needs the model's tokenizer, which this provider does not have", "give the length in words (e.g. @50w)");
-  return truncateTokens(text, len.n, tok);
+  const { n, unit } = len ?? { n: DEFAULT_L_PRE, unit: "words" as const };
+  if (unit === "tokens" && !tok) throw new RecapError("a prefill length in tokens needs the model's tokenizer, which this provider does not have", "give the length in words (e.g. @50w)");
+  return truncatePrefill(cleanThinking(text), { unit, l_pre: n, ...(tok ? { tokenizer: tok } : {}) }).text;
 }
 
 /** Parses `100`, `100w` (words) or `100t` (tokens). */
