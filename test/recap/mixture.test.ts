@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../../src/engine/rng.ts";
 import { freshModel } from "../../src/model/init.ts";
 import { parseRecapDataConfig } from "../../src/recap/config.ts";
+import { DEFAULT_L_PRE } from "../../src/world/lexicon.ts";
 import {
   type PrefillSources, type PromptItem, type PromptSource, buildMixture, mixtureCounts, prefillRole, selectPrefilled,
 } from "../../src/recap/mixture.ts";
@@ -105,7 +106,7 @@ test("each item's source draws from its own stream", async () => {
 });
 
 test("config: defaults and bad values naming the field", () => {
-  assert.deepEqual(parseRecapDataConfig({}), { alpha: 0.5, l_pre: 25, unit: "words", aligned: false, math_alpha: 0, think_open: "<think>" });
+  assert.deepEqual(parseRecapDataConfig({}), { alpha: 0.5, l_pre: DEFAULT_L_PRE, unit: "words", aligned: false, math_alpha: 0, think_open: "<think>" });
   assert.throws(() => parseRecapDataConfig({ alpha: 1.5 }), /field alpha/);
   assert.throws(() => parseRecapDataConfig({ l_pre: -1 }), /field l_pre/);
   assert.throws(() => parseRecapDataConfig({ l_pre: 2.5 }), /field l_pre/);

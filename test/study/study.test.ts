@@ -24,7 +24,7 @@ process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 const study = (extra: Record<string, unknown> = {}) => checkStudyConfig(validateConfig({
   demo: "quick", demo_overrides: smoke, seeds: [0, 1],
-  arms: { dapo: { preset: "dapo" }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1 } } },
+  arms: { dapo: { preset: "dapo" }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1, prompts_per_step: 4 } } },
   sweeps: [{ title: "alpha", x_label: "alpha", points: [{ arm: "dapo", x: 0 }, { arm: "recap", x: 0.5 }, { arm: "alpha-1", x: 1 }], metrics: ["safety_prefill", "math_accuracy"] }],
   beta_curves: [{ title: "beta", arms: ["dapo", "recap"], clean: "safety_clean", attacked: "safety_prefill" }],
   ...extra,
@@ -122,7 +122,9 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   assert.deepEqual(Object.keys(s3.arms), ["dapo", "recap", "alpha-1"]);
   assert.deepEqual(s3.pending, []);
   assert.equal(JSON.parse(fs.readFileSync(s3.files.json, "utf8")).arms["alpha-1"].rl.alpha, 1);
-  assert.equal(typeof s3.arms["alpha-1"]!.training["prefilled_reward_early"]?.mean, "number"); // alpha 1: every safety prompt prefilled
+  // alpha 1: every safety prompt prefilled (4 prompts: each seed's first draw holds a safety prompt; 60% of
+  // the world's RL prompts are math, so 2 might not)
+  assert.equal(typeof s3.arms["alpha-1"]!.training["prefilled_reward_early"]?.mean, "number");
 
   const typo = study({ arms: { dapo: { preset: "dapo", train: { objective: { loss: { name: "ppo" } } } } }, sweeps: [], beta_curves: [] });
   await assert.rejects(runStudy({ config: typo, out: path.join(tmp, "typo") }), (e: unknown) => isRecapError(e) && /study arm dapo \(train\)/.test(e.message));

@@ -240,8 +240,13 @@ test("a curriculum run logs its level, l_pre, alpha and recovery, and resumes bi
   const read = (dir: string) => fs.readFileSync(path.join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
   const lines = read(full);
   // The band [0.99, 1) puts any imperfect recovery below `low`: down a level each step, then alpha down.
-  for (const l of lines) assert.ok(l["curriculum/recovery"]! < 0.99, `step ${l["step"]}: recovery ${l["curriculum/recovery"]}`);
-  assert.deepEqual(lines.map((l) => [l["curriculum/level"], l["curriculum/l_pre"], l["curriculum/alpha"]]), [[2, 12, 0.75], [1, 8, 0.75], [0, 4, 0.75], [0, 4, 0.625]]);
+  // A step whose draw holds no prefilled prompt logs no recovery and leaves the state alone.
+  const observed = lines.filter((l) => l["curriculum/recovery"] !== undefined);
+  assert.ok(observed.length >= 2, "at least two steps drew prefilled prompts");
+  for (const l of observed) assert.ok(l["curriculum/recovery"]! < 0.99, `step ${l["step"]}: recovery ${l["curriculum/recovery"]}`);
+  for (const l of lines) assert.equal(l["curriculum/l_pre"], c.curriculum!.levels[l["curriculum/level"]!]);
+  const last = lines.at(-1)!;
+  assert.ok(last["curriculum/level"]! < 2 || last["curriculum/alpha"]! < 0.75, "recovery below the band moved the curriculum down");
   let s = initialCurriculum(c.curriculum!, c.recap.alpha); // the logged states replay the controller on the logged rates
   for (const l of lines) {
     assert.deepEqual([l["curriculum/level"], l["curriculum/alpha"]], [s.level, s.alpha]);
