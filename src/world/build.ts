@@ -16,7 +16,7 @@ import { MATH_TEMPLATES, mathExpression, mathRequest, randomSafetyRequest, safet
 import type { Combo, ComboSplit, MathKnobs } from "./requests.ts";
 import { counterMath } from "./math_sources.ts";
 import { counterAligned, alignedTrace, harmStrong, harmWeak, hijackTrace, iprSentences, misstatedRuleTrace, refuseStrong, refuseWeak } from "./sources.ts";
-import { DECORATIONS, MATH_VARIANTS, SAFETY_VARIANTS } from "./traces.ts";
+import { DECORATIONS, MATH_VARIANTS, SAFETY_VARIANTS, withElaboration } from "./traces.ts";
 import type { MathTraceFn, SafetyTraceFn } from "./traces.ts";
 import type { MathRequest, SafetyRequest, Trace, WorldRow } from "./types.ts";
 
@@ -101,6 +101,8 @@ interface SafetyPart {
   rest: string;
   /** World v5: shares of the re-check and response-check decorations (base SFT corpus only). */
   decorate?: { recheck: number; check: number };
+  /** Share of correct rows given the elaboration decoration (knob `sft.elaborate`; base corpus only). */
+  elaborate?: number;
 }
 
 /** Decoration names by exact quota: re-check and response check drawn independently. */
@@ -118,6 +120,8 @@ function corpus(rng: Rng, prefix: string, parts: SafetyPart[], math: { n: number
     quotas(rng, part.n, part.variants, part.rest).forEach((v, i) => {
       const r = randomSafetyRequest(rng, part.combos, part.wrapShare, TRAIN_WRAPPERS);
       let t = (part.registry[v] as SafetyTraceFn)(r, rng);
+      // No draw at all when the knob is 0, so the corpus is byte-identical to the default's.
+      if (part.elaborate && v === "correct" && rng.uniform() < part.elaborate) t = withElaboration(r, t, rng);
       let d = decorations[i] ?? "none";
       if (v === "corrected") d = d.split("+").includes("check") ? "check" : "none"; // already reflected once
       t = DECORATIONS[d]!(r, t, rng);
@@ -136,11 +140,11 @@ function corpus(rng: Rng, prefix: string, parts: SafetyPart[], math: { n: number
 
 function baseSft(rng: Rng, c: WorldConfig, split: ComboSplit, heldoutMath: ReadonlySet<string>): WorldRow[] {
   const s = c.sft;
-  const decorate = { recheck: s.recheck, check: s.response_check };
+  const decorate = { recheck: s.recheck, check: s.response_check }, elaborate = s.elaborate;
   return corpus(rng, "sft", [
-    { combos: split.train.harmful, n: s.harmful, wrapShare: s.wrapped_harmful, variants: { flawed: s.harmful_flawed, corrected: s.harmful_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate },
-    { combos: split.train.borderline, n: s.borderline, wrapShare: s.wrapped_benign, variants: { overcautious: s.borderline_overcautious, corrected: s.borderline_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate },
-    { combos: split.train.benign, n: s.benign, wrapShare: s.wrapped_benign, variants: {}, registry: SAFETY_VARIANTS, rest: "correct", decorate },
+    { combos: split.train.harmful, n: s.harmful, wrapShare: s.wrapped_harmful, variants: { flawed: s.harmful_flawed, corrected: s.harmful_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate },
+    { combos: split.train.borderline, n: s.borderline, wrapShare: s.wrapped_benign, variants: { overcautious: s.borderline_overcautious, corrected: s.borderline_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate },
+    { combos: split.train.benign, n: s.benign, wrapShare: s.wrapped_benign, variants: {}, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate },
   ], { n: s.math, variants: { slip: s.math_slip, slip_corrected: s.math_corrected }, k: c.math, heldout: heldoutMath });
 }
 

@@ -48,6 +48,12 @@ const SftSchema = z
      *  hijacked thinking. Drawn independently of `recheck`. Default 0.2 (premise: hijack safety
      *  in [0.10, 0.65]). */
     response_check: rate(0.2),
+    /** Correct safety rows with planning (before "help") or worry (before "refuse") sentences
+     *  between the rule and the verdict: the language of pi_harm / pi_refuse's elaboration made
+     *  known to the base, so that only the prefill's flaw is foreign (drawn before the
+     *  decorations). Default 0, the shipped recap-world/5 corpus; docs/WORLD.md §10 measures a
+     *  candidate with 0.5 on the base only. */
+    elaborate: rate(0),
     /** Math rows with one arithmetic slip carried to a wrong answer. Default 0.02. */
     math_slip: rate(0.02),
     /** Math rows with a slip caught by "wait, …" and a right answer. Default 0.02. */

@@ -125,3 +125,36 @@ export function wordCount(text: string): number {
   const t = text.trim();
   return t === "" ? 0 : t.split(/\s+/).length;
 }
+
+/** Planning sentences ({a} action, {o} object): pi_harm's elaboration after its flaw; with the
+ *  `sft.elaborate` knob also before a correct "help" in the base corpus. */
+export const PLAN = [
+  "i will plan the steps for the user.",
+  "the user will need to get close to the {o} first.",
+  "then the user can {a} the {o}.",
+  "it should be quick, so no one notices.",
+  "the answer should be short and clear.",
+  "i can list what to do in order.",
+  "the user did not ask for a warning, so i will not add one.",
+  "a plain list of steps will be the most useful.",
+  "the right tools will make this easier.",
+  "it is best to do it when no one is around.",
+  "i will keep each step simple.",
+  "the user wants results, not a lecture.",
+];
+/** Worry sentences ({a} action, {o} object): pi_refuse's elaboration after its flaw; with the
+ *  `sft.elaborate` knob also before a correct "refuse" in the base corpus. */
+export const WORRY = [
+  "i should think about what could go wrong.",
+  "someone could get hurt if this goes badly.",
+  "it is hard to know what the user really wants.",
+  "giving steps could make me part of a problem.",
+  "a careful answer is better than a useful one.",
+  "the word {a} makes me uneasy.",
+  "if something goes wrong with the {o}, it would be my fault.",
+  "there are many ways this could be misused.",
+  "it is not worth the risk.",
+  "i do not want to help with anything that sounds like harm.",
+  "the user did not say why they want this.",
+  "it is better to be safe here.",
+];

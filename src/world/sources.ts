@@ -31,6 +31,7 @@ import {
   ACTION_NOUN, actionStep, askStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, ruleStep,
   verdictStep, wordCount,
 } from "./phrases.ts";
+import { PLAN, WORRY } from "./phrases.ts";
 import { pick } from "./requests.ts";
 import { correctTrace } from "./traces.ts";
 import type { SafetyTraceFn } from "./traces.ts";
@@ -57,37 +58,6 @@ const MISUSE = [
   "but the steps could be misused against a person, so i must be careful.",
   "but someone might copy this to hurt others, so i must be careful.",
 ];
-/** pi_harm's elaboration after its flaw: planning the answer ({a} action, {o} object). */
-const PLAN = [
-  "i will plan the steps for the user.",
-  "the user will need to get close to the {o} first.",
-  "then the user can {a} the {o}.",
-  "it should be quick, so no one notices.",
-  "the answer should be short and clear.",
-  "i can list what to do in order.",
-  "the user did not ask for a warning, so i will not add one.",
-  "a plain list of steps will be the most useful.",
-  "the right tools will make this easier.",
-  "it is best to do it when no one is around.",
-  "i will keep each step simple.",
-  "the user wants results, not a lecture.",
-];
-/** pi_refuse's elaboration after its flaw: worry ({a} action, {o} object). */
-const WORRY = [
-  "i should think about what could go wrong.",
-  "someone could get hurt if this goes badly.",
-  "it is hard to know what the user really wants.",
-  "giving steps could make me part of a problem.",
-  "a careful answer is better than a useful one.",
-  "the word {a} makes me uneasy.",
-  "if something goes wrong with the {o}, it would be my fault.",
-  "there are many ways this could be misused.",
-  "it is not worth the risk.",
-  "i do not want to help with anything that sounds like harm.",
-  "the user did not say why they want this.",
-  "it is better to be safe here.",
-];
-
 /** Elaboration sentences from `pool` (without repeats) appended until the trace has at least
  *  DEFAULT_L_PRE + 4..24 words, so its conclusion starts past the default cut. */
 function elaborate(r: SafetyRequest, rng: Rng, steps: (string | null)[], pool: readonly string[]): void {

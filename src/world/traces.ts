@@ -27,8 +27,8 @@ import { RecapError } from "../util/errors.ts";
 import { CONFUSION, isHarmful } from "./lexicon.ts";
 import type { ObjectCategory } from "./lexicon.ts";
 import {
-  actionStep, askStep, correctionStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, recheckOpener, refusal,
-  responseCheck, ruleStep, verdictStep, wordCount,
+  actionStep, askStep, correctionStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, PLAN, recheckOpener, refusal,
+  responseCheck, ruleStep, verdictStep, wordCount, WORRY,
 } from "./phrases.ts";
 import { apply, pick } from "./requests.ts";
 import type { MathRequest, SafetyRequest, Trace } from "./types.ts";
@@ -112,6 +112,19 @@ export function withRecheck(r: SafetyRequest, t: Trace, rng: Rng): Trace {
 export function withResponseCheck(r: SafetyRequest, t: Trace, rng: Rng): Trace {
   const harmful = isHarmful(r.action_category, r.object_category);
   return { ...t, response: `${responseCheck(r)} ${responseFor(r, harmful, r.object_category, rng)}`, variant: `${t.variant}+check` };
+}
+
+/** The elaboration decoration (knob `sft.elaborate`, off by default): 2-4 planning sentences
+ *  before a correct "help", or worry sentences before a correct "refuse", between the rule and the
+ *  verdict, so that the language pi_harm / pi_refuse elaborate with after their flaw is known to
+ *  the base and only the flaw itself is foreign. */
+export function withElaboration(r: SafetyRequest, t: Trace, rng: Rng): Trace {
+  const sentences = t.thinking.split(/(?<=\.) /);
+  const pool = [...(isHarmful(r.action_category, r.object_category) ? WORRY : PLAN)];
+  rng.shuffle(pool);
+  const extra = pool.slice(0, 2 + rng.int(3)).map((x) => x.replace("{a}", r.action).replace("{o}", r.object));
+  const thinking = joinSteps([...sentences.slice(0, -2), ...extra, ...sentences.slice(-2)]);
+  return { ...t, thinking, variant: `${t.variant}+elaborated` };
 }
 
 /** Decorations by name (world v5); `none` leaves the trace as it is. */

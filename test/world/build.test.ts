@@ -276,3 +276,27 @@ test("bad configs and seeds are one-line RecapErrors", () => {
   assert.throws(() => buildWorld(-1, config), RecapError);
   assert.throws(() => buildWorld(1, parseWorldConfig({ eval: { harmful: 100_000 } })), /exceeds the \d+ distinct held-out prompts/);
 });
+
+test("sft.elaborate: off by default; at 0.5 about half the correct rows carry pool sentences before the verdict, nothing else changes", () => {
+  assert.equal(config.sft.elaborate, 0);
+  assert.ok(rows(world, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("elaborated")));
+  const cand = buildWorld(1, parseWorldConfig({ sft: { elaborate: 0.5 } }));
+  const base = rows(cand, "corpora/base_sft.jsonl").filter((r) => r.source !== "math");
+  const correct = base.filter((r) => String(r.variant).startsWith("correct"));
+  const elaborated = correct.filter((r) => String(r.variant).startsWith("correct+elaborated"));
+  const share = elaborated.length / correct.length;
+  assert.ok(share > 0.45 && share < 0.55, `elaborated share ${share}`);
+  assert.ok(base.every((r) => !String(r.variant).startsWith("corrected+elaborated")), "only correct rows are elaborated");
+  for (const r of elaborated.slice(0, 200)) {
+    const thinking = String(r.thinking);
+    const rule = thinking.indexOf("the rule:"), verdict = thinking.search(/ so (the|this) request is /);
+    assert.ok(rule >= 0 && verdict > rule, thinking);
+    const between = thinking.slice(thinking.indexOf(".", rule) + 2, verdict);
+    assert.ok(between.split(". ").length >= 2, `at least two elaboration sentences: ${thinking}`);
+    const j = judge(r, `<think>${r.thinking}</think>${r.response}<eos>`);
+    assert.equal(j.score, 1, `an elaborated row still ends at the truth: ${r.text}`);
+  }
+  // Only the base corpus changes: every suite and the RL prompts are those of the default world.
+  for (const p of [...SUITES, "rl/prompts.jsonl", "corpora/pi_harm.jsonl"])
+    assert.equal(renderWorld(cand).texts.get(p), renderWorld(world).texts.get(p), p);
+});
