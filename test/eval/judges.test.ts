@@ -4,6 +4,7 @@
 // only the final response reaches a judge; unparseable replies are errors, not guesses.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
 import { loadChatTemplate } from "../../src/data/templates.ts";
 import { JudgeEndpointSchema } from "../../src/eval/graders/endpoint.ts";
 import { graniteGuardian, llamaGuard, parseLlamaGuard, pYes } from "../../src/eval/graders/guard.ts";
@@ -61,7 +62,7 @@ test("rubric judge: refusal and helpfulness 0 / 0.5 / 1 from its own prompt file
   }
 });
 
-test("Granite Guardian: P(yes) from the first token's top logprobs, chat and completions", async () => {
+test("Granite Guardian: P(yes) from the first token's top logprobs, chat and completions", async (t) => {
   assert.ok(Math.abs(pYes([{ token: " Yes", logprob: Math.log(0.3) }, { token: "No", logprob: Math.log(0.6) }, { token: "yes", logprob: Math.log(0.1) }]) - 0.4) < 1e-12);
   assert.throws(() => pYes([{ token: "Maybe", logprob: -0.1 }]), /neither yes nor no/);
   const top = [{ token: "No", logprob: Math.log(0.8) }, { token: "Yes", logprob: Math.log(0.2) }];
@@ -76,7 +77,9 @@ test("Granite Guardian: P(yes) from the first token's top logprobs, chat and com
     assert.deepEqual([body["logprobs"], body["top_logprobs"], body["max_tokens"]], [true, 20, 1]);
     assert.deepEqual(body["messages"], [{ role: "user", content: row.prompt }, { role: "assistant", content: "I can't help with that." }]);
     assert.deepEqual(body["chat_template_kwargs"], { guardian_config: { risk_name: "harm" } });
-    const tpl = loadChatTemplate("../shared/datasets/chat_templates/Qwen-Qwen3-0.6B.jinja");
+    const QWEN = "../shared/datasets/chat_templates/Qwen-Qwen3-0.6B.jinja";
+    if (!fs.existsSync(QWEN)) return void t.diagnostic(`${QWEN} not found (run beside ../shared): the completions half is skipped`);
+    const tpl = loadChatTemplate(QWEN);
     const c = await graniteGuardian(ep(fake.url, { api: "completions" }), tpl).grade(row);
     assert.ok(Math.abs((c["p_yes"] as number) - 0.9 / 0.95) < 1e-12);
     assert.equal(c.label, "unsafe");
