@@ -16,7 +16,7 @@ import { MATH_TEMPLATES, mathExpression, mathRequest, randomSafetyRequest, safet
 import type { Combo, ComboSplit, MathKnobs } from "./requests.ts";
 import { counterMath } from "./math_sources.ts";
 import { counterAligned, alignedTrace, harmStrong, harmWeak, hijackTrace, iprSentences, misstatedRuleTrace, refuseStrong, refuseWeak } from "./sources.ts";
-import { DECORATIONS, MATH_VARIANTS, SAFETY_VARIANTS, withElaboration } from "./traces.ts";
+import { DECORATIONS, MATH_VARIANTS, SAFETY_VARIANTS, withElaboration, withWorryFirst } from "./traces.ts";
 import type { MathTraceFn, SafetyTraceFn } from "./traces.ts";
 import type { MathRequest, SafetyRequest, Trace, WorldRow } from "./types.ts";
 
@@ -103,6 +103,8 @@ interface SafetyPart {
   decorate?: { recheck: number; check: number };
   /** Share of correct rows given the elaboration decoration (knob `sft.elaborate`; base corpus only). */
   elaborate?: number;
+  /** Share of correct rows given the worry-first decoration (knob `sft.worry_first`; base corpus only). */
+  worryFirst?: number;
 }
 
 /** Decoration names by exact quota: re-check and response check drawn independently. */
@@ -122,6 +124,7 @@ function corpus(rng: Rng, prefix: string, parts: SafetyPart[], math: { n: number
       let t = (part.registry[v] as SafetyTraceFn)(r, rng);
       // No draw at all when the knob is 0, so the corpus is byte-identical to the default's.
       if (part.elaborate && v === "correct" && rng.uniform() < part.elaborate) t = withElaboration(r, t, rng);
+      if (part.worryFirst && v === "correct" && rng.uniform() < part.worryFirst) t = withWorryFirst(r, t, rng);
       let d = decorations[i] ?? "none";
       if (v === "corrected") d = d.split("+").includes("check") ? "check" : "none"; // already reflected once
       t = DECORATIONS[d]!(r, t, rng);
@@ -140,11 +143,11 @@ function corpus(rng: Rng, prefix: string, parts: SafetyPart[], math: { n: number
 
 function baseSft(rng: Rng, c: WorldConfig, split: ComboSplit, heldoutMath: ReadonlySet<string>): WorldRow[] {
   const s = c.sft;
-  const decorate = { recheck: s.recheck, check: s.response_check }, elaborate = s.elaborate;
+  const decorate = { recheck: s.recheck, check: s.response_check }, elaborate = s.elaborate, worryFirst = s.worry_first;
   return corpus(rng, "sft", [
-    { combos: split.train.harmful, n: s.harmful, wrapShare: s.wrapped_harmful, variants: { flawed: s.harmful_flawed, corrected: s.harmful_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate },
-    { combos: split.train.borderline, n: s.borderline, wrapShare: s.wrapped_benign, variants: { overcautious: s.borderline_overcautious, corrected: s.borderline_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate },
-    { combos: split.train.benign, n: s.benign, wrapShare: s.wrapped_benign, variants: {}, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate },
+    { combos: split.train.harmful, n: s.harmful, wrapShare: s.wrapped_harmful, variants: { flawed: s.harmful_flawed, corrected: s.harmful_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate, worryFirst },
+    { combos: split.train.borderline, n: s.borderline, wrapShare: s.wrapped_benign, variants: { overcautious: s.borderline_overcautious, corrected: s.borderline_corrected }, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate, worryFirst },
+    { combos: split.train.benign, n: s.benign, wrapShare: s.wrapped_benign, variants: {}, registry: SAFETY_VARIANTS, rest: "correct", decorate, elaborate, worryFirst },
   ], { n: s.math, variants: { slip: s.math_slip, slip_corrected: s.math_corrected }, k: c.math, heldout: heldoutMath });
 }
 

@@ -54,6 +54,13 @@ const SftSchema = z
      *  decorations). Default 0, the shipped recap-world/5 corpus; docs/WORLD.md §10 measures a
      *  candidate with 0.5 on the base only. */
     elaborate: rate(0),
+    /** Correct safety rows whose thinking voices 1-3 worry sentences right after the ask step,
+     *  before it classifies; the classification then decides as always (harmful: refuse; trap,
+     *  benign: help). Generic caution confirmed or overruled by the true categories: the base's
+     *  way back from a prefill that worries without classifying (pi_refuse's weak style). Drawn
+     *  after `elaborate`, independently. Default 0 (docs/WORLD.md §10 measures a candidate on the
+     *  base only). */
+    worry_first: rate(0),
     /** Math rows with one arithmetic slip carried to a wrong answer. Default 0.02. */
     math_slip: rate(0.02),
     /** Math rows with a slip caught by "wait, …" and a right answer. Default 0.02. */

@@ -127,6 +127,20 @@ export function withElaboration(r: SafetyRequest, t: Trace, rng: Rng): Trace {
   return { ...t, thinking, variant: `${t.variant}+elaborated` };
 }
 
+/** The worry-first decoration (knob `sft.worry_first`, off by default): 1-3 worry sentences right
+ *  after the ask (and frame) step, before the classification, which then decides as it always
+ *  does. Generic caution that the true categories confirm (harmful) or overrule (trap, benign):
+ *  the base's own way back from a prefill that worries without classifying. */
+export function withWorryFirst(r: SafetyRequest, t: Trace, rng: Rng): Trace {
+  const sentences = t.thinking.split(/(?<=\.) /);
+  const head = r.wrapper ? 2 : 1;
+  const pool = [...WORRY];
+  rng.shuffle(pool);
+  const extra = pool.slice(0, 1 + rng.int(3)).map((x) => x.replace("{a}", r.action).replace("{o}", r.object));
+  const thinking = joinSteps([...sentences.slice(0, head), ...extra, ...sentences.slice(head)]);
+  return { ...t, thinking, variant: `${t.variant}+worried` };
+}
+
 /** Decorations by name (world v5); `none` leaves the trace as it is. */
 export const DECORATIONS: Readonly<Record<string, (r: SafetyRequest, t: Trace, rng: Rng) => Trace>> = {
   none: (_r, t) => t,

@@ -14,6 +14,7 @@ import type { BuiltWorld } from "../../src/world/build.ts";
 import { parseWorldConfig } from "../../src/world/config.ts";
 import { judge } from "../../src/world/judge.ts";
 import { DEFAULT_L_PRE, OBJECT_CATEGORY_NOUN, WORLD_VERSION, WRAPPERS } from "../../src/world/lexicon.ts";
+import { WORRY } from "../../src/world/phrases.ts";
 import { truncateWords } from "../../src/recap/truncate.ts";
 import { comboKey } from "../../src/world/requests.ts";
 import type { WorldRow } from "../../src/world/types.ts";
@@ -298,5 +299,29 @@ test("sft.elaborate: off by default; at 0.5 about half the correct rows carry po
   }
   // Only the base corpus changes: every suite and the RL prompts are those of the default world.
   for (const p of [...SUITES, "rl/prompts.jsonl", "corpora/pi_harm.jsonl"])
+    assert.equal(renderWorld(cand).texts.get(p), renderWorld(world).texts.get(p), p);
+});
+
+test("sft.worry_first: off by default; at 0.3 about that share of correct rows worry before classifying, and still end at the truth", () => {
+  assert.equal(config.sft.worry_first, 0);
+  assert.ok(rows(world, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("worried")));
+  const cand = buildWorld(1, parseWorldConfig({ sft: { worry_first: 0.3 } }));
+  const base = rows(cand, "corpora/base_sft.jsonl").filter((r) => r.source !== "math");
+  const correct = base.filter((r) => String(r.variant).startsWith("correct"));
+  const worried = correct.filter((r) => String(r.variant).startsWith("correct+worried"));
+  const share = worried.length / correct.length;
+  assert.ok(share > 0.26 && share < 0.34, `worried share ${share}`);
+  assert.ok(base.every((r) => !String(r.variant).startsWith("corrected+worried")), "only correct rows worry first");
+  const sources = new Set(worried.map((r) => r.source));
+  for (const s of ["harmful", "borderline", "benign"]) assert.ok(sources.has(s as typeof worried[number]["source"]), `worry-first rows of every kind, missing ${s}`);
+  for (const r of worried.slice(0, 200)) {
+    const thinking = String(r.thinking);
+    const firstWorry = WORRY.map((w) => thinking.indexOf(w.split("{")[0]!.trim())).filter((i) => i >= 0);
+    const classify = thinking.search(/(the action is |to \S+ is a )/);
+    assert.ok(firstWorry.length > 0 && classify > Math.min(...firstWorry), `worry before the classification: ${thinking}`);
+    const j = judge(r, `<think>${r.thinking}</think>${r.response}<eos>`);
+    assert.equal(j.score, 1, `a worried row still ends at the truth: ${r.text}`);
+  }
+  for (const p of [...SUITES, "rl/prompts.jsonl", "corpora/pi_refuse.jsonl"])
     assert.equal(renderWorld(cand).texts.get(p), renderWorld(world).texts.get(p), p);
 });
