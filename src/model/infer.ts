@@ -18,9 +18,13 @@ export class KVCache {
 
   constructor(m: Llama, B: number, capacity: number, keyStart?: Int32Array) {
     const c = m.config;
-    if (capacity > c.max_position_embeddings)
+    // Row b's positions run from 0 to capacity - 1 - keyStart[b]: a left-padded row may take more
+    // slots than the context as long as its own positions fit (the sampler stops each row at its
+    // own limit), but at least the most padded row must fit.
+    const reach = capacity - (keyStart && keyStart.length > 0 ? Math.max(...keyStart) : 0);
+    if (reach > c.max_position_embeddings)
       throw new Error(
-        `sequence of ${capacity} positions exceeds the model's max_position_embeddings ${c.max_position_embeddings}: shorten the prompt or max new tokens`,
+        `sequence of ${reach} positions exceeds the model's max_position_embeddings ${c.max_position_embeddings}: shorten the prompt or max new tokens`,
       );
     const size = B * capacity * c.num_key_value_heads * headDim(c);
     this.B = B;
@@ -55,9 +59,13 @@ export function inferStep(m: Llama, cache: KVCache, ids: Int32Array, Tq: number,
   if (cache.length + Tq > cache.capacity) throw new Error(`KV cache full: ${cache.length} + ${Tq} > ${cache.capacity}`);
   for (let i = 0; i < N; i++)
     if (ids[i]! < 0 || ids[i]! >= V) throw new Error(`token id ${ids[i]} is outside the vocabulary [0, ${V})`);
+  // A row the sampler has finished stays in the cache until compaction and may run past the
+  // context; its outputs are discarded, and its position is held at the last one (never past the
+  // RoPE tables). A live row never gets here: the sampler stops it at its own limit.
+  const maxPos = c.max_position_embeddings - 1;
   const pos = new Int32Array(N); // (B*Tq)
   for (let b = 0; b < B; b++)
-    for (let t = 0; t < Tq; t++) pos[b * Tq + t] = Math.max(0, cache.length + t - cache.keyStart[b]!);
+    for (let t = 0; t < Tq; t++) pos[b * Tq + t] = Math.min(maxPos, Math.max(0, cache.length + t - cache.keyStart[b]!));
 
   let h: Float32Array = k.alloc(N * C); // (N, C)
   k.embeddingForward(h, m.w.embed, ids, N, C);

@@ -10,7 +10,8 @@ import { KVCache, inferStep } from "./infer.ts";
 import type { Llama } from "./llama.ts";
 
 export interface SampleOptions {
-  /** Tokens to generate at most per row. */
+  /** Tokens to generate at most per row. A row also stops (finish "length") where its own
+   *  prompt plus its tokens fill the model's context, whatever the other rows' lengths. */
   maxNewTokens: number;
   /** Softmax temperature; 0 means greedy (argmax). Default 1. */
   temperature?: number;
@@ -59,10 +60,13 @@ function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): Samp
   const B = prompts.length;
   if (B === 0) return [];
   const temperature = opts.temperature ?? 1, topK = opts.topK ?? 0, topP = opts.topP ?? 1;
-  validate(opts, prompts);
+  validate(opts, prompts, m.config.max_position_embeddings);
   const k = m.kernels;
   const P = Math.max(...prompts.map((p) => p.length));
-  const cache = new KVCache(m, B, P + opts.maxNewTokens, new Int32Array(prompts.map((p) => P - p.length)));
+  // Each row's own limit: a short prompt batched with a long one keeps its full budget.
+  const caps = prompts.map((p) => Math.min(opts.maxNewTokens, m.config.max_position_embeddings - p.length)); // (B)
+  const maxNew = Math.max(...caps);
+  const cache = new KVCache(m, B, P + maxNew, new Int32Array(prompts.map((p) => P - p.length)));
   const ids = new Int32Array(B * P); // (B, P) left-padded
   prompts.forEach((p, b) => ids.set(p, b * P + (P - p.length)));
   const base = new Rng(opts.seed ?? 0);
@@ -92,13 +96,14 @@ function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): Samp
       next[i] = id;
       if (stopIds.has(id)) finish(r, done, b);
       else if (opts.stop?.length && opts.decode) checkStopStrings(r, opts.stop, opts.decode, done, b);
+      if (!done[b] && r.tokens.length >= caps[b]!) done[b] = 1; // its own limit: finish "length"
     }
   };
 
   withScope(k, () => choose(inferStep(m, cache, ids, P)));
-  for (let step = 0; step < opts.maxNewTokens; step++) {
+  for (let step = 0; step < maxNew; step++) {
     opts.onStep?.(step + 1);
-    if (done.every((d) => d === 1) || step === opts.maxNewTokens - 1) break;
+    if (done.every((d) => d === 1) || step === maxNew - 1) break;
     const live = rows.flatMap((b, i) => (done[b] ? [] : [i]));
     if (live.length <= rows.length / 2) {
       cache.compact(live);
@@ -128,7 +133,7 @@ function distribution(m: Llama, logits: Float32Array, n: number, limit: number, 
   return probs;
 }
 
-function validate(opts: SampleOptions, prompts: number[][]): void {
+function validate(opts: SampleOptions, prompts: number[][], ctx: number): void {
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1)
     throw new Error(`maxNewTokens must be a positive integer, got ${opts.maxNewTokens}`);
   const t = opts.temperature ?? 1;
@@ -143,6 +148,7 @@ function validate(opts: SampleOptions, prompts: number[][]): void {
     throw new Error(`rowSeeds has ${opts.rowSeeds.length} seeds for ${prompts.length} prompts: give one per prompt`);
   prompts.forEach((pr, i) => {
     if (pr.length === 0) throw new Error(`prompt ${i} is empty: a prompt needs at least one token`);
+    if (pr.length >= ctx) throw new Error(`prompt ${i} has ${pr.length} tokens: it leaves no room in the model's context of ${ctx}`);
   });
 }
 

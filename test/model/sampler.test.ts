@@ -78,7 +78,7 @@ test("bad options fail with a clear message", () => {
   assert.throws(() => sample(model, prompts, { maxNewTokens: 0 }), /maxNewTokens/);
   assert.throws(() => sample(model, prompts, { maxNewTokens: 3, topP: 0 }), /topP/);
   assert.throws(() => sample(model, [[]], { maxNewTokens: 3 }), /empty/);
-  assert.throws(() => sample(model, [[1, 2]], { maxNewTokens: 100 }), /max_position_embeddings/);
+  assert.throws(() => sample(model, [Array.from({ length: 64 }, () => 3)], { maxNewTokens: 1 }), /leaves no room in the model's context of 64/);
   assert.throws(() => sample(model, [[V + 5]], { maxNewTokens: 2 }), /vocabulary/);
 });
 
@@ -87,4 +87,20 @@ test("vocabLimit: ids at or above the limit are never drawn", () => {
   for (const r of rs) assert.ok(r.tokens.every((t) => t < 40));
   const greedy = sample(model, prompts, { maxNewTokens: 5, temperature: 0, vocabLimit: 2 });
   for (const r of greedy) assert.ok(r.tokens.every((t) => t < 2));
+});
+
+test("each row's generation limit is its own: the context left after its prompt, whatever the batch", () => {
+  // micro's context is 64 positions: a 4-token prompt may take 60 tokens, a 50-token prompt 14.
+  const short = [5, 6, 7, 8], long = Array.from({ length: 50 }, (_, i) => 20 + i);
+  const opts = { maxNewTokens: 60, temperature: 3, rowSeeds: [7, 8] };
+  const [a, b] = sample(model, [short, long], opts);
+  const [aAlone] = sample(model, [short], { ...opts, rowSeeds: [7] });
+  const [bAlone] = sample(model, [long], { ...opts, rowSeeds: [8] });
+  assert.deepEqual(a!.tokens, aAlone!.tokens, "the short row keeps its full budget next to a long one");
+  assert.deepEqual(b!.tokens, bAlone!.tokens);
+  assert.ok(a!.tokens.length > 14, `the short row is not cut at the long row's limit: ${a!.tokens.length}`);
+  assert.ok(b!.tokens.length <= 14);
+  if (b!.tokens.length === 14) assert.equal(b!.finishReason, "length");
+  const [full] = sample(model, [[1, 2]], { maxNewTokens: 100, temperature: 3, seed: 1 });
+  assert.ok(full!.tokens.length <= 62, "a row stops where its prompt and tokens fill the context");
 });

@@ -69,14 +69,14 @@ export class EmbeddedProvider implements Provider {
       groups.set(key, rows);
     });
     for (const rows of groups.values()) {
-      // Similar lengths batch together: a batch's generation limit is what the context leaves
-      // after its longest prompt (a tiny model's context is short; a long prefill eats into it).
+      // Similar lengths batch together (less padding); each row's generation limit is what the
+      // context leaves after its own prompt (the sampler's per-row limit), so a clean prompt
+      // batched with long prefilled ones keeps its full budget.
       rows.sort((a, b) => a.ids.length - b.ids.length || a.req - b.req);
       for (let s = 0; s < rows.length; s += this.batchRows) {
         const batch = rows.slice(s, s + this.batchRows);
         const params = requests[batch[0]!.req]!.params;
-        const room = ctx - Math.max(...batch.map((b) => b.ids.length));
-        const out = this.sampleBatch(batch.map((b) => b.ids), batch.map((b) => b.seed), { ...params, maxTokens: Math.min(params.maxTokens, room) });
+        const out = this.sampleBatch(batch.map((b) => b.ids), batch.map((b) => b.seed), params);
         batch.forEach((b, k) => results[b.req]!.completions.push(out[k]!));
         await new Promise((r) => setImmediate(r)); // let timers (progress) run between batches
       }
