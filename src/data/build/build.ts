@@ -44,9 +44,7 @@ export interface BuildSummary {
 function trlBosOf(cfg: DataBuildConfig, t: ChatTemplate): string {
   const s = cfg.export.trl_strip_bos;
   if (s !== "auto") return s ? t.bosToken : "";
-  if (!t.source.endsWith(".json")) return "";
-  const tc = JSON.parse(fs.readFileSync(t.source, "utf8")) as { add_bos_token?: unknown };
-  return tc.add_bos_token === true ? t.bosToken : "";
+  return t.addBosToken === true ? t.bosToken : ""; // from the tokenizer_config.json beside the template
 }
 
 function checkUnique(items: readonly BuildItem[]): void {

@@ -57,9 +57,13 @@ export const DataBuildConfigSchema = z
     seed: z.number().int().min(0).default(1),
     prompts: z.array(PromptSetSchema).min(1),
     policy: z.strictObject({
-      /** The POLICY's chat template: its tokenizer_config.json, a .jinja file, or a folder holding one. Required. */
+      /** The POLICY's chat template: the model folder (HF layout: chat_template.jinja or a template in
+       *  tokenizer_config.json), its tokenizer_config.json, or a .jinja file. Special tokens
+       *  (bos_token, eos_token) come from the tokenizer_config.json beside the template; a .jinja
+       *  without one renders them empty. Required. */
       chat_template: z.string().min(1),
-      /** Template name when tokenizer_config.json holds several. Default "default". */
+      /** Template name when the model has several (a list in tokenizer_config.json, or
+       *  additional_chat_templates/NAME.jinja in the folder). Default "default". */
       template_name: z.string().default("default"),
       /** Extra template variables, e.g. {enable_thinking: true} for Qwen3. */
       template_extra: z.record(z.string(), z.unknown()).optional(),
@@ -95,7 +99,7 @@ export const DataBuildConfigSchema = z
       label_key: z.string().min(1).default("label"),
       /** Drop the template's leading BOS text from TRL prompts (TRL tokenizes string prompts with
        *  the tokenizer's own special tokens, which would add a second BOS). "auto": when the
-       *  policy's tokenizer_config.json says add_bos_token. Default auto. */
+       *  policy's tokenizer_config.json (the one beside the template) says add_bos_token. Default auto. */
       trl_strip_bos: z.union([z.literal("auto"), z.boolean()]).default("auto"),
     }).default({ formats: ["openrlhf", "trl", "verl"], input_key: "prompt", label_key: "label", trl_strip_bos: "auto" }),
   })
