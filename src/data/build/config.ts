@@ -69,7 +69,8 @@ export const DataBuildConfigSchema = z
       template_extra: z.record(z.string(), z.unknown()).optional(),
       /** An optional system message before every prompt. Default: none (DeepSeek-R1 recommends none). */
       system: z.string().optional(),
-      /** The policy's tokenizer.json (a file or its folder); needed for unit "tokens". */
+      /** The policy's tokenizer.json (a file or its folder); needed for unit "tokens" and for
+       *  max_prompt_tokens. When given, summary.json reports prompt lengths in its tokens. */
       tokenizer: z.string().optional(),
     }),
     recap: z.strictObject({
@@ -87,6 +88,15 @@ export const DataBuildConfigSchema = z
       /** Writes refusal reasoning for benign prompts (the paper: DSQwen-7B fine-tuned on STAR-1). */
       pi_refuse: SourceEndpointSchema.optional(),
     }).default({}),
+    /** The longest rendered prompt, in the policy's tokens (needs policy.tokenizer), that the engine
+     *  takes: verl's data.max_prompt_length, or OpenRLHF's --max_len minus --max_new_tokens. verl
+     *  never cuts a prefilled prompt (a longer one breaks its batch) and OpenRLHF cuts it from the
+     *  left, so longer rows are refused or dropped (long_prompts). Default: no limit. */
+    max_prompt_tokens: z.number().int().positive().optional(),
+    /** What to do with rows over max_prompt_tokens: "refuse" (stop with an error naming the longest
+     *  row) or "drop" (leave them out of every export; summary.json counts them). Dropping prefilled
+     *  rows lowers the realised alpha below recap.alpha. Default refuse. */
+    long_prompts: z.enum(["refuse", "drop"]).default("refuse"),
     /** Where sampled prefills are cached (one JSONL line per sample, flushed as it arrives, so a
      *  rerun after a crash samples only what is missing). Default <out>/cache. */
     cache_dir: z.string().optional(),
@@ -111,6 +121,8 @@ export const DataBuildConfigSchema = z
     });
     if (c.recap.unit === "tokens" && !c.policy.tokenizer)
       ctx.addIssue({ code: "custom", path: ["policy", "tokenizer"], message: "recap.unit tokens needs the policy's tokenizer.json (or use unit words)" });
+    if (c.max_prompt_tokens !== undefined && !c.policy.tokenizer)
+      ctx.addIssue({ code: "custom", path: ["policy", "tokenizer"], message: "max_prompt_tokens needs the policy's tokenizer.json (prompt lengths are counted in its tokens)" });
     const need = (kind: PromptKind, role: "pi_harm" | "pi_refuse") => {
       if (c.recap.alpha > 0 && c.prompts.some((p) => p.kind === kind) && !c.endpoints[role])
         ctx.addIssue({ code: "custom", path: ["endpoints", role], message: `${kind} prompts with alpha > 0 need the ${role} endpoint (url, model), or set recap.alpha to 0` });
