@@ -1,6 +1,6 @@
 """verl agent loop that sends RECAP's prefilled prompts to the policy as they are.
 
-Documentation-grade (not run in recap's CI); written against verl's agent loop API
+Tested in integrations/tests/ against stand-ins of verl's classes; written against verl's agent loop API
 (verl.experimental.agent_loop) as of verl 0.7, where the single-turn loop renders through
 AgentLoopBase.apply_chat_template. verl 0.6's loop calls the tokenizer directly, so this override
 would have no effect there: the import below refuses such a version instead. The API is marked

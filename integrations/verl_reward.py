@@ -1,6 +1,7 @@
 """verl reward hook for RECAP: every rollout is scored by `recap reward serve`.
 
-Documentation-grade (not run in recap's CI). Standard library only.
+Standard library only. Tested in integrations/tests/ (stand-ins of the engine's call, a live
+`recap reward serve`).
 
     recap reward serve --config reward.yaml --port 5000          # guard, rubric judge, math
     cd "$VERL" && PYTHONPATH="$RECAP" python3 -m recipe.dapo.main_dapo ... \
