@@ -95,14 +95,15 @@ def reward_url(fake, tmp_path_factory):
     d = tmp_path_factory.mktemp("reward")
     judge = lambda model: {"url": fake.url, "model": model, "retries": 0, "timeout_ms": 20000}  # noqa: E731
     (d / "reward.json").write_text(json.dumps({"safety": {"endpoint": judge("guard")}, "over_refusal": {"endpoint": judge("judge")}}))
+    log = open(d / "stderr.log", "w")  # a file, not a pipe nobody drains
     proc = subprocess.Popen([*RECAP, "reward", "serve", "--config", str(d / "reward.json"), "--port", "0", "--json"],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         text, info = "", None
         while info is None:  # --json prints {url, routes} (indented) once listening
             line = proc.stdout.readline()
             if not line:
-                raise RuntimeError(f"recap reward serve did not start: {proc.stderr.read()}")
+                raise RuntimeError(f"recap reward serve did not start: {(d / 'stderr.log').read_text()}")
             text += line
             try:
                 info = json.loads(text)
@@ -116,6 +117,7 @@ def reward_url(fake, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 def response_for(row, kind):
