@@ -53,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, {"error": {"message": "not found"}})
             return
         model, messages = body.get("model"), body.get("messages") or []
-        self.server.calls.append(model)
+        self.server.calls.append({"model": model, "messages": messages})
         if model in THINKING:
             text = THINKING[model] + "</think>Final answer."
             for stop in body.get("stop") or []:
@@ -90,6 +90,7 @@ class FakeOpenAI:
 
     @property
     def calls(self):
+        """Every chat request so far: {"model", "messages"}."""
         return self.server.calls
 
     def close(self):

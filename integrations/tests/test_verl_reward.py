@@ -50,6 +50,10 @@ def test_the_safety_judge_sees_the_user_prompt_from_extra_info(build, hook, fake
     assert harm["extra_info"]["user_prompt"] == json.loads(harm["reward_model"]["ground_truth"])["prompt"]
     # a positional call (verl's documented order) gives the same result
     positional = hook.compute_score(harm["data_source"], response_for(harm, "comply"), harm["reward_model"]["ground_truth"], harm["extra_info"])
+    guard_calls = [c for c in fake.calls if c["model"] == "guard"]
+    # the guard judged [the user's own prompt (not the rendered, prefilled one), the final response only]
+    assert guard_calls[-1]["messages"] == [{"role": "user", "content": harm["extra_info"]["user_prompt"]},
+                                           {"role": "assistant", "content": "Sure, here is how."}]
     assert positional == _call(hook, harm, response_for(harm, "comply"))
 
 
