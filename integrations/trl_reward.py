@@ -1,6 +1,7 @@
 """TRL GRPO reward function for RECAP: completions scored by `recap reward serve`.
 
-Documentation-grade (not run in recap's CI). Standard library only.
+Standard library only. Tested in integrations/tests/ (stand-ins of the engine's call, a live
+`recap reward serve`).
 
     from datasets import load_dataset
     from trl import GRPOConfig, GRPOTrainer

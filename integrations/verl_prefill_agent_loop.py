@@ -1,6 +1,6 @@
 """verl agent loop that sends RECAP's prefilled prompts to the policy as they are.
 
-Documentation-grade (not run in recap's CI); written against verl's agent loop API
+Tested in integrations/tests/ against stand-ins of verl's classes; written against verl's agent loop API
 (verl.experimental.agent_loop) as of verl 0.7, where the single-turn loop renders through
 AgentLoopBase.apply_chat_template. verl 0.6's loop calls the tokenizer directly, so this override
 would have no effect there: the import below refuses such a version instead. The API is marked
@@ -18,9 +18,10 @@ the prefill are trained.
 Register it with integrations/verl_agent_loops.yaml:
 
     actor_rollout_ref.rollout.mode=async \
-    actor_rollout_ref.rollout.agent.agent_loop_config_path=integrations/verl_agent_loops.yaml
+    actor_rollout_ref.rollout.agent.agent_loop_config_path="$RECAP/integrations/verl_agent_loops.yaml"
 
-(run from the recap checkout, or put `integrations` on PYTHONPATH). If the loop is not
+run from the verl root with the recap checkout on PYTHONPATH (PYTHONPATH="$RECAP"), so that the
+yaml's _target_ integrations.verl_prefill_agent_loop imports (docs/SCALING.md). If the loop is not
 registered, verl stops with "Agent loop recap_prefill not registered" rather than dropping the
 prefills. verl versions without agent loops ignore agent_name: use OpenRLHF there.
 """

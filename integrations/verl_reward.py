@@ -1,13 +1,16 @@
 """verl reward hook for RECAP: every rollout is scored by `recap reward serve`.
 
-Documentation-grade (not run in recap's CI). Standard library only.
+Standard library only. Tested in integrations/tests/ (stand-ins of the engine's call, a live
+`recap reward serve`).
 
     recap reward serve --config reward.yaml --port 5000          # guard, rubric judge, math
-    python3 -m recipe.dapo.main_dapo ... \
-        custom_reward_function.path=integrations/verl_reward.py \
+    cd "$VERL" && PYTHONPATH="$RECAP" python3 -m recipe.dapo.main_dapo ... \
+        custom_reward_function.path="$RECAP/integrations/verl_reward.py" \
         custom_reward_function.name=compute_score \
         algorithm.filter_groups.enable=True \
         algorithm.filter_groups.metric=recap_filter
+
+(from the verl root, with absolute paths: the full command is in docs/SCALING.md).
 
 verl calls compute_score(data_source, solution_str, ground_truth, extra_info) once per rollout:
 `solution_str` is the decoded response only (the prompt, and so the prefill, excluded),

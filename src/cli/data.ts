@@ -35,6 +35,11 @@ function printSummary(s: BuildSummary): void {
   for (const [name, b] of Object.entries(s.by_set)) w(`  ${name} (${b.kind}): ${b.total} rows, ${b.prefilled} prefilled`);
   const L = s.prefill_length;
   w(`prefills: ${s.samples.sampled} sampled, ${s.samples.cached} from the cache; length in ${L.unit} mean ${L.mean.toFixed(1)} (min ${L.min}, max ${L.max}), ${L.shorter_than_l_pre} shorter than l_pre ${L.l_pre}, ${L.empty} empty`);
+  const P = s.prompt_tokens;
+  if (P) {
+    const st = (x: { n: number; min: number; mean: number; max: number }) => (x.n ? `mean ${x.mean.toFixed(1)} (min ${x.min}, max ${x.max})` : "none");
+    w(`prompt tokens: clean ${st(P.clean)}; prefilled ${st(P.prefilled)}` + (P.max_prompt_tokens !== null ? `; max_prompt_tokens ${P.max_prompt_tokens}: ${P.dropped.clean + P.dropped.prefilled} rows dropped (${P.dropped.prefilled} prefilled)` : ""));
+  }
   for (const f of s.files) w(`  ${f.file}  ${f.bytes} bytes  sha256 ${f.sha256.slice(0, 16)}…`);
 }
 

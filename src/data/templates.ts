@@ -1,6 +1,14 @@
-// Real models' chat templates (HF `tokenizer_config.json` or a `.jinja` file), rendered with
-// @huggingface/jinja, and the prompts RECAP needs: a conversation ending in a generation prompt,
-// and a prefilled prompt that ends exactly inside the assistant's thinking.
+// Real models' chat templates, rendered with @huggingface/jinja, and the prompts RECAP needs: a
+// conversation ending in a generation prompt, and a prefilled prompt that ends exactly inside the
+// assistant's thinking.
+//
+// Where a template comes from (`loadChatTemplate`): a model folder, a `tokenizer_config.json` or a
+// `.jinja` file. The special tokens a template renders (`bos_token`, `eos_token`, ...) always come
+// from the `tokenizer_config.json` of that folder / beside that file, so a `.jinja` template keeps
+// its BOS. A model folder in today's HF layout keeps the template in `chat_template.jinja` (which
+// takes priority over a `chat_template` entry in `tokenizer_config.json`, as in transformers) and
+// named templates in `additional_chat_templates/NAME.jinja`; a `tokenizer_config.json` without a
+// template falls back to the `chat_template.jinja` beside it.
 //
 // Prefill placement. Templates differ in whether their generation prompt already opens the
 // thinking (later DeepSeek-R1-distill revisions end with `<｜Assistant｜><think>\n`; the January
@@ -22,11 +30,17 @@ export interface ChatMessage {
 }
 
 export interface ChatTemplate {
-  source: string; // file it came from
+  source: string; // file the template text came from
   template: string; // Jinja source
   bosToken: string;
   eosToken: string;
   compiled: Template;
+  /** Other special tokens the template may render (unk_token, pad_token, ...), from the config. */
+  specialTokens?: Record<string, string>;
+  /** The tokenizer_config.json the special tokens came from (absent: none found, tokens empty). */
+  tokenizerConfig?: string;
+  /** That config's add_bos_token (true: the tokenizer adds a BOS itself when asked to). */
+  addBosToken?: boolean;
 }
 
 export interface RenderOptions {
@@ -41,32 +55,84 @@ function tokenString(v: unknown): string {
   return "";
 }
 
-/** Loads a template from a tokenizer_config.json, a .jinja file, or a folder holding either. */
-export function loadChatTemplate(file: string, name = "default"): ChatTemplate {
-  let target = file;
-  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) {
-    const cfg = path.join(file, "tokenizer_config.json");
-    const jinja = path.join(file, "chat_template.jinja");
-    target = fs.existsSync(cfg) ? cfg : jinja;
-  }
+const SPECIAL_KEYS = ["bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"] as const;
+
+function readConfig(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = fs.readFileSync(target, "utf8");
+    text = fs.readFileSync(file, "utf8");
   } catch {
-    throw new RecapError(`cannot read chat template ${target}`, "pass a tokenizer_config.json, a .jinja file, or a model folder holding one");
+    throw new RecapError(`cannot read chat template ${file}`, "pass a model folder, a tokenizer_config.json or a .jinja file");
   }
-  if (!target.endsWith(".json")) return compile(target, text, "", "");
-  let cfg: Record<string, unknown>;
   try {
-    cfg = JSON.parse(text) as Record<string, unknown>;
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
   } catch {
-    throw new RecapError(`${target} is not valid JSON`);
+    // reported below
   }
-  let tpl = cfg["chat_template"];
-  if (Array.isArray(tpl)) tpl = (tpl as { name?: string; template?: string }[]).find((t) => t.name === name)?.template;
-  if (typeof tpl !== "string")
-    throw new RecapError(`${target} has no chat_template${name !== "default" ? ` named "${name}"` : ""}`, "point to the model's tokenizer_config.json or a .jinja file");
-  return compile(target, tpl, tokenString(cfg["bos_token"]), tokenString(cfg["eos_token"]));
+  throw new RecapError(`${file} is not a JSON object`, "pass the model's tokenizer_config.json");
+}
+
+function readText(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    throw new RecapError(`cannot read chat template ${file}`, "pass a model folder, a tokenizer_config.json or a .jinja file");
+  }
+}
+
+/** The template named `name` in a config's chat_template (a string, or a list of {name, template}). */
+function configTemplate(cfg: Record<string, unknown>, name: string): string | undefined {
+  const tpl = cfg["chat_template"];
+  if (typeof tpl === "string") return name === "default" ? tpl : undefined;
+  if (Array.isArray(tpl)) {
+    const t = (tpl as { name?: string; template?: string }[]).find((x) => x.name === name)?.template;
+    return typeof t === "string" ? t : undefined;
+  }
+  return undefined;
+}
+
+/** The template file of a folder in HF's layout, if there is one. */
+function folderTemplateFile(dir: string, name: string): string | undefined {
+  const f = name === "default" ? path.join(dir, "chat_template.jinja") : path.join(dir, "additional_chat_templates", `${name}.jinja`);
+  return fs.existsSync(f) ? f : undefined;
+}
+
+/** Loads a template from a model folder, a tokenizer_config.json or a .jinja file (see the module
+ *  comment); `name` picks a named template ("default" is the main one). */
+export function loadChatTemplate(file: string, name = "default"): ChatTemplate {
+  if (!fs.existsSync(file)) throw new RecapError(`cannot read chat template ${file}: no such file or folder`, "pass a model folder, a tokenizer_config.json or a .jinja file");
+  const isDir = fs.statSync(file).isDirectory();
+  const dir = isDir ? file : path.dirname(file);
+  const cfgFile = isDir || !file.endsWith(".json") ? path.join(dir, "tokenizer_config.json") : file;
+  const cfg = fs.existsSync(cfgFile) ? readConfig(cfgFile) : undefined;
+  const named = name !== "default" ? ` named "${name}"` : "";
+  let source: string, text: string | undefined;
+  if (!isDir && !file.endsWith(".json")) {
+    source = file; // an explicit .jinja (or other text) file
+    text = readText(file);
+    if (name !== "default") throw new RecapError(`${file} is a single template; a template${named} needs a model folder or a tokenizer_config.json`);
+  } else {
+    // a folder: its template file first (transformers' priority); a config: its own entry first
+    const fromFile = folderTemplateFile(dir, name);
+    const fromCfg = cfg ? configTemplate(cfg, name) : undefined;
+    const useFile = fromFile !== undefined && (isDir || fromCfg === undefined);
+    source = useFile ? fromFile! : cfgFile;
+    text = useFile ? readText(fromFile!) : fromCfg;
+    if (text === undefined) {
+      const where = isDir ? `${file} has no chat_template.jinja and no tokenizer_config.json with a chat_template` : `${file} has no chat_template${named} and there is no ${name === "default" ? "chat_template.jinja" : `additional_chat_templates/${name}.jinja`} beside it`;
+      throw new RecapError(`${where}${isDir ? named : ""}`, "point to the model folder, its tokenizer_config.json or its chat template .jinja file");
+    }
+  }
+  const t = compile(source, text, cfg ? tokenString(cfg["bos_token"]) : "", cfg ? tokenString(cfg["eos_token"]) : "");
+  if (cfg) {
+    const specials: Record<string, string> = {};
+    for (const k of SPECIAL_KEYS) if (tokenString(cfg[k]) !== "") specials[k] = tokenString(cfg[k]);
+    t.specialTokens = specials;
+    t.tokenizerConfig = cfgFile;
+    t.addBosToken = cfg["add_bos_token"] === true;
+  }
+  return t;
 }
 
 function compile(source: string, template: string, bosToken: string, eosToken: string): ChatTemplate {
@@ -81,7 +147,7 @@ function compile(source: string, template: string, bosToken: string, eosToken: s
 export function renderMessages(t: ChatTemplate, messages: ChatMessage[], addGenerationPrompt: boolean, o: RenderOptions = {}): string {
   try {
     return t.compiled.render({
-      messages, add_generation_prompt: addGenerationPrompt, bos_token: t.bosToken, eos_token: t.eosToken, ...o.extra,
+      ...t.specialTokens, messages, add_generation_prompt: addGenerationPrompt, bos_token: t.bosToken, eos_token: t.eosToken, ...o.extra,
     });
   } catch (e) {
     throw new RecapError(`${t.source}: rendering failed: ${(e as Error).message}`);

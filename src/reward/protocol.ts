@@ -7,8 +7,10 @@
 // text and labels[i] the dataset's `--label_key` value; it reads back
 //   {"rewards": [float], "scores": [float], "extra_logs": {name: [float]}}
 // (rewards for the advantages, scores for --dynamic_filtering, extra_logs for its logger). It
-// sends no Authorization header, retries a failed call a few times, and splits a batch across
-// comma-separated URLs, so the server is stateless.
+// sends no Authorization header and retries a failed call a few times. It posts each rollout on
+// its own and splits that one-item batch across comma-separated URLs, so every URL but the first
+// receives an empty batch {"query": [], "prompts": [], "labels": []}: that is answered 200 with
+// empty lists (a 4xx would make OpenRLHF retry, raise, and leave the rollout without a reward).
 //
 // Plain JSON API (`POST /v1/reward`, for verl's reward hook, TRL reward functions, scripts):
 //   {"items": [{"response": str, "prompt"?: str, "label"?: str | object, "datasource"?: str}]}
@@ -50,11 +52,10 @@ function tooMany(n: number, max: number): ApiError {
   return new ApiError(413, `${n} items in one request; at most ${max} (split the batch, or raise max_items)`, "invalid_request_error", null, "too_many_items");
 }
 
-/** The rollouts of an OpenRLHF /get_reward body. */
+/** The rollouts of an OpenRLHF /get_reward body (none for the empty per-URL batch). */
 export function openRlhfItems(body: unknown, maxItems: number): RolloutItem[] {
   const b = parse(OpenRlhfRequestSchema, body);
   const query = typeof b.query === "string" ? [b.query] : b.query;
-  if (query.length === 0) throw new ApiError(400, "query is empty", "invalid_request_error", "query", "invalid_value");
   if (query.length > maxItems) throw tooMany(query.length, maxItems);
   for (const [name, list] of [["prompts", b.prompts], ["labels", b.labels]] as const)
     if (list && list.length !== query.length)
@@ -76,6 +77,7 @@ export function jsonItems(body: unknown, maxItems: number): RolloutItem[] {
 
 /** OpenRLHF's reply shape. */
 export function openRlhfReply(results: RewardResult[]): { rewards: number[]; scores: number[]; extra_logs: Record<string, number[]> } {
+  if (results.length === 0) return { rewards: [], scores: [], extra_logs: {} };
   return {
     rewards: results.map((r) => r.reward),
     scores: results.map((r) => r.score),

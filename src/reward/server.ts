@@ -1,9 +1,11 @@
 // The reward server on node:http: OpenRLHF's remote reward protocol and a plain JSON API over the
-// routes of routes.ts. Stateless (any number of instances can sit behind OpenRLHF's
-// comma-separated --remote_rm_url), loopback by default, an optional API key, a body size cap,
+// routes of routes.ts. Stateless (any number of instances can sit behind one load-balancing
+// proxy; see docs/SCALING.md), loopback by default, an optional API key, a body size cap,
 // and 4xx JSON errors in OpenAI's shape ({error: {message, type, param, code}}):
 //   400 malformed JSON, fields or labels; 401 missing / wrong key; 404 unknown path;
 //   405 wrong method; 413 body or batch too large; 502 a judge endpoint failed; 503 shutting down.
+// An empty OpenRLHF batch (what its comma-separated URLs send all but the first) is a 200 with
+// empty lists.
 // Routes: GET /health (no key), GET /v1/routes, POST /get_reward, POST /v1/reward.
 // close(graceMs): stop accepting, let requests in flight finish for graceMs, then drop connections.
 import { createHash, timingSafeEqual } from "node:crypto";

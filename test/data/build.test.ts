@@ -3,7 +3,8 @@
 // `<think>\n`, provenance per row, every export read back (OpenRLHF and TRL JSONL, verl parquet
 // through hyparquet); resumability (a build stopped after k samples, a SIGKILLed child process,
 // a torn cache line: the rerun reuses the cache and writes no duplicate rows); token-unit
-// prefills through the policy's tokenizer.json; clear errors.
+// prefills through the policy's tokenizer.json; prompt token lengths in summary.json and the
+// max_prompt_tokens limit (refuse / drop); clear errors.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -15,6 +16,7 @@ import { runDataBuild } from "../../src/data/build/build.ts";
 import { DataBuildConfigSchema } from "../../src/data/build/config.ts";
 import type { DataBuildConfigInput } from "../../src/data/build/config.ts";
 import { chooseItems } from "../../src/data/build/rows.ts";
+import { loadHfTokenizer } from "../../src/data/build/tokenizer.ts";
 import type { BuildItem } from "../../src/data/build/prompts.ts";
 import { truncateWords } from "../../src/recap/truncate.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
@@ -170,6 +172,49 @@ test("unit tokens: prefills cut with the policy's tokenizer.json (loaded by @hug
     assert.equal(fresh.tokenizer.encode(prefill).length, r["provenance"].length);
     assert.ok(r["provenance"].length <= 4 && r["provenance"].unit === "tokens");
   }
+});
+
+test("prompt lengths: summary.json reports clean / prefilled token lengths; max_prompt_tokens refuses (naming the longest row) or drops", async () => {
+  const tokDir = path.join(tmp, "tok-len");
+  fs.mkdirSync(tokDir, { recursive: true });
+  fs.writeFileSync(path.join(tokDir, "tokenizer.json"), JSON.stringify(fresh.tokenizerJson));
+  const tok = loadHfTokenizer(tokDir);
+  const cache_dir = path.join(tmp, "len-cache");
+  const withTok = (extra: Partial<DataBuildConfigInput> = {}) => cfgOf({ policy: { chat_template: path.join(tmp, "tokenizer_config.json"), tokenizer: tokDir }, cache_dir, ...extra });
+  const out = path.join(tmp, "len");
+  const s = await runDataBuild(withTok(), out);
+  const rows = readJsonl(path.join(out, "openrlhf.jsonl")).map((r) => ({ id: r["id"] as string, prefilled: r["prefilled"] as boolean, len: tok.encode(r["prompt"]).length }));
+  const st = (xs: number[]) => ({ n: xs.length, min: Math.min(...xs), mean: xs.reduce((a, x) => a + x, 0) / xs.length, max: Math.max(...xs) });
+  const clean = rows.filter((r) => !r.prefilled).map((r) => r.len), pre = rows.filter((r) => r.prefilled).map((r) => r.len);
+  assert.deepEqual(s.prompt_tokens, {
+    tokenizer: path.join(tokDir, "tokenizer.json"), clean: st(clean), prefilled: st(pre), max_prompt_tokens: null, over_limit: 0, dropped: { clean: 0, prefilled: 0 },
+  });
+  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).prompt_tokens, s.prompt_tokens);
+  assert.ok(st(pre).max > st(clean).max, "prefilled prompts are the longest here");
+  const longest = rows.reduce((a, r) => (r.len > a.len ? r : a));
+  // refuse (the default): one RecapError naming the longest row, its length and the fix; nothing written
+  const limit = st(clean).max;
+  const overN = rows.filter((r) => r.len > limit).length;
+  await assert.rejects(runDataBuild(withTok({ max_prompt_tokens: limit }), path.join(tmp, "len-refuse")), (e: unknown) =>
+    isRecapError(e) && e.message === `${overN} of ${rows.length} prompts are longer than max_prompt_tokens ${limit}; the longest is row "${longest.id}" (set ${longest.id.startsWith("h") ? "harm" : "xs"}, prefilled) with ${longest.len} tokens`
+    && /raise max_prompt_tokens/.test(e.hint ?? "") && /long_prompts: drop/.test(e.hint ?? ""));
+  assert.equal(fs.existsSync(path.join(tmp, "len-refuse", "openrlhf.jsonl")), false);
+  // a clean prompt over the limit is refused before any sampling (the endpoints are not even called)
+  const early = withTok({ max_prompt_tokens: st(clean).min - 1, cache_dir: path.join(tmp, "len-cache-early") });
+  early.endpoints.pi_harm!.url = "http://127.0.0.1:9";
+  await assert.rejects(runDataBuild(early, path.join(tmp, "len-early")), /prompts are longer than max_prompt_tokens .*clean\) with/);
+  // drop: the rows over the limit leave every export, counted in the summary
+  const d = await runDataBuild(withTok({ max_prompt_tokens: limit, long_prompts: "drop" }), path.join(tmp, "len-drop"));
+  const kept = readJsonl(path.join(tmp, "len-drop", "openrlhf.jsonl"));
+  assert.equal(kept.length, rows.length - overN);
+  assert.equal(d.rows, kept.length);
+  assert.ok(kept.every((r) => tok.encode(r["prompt"]).length <= limit));
+  assert.deepEqual(d.prompt_tokens!.dropped, { clean: 0, prefilled: overN });
+  assert.equal(d.prompt_tokens!.over_limit, overN);
+  assert.equal(d.prefilled, s.prefilled - overN);
+  assert.equal(readJsonl(path.join(tmp, "len-drop", "trl.jsonl")).length, kept.length);
+  // the limit needs the tokenizer
+  assert.throws(() => validateConfig({ ...buildConfig(tmp, "http://127.0.0.1:1", "http://127.0.0.1:1"), max_prompt_tokens: 100 }, DataBuildConfigSchema, "t.yaml"), /max_prompt_tokens needs the policy's tokenizer/);
 });
 
 test("clear errors: unreachable endpoint, wrong model, missing pieces of the config, math without answers", async () => {

@@ -1,7 +1,7 @@
 // The reward server over loopback: OpenRLHF-shaped batches ({query, prompts, labels} ->
 // {rewards, scores, extra_logs}) scored by the math verifier, the world judge and a guard model
 // served by `recap serve` (a real OpenAI-compatible server with top logprobs, not a mock); the
-// rubric judge behind a fake endpoint; the JSON API; malformed requests -> 4xx; API key; a judge
+// rubric judge behind a fake endpoint; OpenRLHF's empty per-URL batch -> 200; the JSON API; malformed requests -> 4xx; API key; a judge
 // that is down -> 502 naming it; 200 concurrent requests all answered; shutdown with requests in
 // flight.
 import { after, before, test } from "node:test";
@@ -84,6 +84,15 @@ test("OpenRLHF batch: math, world and a guard served by recap serve; only the fi
   // scores: RECAP's filter mapping (reward > tau -> 1), so OpenRLHF's 0 < mean < 1 rule is RECAP's
   assert.deepEqual(json.scores, r.map((x) => (x > 0.9 ? 1 : x)));
   assert.deepEqual(json.extra_logs.no_think, [0, 0, 1, 0, 0, 0, 0, 0]);
+});
+
+test("OpenRLHF's empty per-URL batch ({query: [], prompts: [], labels: []}) is a 200 with empty lists", async () => {
+  // OpenRLHF posts each rollout alone and splits it across comma-separated URLs: all but the first get this.
+  const empty = await post(`${rewards.url}/get_reward`, { query: [], prompts: [], labels: [] });
+  assert.equal(empty.status, 200, JSON.stringify(empty.json));
+  assert.deepEqual(empty.json, { rewards: [], scores: [], extra_logs: {} });
+  const bare = await post(`${rewards.url}/get_reward`, { query: [] });
+  assert.deepEqual([bare.status, bare.json], [200, { rewards: [], scores: [], extra_logs: {} }]);
 });
 
 test("JSON API: results with route, reason and details; datasource overrides the label", async () => {

@@ -14,6 +14,8 @@ import type { ChatTemplate } from "../templates.ts";
 import { PrefillCache } from "./cache.ts";
 import type { DataBuildConfig } from "./config.ts";
 import { EXPORT_FORMATS } from "./exports.ts";
+import { applyPromptLimit, promptLengths } from "./lengths.ts";
+import type { PromptTokenSummary } from "./lengths.ts";
 import { loadPromptSets } from "./prompts.ts";
 import type { BuildItem } from "./prompts.ts";
 import { chooseItems, cleanRow, itemSeed, messagesOf, prefilledRow, roleOf } from "./rows.ts";
@@ -36,6 +38,8 @@ export interface BuildSummary {
   by_set: Record<string, { kind: string; total: number; prefilled: number }>;
   samples: { cached: number; sampled: number; skipped_cache_lines: number };
   prefill_length: { unit: string; l_pre: number; mean: number; min: number; max: number; shorter_than_l_pre: number; empty: number };
+  /** Rendered prompt lengths in the policy's tokens, of the rows written (null without policy.tokenizer). */
+  prompt_tokens: PromptTokenSummary | null;
   files: { file: string; bytes: number; sha256: string }[];
   seconds: number;
 }
@@ -44,9 +48,7 @@ export interface BuildSummary {
 function trlBosOf(cfg: DataBuildConfig, t: ChatTemplate): string {
   const s = cfg.export.trl_strip_bos;
   if (s !== "auto") return s ? t.bosToken : "";
-  if (!t.source.endsWith(".json")) return "";
-  const tc = JSON.parse(fs.readFileSync(t.source, "utf8")) as { add_bos_token?: unknown };
-  return tc.add_bos_token === true ? t.bosToken : "";
+  return t.addBosToken === true ? t.bosToken : ""; // from the tokenizer_config.json beside the template
 }
 
 function checkUnique(items: readonly BuildItem[]): void {
@@ -105,15 +107,20 @@ async function writeOutputs(out: string, rows: readonly BuiltRow[], cfg: DataBui
 export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: BuildOptions = {}): Promise<BuildSummary> {
   const t0 = Date.now();
   const template = loadChatTemplate(cfg.policy.chat_template, cfg.policy.template_name);
-  const tokenizer = cfg.recap.unit === "tokens" ? loadHfTokenizer(cfg.policy.tokenizer!) : undefined;
+  const tokenizer = cfg.policy.tokenizer ? loadHfTokenizer(cfg.policy.tokenizer) : undefined;
   const settings: RenderSettings = {
     template, l_pre: cfg.recap.l_pre, unit: cfg.recap.unit,
     ...(cfg.policy.template_extra ? { extra: cfg.policy.template_extra } : {}), ...(cfg.policy.system !== undefined ? { system: cfg.policy.system } : {}),
-    ...(tokenizer ? { tokenizer } : {}),
+    ...(tokenizer && cfg.recap.unit === "tokens" ? { tokenizer } : {}),
   };
   const items = await loadPromptSets(cfg.prompts);
   checkUnique(items);
   cleanRow(items[0]!, settings); // a template that cannot render fails before any sampling
+  if (tokenizer && cfg.max_prompt_tokens !== undefined && cfg.long_prompts === "refuse") {
+    // a clean prompt over the limit is refused before any sampling (its prefilled one is longer still)
+    const clean = items.map((it) => cleanRow(it, settings));
+    applyPromptLimit(clean, promptLengths(clean, tokenizer), cfg.max_prompt_tokens, "refuse", tokenizer.source);
+  }
   const chosen = chooseItems(items, cfg.recap.alpha, cfg.seed);
   const jobs = new Map<SourceRole, SampleJob[]>([["pi_harm", []], ["pi_refuse", []]]);
   for (const i of chosen) {
@@ -127,12 +134,16 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
   } finally {
     cache.close();
   }
-  const rows = items.map((it, i) => {
+  const built = items.map((it, i) => {
     if (!chosen.has(i)) return cleanRow(it, settings);
     const role = roleOf(it);
     const job: SampleJob = { role, id: it.id, messages: messagesOf(it, cfg.policy.system), seed: itemSeed(cfg.seed, it.id) };
     return prefilledRow(it, cache.get(jobKey(sampled.clients.get(role)!, job))!, settings);
   });
+  let rows = built, prompt_tokens: PromptTokenSummary | null = null;
+  if (tokenizer) {
+    ({ rows, summary: prompt_tokens } = applyPromptLimit(built, promptLengths(built, tokenizer), cfg.max_prompt_tokens, cfg.long_prompts, tokenizer.source));
+  }
   const by_set: BuildSummary["by_set"] = {};
   for (const r of rows) {
     const s = (by_set[r.item.set] ??= { kind: r.item.kind, total: 0, prefilled: 0 });
@@ -141,9 +152,9 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
   }
   const files = await writeOutputs(out, rows, cfg, trlBosOf(cfg, template));
   const summary: BuildSummary = {
-    out, rows: rows.length, prefilled: chosen.size, eligible: items.filter((it) => it.kind !== "math").length, alpha: cfg.recap.alpha, by_set,
+    out, rows: rows.length, prefilled: rows.filter((r) => r.provenance).length, eligible: items.filter((it) => it.kind !== "math").length, alpha: cfg.recap.alpha, by_set,
     samples: { cached: sampled.cached, sampled: sampled.sampled, skipped_cache_lines: cache.skipped },
-    prefill_length: lengthStats(rows, cfg), files, seconds: (Date.now() - t0) / 1000,
+    prefill_length: lengthStats(rows, cfg), prompt_tokens, files, seconds: (Date.now() - t0) / 1000,
   };
   await writeFileAtomic(path.join(out, "summary.json"), JSON.stringify({ ...summary, config: cfg }, null, 2) + "\n");
   return summary;

@@ -57,15 +57,20 @@ export const DataBuildConfigSchema = z
     seed: z.number().int().min(0).default(1),
     prompts: z.array(PromptSetSchema).min(1),
     policy: z.strictObject({
-      /** The POLICY's chat template: its tokenizer_config.json, a .jinja file, or a folder holding one. Required. */
+      /** The POLICY's chat template: the model folder (HF layout: chat_template.jinja or a template in
+       *  tokenizer_config.json), its tokenizer_config.json, or a .jinja file. Special tokens
+       *  (bos_token, eos_token) come from the tokenizer_config.json beside the template; a .jinja
+       *  without one renders them empty. Required. */
       chat_template: z.string().min(1),
-      /** Template name when tokenizer_config.json holds several. Default "default". */
+      /** Template name when the model has several (a list in tokenizer_config.json, or
+       *  additional_chat_templates/NAME.jinja in the folder). Default "default". */
       template_name: z.string().default("default"),
       /** Extra template variables, e.g. {enable_thinking: true} for Qwen3. */
       template_extra: z.record(z.string(), z.unknown()).optional(),
       /** An optional system message before every prompt. Default: none (DeepSeek-R1 recommends none). */
       system: z.string().optional(),
-      /** The policy's tokenizer.json (a file or its folder); needed for unit "tokens". */
+      /** The policy's tokenizer.json (a file or its folder); needed for unit "tokens" and for
+       *  max_prompt_tokens. When given, summary.json reports prompt lengths in its tokens. */
       tokenizer: z.string().optional(),
     }),
     recap: z.strictObject({
@@ -83,6 +88,15 @@ export const DataBuildConfigSchema = z
       /** Writes refusal reasoning for benign prompts (the paper: DSQwen-7B fine-tuned on STAR-1). */
       pi_refuse: SourceEndpointSchema.optional(),
     }).default({}),
+    /** The longest rendered prompt, in the policy's tokens (needs policy.tokenizer), that the engine
+     *  takes: verl's data.max_prompt_length, or OpenRLHF's --max_len minus --max_new_tokens. verl
+     *  never cuts a prefilled prompt (a longer one breaks its batch) and OpenRLHF cuts it from the
+     *  left, so longer rows are refused or dropped (long_prompts). Default: no limit. */
+    max_prompt_tokens: z.number().int().positive().optional(),
+    /** What to do with rows over max_prompt_tokens: "refuse" (stop with an error naming the longest
+     *  row) or "drop" (leave them out of every export; summary.json counts them). Dropping prefilled
+     *  rows lowers the realised alpha below recap.alpha. Default refuse. */
+    long_prompts: z.enum(["refuse", "drop"]).default("refuse"),
     /** Where sampled prefills are cached (one JSONL line per sample, flushed as it arrives, so a
      *  rerun after a crash samples only what is missing). Default <out>/cache. */
     cache_dir: z.string().optional(),
@@ -95,7 +109,7 @@ export const DataBuildConfigSchema = z
       label_key: z.string().min(1).default("label"),
       /** Drop the template's leading BOS text from TRL prompts (TRL tokenizes string prompts with
        *  the tokenizer's own special tokens, which would add a second BOS). "auto": when the
-       *  policy's tokenizer_config.json says add_bos_token. Default auto. */
+       *  policy's tokenizer_config.json (the one beside the template) says add_bos_token. Default auto. */
       trl_strip_bos: z.union([z.literal("auto"), z.boolean()]).default("auto"),
     }).default({ formats: ["openrlhf", "trl", "verl"], input_key: "prompt", label_key: "label", trl_strip_bos: "auto" }),
   })
@@ -107,6 +121,8 @@ export const DataBuildConfigSchema = z
     });
     if (c.recap.unit === "tokens" && !c.policy.tokenizer)
       ctx.addIssue({ code: "custom", path: ["policy", "tokenizer"], message: "recap.unit tokens needs the policy's tokenizer.json (or use unit words)" });
+    if (c.max_prompt_tokens !== undefined && !c.policy.tokenizer)
+      ctx.addIssue({ code: "custom", path: ["policy", "tokenizer"], message: "max_prompt_tokens needs the policy's tokenizer.json (prompt lengths are counted in its tokens)" });
     const need = (kind: PromptKind, role: "pi_harm" | "pi_refuse") => {
       if (c.recap.alpha > 0 && c.prompts.some((p) => p.kind === kind) && !c.endpoints[role])
         ctx.addIssue({ code: "custom", path: ["endpoints", role], message: `${kind} prompts with alpha > 0 need the ${role} endpoint (url, model), or set recap.alpha to 0` });
