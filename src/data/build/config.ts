@@ -25,11 +25,13 @@ export const PromptSetSchema = z.strictObject({
   /** The prompt file (JSONL / JSON / CSV / TSV, .gz too). Required. */
   file: z.string().min(1),
   /** Its loader: one of the benchmark loaders (beavertails, star1, xstest, gsm8k, math500, ...),
-   *  or "prompts" (any file with `id` and `prompt`; math rows need `answer` or `gold`). Default prompts. */
+   *  or "prompts" (any file with `id` and `prompt`; math rows need `answer` or `gold`). Default prompts.
+   *  xstest keeps by kind: over_refusal its `label == safe` rows (the 250 safe prompts), harmful its
+   *  `label == unsafe` rows (the 200 contrast prompts). */
   format: z.string().default("prompts").refine((f) => f in BENCHMARK_LOADERS, {
     error: (iss) => `unknown format "${String(iss.input)}": use one of ${Object.keys(BENCHMARK_LOADERS).join(", ")}`,
   }),
-  /** Use only the first N rows (after the loader). Default: all. The paper: 1k harmful
+  /** Use only the first N rows (after the loader and the xstest label filter). Default: all. The paper: 1k harmful
    *  (BeaverTails), 1k over-refusal (STAR-1), 3k math (GSM8K, MATH). */
   limit: z.number().int().positive().optional(),
   /** Text appended to every prompt of the set. Default: MATH_SUFFIX for math, "" otherwise. */

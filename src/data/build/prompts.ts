@@ -1,6 +1,9 @@
 // The training prompts of a data build: every prompt set of the config loaded with its loader,
 // cut to `limit`, given its set's suffix, a global id `<set>/<row id>`, its reward route and, for
-// math, its gold answer (a math row without one is an error naming the file and row).
+// math, its gold answer (a math row without one is an error naming the file and row). XSTest
+// (`format: xstest`) holds 250 safe prompts and 200 unsafe contrast prompts in one file: a set of
+// kind over_refusal keeps only its `label == safe` rows (the unsafe ones are harmful prompts, whose
+// refusal is right), a set of kind harmful only its `label == unsafe` rows; `limit` counts after that.
 import type { PromptSource } from "../../recap/mixture.ts";
 import { RecapError } from "../../util/errors.ts";
 import { loadBenchmark } from "../loaders/index.ts";
@@ -35,9 +38,19 @@ function goldOf(row: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** XSTest's label a set of this kind keeps (undefined: every row). */
+export function xstestLabelOf(set: Pick<PromptSet, "format" | "kind">): "safe" | "unsafe" | undefined {
+  if (set.format !== "xstest") return undefined;
+  return set.kind === "over_refusal" ? "safe" : set.kind === "harmful" ? "unsafe" : undefined;
+}
+
 /** Loads one prompt set. */
 export async function loadPromptSet(set: PromptSet): Promise<BuildItem[]> {
-  const rows = (await loadBenchmark(set.format, set.file)) as unknown as (Record<string, unknown> & { id: string; prompt: string })[];
+  const all = (await loadBenchmark(set.format, set.file)) as unknown as (Record<string, unknown> & { id: string; prompt: string })[];
+  const label = xstestLabelOf(set);
+  const rows = label === undefined ? all : all.filter((r) => r["label"] === label);
+  if (rows.length === 0 && all.length > 0)
+    throw new RecapError(`${set.file}: prompt set "${set.name}" (kind ${set.kind}) keeps XSTest rows with label ${label} and the file has none`, "check the file, or the set's kind");
   const kept = set.limit !== undefined ? rows.slice(0, set.limit) : rows;
   const suffix = set.suffix ?? (set.kind === "math" ? MATH_SUFFIX : "");
   return kept.map((r) => {
