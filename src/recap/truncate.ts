@@ -4,7 +4,12 @@
 //
 // Words: a word is a maximal run of non-whitespace characters; special tokens (`<think>`,
 // chat markers) are atomic units that count zero words and split a word they touch
-// ("<think>First" is `<think>` + the word "First"). The cut is the LONGEST PREFIX of the text
+// ("<think>First" is `<think>` + the word "First"). A run holding characters of a script written
+// without spaces (Han, Hiragana, Katakana, Thai, Lao, Khmer, Myanmar, Tibetan) is split by
+// `Intl.Segmenter` (word granularity): each word-like segment is a word, with any punctuation
+// after it (and any before the first) attached, so "我们应该。然后" is 3 words, not 1. Runs without
+// such characters are not segmented, so space-separated text (English: "well-known" is one word)
+// counts exactly as before. The cut is the LONGEST PREFIX of the text
 // that holds at most l_pre words, ends at the end of a word or a special token (so never inside
 // one, and with no trailing whitespace), and stops before the first `</think>`: a prefill never
 // closes the thinking. l_pre = 0 keeps only leading special tokens (usually nothing).
@@ -46,6 +51,24 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** Characters of scripts written without spaces between words. */
+const SPACELESS = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]/u;
+const SEGMENTER = new Intl.Segmenter("und", { granularity: "word" });
+
+/** The start offsets (within `run`) of its words: the run's start, then the start of every
+ *  word-like segment after the first (see the module comment). */
+function wordStarts(run: string): number[] {
+  if (!SPACELESS.test(run)) return [0];
+  const starts = [0];
+  let seenWord = false;
+  for (const seg of SEGMENTER.segment(run)) {
+    if (!seg.isWordLike) continue;
+    if (seenWord) starts.push(seg.index);
+    seenWord = true;
+  }
+  return starts;
+}
+
 /** Units of a text in order: special tokens and words, with their character spans. */
 function units(text: string, specials: readonly string[]): { start: number; end: number; special: string | null }[] {
   const all = [...new Set([...specials, END_THINK])].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
@@ -62,8 +85,13 @@ function units(text: string, specials: readonly string[]): { start: number; end:
     re.lastIndex = at;
     const m = re.exec(text);
     if (!m) throw new Error(`truncateWords: no unit at ${at}`); // unreachable: a non-space char always matches
-    out.push({ start: at, end: at + m[0].length, special: all.includes(m[0]) ? m[0] : null });
-    at += m[0].length;
+    const end = at + m[0].length;
+    if (all.includes(m[0])) out.push({ start: at, end, special: m[0] });
+    else {
+      const starts = wordStarts(m[0]);
+      starts.forEach((s, i) => out.push({ start: at + s, end: i + 1 < starts.length ? at + starts[i + 1]! : end, special: null }));
+    }
+    at = end;
   }
   return out;
 }

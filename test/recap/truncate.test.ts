@@ -66,3 +66,19 @@ test("tokens: a cut inside a multi-byte character backs off to a clean prefix", 
   assert.throws(() => truncatePrefill(text, { unit: "tokens", l_pre: 3 }), /needs a tokenizer/);
   assert.equal(truncatePrefill(TRACE, { unit: "words", l_pre: 3 }).text, "<think>First, I  classify");
 });
+
+test("words: a run of CJK / Thai text is split into words by Intl.Segmenter; space-separated text counts as before", () => {
+  // 我们 应该 先 分析 这个 问题。 然后 (7 words; the full stop stays with the word before it)
+  const zh = "<think>我们应该先分析这个问题。然后给出答案</think>好的";
+  assert.deepEqual(truncateWords(zh, 6), { text: "<think>我们应该先分析这个问题。", count: 6, complete: false });
+  assert.deepEqual(truncateWords(zh, 2), { text: "<think>我们应该", count: 2, complete: false });
+  assert.equal(truncateWords(zh, 100).count, 10);
+  assert.deepEqual(truncateWords("Hello世界 ok", 1), { text: "Hello", count: 1, complete: false });
+  assert.deepEqual(truncateWords("ภาษาไทยง่ายนิดเดียว", 2), { text: "ภาษาไทย", count: 2, complete: false });
+  // leading punctuation stays with the first word; a run with no word-like segment is one word
+  assert.deepEqual(truncateWords("「你好」世界", 1), { text: "「你好」", count: 1, complete: false });
+  assert.equal(truncateWords("。。。 x", 5).count, 2);
+  // ASCII: one word per whitespace run, as before (the segmenter would split these)
+  assert.deepEqual(truncateWords("well-known x=5 a/b don't", 3), { text: "well-known x=5 a/b", count: 3, complete: false });
+  assert.equal(truncateWords("café naïve, Straße", 10).count, 3);
+});

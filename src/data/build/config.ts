@@ -81,7 +81,9 @@ export const DataBuildConfigSchema = z
       alpha: z.number().min(0).max(1).default(0.5),
       /** Prefill length in `unit`s. Default 500 (the paper's default, in words; Table 10 sweeps 100-700). */
       l_pre: z.number().int().min(1).default(500),
-      /** "words" (the paper's unit) or "tokens" (the policy's tokenizer; needs policy.tokenizer). Default words. */
+      /** "words" (the paper's unit) or "tokens" (the policy's tokenizer; needs policy.tokenizer). Default words.
+       *  A word is a whitespace-separated run; runs of CJK / Thai-like scripts are split into words by
+       *  Intl.Segmenter (src/recap/truncate.ts). */
       unit: z.enum(["words", "tokens"]).default("words"),
     }).default({ alpha: 0.5, l_pre: 500, unit: "words" }),
     endpoints: z.strictObject({
