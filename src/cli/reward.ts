@@ -6,7 +6,7 @@
 // listening. SIGTERM / SIGINT stop it cleanly (requests in flight get --grace-ms to finish).
 import * as path from "node:path";
 import type { Command } from "commander";
-import { RewardServerConfigSchema, resolveRewardConfigPaths } from "../reward/config.ts";
+import { OPENRLHF_CALL_TIMEOUT_MS, RewardServerConfigSchema, judgeWorstCaseMs, resolveRewardConfigPaths } from "../reward/config.ts";
 import type { RewardServerConfig } from "../reward/config.ts";
 import { startRewardServer } from "../reward/server.ts";
 import { loadConfigFile, printResolvedConfig, validateConfig } from "../util/config_file.ts";
@@ -55,6 +55,11 @@ async function serve(o: ServeFlags): Promise<void> {
   if (apiKey === "") throw new RecapError("--api-key is empty");
   const cfg = await loadConfig(o);
   printResolvedConfig("recap reward serve: resolved config", cfg);
+  for (const [name, r] of [["safety", cfg.safety], ["over_refusal", cfg.over_refusal]] as const) {
+    const worst = r ? judgeWorstCaseMs(r.endpoint) : 0;
+    if (worst > OPENRLHF_CALL_TIMEOUT_MS)
+      process.stderr.write(`warning: ${name}.endpoint can take ${(worst / 1000).toFixed(1)} s per reward ((retries + 1) x timeout_ms + backoff), longer than OpenRLHF's ${OPENRLHF_CALL_TIMEOUT_MS / 1000} s per call: lower its timeout_ms or retries\n`);
+  }
   const server = await startRewardServer(cfg, { host: o.host, port, ...(apiKey !== undefined ? { apiKey } : {}) });
   if (apiKey === undefined && !["127.0.0.1", "localhost", "::1"].includes(o.host))
     process.stderr.write(`warning: listening on ${o.host} without an API key: anyone who can reach it can use the judges behind it\n`);

@@ -32,8 +32,28 @@ export const endpointFields = {
   extra_body: z.record(z.string(), z.unknown()).optional(),
 };
 
+/** OpenRLHF's per-call timeout for `--remote_rm_url` (requests.post(..., timeout=180) in its
+ *  remote_rm_utils), in ms: one rollout's whole reward, judge retries included, must fit in it. */
+export const OPENRLHF_CALL_TIMEOUT_MS = 180_000;
+
+/** The longest a judge call can take with these settings: every attempt timing out, plus the
+ *  longest backoff before each retry (doubling from backoff_ms, capped at 20 s as src/eval/providers/http.ts). */
+export function judgeWorstCaseMs(j: Pick<JudgeConfig, "timeout_ms" | "retries" | "backoff_ms">): number {
+  let waits = 0;
+  for (let i = 0; i < j.retries; i++) waits += Math.min(20_000, j.backoff_ms * 2 ** i);
+  return (j.retries + 1) * j.timeout_ms + waits;
+}
+
 export const JudgeConfigSchema = z.strictObject({
   ...endpointFields,
+  /** Per-attempt timeout in ms. Default 30000: a guard answers one token and the rubric judge at
+   *  most max_tokens, in seconds on a served 8B. With the default retries the worst case is
+   *  4 x 30 s + 3.5 s of backoff = 123.5 s, inside OpenRLHF's 180 s per reward call with room for
+   *  the wait in the endpoint's concurrency queue (`recap reward serve` warns at start when a judge's
+   *  worst case passes 180 s). */
+  timeout_ms: z.number().int().positive().default(30_000),
+  /** Retries after the first attempt on 429 / 5xx / timeouts / refused connections. Default 3. */
+  retries: z.number().int().nonnegative().default(3),
   /** Judge sampling temperature. Default 0 (deterministic judging). */
   temperature: z.number().min(0).default(0),
   /** Tokens the judge may write. Default 512 (the rubric's reasoning lines and verdict). */
