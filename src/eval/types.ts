@@ -46,10 +46,17 @@ export const SuiteRowSchema = z.looseObject({
   system: z.string().optional(),
   /** Counter-aligned (and aligned) thinking prefixes for the prefill and IPR attacks. */
   prefills: PrefillsSchema.optional(),
+  /** Shared attack material (`recap data attack-material`): a source model's thinking cut to its
+   *  l_pre, the same text for every evaluated model. The prefill and IPR attacks read it first
+   *  (source `shared`, and the default source when present), whole when they name no length. */
+  prefill: z.string().optional(),
   /** A flawed full thinking for the CoT hijack attack (closed by the attack). */
   hijack: z.string().optional(),
   /** IPR: one counter-aligned reset text per reset round (the world's suites carry these). */
   ipr: z.array(z.string()).optional(),
+  /** IPR: the reset phrase put before the re-injected prefill in every round, for rows without
+   *  `ipr` texts (attack material; takes precedence over `--ipr-reset`). */
+  ipr_reset: z.string().optional(),
 });
 export type SuiteRow = z.infer<typeof SuiteRowSchema>;
 export type Domain = "harmful" | "benign" | "math";

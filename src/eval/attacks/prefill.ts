@@ -1,5 +1,9 @@
-// Prefill material: where a flawed thinking prefix comes from (the suite row's `prefills.weak` /
-// `prefills.strong` / `prefills.aligned`, or a text file) and how it is cut to `l_pre`. The world's
+// Prefill material: where a flawed thinking prefix comes from (the suite row's shared `prefill`,
+// its `prefills.weak` / `prefills.strong` / `prefills.aligned`, or a text file) and how it is cut
+// to `l_pre`. The shared `prefill` is attack material written once for every evaluated model by
+// `recap data attack-material` (already cut to its l_pre): `shared` names it, and it is also the
+// default when no source is named and the row has one (else `strong`); with no length it is used
+// whole, so every model sees the identical text. The world's
 // suite rows name them `counter_weak` / `counter_strong` / `aligned` / `heldout`; `weak` and
 // `strong` read either spelling, `heldout` reads the held-out flaw type. Cuts are in words (the
 // paper's unit, Sec. 3.1) or in tokens of the model's own tokenizer, by the same function that cuts
@@ -13,7 +17,14 @@ import { RecapError } from "../../util/errors.ts";
 import { DEFAULT_L_PRE } from "../../world/lexicon.ts";
 import type { SuiteRow, TextTokenizer } from "../types.ts";
 
-export type PrefillSource = { kind: "weak" | "strong" | "aligned" | "heldout" } | { kind: "text"; file: string };
+export type PrefillSource = { kind: "weak" | "strong" | "aligned" | "heldout" | "shared" | "default" } | { kind: "text"; file: string };
+
+/** A row's prefill material and whether it is the shared, already-cut `prefill` (used whole when
+ *  the attack names no length). */
+export interface Material {
+  text: string;
+  shared: boolean;
+}
 export type PrefillLength = { n: number; unit: "words" | "tokens" } | undefined;
 
 /** Thinking text without tags: cut at the first `</think>`, a leading `<think>` removed. */
@@ -65,21 +76,46 @@ export function loadTextSource(file: string, spec: string): (row: SuiteRow) => s
   return (row) => byId.get(row.id);
 }
 
-/** Parses a source name: weak | strong | aligned | heldout | text:FILE. */
+/** Parses a source name: weak | strong | aligned | heldout | shared | text:FILE; none: the row's
+ *  shared `prefill` when it has one, else strong. */
 export function parseSource(s: string | undefined, spec: string): PrefillSource {
-  if (s === undefined || s === "") return { kind: "strong" };
-  if (s === "weak" || s === "strong" || s === "aligned" || s === "heldout") return { kind: s };
+  if (s === undefined || s === "") return { kind: "default" };
+  if (s === "weak" || s === "strong" || s === "aligned" || s === "heldout" || s === "shared") return { kind: s };
   if (s.startsWith("text:") && s.length > 5) return { kind: "text", file: s.slice(5) };
-  throw new RecapError(`attack "${spec}": unknown prefill source "${s}"`, "sources: weak, strong, aligned, heldout, text:FILE");
+  throw new RecapError(`attack "${spec}": unknown prefill source "${s}"`, "sources: shared, weak, strong, aligned, heldout, text:FILE");
+}
+
+/** What a source reads, for skip messages. */
+export function sourceWhat(src: PrefillSource): string {
+  if (src.kind === "text") return `prefill in ${src.file}`;
+  if (src.kind === "shared") return "shared prefill";
+  if (src.kind === "default") return "shared prefill nor prefills.strong";
+  return `prefills.${src.kind}`;
 }
 
 /** A function giving each row's prefill material (undefined: the row has none). */
-export function sourceReader(src: PrefillSource, spec: string): (row: SuiteRow) => string | undefined {
-  if (src.kind === "text") return loadTextSource(src.file, spec);
-  const names = src.kind === "weak" || src.kind === "strong" ? [src.kind, `counter_${src.kind}`] : [src.kind];
-  return (row) => {
+export function sourceReader(src: PrefillSource, spec: string): (row: SuiteRow) => Material | undefined {
+  if (src.kind === "text") {
+    const read = loadTextSource(src.file, spec);
+    return (row) => {
+      const t = read(row);
+      return t === undefined ? undefined : { text: t, shared: false };
+    };
+  }
+  const shared = (row: SuiteRow): Material | undefined => (typeof row.prefill === "string" ? { text: row.prefill, shared: true } : undefined);
+  if (src.kind === "shared") return shared;
+  const kind = src.kind === "default" ? "strong" : src.kind;
+  const names = kind === "weak" || kind === "strong" ? [kind, `counter_${kind}`] : [kind];
+  const named = (row: SuiteRow): Material | undefined => {
     const p = row.prefills as Record<string, unknown> | undefined;
     const v = names.map((n) => p?.[n]).find((x) => typeof x === "string");
-    return v as string | undefined;
+    return typeof v === "string" ? { text: v, shared: false } : undefined;
   };
+  return src.kind === "default" ? (row) => shared(row) ?? named(row) : named;
+}
+
+/** The prefix an attack injects: shared material with no length is used whole (tags removed),
+ *  anything else is cut by cutPrefill. */
+export function prefixOf(m: Material, len: PrefillLength, tok: TextTokenizer | undefined): string {
+  return m.shared && len === undefined ? cleanThinking(m.text) : cutPrefill(m.text, len, tok);
 }
