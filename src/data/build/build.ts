@@ -61,7 +61,7 @@ function checkUnique(items: readonly BuildItem[]): void {
 
 async function sampleRoles(cfg: DataBuildConfig, jobs: Map<SourceRole, SampleJob[]>, cache: PrefillCache, opts: BuildOptions): Promise<{ clients: Map<SourceRole, SourceClient>; cached: number; sampled: number }> {
   const clients = new Map<SourceRole, SourceClient>();
-  for (const [role, list] of jobs) if (list.length > 0) clients.set(role, sourceClient(role, cfg.endpoints[role]!));
+  for (const [role, list] of jobs) if (list.length > 0) clients.set(role, sourceClient(role, cfg.endpoints[role as "pi_harm" | "pi_refuse"]!));
   const total = [...jobs.values()].reduce((a, l) => a + l.length, 0);
   const bar = progressBar("prefills", total, ["role"]);
   let done = 0;

@@ -18,7 +18,8 @@ import type { PrefillCache } from "./cache.ts";
 import { cacheKey } from "./cache.ts";
 import type { SourceEndpoint } from "./config.ts";
 
-export type SourceRole = "pi_harm" | "pi_refuse";
+/** pi_harm / pi_refuse: `recap data build`; source: `recap data attack-material`. */
+export type SourceRole = "pi_harm" | "pi_refuse" | "source";
 
 export interface SampleJob {
   role: SourceRole;
@@ -35,6 +36,8 @@ export interface SourceClient {
   http: HttpOptions;
   /** Part of every cache key: who samples and how. */
   keyParts: Record<string, unknown>;
+  /** How errors name this endpoint's settings (default `endpoints.<role>`, the build config's path). */
+  where: string;
 }
 
 function httpOf(e: SourceEndpoint): HttpOptions {
@@ -44,7 +47,7 @@ function httpOf(e: SourceEndpoint): HttpOptions {
 }
 
 /** The provider for one source endpoint, and what identifies its samples. */
-export function sourceClient(role: SourceRole, e: SourceEndpoint): SourceClient {
+export function sourceClient(role: SourceRole, e: SourceEndpoint, where = `endpoints.${role}`): SourceClient {
   const http = httpOf(e);
   let template: ChatTemplate | undefined;
   let provider: Provider;
@@ -56,7 +59,7 @@ export function sourceClient(role: SourceRole, e: SourceEndpoint): SourceClient 
     model: e.model, api: e.api, template: template?.template ?? null, template_extra: e.template_extra ?? null, extra_body: e.extra_body ?? null,
     max_tokens: e.max_tokens, temperature: e.temperature, top_p: e.top_p,
   };
-  return { role, endpoint: e, provider, http, keyParts };
+  return { role, endpoint: e, provider, http, keyParts, where };
 }
 
 /** The cache key of one job on one client. */
@@ -66,7 +69,7 @@ export function jobKey(c: SourceClient, j: SampleJob): string {
 
 /** GET /v1/models: reachable, authorised, serving the model (servers without the route pass). */
 export async function probeEndpoint(c: SourceClient): Promise<void> {
-  const e = c.endpoint, where = `endpoints.${c.role}`;
+  const e = c.endpoint, where = c.where;
   const url = endpointUrl(e.url, "/v1/models");
   let res: Response;
   try {
