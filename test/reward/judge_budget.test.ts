@@ -16,3 +16,28 @@ test("a judge's default timeout and retries fit inside OpenRLHF's 180 s per call
   assert.ok(judgeWorstCaseMs(cfg.safety!.endpoint) < 180_000 && judgeWorstCaseMs(cfg.over_refusal!.endpoint) < 180_000);
   assert.equal(judgeWorstCaseMs({ timeout_ms: 120_000, retries: 4, backoff_ms: 500 }), 5 * 120_000 + 500 + 1000 + 2000 + 4000);
 });
+
+test("recap reward serve warns at start about a judge that can outlast OpenRLHF's 180 s", async () => {
+  const { spawn } = await import("node:child_process");
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "recap-budget-"));
+  const file = path.join(dir, "rw.json");
+  fs.writeFileSync(file, JSON.stringify({ over_refusal: { endpoint: { url: "http://127.0.0.1:9", model: "judge", timeout_ms: 120_000, retries: 4 } } }));
+  const child = spawn(process.execPath, [path.resolve("bin/recap.js"), "reward", "serve", "--config", file, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, RECAP_QUIET: "1" } });
+  let err = "";
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on("data", (b: Buffer) => {
+        err += b.toString();
+        if (err.includes("serving rewards")) resolve();
+      });
+      child.on("exit", () => reject(new Error(`exited: ${err}`)));
+    });
+  } finally {
+    child.kill("SIGKILL");
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.match(err, /warning: over_refusal\.endpoint can take 607\.5 s per reward .* longer than OpenRLHF's 180 s per call/);
+});
