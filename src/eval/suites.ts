@@ -4,8 +4,10 @@
 //   FORMAT:FILE     a real benchmark file read by its loader (src/data/loaders: strongreject,
 //                   xstest, harmbench, gsm8k, math500, aime, wildjailbreak, fortress, ...)
 // Rows are validated (file and line in every error) and ids must be unique within a suite. Each
-// row's domain (harmful / benign / math) decides which metric it feeds: the row's `domain`, else its
-// `label` (the world's harmful / benign / math; XSTest's unsafe / safe), else the suite name.
+// row's domain (harmful / benign / math) decides which metric it feeds: the row's `domain`, else a
+// boolean `harmful` (WildJailbreak's loader, from data_type: its adversarial_benign rows are
+// benign), else its `label` (the world's harmful / benign / math; XSTest's unsafe / safe), else
+// the suite name.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { BENCHMARK_LOADERS, loadBenchmark } from "../data/loaders/index.ts";
@@ -107,6 +109,7 @@ const BY_NAME: [RegExp, Domain][] = [
 /** The domain of a row (see the module comment); undefined when nothing says. */
 export function rowDomain(row: SuiteRow, suiteName: string): Domain | undefined {
   if (row.domain) return row.domain;
+  if (typeof row["harmful"] === "boolean") return row["harmful"] ? "harmful" : "benign"; // WildJailbreak's loader (from data_type)
   const label = row["label"];
   if (label === "harmful" || label === "benign" || label === "math") return label;
   if (label === "unsafe") return "harmful";
