@@ -19,6 +19,7 @@ import { HttpOptionsSchema } from "../../src/eval/providers/http.ts";
 import { openProvider } from "../../src/eval/providers/index.ts";
 import { runEval } from "../../src/eval/runner.ts";
 import { resolveSuites } from "../../src/eval/suites.ts";
+import { loadHfTokenizer } from "../../src/data/build/tokenizer.ts";
 import { truncateWords } from "../../src/recap/truncate.ts";
 import { startFake } from "../eval/fake_openai.ts";
 import type { FakeRequest, FakeServer } from "../eval/fake_openai.ts";
@@ -175,6 +176,21 @@ test("recap eval's attacks send the shared material: clean, prefill, prefill@3w,
     assert.deepEqual(skipped, ["strongreject-3:hijack", "strongreject-3:ipr:3", "strongreject-3:prefill", "strongreject-3:prefill@3w"], "the row without thinking is skipped, not errored");
   } finally {
     await target.close();
+  }
+});
+
+test("unit tokens: the prefill is cut in the given tokenizer.json's tokens (the shipped base's)", async () => {
+  const out = path.join(tmp, "tokens");
+  const tokDir = path.resolve("models/base-recap-world-5-seed1");
+  const s = await runAttackMaterial(cfgOf(src.url, { unit: "tokens", l_pre: 7, tokenizer: tokDir }), out);
+  assert.equal(s.prefill_length.unit, "tokens");
+  const tok = loadHfTokenizer(tokDir);
+  const rows = readJsonl(path.join(out, "strongreject.jsonl")).filter((r) => "prefill" in r);
+  assert.equal(rows.length, 3);
+  for (const r of rows) {
+    assert.ok(r["hijack"].startsWith(r["prefill"]));
+    assert.equal(tok.encode(r["prefill"]).length, r["material"].prefill_length);
+    assert.ok(r["material"].prefill_length <= 7 && r["material"].prefill_length > 0 && r["material"].unit === "tokens");
   }
 });
 
