@@ -94,6 +94,14 @@ export const RewardServerConfigSchema = z
     max_items: z.number().int().positive().default(4096),
     /** Most bytes in one request body (413 beyond). Default 16 MiB. */
     max_body_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+    /** Worker threads that verify math answers off the event loop, each answer under
+     *  math_timeout_ms (a late one scores 0 with the reason; /health and other requests are never
+     *  held by it). 0: verify on the event loop (bounded, but a slow answer holds the server). Default 1. */
+    math_workers: z.number().int().min(0).max(64).default(1),
+    /** Deadline of one math verification in a worker, in ms. Default 5000. */
+    math_timeout_ms: z.number().int().min(100).max(600_000).default(5000),
+    /** Heap cap of each math worker, in MiB (an answer that needs more scores 0). Default 256. */
+    math_max_heap_mb: z.number().int().min(32).max(8192).default(256),
     /** The safety route (harmful prompts): a guard model. Absent: no `safety` route. */
     safety: SafetyRouteSchema.optional(),
     /** The over-refusal route (benign prompts): a rubric judge. Absent: no `over_refusal` route. */

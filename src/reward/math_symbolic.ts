@@ -4,11 +4,15 @@
 // numbers written in a base (52_8 only equals 52_8); otherwise `isSame`, then `isEqual`, then a
 // numeric value N() within a relative tolerance (1e-9: it absorbs rounding in the engine's
 // arithmetic, not a reader's rounding: 3.14 is not \pi), and for expressions in free variables, agreement
-// at a few fixed points. Guards: a length cap, a cap on digit runs, and the engine's own time limit
-// around every parse and comparison, so a pathological input (100000!, \sum to 10^9) gives a
-// not-equal verdict with a reason instead of a hang. Never throws.
+// at a few fixed points. Guards: a length cap, a cap on digit runs, the bounded arithmetic of
+// math_bounds.ts before the engine (a huge number such as 9^{9^{9}} or 10^{400} never reaches it;
+// exact values and log-magnitudes decide those answers, so overflow never makes two different
+// numbers equal), and the engine's own time limit around every parse and comparison, so a
+// pathological input (100000!, \sum to 10^9) gives a not-equal verdict with a reason instead of
+// a hang. Never throws.
 import { ComputeEngine, isFunction, isString } from "@cortex-js/compute-engine";
 import type { Expression } from "@cortex-js/compute-engine";
+import { analyse, compareBounded } from "./math_bounds.ts";
 
 export interface SymbolicOptions {
   /** Relative tolerance of numeric agreement (default 1e-9; two integers must be equal). */
@@ -145,6 +149,9 @@ export function symbolicEqual(a: string, b: string, opts: SymbolicOptions = {}):
   const engineRef = ce();
   engineRef.pushScope();
   try {
+    // huge numbers never reach the engine; exact values decide what they can (math_bounds.ts)
+    const bounded = compareBounded(analyse(engineRef.parse(a, { form: "raw" }).json), analyse(engineRef.parse(b, { form: "raw" }).json));
+    if (bounded !== null) return bounded;
     return engineRef.withTimeLimit(opts.timeLimitMs ?? 1000, (): SymbolicVerdict => {
       const x = parse(a);
       if (typeof x === "string") return { equal: false, method: "none", reason: x };

@@ -132,6 +132,7 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
       if (inFlight > 0) await Promise.race([new Promise<void>((r) => idle.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
       server.closeAllConnections();
       await closed;
+      if (!o.routes) await Promise.all(Object.values(routes).map((r) => r.close?.()));
     },
   };
 }
