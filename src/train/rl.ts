@@ -26,6 +26,7 @@ import { Tokenizer } from "../model/tokenizer.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { hashConfig, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
 import { streamIndices } from "./sft_data.ts";
 import type { TrainConfig } from "./rl_config.ts";
@@ -79,6 +80,7 @@ export interface PromptPool {
 /** Runs (or resumes) RL training; the run folder mirrors `recap sft`'s. */
 export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   const c = o.config, t0 = performance.now();
+  checkOutDir(o.out, "train");
   const ckptDir = path.join(o.out, "checkpoint");
   const st = await setUp(o, ckptDir);
   const rows = loadWorldPrompts(path.resolve(o.configDir, c.world));

@@ -21,6 +21,7 @@ import { crossEntropyGrad, lmTrainStep } from "../model/train_step.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { hashConfig, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
 import type { SftConfig } from "./sft_config.ts";
 import { lrAt } from "./sft_config.ts";
@@ -59,6 +60,7 @@ interface Setup {
 export async function runSft(o: SftOptions): Promise<SftSummary> {
   const c = o.config;
   const t0 = performance.now();
+  checkOutDir(o.out, "train");
   const ckptDir = path.join(o.out, "checkpoint");
   const dataFile = path.resolve(o.configDir, c.data);
   const texts = readTexts(dataFile);

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../../util/atomic.ts";
 import { RecapError } from "../../util/errors.ts";
+import { checkOutDir } from "../../util/out_dir.ts";
 import { progressBar } from "../../util/progress.ts";
 import { loadChatTemplate } from "../templates.ts";
 import type { ChatTemplate } from "../templates.ts";
@@ -104,6 +105,7 @@ async function writeOutputs(out: string, rows: readonly BuiltRow[], cfg: DataBui
 /** Builds the RECAP data for `cfg` into `out` (see the module comment). */
 export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: BuildOptions = {}): Promise<BuildSummary> {
   const t0 = Date.now();
+  checkOutDir(out, "data");
   const template = loadChatTemplate(cfg.policy.chat_template, cfg.policy.template_name);
   const tokenizer = cfg.recap.unit === "tokens" ? loadHfTokenizer(cfg.policy.tokenizer!) : undefined;
   const settings: RenderSettings = {
