@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../../util/atomic.ts";
 import { RecapError } from "../../util/errors.ts";
 import { checkOutDir } from "../../util/out_dir.ts";
+import { redactSecrets } from "../../util/redact.ts";
 import { progressBar } from "../../util/progress.ts";
 import { loadChatTemplate } from "../templates.ts";
 import type { ChatTemplate } from "../templates.ts";
@@ -147,6 +148,6 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
     samples: { cached: sampled.cached, sampled: sampled.sampled, skipped_cache_lines: cache.skipped },
     prefill_length: lengthStats(rows, cfg), files, seconds: (Date.now() - t0) / 1000,
   };
-  await writeFileAtomic(path.join(out, "summary.json"), JSON.stringify({ ...summary, config: cfg }, null, 2) + "\n");
+  await writeFileAtomic(path.join(out, "summary.json"), JSON.stringify({ ...summary, config: redactSecrets(cfg) }, null, 2) + "\n");
   return summary;
 }
