@@ -23,7 +23,7 @@ import { backward, forward } from "../model/forward.ts";
 import { Llama } from "../model/llama.ts";
 import { AdamW } from "../model/optim.ts";
 import { Tokenizer } from "../model/tokenizer.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { recoverDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { hashConfig, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
@@ -82,6 +82,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   const c = o.config, t0 = performance.now();
   checkOutDir(o.out, "train");
   const ckptDir = path.join(o.out, "checkpoint");
+  await recoverDirAtomic(ckptDir); // a kill mid-swap: checkpoint/ back from its sibling, stale temps gone
   const st = await setUp(o, ckptDir);
   const rows = loadWorldPrompts(path.resolve(o.configDir, c.world));
   const pool = await promptPool(rows, c, st.tokenizer, o.configDir, st);

@@ -18,7 +18,7 @@ import { tokenizerConfig } from "../model/chat_template.ts";
 import { forward } from "../model/forward.ts";
 import { withScope } from "../engine/kernels.ts";
 import { crossEntropyGrad, lmTrainStep } from "../model/train_step.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { recoverDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { hashConfig, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
@@ -62,6 +62,7 @@ export async function runSft(o: SftOptions): Promise<SftSummary> {
   const t0 = performance.now();
   checkOutDir(o.out, "train");
   const ckptDir = path.join(o.out, "checkpoint");
+  await recoverDirAtomic(ckptDir); // a kill mid-swap: checkpoint/ back from its sibling, stale temps gone
   const dataFile = path.resolve(o.configDir, c.data);
   const texts = readTexts(dataFile);
   const setup = await setUp(o, ckptDir, texts);
