@@ -152,6 +152,7 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
   const needRef = c.objective.loss.name === "grpo" && c.objective.loss.kl_beta > 0;
   const base = await loadCheckpoint(basePath);
   const ref = needRef ? new Llama(base.config, base.params, kernels) : null;
+  if (ref) ref.source = `checkpoint ${basePath}`;
   if (o.resume && hasCkpt) {
     const ck = await loadCheckpoint(ckptDir);
     const ts = ck.trainerState;
@@ -159,12 +160,14 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
     if (ts.extra?.["config_hash"] !== hashConfig(c))
       throw new RecapError(`the config differs from the one ${o.out} was started with`, "resume with the same config, or start a new --out");
     const model = new Llama(ck.config, ck.params, kernels);
+    model.source = `checkpoint ${ckptDir}`;
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
     opt.load(ts.m, ts.v, ts.step);
     const curriculum = c.curriculum ? parseCurriculumState(ts.extra?.["curriculum"], c.curriculum) : null;
     return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0), curriculum };
   }
   const model = new Llama(base.config, base.params, kernels);
+  model.source = `checkpoint ${basePath} (trained in ${o.out})`;
   const opt = new AdamW(model.params, kernels, decayedParamNames(base.config));
   const curriculum = c.curriculum ? initialCurriculum(c.curriculum, c.recap.alpha) : null;
   return { model, ref, tokenizer: Tokenizer.fromJSON(base.tokenizerJson), opt, step: 0, cursor: 0, curriculum };

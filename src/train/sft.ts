@@ -124,6 +124,7 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
     if (st.extra?.["config_hash"] !== hashConfig(c))
       throw new RecapError(`the config differs from the one ${o.out} was started with`, "resume with the same config, or start a new --out");
     const model = new Llama(ck.config, ck.params, kernels);
+    model.source = `checkpoint ${ckptDir}`;
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
     opt.load(st.m, st.v, st.step);
     return { model, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, startStep: st.step };
@@ -138,6 +139,7 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
     ({ config, params, tokenizer } = fresh);
   }
   const model = new Llama(config, params, kernels);
+  model.source = c.base ? `checkpoint ${path.resolve(o.configDir, c.base)} (trained in ${o.out})` : `the model trained in ${o.out}`;
   return { model, tokenizer, opt: new AdamW(model.params, kernels, decayedParamNames(config)), startStep: 0 };
 }
 
