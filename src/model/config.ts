@@ -101,6 +101,15 @@ export function presetConfig(name: string, overrides: Partial<LlamaConfig> = {})
   return parseConfig({ ...p, ...overrides });
 }
 
+/** What is wrong with a preset under `overrides` (field path and message each; empty when valid),
+ *  for config files that carry overrides (sft `init.overrides`) to report at the right field. */
+export function presetOverrideIssues(name: string, overrides: Record<string, unknown>): { path: string[]; message: string }[] {
+  const p = (PRESETS as Record<string, object>)[name];
+  if (!p) return [];
+  const r = LlamaConfigSchema.safeParse({ ...p, ...overrides });
+  return r.success ? [] : r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
+}
+
 /** Validates a config object (e.g. a parsed config.json); throws one readable line on failure. */
 export function parseConfig(raw: unknown, where = "config"): LlamaConfig {
   const r = LlamaConfigSchema.safeParse(raw);

@@ -9,6 +9,7 @@ import * as http from "node:http";
 import type { Llama } from "../model/llama.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
 import { readBodyCapped } from "../util/http_body.ts";
+import { requestPath } from "../util/http_path.ts";
 import { listenOn } from "../util/listen.ts";
 import { handleChat } from "./chat.ts";
 import type { Reply, ServeContext } from "./common.ts";
@@ -103,8 +104,8 @@ function sendError(res: http.ServerResponse, reply: Reply, e: unknown): void {
 }
 
 async function route(ctx: ServeContext, opts: ServeOptions, req: http.IncomingMessage, reply: Reply): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://localhost");
-  const p = url.pathname.replace(/\/+$/, "") || "/";
+  const p = requestPath(req.url);
+  if (p === null) throw new ApiError(400, `malformed request target ${JSON.stringify((req.url ?? "").slice(0, 200))}`, "invalid_request_error", null, "invalid_url");
   if (p === "/health" && req.method === "GET") return reply.json(200, { status: "ok" });
   if (!p.startsWith("/v1/")) throw new ApiError(404, `no route ${req.method} ${p}`, "invalid_request_error", null, "not_found");
   if (!authorised(req, opts.apiKey))
@@ -113,7 +114,7 @@ async function route(ctx: ServeContext, opts: ServeOptions, req: http.IncomingMe
   if (p === "/v1/models" || p.startsWith("/v1/models/")) {
     if (req.method !== "GET") throw new ApiError(405, `use GET for ${p}`, "invalid_request_error", null, "method_not_allowed");
     if (p === "/v1/models") return reply.json(200, { object: "list", data: [model] });
-    const id = decodeURIComponent(p.slice("/v1/models/".length));
+    const id = p.slice("/v1/models/".length);
     if (id !== ctx.modelName) throw new ApiError(404, `the model \`${id}\` does not exist`, "invalid_request_error", "model", "model_not_found");
     return reply.json(200, model);
   }

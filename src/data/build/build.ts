@@ -85,7 +85,7 @@ function lengthStats(rows: readonly BuiltRow[], cfg: DataBuildConfig): BuildSumm
   const n = lens.length;
   return {
     unit: cfg.recap.unit, l_pre: cfg.recap.l_pre, mean: n ? lens.reduce((a, x) => a + x, 0) / n : 0,
-    min: n ? Math.min(...lens) : 0, max: n ? Math.max(...lens) : 0,
+    min: n ? lens.reduce((a, b) => Math.min(a, b)) : 0, max: n ? lens.reduce((a, b) => Math.max(a, b)) : 0,
     shorter_than_l_pre: lens.filter((l) => l < cfg.recap.l_pre).length, empty: lens.filter((l) => l === 0).length,
   };
 }
