@@ -2,11 +2,14 @@
 // run `verify`, each with a heap cap, and every task has a wall-clock deadline from the moment a
 // worker takes it. A task past its deadline, or one whose worker runs out of memory or dies, gets
 // a not-correct verdict with the reason, and its worker is replaced; tasks queued behind it go on.
+// Queued tasks are taken round-robin across groups (the reward server makes one group per request),
+// so a request of thousands of slow answers delays another request's answers by at most one
+// deadline per answer, not by its whole length.
 // So however an answer is written, /health and every other request stay served, a verdict is late
 // by at most the deadline, and memory is bounded by workers x heap cap. The verifier itself is
 // bounded too (math_bounds.ts); the pool is the second wall.
 //
-//   new MathPool({workers, timeoutMs, maxHeapMb}).verify(completion, gold, opts) -> Promise<Verdict>
+//   new MathPool({workers, timeoutMs, maxHeapMb}).verify(completion, gold, opts, group?) -> Promise<Verdict>
 import { Worker } from "node:worker_threads";
 import { verify } from "./math_verify.ts";
 import type { Verdict, VerifyOptions } from "./math_verify.ts";
@@ -41,7 +44,8 @@ const failed = (reason: string): Verdict => ({ correct: false, extracted: null, 
 export class MathPool {
   private readonly o: Required<MathPoolOptions>;
   private readonly slots: Slot[] = [];
-  private readonly queue: Task[] = [];
+  /** Waiting tasks by group, in the order groups take turns (a Map keeps insertion order). */
+  private readonly groups = new Map<unknown, Task[]>();
   private nextId = 0;
   private closed = false;
   /** Why workers cannot start (then verification runs in-process: bounded, but on the event loop). */
@@ -106,10 +110,11 @@ export class MathPool {
 
   private pump(): void {
     if (this.broken !== null && this.slots.length === 0)
-      for (const t of this.queue.splice(0)) t.resolve(verify(t.completion, t.gold, t.opts));
+      for (let t = this.take(); t; t = this.take()) t.resolve(verify(t.completion, t.gold, t.opts));
     for (const slot of this.slots) {
-      if (slot.task !== null || this.queue.length === 0 || this.closed) continue;
-      const task = this.queue.shift()!;
+      if (slot.task !== null || this.closed) continue;
+      const task = this.take();
+      if (!task) break;
       slot.task = task;
       void slot.ready.then(() => {
         if (slot.task !== task) return;
@@ -119,11 +124,26 @@ export class MathPool {
     }
   }
 
-  /** The verdict of `verify(completion, gold, opts)`, computed in a worker under the deadline. */
-  verify(completion: string, gold: string, opts: VerifyOptions = {}): Promise<Verdict> {
+  /** The next task: the first of the group whose turn it is; that group then goes to the back. */
+  private take(): Task | undefined {
+    for (const [g, q] of this.groups) {
+      const t = q.shift();
+      this.groups.delete(g);
+      if (q.length > 0) this.groups.set(g, q);
+      if (t) return t;
+    }
+    return undefined;
+  }
+
+  /** The verdict of `verify(completion, gold, opts)`, computed in a worker under the deadline;
+   *  `group` (e.g. one per request) shares the workers fairly with other groups. */
+  verify(completion: string, gold: string, opts: VerifyOptions = {}, group: unknown = null): Promise<Verdict> {
     if (this.closed) return Promise.resolve(failed("the verifier pool is closed"));
     return new Promise((resolve) => {
-      this.queue.push({ id: this.nextId++, completion, gold, opts, resolve });
+      const q = this.groups.get(group);
+      const task = { id: this.nextId++, completion, gold, opts, resolve };
+      if (q) q.push(task);
+      else this.groups.set(group, [task]);
       this.pump();
     });
   }
@@ -131,7 +151,7 @@ export class MathPool {
   /** Stops every worker; queued and running tasks get a not-correct verdict. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const t of this.queue.splice(0)) t.resolve(failed("the verifier pool is closed"));
+    for (let t = this.take(); t; t = this.take()) t.resolve(failed("the verifier pool is closed"));
     const slots = this.slots.splice(0);
     for (const s of slots) {
       if (s.timer) clearTimeout(s.timer);

@@ -34,6 +34,8 @@ export interface RouteInput {
   generated: string;
   /** The user's request. */
   userPrompt: string;
+  /** The same object for every item of one request (shared workers take requests in turn). */
+  group?: object;
 }
 
 export interface RouteOutput {
@@ -91,9 +93,9 @@ export const mathRoute: RewardRoute = {
 export function pooledMathRoute(pool: MathPool): RewardRoute {
   return {
     ...mathRoute,
-    async score({ label, response }) {
+    async score({ label, response, group }) {
       checkMathLabel(label);
-      return mathOutput(await pool.verify(response, label.answer!, { afterThink: false }));
+      return mathOutput(await pool.verify(response, label.answer!, { afterThink: false }, group ?? null));
     },
     close: () => pool.close(),
   };

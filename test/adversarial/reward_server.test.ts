@@ -1,6 +1,7 @@
 // The reward server under hostile answers (issue 21, defect 2): math verification runs in worker
 // threads with a deadline per answer, so a slow answer scores 0 with the reason while /health and
-// other requests are answered at once, and a late worker is replaced. Generous time bounds only.
+// other requests are answered at once, a late worker is replaced, and requests take turns on the
+// workers. Generous time bounds only.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RewardServerConfigSchema } from "../../src/reward/config.ts";
@@ -23,6 +24,23 @@ test("MathPool: a verification past its deadline scores 0 with the reason; the r
     assert.match(late.reason ?? "", /longer than 400 ms/);
     const ok = await pool.verify("\\boxed{\\frac{1}{2}}", "0.5");
     assert.equal(ok.correct, true, JSON.stringify(ok));
+  } finally {
+    await pool.close();
+  }
+});
+
+test("MathPool: requests take turns, so one request of many slow answers does not hold another's", async () => {
+  const pool = new MathPool({ workers: 1, timeoutMs: 300 });
+  const order: string[] = [];
+  try {
+    const a = {}, b = {};
+    const hostile = Array.from({ length: 6 }, (_, i) =>
+      pool.verify(`\\boxed{${SLOW}}`, "5", { timeLimitMs: 60_000 }, a).then(() => void order.push(`a${i}`)));
+    const fair = pool.verify("\\boxed{2}", "2", {}, b).then((v) => (order.push("b"), v));
+    assert.equal((await fair).correct, true);
+    assert.ok(order.indexOf("b") <= 2, `b answered after ${order.join(", ")} (first come, first served would put it last)`);
+    await pool.close();
+    await Promise.all(hostile);
   } finally {
     await pool.close();
   }
