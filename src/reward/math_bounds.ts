@@ -231,8 +231,7 @@ function combine(op: string, args: Node[], state: { huge: boolean }): Node {
       if (exact) mag = magOfExact(exact);
       return { mag, exact };
     }
-    case "Multiply":
-    case "InvisibleOperator": {
+    case "Multiply": {
       if (!allMag) return NONE;
       let mag: Mag = a!.mag!;
       for (let i = 1; i < args.length; i++) mag = magMul(mag, args[i]!.mag!);
