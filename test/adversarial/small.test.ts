@@ -75,7 +75,7 @@ test("a cache_dir that is a file: a RecapError naming it", () => {
     assert.throws(() => PrefillCache.open(dir), (e: unknown) => isRecapError(e) && e.message.includes(dir) && /cache_dir/.test(e.hint ?? ""));
 });
 
-test("the reward server bounds the bodies of all requests together (503, retry), and frees them after", async () => {
+test("the reward server bounds the bodies of all requests together (503, retry), and frees them after, aborted ones too", async () => {
   const s = await startRewardServer(RewardServerConfigSchema.parse({ math_workers: 0, max_body_bytes: 256 * 1024, max_total_body_bytes: 512 * 1024 }), { port: 0 });
   const url = new URL(s.url);
   const body = JSON.stringify({ query: ["<think></think>\\boxed{1}"], labels: ["1"], pad: "x".repeat(200 * 1024) });
@@ -103,6 +103,16 @@ test("the reward server bounds the bodies of all requests together (503, retry),
     assert.equal(s.bufferedBytes, 0, "answered requests give their bytes back");
     const d = await open();
     assert.equal(await d.finish(), 200);
+    // a client that leaves mid-body gives its bytes back too (else every abort would shrink the budget)
+    const gone = net.connect(Number(url.port), url.hostname, () => {
+      gone.write(`POST /get_reward HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n`);
+      gone.write("x".repeat(100_000));
+    });
+    for (let i = 0; i < 200 && s.bufferedBytes < 100_000; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(s.bufferedBytes, 100_000);
+    gone.destroy();
+    for (let i = 0; i < 200 && s.bufferedBytes > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(s.bufferedBytes, 0, "an aborted body is given back");
   } finally {
     await s.close(500);
   }
