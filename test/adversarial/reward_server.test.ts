@@ -62,14 +62,16 @@ test("server: hostile answers do not hold /health or other requests; power tower
     assert.equal(tower.status, 200);
     assert.deepEqual(tower.json.rewards, [0, 0]);
     assert.ok(performance.now() - t0 < 10_000, `two towers took ${performance.now() - t0} ms (47.7 s before)`);
-    const slow = post(`${s.url}/v1/reward`, { items: [{ query: `<think></think>\\boxed{${SLOW}}`, label: "5" }] });
+    // four slow sums as a list: in-process this held the event loop 4 x 4 engine limits (16 s)
+    const list = [1, 2, 3, 4].map((i) => `\\sum_{k=1}^{10^{9}} k^{${i}}`).join(", ");
+    const slow = post(`${s.url}/v1/reward`, { items: [{ query: `<think></think>\\boxed{${list}}`, label: "1, 2, 3, 4" }] });
     await new Promise((r) => setTimeout(r, 100));
     const t1 = performance.now();
     const health = await fetch(`${s.url}/health`);
     assert.equal(health.status, 200);
     const other = await post(`${s.url}/get_reward`, { query: ["<think></think>\\boxed{7}"], labels: [JSON.stringify({ datasource: "world", label: "math", answer: 7 })] });
     assert.equal(other.status, 200);
-    assert.ok(performance.now() - t1 < 1000, `/health and a world item took ${performance.now() - t1} ms behind a slow math answer`);
+    assert.ok(performance.now() - t1 < 2500, `/health and a world item took ${performance.now() - t1} ms behind a slow math answer`);
     const r = await slow;
     assert.equal(r.status, 200);
     assert.equal(r.json.results[0].reward, 0);
