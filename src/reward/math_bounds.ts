@@ -228,6 +228,8 @@ function walk(j: unknown, state: WalkState): Node {
     return NONE;
   }
   if (!Array.isArray(j) || j.length === 0) return NONE;
+  // the raw form of \Gamma(x) is the symbol Gamma times a parenthesis: read it as the function
+  if (j[0] === "InvisibleOperator" && j.length === 3 && j[1] === "Gamma") return walk(["Gamma", j[2]], state);
   const op = j[0];
   state.depth++;
   if (typeof op === "string" && ITERATED.has(op)) {
@@ -311,6 +313,26 @@ function combine(op: string, args: Node[], state: WalkState): Node {
     case "Exp":
       if (!a?.mag) return NONE;
       return { mag: Number.isFinite(magValue(a.mag)) ? { sign: 1, log10: magValue(a.mag) * LOG10_E } : null, exact: null };
+    case "Gamma": {
+      if (!a?.mag || a.mag.sign <= 0) return NONE;
+      const x = magValue(a.mag);
+      if (!Number.isFinite(x)) {
+        state.huge = true;
+        return NONE;
+      }
+      return { mag: x >= 22 ? { sign: 1, log10: logFactorial(x - 1) } : null, exact: null };
+    }
+    case "Sinh":
+    case "Cosh": {
+      if (!a?.mag) return NONE;
+      const x = magValue(a.mag);
+      if (!Number.isFinite(x)) {
+        state.huge = true;
+        return NONE;
+      }
+      const sign = op === "Sinh" ? (x < 0 ? -1 : x > 0 ? 1 : 0) : 1;
+      return { mag: Math.abs(x) > 50 ? { sign: sign as Mag["sign"], log10: Math.abs(x) * LOG10_E - Math.log10(2) } : null, exact: null };
+    }
     case "Sqrt":
       if (!a?.mag || a.mag.sign < 0) return NONE;
       return { mag: a.mag.sign === 0 ? a.mag : { sign: 1, log10: a.mag.log10 / 2 }, exact: null };
@@ -325,7 +347,8 @@ function combine(op: string, args: Node[], state: WalkState): Node {
         state.huge = true;
         return NONE;
       }
-      if (!Number.isInteger(n)) return { mag: null, exact: null };
+      // Stirling holds for real n too (1000000.5! overflowed the engine's floats: "equal" to 2000000.5!)
+      if (!Number.isInteger(n)) return { mag: n >= 21 ? { sign: 1, log10: logFactorial(n) } : null, exact: null };
       const mag: Mag = { sign: 1, log10: op === "Factorial" ? logFactorial(n) : logFactorial(n) / 2 + 1 };
       let exact: Rat | null = null;
       if (mag.log10 <= MAX_EXACT_DIGITS && op === "Factorial") {

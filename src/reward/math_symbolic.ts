@@ -128,6 +128,17 @@ function compareExpr(x: Expression, y: Expression, tol: number): string | null {
   return agreeAtPoints(x, y, vars, tol) ? "substitution" : null;
 }
 
+/**
+ * Whether the engine's float values of two different variable-free expressions are not finite:
+ * then its equality is Infinity equalling Infinity (isEqual compares in floats too), not a proof.
+ * A backstop behind math_bounds.ts for functions it does not estimate.
+ */
+function overflows(x: Expression, y: Expression): boolean {
+  if (x.unknowns.length > 0 || y.unknowns.length > 0) return false;
+  const a = numeric(x), b = numeric(y);
+  return (a !== null && !(Number.isFinite(a[0]) && Number.isFinite(a[1]))) || (b !== null && !(Number.isFinite(b[0]) && Number.isFinite(b[1])));
+}
+
 const UNDEFINED_VALUES = new Set(["ComplexInfinity", "NaN", "Undefined"]);
 
 /** The parsed answer, or why it cannot be compared (invalid LaTeX, or no defined value as 1/0). */
@@ -158,6 +169,7 @@ export function symbolicEqual(a: string, b: string, opts: SymbolicOptions = {}):
       const y = parse(b);
       if (typeof y === "string") return { equal: false, method: "none", reason: y };
       const method = compareExpr(x, y, tol);
+      if (method !== null && !x.isSame(y) && overflows(x, y)) return { equal: false, method: "none", reason: "number too large to verify" };
       return method === null ? { equal: false, method: "none", reason: "not equal" } : { equal: true, method };
     });
   } catch (e) {
