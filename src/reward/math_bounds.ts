@@ -396,6 +396,15 @@ export function analyse(json: unknown): Analysis {
   }
 }
 
+/** |a - b| / max(|a|, |b|), from the exact values (1 when one is 0 and the other not). */
+function relativeGap(a: Rat, b: Rat): number {
+  const diff = babs(a.num * b.den - b.num * a.den);
+  const scale = [babs(a.num) * b.den, babs(b.num) * a.den].reduce((m, v) => (v > m ? v : m));
+  if (scale === 0n) return 0;
+  // compare diff / scale against 1e-9 in integers: diff * 10^12 / scale, read as a float / 10^12
+  return Number((diff * 10n ** 12n) / scale) / 1e12;
+}
+
 function ratEqual(a: Rat, b: Rat): boolean {
   return a.num === b.num && a.den === b.den;
 }
@@ -412,9 +421,20 @@ export function compareBounded(x: Analysis, y: Analysis): BoundedVerdict | null 
     // equal values of bounded size go on to the engine, which names its method (symbolic, numeric)
     if (ratEqual(x.exact, y.exact)) return huge ? { equal: true, method: "numeric" } : null;
     const integers = x.exact.den === 1n && y.exact.den === 1n;
-    if (integers || huge) return { equal: false, method: "none", reason: "not equal" };
+    // beyond the engine's relative tolerance the exact values decide; its absolute 1e-12 term
+    // made 10^{-20} "equal" to 2*10^{-20}
+    if (integers || huge || relativeGap(x.exact, y.exact) > 1e-9) return { equal: false, method: "none", reason: "not equal" };
   }
-  if (!huge) return null;
+  if (!huge) {
+    // the engine's isEqual and N() comparisons carry an absolute tolerance, so small numbers all
+    // looked equal (e^{-40} and e^{-41}, \sqrt{2}*10^{-20} and \sqrt{3}*10^{-20}, \pi*10^{-15} and 0):
+    // magnitudes that clearly differ decide; close ones go on to the engine
+    if (x.mag && y.mag) {
+      if (x.mag.sign !== y.mag.sign) return { equal: false, method: "none", reason: "not equal (signs or zero differ)" };
+      if (x.mag.sign !== 0 && Math.abs(x.mag.log10 - y.mag.log10) > 1e-6) return { equal: false, method: "none", reason: "not equal (magnitudes differ)" };
+    }
+    return null;
+  }
   if (x.mag && y.mag) {
     if (x.mag.sign !== y.mag.sign) return { equal: false, method: "none", reason: "not equal (signs or zero differ)" };
     const gap = Math.abs(x.mag.log10 - y.mag.log10);
