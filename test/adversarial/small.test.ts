@@ -75,6 +75,35 @@ test("a cache_dir that is a file: a RecapError naming it", () => {
     assert.throws(() => PrefillCache.open(dir), (e: unknown) => isRecapError(e) && e.message.includes(dir) && /cache_dir/.test(e.hint ?? ""));
 });
 
+test("recap serve bounds the bodies of all requests together too: 503 while full, served after", async () => {
+  const f = freshModel("micro", 1);
+  const serve = await startServer(new Llama(f.config, f.params, selectKernels("ref")), f.tokenizer, { port: 0, modelName: "m", maxBodyBytes: 64 * 1024, maxTotalBodyBytes: 100 * 1024 });
+  const body = JSON.stringify({ model: "m", prompt: "hi", max_tokens: 1, pad: "x".repeat(60 * 1024) });
+  const send = (all: boolean) => new Promise<{ status: Promise<number>; finish: () => Promise<number> }>((resolve) => {
+    const sock = net.connect(serve.port, "127.0.0.1", () => {
+      sock.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
+      sock.write(all ? body : body.slice(0, -1));
+      let data = "";
+      const status = new Promise<number>((r) => {
+        sock.on("data", (d) => (data += d));
+        sock.on("close", () => r(Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0)));
+        sock.on("error", () => r(0));
+      });
+      resolve({ status, finish: () => (sock.write(body.slice(-1)), status) });
+    });
+  });
+  try {
+    const a = await send(false);
+    for (let i = 0; i < 300 && serve.bufferedBytes < 60 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
+    const b = await send(false);
+    assert.equal(await b.status, 503, "a second 60 KiB body past the 100 KiB total");
+    assert.equal(await a.finish(), 200);
+    assert.equal(await (await send(true)).status, 200, "bytes given back once answered");
+  } finally {
+    await serve.close(500);
+  }
+});
+
 test("the reward server bounds the bodies of all requests together (503, retry), and frees them after, aborted ones too", async () => {
   const s = await startRewardServer(RewardServerConfigSchema.parse({ math_workers: 0, max_body_bytes: 256 * 1024, max_total_body_bytes: 512 * 1024 }), { port: 0 });
   const url = new URL(s.url);
