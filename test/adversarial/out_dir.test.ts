@@ -74,6 +74,8 @@ test("checkOutDir: missing, empty and own folders pass; a file is refused", () =
   assert.equal(isOwnRun(["config.json"], "checkpoint"), false, "a config.json alone is not a checkpoint");
   assert.equal(isOwnRun(["metrics.jsonl"], "train"), true, "a run killed before its first checkpoint");
   assert.equal(isOwnRun(["results.jsonl", "run.json"], "eval"), true);
+  assert.equal(isOwnRun(["config.json", "model.safetensors", "tokenizer.json"], "train"), false, "sft --out on a checkpoint would overwrite its config.json");
+  assert.equal(isOwnRun(["summary.json", "checkpoint", "metrics.jsonl"], "data"), false, "a training run is not a data build");
   fs.writeFileSync(path.join(tmp, "afile"), "x");
   assert.throws(() => checkOutDir(path.join(tmp, "afile"), "train"), (e: unknown) => isRecapError(e) && /is a file/.test(e.message));
 });
