@@ -93,9 +93,10 @@ export function parseDecimal(s: string): Node {
   const sign = m[1] === "-" ? -1 : 1;
   const intPart = m[2] ?? "", frac = m[3] ?? "";
   const exp = Number(m[4] ?? "0");
-  if (!Number.isSafeInteger(exp)) return NONE;
   const digits = (intPart + frac).replace(/^0+/, "");
   if (digits === "") return { mag: { sign: 0, log10: -Infinity }, exact: { num: 0n, den: 1n } };
+  // an exponent past 2^53 (the parser folds 2\cdot 10^{-99999999999999999999} into one): its size only
+  if (!Number.isSafeInteger(exp)) return Number.isNaN(exp) ? NONE : { mag: { sign: sign as 1 | -1, log10: exp }, exact: null };
   const scale = exp - frac.length; // value = digits * 10^scale
   const lead = Number(`0.${digits.slice(0, 17)}`);
   const log10 = Math.log10(lead) + digits.length + scale;
@@ -174,7 +175,11 @@ function logFactorial(n: number): number {
 const CONSTANTS: Record<string, number> = { Pi: Math.PI, ExponentialE: Math.E, e: Math.E, Pi_: Math.PI };
 
 /** Walks MathJSON; sets state.huge when a numeric sub-expression is beyond the bounds. */
+const INFINITIES = new Set(["PositiveInfinity", "NegativeInfinity", "ComplexInfinity"]);
+
 interface WalkState {
+  /** The LaTeX writes an infinity (\infty), so an infinity in the parse is meant. */
+  infinityWritten: boolean;
   huge: boolean;
   depth: number;
   /** Index variables of an enclosing sum or product, bound to one of their limits. */
@@ -217,6 +222,9 @@ function walk(j: unknown, state: WalkState): Node {
   if (typeof j === "string") {
     const bound = state.env.get(j);
     if (bound) return bound;
+    // the parser folds 2\cdot 10^{99999999999999999999} into PositiveInfinity: an infinity the
+    // answer does not write is an overflow, and two of them are not equal
+    if (INFINITIES.has(j) && !state.infinityWritten) state.huge = true;
     const c = CONSTANTS[j];
     return c !== undefined ? { mag: magOfNumber(c), exact: null } : NONE;
   }
@@ -384,9 +392,10 @@ function magOfExact(r: Rat): Mag {
   return { sign: r.num < 0n ? -1 : 1, log10: l(r.num) - l(r.den) };
 }
 
-/** The magnitude, exact value and hugeness of one MathJSON expression. Never throws. */
-export function analyse(json: unknown): Analysis {
-  const state: WalkState = { huge: false, depth: 0, env: new Map() };
+/** The magnitude, exact value and hugeness of one MathJSON expression (parsed from `latex`, when
+ *  given, to tell a written \infty from an overflow the parser folded). Never throws. */
+export function analyse(json: unknown, latex?: string): Analysis {
+  const state: WalkState = { infinityWritten: latex === undefined || /\\infty|∞|\\inf(?![a-z])/.test(latex), huge: false, depth: 0, env: new Map() };
   try {
     const n = walk(json, state);
     return { mag: n.mag, exact: n.exact, huge: state.huge };

@@ -161,7 +161,7 @@ export function symbolicEqual(a: string, b: string, opts: SymbolicOptions = {}):
   engineRef.pushScope();
   try {
     // huge numbers never reach the engine; exact values decide what they can (math_bounds.ts)
-    const bounded = compareBounded(analyse(engineRef.parse(a, { form: "raw" }).json), analyse(engineRef.parse(b, { form: "raw" }).json));
+    const bounded = compareBounded(analyse(engineRef.parse(a, { form: "raw" }).json, a), analyse(engineRef.parse(b, { form: "raw" }).json, b));
     if (bounded !== null) return bounded;
     return engineRef.withTimeLimit(opts.timeLimitMs ?? 1000, (): SymbolicVerdict => {
       const x = parse(a);
