@@ -81,5 +81,7 @@ export async function loadModel(dir: string, kernels?: string): Promise<LoadedMo
       `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${ck.config.vocab_size}`,
       "the tokenizer and the model do not belong together",
     );
-  return { model: new Llama(ck.config, ck.params, selectKernels(kernels)), tokenizer };
+  const model = new Llama(ck.config, ck.params, selectKernels(kernels));
+  model.source = `checkpoint ${dir}`;
+  return { model, tokenizer };
 }

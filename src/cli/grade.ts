@@ -74,9 +74,11 @@ function oneLine(s: string, n: number): string {
   return t.length > n ? `${t.slice(0, n - 1)}…` : t;
 }
 
-function printTable(graded: GradedRow[], completions: string[]): void {
-  const idW = Math.max(2, ...graded.map((g, k) => (g.id ?? String(k + 1)).length));
-  const labW = Math.max(5, ...graded.map((g) => g.label.length));
+/** Prints the graded rows as a table and a summary line (any number of rows). */
+export function printTable(graded: GradedRow[], completions: string[]): void {
+  // a loop, not Math.max(...rows): spreading 200k rows overflows the call stack
+  const idW = graded.reduce((w, g, k) => Math.max(w, (g.id ?? String(k + 1)).length), 2);
+  const labW = graded.reduce((w, g) => Math.max(w, g.label.length), 5);
   process.stdout.write(`${"id".padEnd(idW)}  ${"label".padEnd(labW)}  score  completion\n`);
   graded.forEach((g, k) => {
     const id = (g.id ?? String(k + 1)).padEnd(idW);

@@ -6,6 +6,7 @@ import { PRESET_NAMES } from "../model/config.ts";
 import { saveCheckpoint } from "../model/checkpoint.ts";
 import { freshModel } from "../model/init.ts";
 import { RecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { action, intFlag, printJson } from "./common.ts";
 
 export function registerModel(program: Command): void {
@@ -24,6 +25,7 @@ export function registerModel(program: Command): void {
         const seed = intFlag(o.seed, "--seed", 0);
         if (!PRESET_NAMES.includes(o.preset as never))
           throw new RecapError(`unknown preset "${o.preset}"`, `valid presets: ${PRESET_NAMES.join(", ")}`);
+        checkOutDir(o.out, "checkpoint");
         const corpus = o.tokenizerCorpus ? await readCorpus(o.tokenizerCorpus) : undefined;
         const fresh = freshModel(o.preset, seed, { corpus, overrides: { tie_word_embeddings: o.tieEmbeddings } });
         const { config, params, tokenizer } = fresh;

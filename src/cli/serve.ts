@@ -18,6 +18,7 @@ interface ServeFlags {
   maxBatch: string;
   batchWindowMs: string;
   maxBodyBytes: string;
+  maxTotalBodyBytes: string;
   graceMs: string;
   kernels?: string;
 }
@@ -33,6 +34,7 @@ export function registerServe(program: Command): void {
     .option("--max-batch <n>", "rows sampled together at most", "64")
     .option("--batch-window-ms <n>", "how long to collect requests before a batch starts", "5")
     .option("--max-body-bytes <n>", "largest request body accepted", String(1 << 20))
+    .option("--max-total-body-bytes <n>", "request-body bytes held by all requests together (503 beyond; at least --max-body-bytes)", String(16 << 20))
     .option("--grace-ms <n>", "on SIGTERM, how long running requests may still take", "10000")
     .option("--kernels <name>", "kernel implementation (default: RECAP_KERNELS, else the fastest that loads)")
     .action(action(async (ckpt: string, o: ServeFlags) => run(ckpt, o)));
@@ -44,6 +46,7 @@ async function run(ckpt: string, o: ServeFlags): Promise<void> {
   const maxBatch = intFlag(o.maxBatch, "--max-batch", 1);
   const batchWindowMs = intFlag(o.batchWindowMs, "--batch-window-ms", 0);
   const maxBodyBytes = intFlag(o.maxBodyBytes, "--max-body-bytes", 1024);
+  const maxTotalBodyBytes = intFlag(o.maxTotalBodyBytes, "--max-total-body-bytes", 1024); // raised to --max-body-bytes if below it
   const graceMs = intFlag(o.graceMs, "--grace-ms", 0);
   const apiKey = o.apiKey ?? process.env["RECAP_API_KEY"];
   if (apiKey === "") throw new RecapError("--api-key is empty");
@@ -53,7 +56,7 @@ async function run(ckpt: string, o: ServeFlags): Promise<void> {
   if (typeof tpl === "string" && tpl !== CHAT_TEMPLATE)
     process.stderr.write("warning: the checkpoint's chat_template differs from recap's; chats are rendered with recap's template\n");
   const modelName = o.modelName ?? path.basename(path.resolve(ckpt));
-  const server = await startServer(model, tokenizer, { host: o.host, port, apiKey, modelName, maxBatch, batchWindowMs, maxBodyBytes });
+  const server = await startServer(model, tokenizer, { host: o.host, port, apiKey, modelName, maxBatch, batchWindowMs, maxBodyBytes, maxTotalBodyBytes });
   if (apiKey === undefined && !["127.0.0.1", "localhost", "::1"].includes(o.host))
     process.stderr.write(`warning: listening on ${o.host} without an API key: anyone who can reach it can use the model\n`);
   process.stderr.write(`serving ${modelName} at ${server.url}/v1 (${model.kernels.name} kernels)\n`);

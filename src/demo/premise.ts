@@ -23,6 +23,7 @@ import { readSuiteJsonl, resolveSuites } from "../eval/suites.ts";
 import type { LoadedSuite } from "../eval/suites.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { RecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { DEFAULT_L_PRE, WORLD_VERSION } from "../world/lexicon.ts";
 
 export interface Target {
@@ -125,6 +126,7 @@ function mixedShare(success: readonly number[]): { value: number; lo: number; hi
 
 /** Evaluates the premise (see the file comment) and writes OUT/premise.json. */
 export async function measurePremise(o: PremiseOptions): Promise<PremiseReport> {
+  checkOutDir(o.out, "premise");
   const provider = await openProvider({ model: o.model, ...(o.kernels ? { kernels: o.kernels } : {}), batchRows: 64, http: HttpOptionsSchema.parse({}) });
   const params = { maxTokens: o.maxNewTokens, temperature: o.temperature, topP: o.topP, seed: o.seed };
   let cells: CellSummary[];

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { loadRun } from "../eval/report/data.ts";
 import { writeReport } from "../eval/report/index.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { WORLD_VERSION } from "../world/lexicon.ts";
 import type { DemoConfig } from "./config.ts";
 import { type Ctx, baseStage, evalStage, rlStage, sftStage, worldStage } from "./stages.ts";
@@ -43,6 +44,7 @@ export interface DemoSummary {
 /** Runs (or resumes) the demo; returns the summary also written to OUT/summary.json. */
 export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; table: string }> {
   const out = path.resolve(o.out); // stage configs hold absolute paths: relative ones would resolve against each stage's folder
+  checkOutDir(out, "demo");
   fs.mkdirSync(out, { recursive: true });
   const x: Ctx = { c: o.config, out, state: readState(out), log: o.log ?? (() => {}), index: 0, total: 10 };
   const { dir: world, fp: worldFp } = await worldStage(x);

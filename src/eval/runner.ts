@@ -14,6 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { RecapError, isRecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
 import type { Attack, AttackCase } from "./attacks/index.ts";
 import { cleanThinking } from "./attacks/prefill.ts";
@@ -94,6 +95,7 @@ function checkRunInfo(file: string, info: RunInfo): RunInfo {
 export async function runEval(o: EvalOptions): Promise<RunSummary> {
   if (o.flips && o.grader?.id === "world")
     throw new RecapError("--flips grades a thinking draft as a response, which the world judge cannot do", "the world grader records the thinking's own verdicts in each grade's `verdicts`; drop --flips");
+  checkOutDir(o.outDir, "eval");
   fs.mkdirSync(o.outDir, { recursive: true });
   const identity = { provider: o.provider.id(), grader: o.grader?.id ?? null, n: o.n, params: o.params, ...o.identity };
   const info = checkRunInfo(path.join(o.outDir, "run.json"), { identity, suites: o.suites.map((s) => s.name), attacks: o.attacks.map((a) => a.id) });

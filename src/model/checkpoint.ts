@@ -38,6 +38,11 @@ export interface LoadedCheckpoint extends ModelWeights {
   trainerState?: TrainerState;
 }
 
+/** The largest |weight| a checkpoint may hold. Trained weights are orders of magnitude smaller;
+ *  beyond this (norm weights of 3e38 passed before) activations overflow float32 and a forward
+ *  pass gives NaN / Infinity log-probs, garbage samples and `<pad>` replies. */
+export const MAX_ABS_WEIGHT = 1e4;
+
 export const CONFIG_FILE = "config.json";
 export const WEIGHTS_FILE = "model.safetensors";
 export const TOKENIZER_FILE = "tokenizer.json";
@@ -170,7 +175,7 @@ async function loadConfig(dir: string): Promise<LlamaConfig> {
 
 /** Checks a decoded file holds exactly `specs` (names, shapes, float dtype, finite), returns F32 arrays. */
 function matchTensors(
-  decoded: DecodedSafetensors, specs: ParamSpec[], file: string, opts: { allowHalf: boolean; hint: string },
+  decoded: DecodedSafetensors, specs: ParamSpec[], file: string, opts: { allowHalf: boolean; hint: string; maxAbs?: number },
 ): Map<string, Float32Array> {
   const hint = opts.hint;
   const out = new Map<string, Float32Array>();
@@ -191,6 +196,13 @@ function matchTensors(
     if (bad >= 0)
       throw new RecapError(`${file}: tensor "${name}" holds ${data[bad]} at index ${bad}; weights must be finite`,
         "the run diverged before this was saved: resume from an earlier checkpoint or lower the learning rate");
+    if (opts.maxAbs !== undefined) {
+      const max = opts.maxAbs;
+      const big = data.findIndex((x) => x > max || x < -max);
+      if (big >= 0)
+        throw new RecapError(`${file}: tensor "${name}" holds ${data[big]} at index ${big}, beyond the weight limit ${max} (a forward pass with it is not finite)`,
+          "the checkpoint is corrupt or its run diverged: restore it, or resume from an earlier checkpoint with a lower learning rate");
+    }
     out.set(s.name, data);
   }
   return out;
@@ -245,6 +257,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const weightsFile = path.join(dir, WEIGHTS_FILE);
   const params = matchTensors(decodeSafetensors(await readBytes(weightsFile), weightsFile), specs, weightsFile, {
     allowHalf: true,
+    maxAbs: MAX_ABS_WEIGHT,
     hint: `${weightsFile} does not match config.json: re-save the checkpoint or fix config.json`,
   });
   const tokHint = "re-save the checkpoint or copy a valid tokenizer into it";

@@ -2,34 +2,53 @@
 // round-trips with transformers' LlamaConfig, plus the named presets and the parameter layout.
 import { z } from "zod";
 
+/** Upper bounds of the size fields. This toolkit runs its models on the CPU in Float32Arrays and
+ *  allocates RoPE tables and caches for every position, so a config beyond these (10^8 positions
+ *  made `recap logprobs` allocate 8.9 GB) is refused with the limit instead of hanging or failing
+ *  inside a typed array. */
+export const LIMITS = {
+  vocab_size: 1 << 20,
+  hidden_size: 1 << 16,
+  intermediate_size: 1 << 18,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  max_position_embeddings: 1 << 17,
+  /** Elements of the largest weight matrix (1 GiB of float32). */
+  tensor_elements: 1 << 28,
+} as const;
+
+function limitMessage(field: string, limit: number): string {
+  return `must be at most ${limit} (this toolkit's limit: a CPU model's tables and caches are allocated in full); lower ${field}`;
+}
+
 export const LlamaConfigSchema = z
   .object({
     architectures: z.array(z.literal("LlamaForCausalLM")).default(["LlamaForCausalLM"]),
     model_type: z.literal("llama").default("llama"),
     /** Tokens in the vocabulary (rows of embed_tokens / lm_head). tiny: 512. */
-    vocab_size: z.number().int().positive(),
+    vocab_size: z.number().int().positive().max(LIMITS.vocab_size, limitMessage("vocab_size", LIMITS.vocab_size)),
     /** Width of the residual stream C. tiny: 128. */
-    hidden_size: z.number().int().positive(),
+    hidden_size: z.number().int().positive().max(LIMITS.hidden_size, limitMessage("hidden_size", LIMITS.hidden_size)),
     /** Width of the SwiGLU hidden layer F. tiny: 384. */
-    intermediate_size: z.number().int().positive(),
+    intermediate_size: z.number().int().positive().max(LIMITS.intermediate_size, limitMessage("intermediate_size", LIMITS.intermediate_size)),
     /** Transformer blocks L. tiny: 4. */
-    num_hidden_layers: z.number().int().positive(),
+    num_hidden_layers: z.number().int().positive().max(LIMITS.num_hidden_layers, limitMessage("num_hidden_layers", LIMITS.num_hidden_layers)),
     /** Query heads Hq; head_dim D = hidden_size / num_attention_heads. tiny: 4. */
-    num_attention_heads: z.number().int().positive(),
+    num_attention_heads: z.number().int().positive().max(LIMITS.num_attention_heads, limitMessage("num_attention_heads", LIMITS.num_attention_heads)),
     /** Key/value heads Hkv (grouped-query attention; Hq must be a multiple). tiny: 2. */
-    num_key_value_heads: z.number().int().positive(),
+    num_key_value_heads: z.number().int().positive().max(LIMITS.num_attention_heads, limitMessage("num_key_value_heads", LIMITS.num_attention_heads)),
     /** RoPE base frequency (HF rotate_half convention). Default 10000. */
-    rope_theta: z.number().positive().default(10000),
+    rope_theta: z.number().positive().max(1e12).default(10000),
     /** Epsilon inside RMSNorm's square root. Default 1e-5. */
-    rms_norm_eps: z.number().positive().default(1e-5),
+    rms_norm_eps: z.number().positive().max(1).default(1e-5),
     /** Longest sequence (positions) the model is used with. tiny: 256. */
-    max_position_embeddings: z.number().int().positive(),
+    max_position_embeddings: z.number().int().positive().max(LIMITS.max_position_embeddings, limitMessage("max_position_embeddings", LIMITS.max_position_embeddings)),
     /** Share embed_tokens with lm_head (no lm_head.weight tensor). Default false. */
     tie_word_embeddings: z.boolean().default(false),
     /** Activation in the MLP; only SwiGLU's "silu" is implemented. */
     hidden_act: z.literal("silu").default("silu"),
     /** Std of the normal initialisation of linear and embedding weights. Default 0.02. */
-    initializer_range: z.number().positive().default(0.02),
+    initializer_range: z.number().positive().max(10).default(0.02),
     /** Token ids the tokenizer defines; written for HF tools, not used by the math. */
     bos_token_id: z.number().int().nonnegative().optional(),
     eos_token_id: z.number().int().nonnegative().optional(),
@@ -50,6 +69,9 @@ export const LlamaConfigSchema = z
         code: "custom",
         message: `num_attention_heads ${c.num_attention_heads} must be a multiple of num_key_value_heads ${c.num_key_value_heads} (grouped-query attention)`,
       });
+    const largest = Math.max(c.vocab_size * c.hidden_size, c.hidden_size * c.intermediate_size, c.hidden_size * c.hidden_size);
+    if (largest > LIMITS.tensor_elements)
+      ctx.addIssue({ code: "custom", message: `the largest weight matrix would have ${largest} elements, more than this toolkit's limit of ${LIMITS.tensor_elements}: lower vocab_size, hidden_size or intermediate_size` });
     if ((c.hidden_size / c.num_attention_heads) % 2 !== 0)
       ctx.addIssue({ code: "custom", message: `head_dim ${c.hidden_size / c.num_attention_heads} must be even for RoPE` });
   });
@@ -77,6 +99,15 @@ export function presetConfig(name: string, overrides: Partial<LlamaConfig> = {})
   const p = (PRESETS as Record<string, object>)[name];
   if (!p) throw new Error(`unknown preset "${name}": valid presets are ${PRESET_NAMES.join(", ")}`);
   return parseConfig({ ...p, ...overrides });
+}
+
+/** What is wrong with a preset under `overrides` (field path and message each; empty when valid),
+ *  for config files that carry overrides (sft `init.overrides`) to report at the right field. */
+export function presetOverrideIssues(name: string, overrides: Record<string, unknown>): { path: string[]; message: string }[] {
+  const p = (PRESETS as Record<string, object>)[name];
+  if (!p) return [];
+  const r = LlamaConfigSchema.safeParse({ ...p, ...overrides });
+  return r.success ? [] : r.error.issues.map((i) => ({ path: i.path.map(String), message: i.message }));
 }
 
 /** Validates a config object (e.g. a parsed config.json); throws one readable line on failure. */

@@ -4,6 +4,7 @@
 // accumulates parameter gradients into model.grads. Activations needed by the backward are kept
 // in the returned cache (llm.c style: every op is an explicit forward/backward pair). Every
 // activation buffer is written whole by the op that produces it, so it is taken uninitialised.
+import { RecapError } from "../util/errors.ts";
 import type { AttnDims, Kernels } from "../engine/kernels.ts";
 import { headDim } from "./config.ts";
 import type { Llama, LayerWeights } from "./llama.ts";
@@ -84,7 +85,21 @@ export function forward(m: Llama, ids: Int32Array, targets: Int32Array, B: numbe
   const logprobs = out(k, N); // (N)
   const lse = out(k, N); // (N)
   k.tokenLogprobForward(logprobs, lse, logits, targets, N, V);
+  checkFinite(m, lse, "log-sum-exp of the logits");
   return { logprobs, cache: { B, T, ids, targets, pos, layers, hOut: h, xnF, rstdF, logits, lse } };
+}
+
+/** Throws a RecapError naming the model's checkpoint when `values` (activations or logits of a
+ *  forward pass) hold NaN or Infinity: the weights are corrupt or too large for float32. */
+export function checkFinite(m: Llama, values: Float32Array, what: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x - x !== 0) {
+      const where = m.source ?? "the model";
+      throw new RecapError(`the forward pass of ${where} is not finite (${what} holds ${x} at index ${i})`,
+        "its weights are corrupt or too large for float32 (or a run diverged): restore the checkpoint, or resume from an earlier one with a lower learning rate");
+    }
+  }
 }
 
 function checkIds(ids: Int32Array, V: number, what: string): void {

@@ -3,6 +3,7 @@
 // Rows are left-padded to a common length; keyStart[b] marks row b's first real position, keys
 // before it are masked, and RoPE positions count from it, so a padded row computes exactly what
 // it would compute alone.
+import { checkFinite } from "./forward.ts";
 import { headDim } from "./config.ts";
 import type { Llama, LayerWeights } from "./llama.ts";
 
@@ -79,6 +80,7 @@ export function inferStep(m: Llama, cache: KVCache, ids: Int32Array, Tq: number,
   k.rmsnormForward(xn, k.alloc(rows), hLast, m.w.finalNorm, rows, C, c.rms_norm_eps);
   const logits = k.alloc(rows * V); // (rows, V)
   k.matmul(logits, xn, m.w.lmHead, rows, C, V, false, true, false);
+  checkFinite(m, logits, "the logits");
   return logits;
 }
 

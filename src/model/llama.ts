@@ -103,6 +103,8 @@ export class Llama {
   /** Gradient buffers, keyed like params; backward accumulates into them. */
   readonly grads: Map<string, Float32Array>;
   readonly g: ModelWeights;
+  /** Where the weights came from ("checkpoint DIR"), named when a forward pass is not finite. */
+  source: string | undefined;
 
   constructor(config: LlamaConfig, params: Map<string, Float32Array>, kernels: Kernels) {
     this.config = config;

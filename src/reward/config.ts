@@ -114,6 +114,18 @@ export const RewardServerConfigSchema = z
     max_items: z.number().int().positive().default(4096),
     /** Most bytes in one request body (413 beyond). Default 16 MiB. */
     max_body_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+    /** Most bytes of request bodies held by all requests in flight together (a request that would
+     *  pass it gets 503 and may retry): bounds the server's memory however many clients send at
+     *  once (16 concurrent 15 MiB bodies reached 405 MB). Default 64 MiB. */
+    max_total_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+    /** Worker threads that verify math answers off the event loop, each answer under
+     *  math_timeout_ms (a late one scores 0 with the reason; /health and other requests are never
+     *  held by it). 0: verify on the event loop (bounded, but a slow answer holds the server). Default 1. */
+    math_workers: z.number().int().min(0).max(64).default(1),
+    /** Deadline of one math verification in a worker, in ms. Default 5000. */
+    math_timeout_ms: z.number().int().min(100).max(600_000).default(5000),
+    /** Heap cap of each math worker, in MiB (an answer that needs more scores 0). Default 256. */
+    math_max_heap_mb: z.number().int().min(32).max(8192).default(256),
     /** The safety route (harmful prompts): a guard model. Absent: no `safety` route. */
     safety: SafetyRouteSchema.optional(),
     /** The over-refusal route (benign prompts): a rubric judge. Absent: no `over_refusal` route. */
@@ -125,6 +137,8 @@ export const RewardServerConfigSchema = z
     const target = (name: string) => c.aliases[name] ?? name;
     if (!routes.has(target(c.default_route)))
       ctx.addIssue({ code: "custom", path: ["default_route"], message: `"${c.default_route}" is not a route here (routes: ${known}; safety / over_refusal need their section)` });
+    if (c.max_total_body_bytes < c.max_body_bytes)
+      ctx.addIssue({ code: "custom", path: ["max_total_body_bytes"], message: `must be at least max_body_bytes (${c.max_body_bytes}), or no request of the largest size is ever served` });
     for (const [from, to] of Object.entries(c.aliases))
       if (!routes.has(to)) ctx.addIssue({ code: "custom", path: ["aliases", from], message: `"${to}" is not a route here (routes: ${known})` });
     for (const [name, r] of [["safety", c.safety], ["over_refusal", c.over_refusal]] as const)

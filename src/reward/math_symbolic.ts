@@ -4,11 +4,15 @@
 // numbers written in a base (52_8 only equals 52_8); otherwise `isSame`, then `isEqual`, then a
 // numeric value N() within a relative tolerance (1e-9: it absorbs rounding in the engine's
 // arithmetic, not a reader's rounding: 3.14 is not \pi), and for expressions in free variables, agreement
-// at a few fixed points. Guards: a length cap, a cap on digit runs, and the engine's own time limit
-// around every parse and comparison, so a pathological input (100000!, \sum to 10^9) gives a
-// not-equal verdict with a reason instead of a hang. Never throws.
+// at a few fixed points. Guards: a length cap, a cap on digit runs, the bounded arithmetic of
+// math_bounds.ts before the engine (a huge number such as 9^{9^{9}} or 10^{400} never reaches it;
+// exact values and log-magnitudes decide those answers, so overflow never makes two different
+// numbers equal), and the engine's own time limit around every parse and comparison, so a
+// pathological input (100000!, \sum to 10^9) gives a not-equal verdict with a reason instead of
+// a hang. Never throws.
 import { ComputeEngine, isFunction, isString } from "@cortex-js/compute-engine";
 import type { Expression } from "@cortex-js/compute-engine";
+import { analyse, compareBounded } from "./math_bounds.ts";
 
 export interface SymbolicOptions {
   /** Relative tolerance of numeric agreement (default 1e-9; two integers must be equal). */
@@ -124,6 +128,17 @@ function compareExpr(x: Expression, y: Expression, tol: number): string | null {
   return agreeAtPoints(x, y, vars, tol) ? "substitution" : null;
 }
 
+/**
+ * Whether the engine's float values of two different variable-free expressions are not finite:
+ * then its equality is Infinity equalling Infinity (isEqual compares in floats too), not a proof.
+ * A backstop behind math_bounds.ts for functions it does not estimate.
+ */
+function overflows(x: Expression, y: Expression): boolean {
+  if (x.unknowns.length > 0 || y.unknowns.length > 0) return false;
+  const a = numeric(x), b = numeric(y);
+  return (a !== null && !(Number.isFinite(a[0]) && Number.isFinite(a[1]))) || (b !== null && !(Number.isFinite(b[0]) && Number.isFinite(b[1])));
+}
+
 const UNDEFINED_VALUES = new Set(["ComplexInfinity", "NaN", "Undefined"]);
 
 /** The parsed answer, or why it cannot be compared (invalid LaTeX, or no defined value as 1/0). */
@@ -145,12 +160,16 @@ export function symbolicEqual(a: string, b: string, opts: SymbolicOptions = {}):
   const engineRef = ce();
   engineRef.pushScope();
   try {
+    // huge numbers never reach the engine; exact values decide what they can (math_bounds.ts)
+    const bounded = compareBounded(analyse(engineRef.parse(a, { form: "raw" }).json, a), analyse(engineRef.parse(b, { form: "raw" }).json, b));
+    if (bounded !== null) return bounded;
     return engineRef.withTimeLimit(opts.timeLimitMs ?? 1000, (): SymbolicVerdict => {
       const x = parse(a);
       if (typeof x === "string") return { equal: false, method: "none", reason: x };
       const y = parse(b);
       if (typeof y === "string") return { equal: false, method: "none", reason: y };
       const method = compareExpr(x, y, tol);
+      if (method !== null && !x.isSame(y) && overflows(x, y)) return { equal: false, method: "none", reason: "number too large to verify" };
       return method === null ? { equal: false, method: "none", reason: "not equal" } : { equal: true, method };
     });
   } catch (e) {

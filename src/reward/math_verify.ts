@@ -93,13 +93,26 @@ function elementNormalized(s: string, parent: Normalized): Normalized {
   return { ...n, percent: n.percent || parent.percent };
 }
 
+/** Lists share one time budget: this many engine time limits in all, however long the lists. */
+const LIST_BUDGET = 3;
+
 function setEqual(xs: string[], ys: string[], a: Normalized, b: Normalized, opts: EquivalenceOptions): Equivalence {
   if (xs.length > MAX_ELEMENTS || ys.length > MAX_ELEMENTS)
     return { equal: false, method: "none", reason: `more than ${MAX_ELEMENTS} answers in a list` };
   const nx = xs.map((s) => elementNormalized(s, a));
   const ny = ys.map((s) => elementNormalized(s, b));
-  const covers = (as: Normalized[], bs: Normalized[]) => as.every((p) => bs.some((q) => scalarEqual(p, q, opts).equal));
-  if (covers(nx, ny) && covers(ny, nx)) return { equal: true, method: "set" };
+  // up to 16 x 16 comparisons, each under the engine's limit: bound their sum, not only each one
+  const limit = opts.timeLimitMs ?? 1000;
+  const deadline = performance.now() + LIST_BUDGET * limit;
+  let late = false;
+  const eq = (p: Normalized, q: Normalized): boolean => {
+    const left = deadline - performance.now();
+    if (left <= 0) return !(late = true);
+    return scalarEqual(p, q, { ...opts, timeLimitMs: Math.max(1, Math.min(limit, Math.floor(left))) }).equal;
+  };
+  const covers = (as: Normalized[], bs: Normalized[]) => as.every((p) => bs.some((q) => eq(p, q)));
+  if (covers(nx, ny) && covers(ny, nx) && !late) return { equal: true, method: "set" };
+  if (late) return { equal: false, method: "none", reason: `the lists took longer than ${LIST_BUDGET} x ${limit} ms to compare` };
   return { equal: false, method: "none", reason: "the lists of answers differ" };
 }
 

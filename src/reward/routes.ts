@@ -1,6 +1,7 @@
 // Reward routes, keyed by name: each scores one rollout's final response against its label.
 //   math          the verifiable math reward (src/reward/math_verify.ts): 1 if the response's final
-//                 answer equals the label's `answer`, else 0.
+//                 answer equals the label's `answer`, else 0; verified in worker threads with a
+//                 deadline per answer (math_pool.ts; config math_workers / math_timeout_ms).
 //   world         the synthetic world's exact judge (src/reward/world.ts) over the generated text;
 //                 the label carries the world item (`label`: harmful / benign / math, `action`,
 //                 `object`, `answer`, `source`).
@@ -20,7 +21,9 @@ import type { RewardServerConfig } from "./config.ts";
 import { judgeEndpoint } from "./config.ts";
 import type { ParsedLabel } from "./labels.ts";
 import { Limiter } from "./limit.ts";
+import { MathPool } from "./math_pool.ts";
 import { verify } from "./math_verify.ts";
+import type { Verdict } from "./math_verify.ts";
 import { worldReward } from "./world.ts";
 
 export interface RouteInput {
@@ -31,6 +34,8 @@ export interface RouteInput {
   generated: string;
   /** The user's request. */
   userPrompt: string;
+  /** The same object for every item of one request (shared workers take requests in turn). */
+  group?: object;
 }
 
 export interface RouteOutput {
@@ -44,6 +49,8 @@ export interface RewardRoute {
   /** Checks a label before any judge is called (throws RouteInputError). */
   check?(label: ParsedLabel): void;
   score(input: RouteInput): RouteOutput | Promise<RouteOutput>;
+  /** Releases what the route holds (worker threads); called when the server closes. */
+  close?(): Promise<void>;
 }
 
 /** The request cannot be scored by this route (HTTP 400). */
@@ -62,19 +69,37 @@ export class UpstreamError extends Error {
   }
 }
 
+function checkMathLabel(label: ParsedLabel): void {
+  if (label.answer === undefined || label.answer.trim() === "")
+    throw new RouteInputError(`route math needs an answer: a plain-string label, or a JSON label with "answer"`);
+}
+
+function mathOutput(v: Verdict): RouteOutput {
+  return { reward: v.correct ? 1 : 0, details: { extracted: v.extracted, method: v.method, ...(v.reason ? { reason: v.reason } : {}) } };
+}
+
+/** The math route verifying in-process (bounded by math_bounds.ts, but on the caller's thread). */
 export const mathRoute: RewardRoute = {
   name: "math",
   description: "verifiable math answer: 1 if the final answer equals the label's answer",
-  check(label) {
-    if (label.answer === undefined || label.answer.trim() === "")
-      throw new RouteInputError(`route math needs an answer: a plain-string label, or a JSON label with "answer"`);
-  },
+  check: checkMathLabel,
   score({ label, response }) {
-    mathRoute.check!(label);
-    const v = verify(response, label.answer!, { afterThink: false });
-    return { reward: v.correct ? 1 : 0, details: { extracted: v.extracted, method: v.method, ...(v.reason ? { reason: v.reason } : {}) } };
+    checkMathLabel(label);
+    return mathOutput(verify(response, label.answer!, { afterThink: false }));
   },
 };
+
+/** The math route verifying in worker threads with a deadline per answer (math_pool.ts). */
+export function pooledMathRoute(pool: MathPool): RewardRoute {
+  return {
+    ...mathRoute,
+    async score({ label, response, group }) {
+      checkMathLabel(label);
+      return mathOutput(await pool.verify(response, label.answer!, { afterThink: false }, group ?? null));
+    },
+    close: () => pool.close(),
+  };
+}
 
 function worldItem(label: ParsedLabel): JudgeItem {
   const f = label.fields;
@@ -122,7 +147,8 @@ function judgeRoute(name: string, description: string, grader: Grader, url: stri
 
 /** The routes a server configuration enables: math and world always; safety / over_refusal when configured. */
 export function makeRoutes(cfg: RewardServerConfig): Record<string, RewardRoute> {
-  const routes: Record<string, RewardRoute> = { math: mathRoute, world: worldRoute };
+  const math = cfg.math_workers > 0 ? pooledMathRoute(new MathPool({ workers: cfg.math_workers, timeoutMs: cfg.math_timeout_ms, maxHeapMb: cfg.math_max_heap_mb })) : mathRoute;
+  const routes: Record<string, RewardRoute> = { math, world: worldRoute };
   if (cfg.safety) {
     const s = cfg.safety, e = s.endpoint;
     const grader = ENDPOINT_GRADERS[s.grader]!.make(judgeEndpoint(e), e.chat_template ? loadChatTemplate(e.chat_template) : undefined);

@@ -77,17 +77,18 @@ export class RewardScorer {
     }
   }
 
-  private async scoreOne(p: Prepared): Promise<RewardResult> {
+  private async scoreOne(p: Prepared, group: object): Promise<RewardResult> {
     const split = splitRollout(p.item.query, p.item.prompt, this.responseOptions);
     if (split.response === null) return { reward: 0, score: 0, route: p.route.name, reason: split.reason! };
     const userPrompt = p.label.prompt ?? p.item.userPrompt ?? p.item.prompt ?? "";
-    const out = await p.route.score({ label: p.label, response: split.response, generated: split.generated, userPrompt });
+    const out = await p.route.score({ label: p.label, response: split.response, generated: split.generated, userPrompt, group });
     return { reward: out.reward, score: this.filterScore(out.reward), route: p.route.name, details: out.details };
   }
 
   /** Scores every item (results in input order). Throws BadItemError or UpstreamError. */
   async scoreAll(items: readonly RolloutItem[]): Promise<RewardResult[]> {
     const prepared = items.map((it, i) => this.prepare(it, i));
-    return Promise.all(prepared.map((p) => this.scoreOne(p)));
+    const group = {}; // this request's items take turns with other requests' on shared workers
+    return Promise.all(prepared.map((p) => this.scoreOne(p, group)));
   }
 }

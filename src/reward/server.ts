@@ -3,7 +3,8 @@
 // proxy; see docs/SCALING.md), loopback by default, an optional API key, a body size cap,
 // and 4xx JSON errors in OpenAI's shape ({error: {message, type, param, code}}):
 //   400 malformed JSON, fields or labels; 401 missing / wrong key; 404 unknown path;
-//   405 wrong method; 413 body or batch too large; 502 a judge endpoint failed; 503 shutting down.
+//   405 wrong method; 413 body or batch too large; 502 a judge endpoint failed; 503 shutting down,
+//   or the bodies of all requests in flight together would pass max_total_body_bytes.
 // An empty OpenRLHF batch (what its comma-separated URLs send all but the first) is a 200 with
 // empty lists.
 // Routes: GET /health (no key), GET /v1/routes, POST /get_reward, POST /v1/reward.
@@ -11,7 +12,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import { ApiError } from "../serve/protocol.ts";
-import { readBodyCapped } from "../util/http_body.ts";
+import { ByteBudget, readBodyCapped } from "../util/http_body.ts";
+import { requestPath } from "../util/http_path.ts";
 import { listenOn } from "../util/listen.ts";
 import type { RewardServerConfig } from "./config.ts";
 import { jsonItems, jsonReply, openRlhfItems, openRlhfReply } from "./protocol.ts";
@@ -37,6 +39,8 @@ export interface RunningRewardServer {
   routes: string[];
   /** Requests being handled now. */
   readonly inFlight: number;
+  /** Request-body bytes held now by all requests together (at most max_total_body_bytes). */
+  readonly bufferedBytes: number;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -77,10 +81,22 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
     "/v1/reward": { itemsParam: "items", handler: async (b) => jsonReply(await scorer.scoreAll(jsonItems(b, cfg.max_items))) },
   };
   let closing = false, inFlight = 0;
+  const budget = new ByteBudget(cfg.max_total_body_bytes);
+  const busy = () => new ApiError(503, `the reward server holds ${cfg.max_total_body_bytes} bytes of request bodies already: retry shortly (or raise max_total_body_bytes)`, "server_error", null, "server_busy");
   const idle: (() => void)[] = [];
 
   async function route(req: http.IncomingMessage): Promise<unknown> {
-    const p = new URL(req.url ?? "/", "http://localhost").pathname.replace(/\/+$/, "") || "/";
+    let held = 0;
+    try {
+      return await routeHeld(req, (n) => (held = n));
+    } finally {
+      budget.give(held); // the body's bytes count until its request is answered (the parsed JSON lives as long)
+    }
+  }
+
+  async function routeHeld(req: http.IncomingMessage, hold: (n: number) => void): Promise<unknown> {
+    const p = requestPath(req.url);
+    if (p === null) throw new ApiError(400, `malformed request target ${JSON.stringify((req.url ?? "").slice(0, 200))}`, "invalid_request_error", null, "invalid_url");
     if (p === "/health" && req.method === "GET") return { status: "ok" };
     if (!authorised(req, o.apiKey)) throw new ApiError(401, "incorrect or missing API key: pass it as `Authorization: Bearer <key>`", "invalid_request_error", null, "invalid_api_key");
     if (p === "/v1/routes") {
@@ -91,7 +107,8 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
     if (!h) throw new ApiError(404, `no route ${req.method} ${p} (POST /get_reward, POST /v1/reward, GET /v1/routes, GET /health)`, "invalid_request_error", null, "not_found");
     if (req.method !== "POST") throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
     if (closing) throw new ApiError(503, "the reward server is shutting down", "server_error", null, "shutting_down");
-    const raw = await readBodyCapped(req, cfg.max_body_bytes, () => tooLarge(cfg.max_body_bytes));
+    const raw = await readBodyCapped(req, cfg.max_body_bytes, () => tooLarge(cfg.max_body_bytes), { budget, busy });
+    hold(raw.length);
     let body: unknown;
     try {
       body = JSON.parse(raw.toString("utf8"));
@@ -111,7 +128,7 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
     route(req)
       .then((body) => send(res, 200, body), (e: unknown) => {
         const err = asApiError(e, "items");
-        if (err.status === 413) res.setHeader("Connection", "close");
+        if (err.status === 413 || err.code === "server_busy") res.setHeader("Connection", "close");
         send(res, err.status, err.toJSON());
       })
       .finally(() => {
@@ -127,6 +144,9 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
     get inFlight() {
       return inFlight;
     },
+    get bufferedBytes() {
+      return budget.used;
+    },
     async close(graceMs = 10_000) {
       closing = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
@@ -134,6 +154,7 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
       if (inFlight > 0) await Promise.race([new Promise<void>((r) => idle.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
       server.closeAllConnections();
       await closed;
+      if (!o.routes) await Promise.all(Object.values(routes).map((r) => r.close?.()));
     },
   };
 }

@@ -74,7 +74,7 @@ export function sizeMaxNewTokens(opts: SizeOptions): SizeResult {
   if (opts.traceLengths.length === 0) throw new RecapError("sizeMaxNewTokens: no trace lengths given", "pass the token lengths of the corpus's corrected traces");
   if (!(margin >= 0)) throw new RecapError(`sizeMaxNewTokens: margin must be >= 0, got ${margin}`);
   if (!Number.isInteger(buffer) || buffer < 0) throw new RecapError(`sizeMaxNewTokens: buffer_len must be an integer >= 0, got ${buffer}`);
-  const longestTrace = Math.max(...opts.traceLengths);
+  const longestTrace = opts.traceLengths.reduce((a, b) => Math.max(a, b), -Infinity);
   const expectedLen = Math.ceil(longestTrace * (1 + margin));
   const maxNewTokens = expectedLen + buffer;
   if (opts.contextLeft !== undefined && maxNewTokens > opts.contextLeft)

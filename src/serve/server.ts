@@ -8,7 +8,8 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
 import type { Llama } from "../model/llama.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
-import { readBodyCapped } from "../util/http_body.ts";
+import { ByteBudget, readBodyCapped } from "../util/http_body.ts";
+import { requestPath } from "../util/http_path.ts";
 import { listenOn } from "../util/listen.ts";
 import { handleChat } from "./chat.ts";
 import type { Reply, ServeContext } from "./common.ts";
@@ -27,6 +28,9 @@ export interface ServeOptions {
   modelName: string;
   /** Request bodies above this many bytes get 413. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Bytes of request bodies held by all requests in flight together; beyond it 503 (retry).
+   *  Default 16 MiB. */
+  maxTotalBodyBytes?: number;
   /** Batching window (ms) and rows per batch. Defaults 5 and 64. */
   batchWindowMs?: number;
   maxBatch?: number;
@@ -39,6 +43,8 @@ export interface RunningServer {
   host: string;
   port: number;
   engine: BatchEngine;
+  /** Request-body bytes held now by all requests together (at most maxTotalBodyBytes). */
+  readonly bufferedBytes: number;
   /** Stops the server: in-flight requests get graceMs to finish, then are cut short. */
   close(graceMs?: number): Promise<void>;
 }
@@ -95,16 +101,16 @@ function authorised(req: http.IncomingMessage, key: string | undefined): boolean
 
 function sendError(res: http.ServerResponse, reply: Reply, e: unknown): void {
   const err = e instanceof ApiError ? e : new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`, "server_error");
-  if (err instanceof BodyTooLarge && err.closeConnection) res.setHeader("Connection", "close");
+  if ((err instanceof BodyTooLarge && err.closeConnection) || err.code === "server_busy") res.setHeader("Connection", "close");
   if (!res.headersSent) return reply.json(err.status, err.toJSON());
   // Mid-stream: report the error as an event, then end the stream.
   reply.event(err.toJSON());
   reply.endStream();
 }
 
-async function route(ctx: ServeContext, opts: ServeOptions, req: http.IncomingMessage, reply: Reply): Promise<void> {
-  const url = new URL(req.url ?? "/", "http://localhost");
-  const p = url.pathname.replace(/\/+$/, "") || "/";
+async function route(ctx: ServeContext, opts: ServeOptions, budget: ByteBudget, req: http.IncomingMessage, reply: Reply): Promise<void> {
+  const p = requestPath(req.url);
+  if (p === null) throw new ApiError(400, `malformed request target ${JSON.stringify((req.url ?? "").slice(0, 200))}`, "invalid_request_error", null, "invalid_url");
   if (p === "/health" && req.method === "GET") return reply.json(200, { status: "ok" });
   if (!p.startsWith("/v1/")) throw new ApiError(404, `no route ${req.method} ${p}`, "invalid_request_error", null, "not_found");
   if (!authorised(req, opts.apiKey))
@@ -113,21 +119,26 @@ async function route(ctx: ServeContext, opts: ServeOptions, req: http.IncomingMe
   if (p === "/v1/models" || p.startsWith("/v1/models/")) {
     if (req.method !== "GET") throw new ApiError(405, `use GET for ${p}`, "invalid_request_error", null, "method_not_allowed");
     if (p === "/v1/models") return reply.json(200, { object: "list", data: [model] });
-    const id = decodeURIComponent(p.slice("/v1/models/".length));
+    const id = p.slice("/v1/models/".length);
     if (id !== ctx.modelName) throw new ApiError(404, `the model \`${id}\` does not exist`, "invalid_request_error", "model", "model_not_found");
     return reply.json(200, model);
   }
   const handler = POST_ROUTES[p];
   if (!handler) throw new ApiError(404, `no route ${req.method} ${p}`, "invalid_request_error", null, "not_found");
   if (req.method !== "POST") throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
-  const raw = await readBodyCapped(req, opts.maxBodyBytes ?? 1 << 20, (close) => bodyTooLarge(opts.maxBodyBytes ?? 1 << 20, close));
-  let body: unknown;
+  const busy = () => new ApiError(503, `the server holds ${budget.limit} bytes of request bodies already: retry shortly`, "server_error", null, "server_busy");
+  const raw = await readBodyCapped(req, opts.maxBodyBytes ?? 1 << 20, (close) => bodyTooLarge(opts.maxBodyBytes ?? 1 << 20, close), { budget, busy });
   try {
-    body = JSON.parse(raw.toString("utf8"));
-  } catch (e) {
-    throw new ApiError(400, `the request body is not valid JSON: ${(e as Error).message}`, "invalid_request_error", null, "invalid_json");
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString("utf8"));
+    } catch (e) {
+      throw new ApiError(400, `the request body is not valid JSON: ${(e as Error).message}`, "invalid_request_error", null, "invalid_json");
+    }
+    await handler(ctx, body, reply);
+  } finally {
+    budget.give(raw.length); // held until the request is answered: its parsed form lives as long
   }
-  await handler(ctx, body, reply);
 }
 
 /** Starts serving `model` on host:port; resolves once listening. */
@@ -135,16 +146,20 @@ export async function startServer(model: Llama, tokenizer: Tokenizer, opts: Serv
   const engine = new BatchEngine(model, { windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue, vocabLimit: tokenizer.vocabSize });
   const ctx: ServeContext = { engine, tokenizer, modelName: opts.modelName, context: model.config.max_position_embeddings, created: Math.floor(Date.now() / 1000) };
   let closing = false;
+  const budget = new ByteBudget(Math.max(opts.maxTotalBodyBytes ?? 16 << 20, opts.maxBodyBytes ?? 1 << 20));
   const server = http.createServer((req, res) => {
     const reply = replyOn(res);
     if (closing) res.setHeader("Connection", "close");
-    route(ctx, opts, req, reply).catch((e: unknown) => sendError(res, reply, e));
+    route(ctx, opts, budget, req, reply).catch((e: unknown) => sendError(res, reply, e));
   });
   server.keepAliveTimeout = 5_000;
   const host = opts.host ?? "127.0.0.1";
   const { port, url } = await listenOn(server, host, opts.port ?? 8000);
   return {
     url, host, port, engine,
+    get bufferedBytes() {
+      return budget.used;
+    },
     async close(graceMs = 10_000) {
       closing = true;
       let done = false;

@@ -16,6 +16,7 @@ import { loadRun } from "../eval/report/data.ts";
 import { TrainConfigSchema } from "../train/rl_config.ts";
 import { loadConfigFile, validateConfig } from "../util/config_file.ts";
 import { RecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { WORLD_VERSION } from "../world/lexicon.ts";
 import { STUDY_METRICS, type SeedStats, aggregateSeeds } from "./aggregate.ts";
 import { ARM_PRESETS, type StudyConfig, armDemoConfig, studyDemoConfig } from "./config.ts";
@@ -86,6 +87,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const demo = studyDemoConfig(s);
   await checkArmTrainConfigs(s, demo);
   const log = o.log ?? (() => {});
+  checkOutDir(out, "demo");
   fs.mkdirSync(out, { recursive: true });
 
   const shared: Ctx = { c: demo, out, state: readState(out), log, index: 0, total: 5, label: "study" };

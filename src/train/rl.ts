@@ -23,9 +23,10 @@ import { backward, forward } from "../model/forward.ts";
 import { Llama } from "../model/llama.ts";
 import { AdamW } from "../model/optim.ts";
 import { Tokenizer } from "../model/tokenizer.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { recoverDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { hashConfig, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
 import { streamIndices } from "./sft_data.ts";
 import type { TrainConfig } from "./rl_config.ts";
@@ -79,7 +80,9 @@ export interface PromptPool {
 /** Runs (or resumes) RL training; the run folder mirrors `recap sft`'s. */
 export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   const c = o.config, t0 = performance.now();
+  checkOutDir(o.out, "train");
   const ckptDir = path.join(o.out, "checkpoint");
+  await recoverDirAtomic(ckptDir); // a kill mid-swap: checkpoint/ back from its sibling, stale temps gone
   const st = await setUp(o, ckptDir);
   const rows = loadWorldPrompts(path.resolve(o.configDir, c.world));
   const pool = await promptPool(rows, c, st.tokenizer, o.configDir, st);
@@ -149,6 +152,7 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
   const needRef = c.objective.loss.name === "grpo" && c.objective.loss.kl_beta > 0;
   const base = await loadCheckpoint(basePath);
   const ref = needRef ? new Llama(base.config, base.params, kernels) : null;
+  if (ref) ref.source = `checkpoint ${basePath}`;
   if (o.resume && hasCkpt) {
     const ck = await loadCheckpoint(ckptDir);
     const ts = ck.trainerState;
@@ -156,12 +160,14 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
     if (ts.extra?.["config_hash"] !== hashConfig(c))
       throw new RecapError(`the config differs from the one ${o.out} was started with`, "resume with the same config, or start a new --out");
     const model = new Llama(ck.config, ck.params, kernels);
+    model.source = `checkpoint ${ckptDir}`;
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
     opt.load(ts.m, ts.v, ts.step);
     const curriculum = c.curriculum ? parseCurriculumState(ts.extra?.["curriculum"], c.curriculum) : null;
     return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0), curriculum };
   }
   const model = new Llama(base.config, base.params, kernels);
+  model.source = `checkpoint ${basePath} (trained in ${o.out})`;
   const opt = new AdamW(model.params, kernels, decayedParamNames(base.config));
   const curriculum = c.curriculum ? initialCurriculum(c.curriculum, c.recap.alpha) : null;
   return { model, ref, tokenizer: Tokenizer.fromJSON(base.tokenizerJson), opt, step: 0, cursor: 0, curriculum };

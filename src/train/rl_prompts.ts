@@ -65,6 +65,7 @@ async function modelSources(c: TrainConfig, configDir: string): Promise<PrefillS
   const load = async (p: string, id: string) => {
     const ck = await loadCheckpoint(path.resolve(configDir, p));
     const model = new Llama(ck.config, ck.params, selectKernels(c.kernels));
+    model.source = `checkpoint ${path.resolve(configDir, p)}`;
     return samplerSource<WorldPromptRow>({ id, model, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), maxNewTokens: 120 });
   };
   return { ...ruleSources(c.prefill_style), pi_harm: await load(c.pi_harm_model!, "pi_harm_model"), pi_refuse: await load(c.pi_refuse_model!, "pi_refuse_model") };

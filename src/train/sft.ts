@@ -18,9 +18,10 @@ import { tokenizerConfig } from "../model/chat_template.ts";
 import { forward } from "../model/forward.ts";
 import { withScope } from "../engine/kernels.ts";
 import { crossEntropyGrad, lmTrainStep } from "../model/train_step.ts";
-import { writeFileAtomic } from "../util/atomic.ts";
+import { recoverDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { hashConfig, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
+import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
 import type { SftConfig } from "./sft_config.ts";
 import { lrAt } from "./sft_config.ts";
@@ -59,7 +60,9 @@ interface Setup {
 export async function runSft(o: SftOptions): Promise<SftSummary> {
   const c = o.config;
   const t0 = performance.now();
+  checkOutDir(o.out, "train");
   const ckptDir = path.join(o.out, "checkpoint");
+  await recoverDirAtomic(ckptDir); // a kill mid-swap: checkpoint/ back from its sibling, stale temps gone
   const dataFile = path.resolve(o.configDir, c.data);
   const texts = readTexts(dataFile);
   const setup = await setUp(o, ckptDir, texts);
@@ -121,6 +124,7 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
     if (st.extra?.["config_hash"] !== hashConfig(c))
       throw new RecapError(`the config differs from the one ${o.out} was started with`, "resume with the same config, or start a new --out");
     const model = new Llama(ck.config, ck.params, kernels);
+    model.source = `checkpoint ${ckptDir}`;
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
     opt.load(st.m, st.v, st.step);
     return { model, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, startStep: st.step };
@@ -135,6 +139,7 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
     ({ config, params, tokenizer } = fresh);
   }
   const model = new Llama(config, params, kernels);
+  model.source = c.base ? `checkpoint ${path.resolve(o.configDir, c.base)} (trained in ${o.out})` : `the model trained in ${o.out}`;
   return { model, tokenizer, opt: new AdamW(model.params, kernels, decayedParamNames(config)), startStep: 0 };
 }
 

@@ -2,7 +2,7 @@
 // is defined. Used to train the world's base reasoning model, pi_harm / pi_refuse and the SFT
 // baseline; the paper's SFT baseline row is a fine-tune on safe traces only.
 import { z } from "zod";
-import { PRESET_NAMES } from "../model/config.ts";
+import { PRESET_NAMES, presetOverrideIssues } from "../model/config.ts";
 
 export const SftConfigSchema = z
   .object({
@@ -63,6 +63,10 @@ export const SftConfigSchema = z
       ctx.addIssue({ code: "custom", message: "set exactly one of `base` (a checkpoint to fine-tune) or `init` (a fresh model: {preset, seed})" });
     if (c.warmup_steps > c.steps)
       ctx.addIssue({ code: "custom", path: ["warmup_steps"], message: `warmup_steps ${c.warmup_steps} exceeds steps ${c.steps}` });
+    // the model config the overrides make is checked here, so its errors name the file and field
+    if (c.init?.overrides)
+      for (const i of presetOverrideIssues(c.init.preset, c.init.overrides))
+        ctx.addIssue({ code: "custom", path: ["init", "overrides", ...i.path], message: i.message });
   });
 
 export type SftConfig = z.infer<typeof SftConfigSchema>;

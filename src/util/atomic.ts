@@ -19,6 +19,11 @@
 //        until it is removed.
 //   So finalDir, when it exists, is always one complete checkpoint (old or new). On a thrown
 //   failure the temp dir is removed and the old finalDir is left (or put back) in place.
+//
+// recoverDirAtomic(finalDir)
+//   What a resume calls first: after a kill in step 3 it renames the complete sibling back to
+//   finalDir (the new .tmp-* of that swap, else the old .bak-*), and it removes stale .tmp-* /
+//   .bak-* siblings left by kills at any step (not those of a live writer).
 import { randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
@@ -120,4 +125,68 @@ export async function replaceDirAtomic(finalDir: string, fill: (tmpDir: string) 
   }
   await fsyncDir(parent);
   if (movedOld) await fsp.rm(bak, { recursive: true, force: true });
+}
+
+/** Whether the process that named a temp sibling (`<pid>-...` suffix) is alive and not this one. */
+function ownerAlive(suffix: string): boolean {
+  const pid = Number(suffix.split("-")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export interface Recovery {
+  /** Which sibling became `finalDir` again ("tmp": the complete new copy; "bak": the old one), or null. */
+  restored: "tmp" | "bak" | null;
+  /** Stale siblings removed. */
+  removed: string[];
+}
+
+/**
+ * Repairs what a kill during replaceDirAtomic(finalDir) leaves (see the module comment):
+ *   - finalDir missing (a kill between the two renames): the `.tmp-*` of the same swap is
+ *     complete (it was fsynced before the first rename), so it becomes finalDir; without it, the
+ *     newest `.bak-*` (the complete old copy) does;
+ *   - then every other `.<name>.tmp-*` (a fill cut short) and `.<name>.bak-*` is removed, except
+ *     those named by a live process other than this one (a writer at work).
+ * Returns what it did; a folder without such siblings is left as it is.
+ */
+export async function recoverDirAtomic(finalDir: string): Promise<Recovery> {
+  const abs = path.resolve(finalDir);
+  const parent = path.dirname(abs);
+  const base = path.basename(abs);
+  const out: Recovery = { restored: null, removed: [] };
+  let names: string[];
+  try {
+    names = await fsp.readdir(parent);
+  } catch {
+    return out;
+  }
+  const tmpPrefix = `.${base}.tmp-`, bakPrefix = `.${base}.bak-`;
+  const tmps = names.filter((n) => n.startsWith(tmpPrefix));
+  const baks = names.filter((n) => n.startsWith(bakPrefix)).sort();
+  if (!(await exists(abs)) && baks.length > 0) {
+    const mtime = async (n: string) => (await fsp.stat(path.join(parent, n))).mtimeMs;
+    let newest = baks[0]!;
+    for (const b of baks) if ((await mtime(b)) > (await mtime(newest))) newest = b;
+    const suffix = newest.slice(bakPrefix.length);
+    const pair = tmps.find((t) => t.slice(tmpPrefix.length) === suffix);
+    await fsp.rename(path.join(parent, pair ?? newest), abs);
+    out.restored = pair ? "tmp" : "bak";
+  }
+  if (await exists(abs)) {
+    const now = await fsp.readdir(parent);
+    for (const n of now) {
+      const suffix = n.startsWith(tmpPrefix) ? n.slice(tmpPrefix.length) : n.startsWith(bakPrefix) ? n.slice(bakPrefix.length) : null;
+      if (suffix === null || ownerAlive(suffix)) continue;
+      await fsp.rm(path.join(parent, n), { recursive: true, force: true });
+      out.removed.push(n);
+    }
+    if (out.restored || out.removed.length > 0) await fsyncDir(parent);
+  }
+  return out;
 }

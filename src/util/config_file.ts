@@ -4,6 +4,7 @@ import * as fsp from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { RecapError } from "./errors.ts";
+import { redactSecrets } from "./redact.ts";
 
 /** Reads FILE (.yaml/.yml/.json) and validates it against `schema`. */
 export async function loadConfigFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>> {
@@ -35,7 +36,7 @@ export function validateConfig<S extends z.ZodType>(raw: unknown, schema: S, whe
 /** Prints the resolved config on stderr, one `key: value` per line. */
 export function printResolvedConfig(title: string, config: unknown): void {
   if (process.env["RECAP_QUIET"] === "1") return;
-  process.stderr.write(`${title}\n${JSON.stringify(config, null, 2)}\n`);
+  process.stderr.write(`${title}\n${JSON.stringify(redactSecrets(config), null, 2)}\n`);
 }
 
 /** Reads an overrides file given by a flag (JSON or YAML; empty → {}), naming the flag on error. */

@@ -8,6 +8,8 @@ import * as path from "node:path";
 import { createHash } from "node:crypto";
 import { writeFileAtomic } from "../../util/atomic.ts";
 import { RecapError } from "../../util/errors.ts";
+import { checkOutDir } from "../../util/out_dir.ts";
+import { redactSecrets } from "../../util/redact.ts";
 import { progressBar } from "../../util/progress.ts";
 import { loadChatTemplate } from "../templates.ts";
 import type { ChatTemplate } from "../templates.ts";
@@ -85,7 +87,7 @@ function lengthStats(rows: readonly BuiltRow[], cfg: DataBuildConfig): BuildSumm
   const n = lens.length;
   return {
     unit: cfg.recap.unit, l_pre: cfg.recap.l_pre, mean: n ? lens.reduce((a, x) => a + x, 0) / n : 0,
-    min: n ? Math.min(...lens) : 0, max: n ? Math.max(...lens) : 0,
+    min: n ? lens.reduce((a, b) => Math.min(a, b)) : 0, max: n ? lens.reduce((a, b) => Math.max(a, b)) : 0,
     shorter_than_l_pre: lens.filter((l) => l < cfg.recap.l_pre).length, empty: lens.filter((l) => l === 0).length,
   };
 }
@@ -106,6 +108,7 @@ async function writeOutputs(out: string, rows: readonly BuiltRow[], cfg: DataBui
 /** Builds the RECAP data for `cfg` into `out` (see the module comment). */
 export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: BuildOptions = {}): Promise<BuildSummary> {
   const t0 = Date.now();
+  checkOutDir(out, "data");
   const template = loadChatTemplate(cfg.policy.chat_template, cfg.policy.template_name);
   const tokenizer = cfg.policy.tokenizer ? loadHfTokenizer(cfg.policy.tokenizer) : undefined;
   const settings: RenderSettings = {
@@ -156,6 +159,6 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
     samples: { cached: sampled.cached, sampled: sampled.sampled, skipped_cache_lines: cache.skipped },
     prefill_length: lengthStats(rows, cfg), prompt_tokens, files, seconds: (Date.now() - t0) / 1000,
   };
-  await writeFileAtomic(path.join(out, "summary.json"), JSON.stringify({ ...summary, config: cfg }, null, 2) + "\n");
+  await writeFileAtomic(path.join(out, "summary.json"), JSON.stringify({ ...summary, config: redactSecrets(cfg) }, null, 2) + "\n");
   return summary;
 }

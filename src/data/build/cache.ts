@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { RecapError } from "../../util/errors.ts";
 
 export interface CachedPrefill {
   key: string;
@@ -67,7 +68,13 @@ export class PrefillCache {
 
   /** Opens (creating) `<dir>/prefills.jsonl`. */
   static open(dir: string): PrefillCache {
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way (it or a parent folder is a file)" : (e as Error).message;
+      throw new RecapError(`cannot use the prefill cache folder ${dir}: ${why}`, "set cache_dir to a folder path (or remove the file), or leave it out to use OUT/cache");
+    }
     return new PrefillCache(path.join(dir, "prefills.jsonl"));
   }
 
