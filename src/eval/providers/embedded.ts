@@ -5,8 +5,8 @@
 // exact: the CoT ends with the `</think>` token. Rows are sampled in batches of `batchRows`, and
 // each row draws from its own seed (sample j of a request: the request's seed + j), so a row's
 // sample does not depend on what it is batched with: adding attacks or suites to a run, or
-// resuming one, leaves every other cell's samples as they were. One thing still depends on the
-// batch: its generation limit is what the context leaves after its longest prompt.
+// resuming one, leaves every other cell's samples as they were; a row's generation limit is what
+// the context leaves after its own prompt (the sampler's per-row limit).
 import type { Llama } from "../../model/llama.ts";
 import { renderChat } from "../../model/chat_template.ts";
 import { sample } from "../../model/sampler.ts";
