@@ -278,10 +278,11 @@ test("bad configs and seeds are one-line RecapErrors", () => {
   assert.throws(() => buildWorld(1, parseWorldConfig({ eval: { harmful: 100_000 } })), /exceeds the \d+ distinct held-out prompts/);
 });
 
-test("sft.elaborate: off by default; at 0.5 about half the correct rows carry pool sentences before the verdict, nothing else changes", () => {
-  assert.equal(config.sft.elaborate, 0);
-  assert.ok(rows(world, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("elaborated")));
-  const cand = buildWorld(1, parseWorldConfig({ sft: { elaborate: 0.5 } }));
+test("sft.elaborate: 0.5 by default (v6), about half the correct rows carry pool sentences before the verdict; at 0 none, and nothing else changes", () => {
+  assert.equal(config.sft.elaborate, 0.5);
+  const off = buildWorld(1, parseWorldConfig({ sft: { elaborate: 0 } }));
+  assert.ok(rows(off, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("elaborated")));
+  const cand = world;
   const base = rows(cand, "corpora/base_sft.jsonl").filter((r) => r.source !== "math");
   const correct = base.filter((r) => String(r.variant).startsWith("correct"));
   const elaborated = correct.filter((r) => String(r.variant).startsWith("correct+elaborated"));
@@ -299,19 +300,20 @@ test("sft.elaborate: off by default; at 0.5 about half the correct rows carry po
   }
   // Only the base corpus changes: every suite and the RL prompts are those of the default world.
   for (const p of [...SUITES, "rl/prompts.jsonl", "corpora/pi_harm.jsonl"])
-    assert.equal(renderWorld(cand).texts.get(p), renderWorld(world).texts.get(p), p);
+    assert.equal(renderWorld(off).texts.get(p), renderWorld(world).texts.get(p), p);
 });
 
-test("sft.worry_first: off by default; at 0.3 about that share of correct rows worry before classifying, and still end at the truth", () => {
-  assert.equal(config.sft.worry_first, 0);
-  assert.ok(rows(world, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("worried")));
-  const cand = buildWorld(1, parseWorldConfig({ sft: { worry_first: 0.3 } }));
+test("sft.worry_first: 0.3 by default (v6), about that share of correct rows worry before classifying and still end at the truth; at 0 none", () => {
+  assert.equal(config.sft.worry_first, 0.3);
+  const off = buildWorld(1, parseWorldConfig({ sft: { worry_first: 0 } }));
+  assert.ok(rows(off, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("worried")));
+  const cand = world;
   const base = rows(cand, "corpora/base_sft.jsonl").filter((r) => r.source !== "math");
   const correct = base.filter((r) => String(r.variant).startsWith("correct"));
-  const worried = correct.filter((r) => String(r.variant).startsWith("correct+worried"));
+  const worried = correct.filter((r) => String(r.variant).includes("+worried"));
   const share = worried.length / correct.length;
   assert.ok(share > 0.26 && share < 0.34, `worried share ${share}`);
-  assert.ok(base.every((r) => !String(r.variant).startsWith("corrected+worried")), "only correct rows worry first");
+  assert.ok(base.every((r) => !String(r.variant).startsWith("corrected+")), "only correct rows are decorated so");
   const sources = new Set(worried.map((r) => r.source));
   for (const s of ["harmful", "borderline", "benign"]) assert.ok(sources.has(s as typeof worried[number]["source"]), `worry-first rows of every kind, missing ${s}`);
   for (const r of worried.slice(0, 200)) {
@@ -323,5 +325,5 @@ test("sft.worry_first: off by default; at 0.3 about that share of correct rows w
     assert.equal(j.score, 1, `a worried row still ends at the truth: ${r.text}`);
   }
   for (const p of [...SUITES, "rl/prompts.jsonl", "corpora/pi_refuse.jsonl"])
-    assert.equal(renderWorld(cand).texts.get(p), renderWorld(world).texts.get(p), p);
+    assert.equal(renderWorld(off).texts.get(p), renderWorld(world).texts.get(p), p);
 });
