@@ -226,8 +226,8 @@ test("lengths fit the world base's context (384 positions, configs/world-base.ya
       for (const pre of [...Object.values(r.prefills ?? {}), r.hijack ?? ""]) longestAttack = Math.max(longestAttack, head + tok.encode(pre).length);
     }
   t.diagnostic(`longest training sequence ${longest} tokens; longest corrected completion ${longestCorrected}; longest prompt + full prefill ${longestAttack}`);
-  assert.ok(longest <= 320, `longest training sequence ${longest} (the pi corpora's long traces)`);
-  assert.ok(longestCorrected <= 210, `longest reflecting completion ${longestCorrected} (max_new_tokens 240 must cover it with a margin)`);
+  assert.ok(longest <= 384, `longest training sequence ${longest}: the SFT refuses rows past the 384-token context`);
+  assert.ok(longestCorrected <= 320, `longest reflecting completion ${longestCorrected} (max_new_tokens 352 must cover it before overlong shaping starts at 328)`);
   assert.ok(longestAttack <= 270, `prompt + full prefill ${longestAttack} leaves under 114 tokens for the response of a hijack`);
 });
 
@@ -247,7 +247,7 @@ test("thinking is long enough for l_pre (in words) to be a knob", () => {
   const words = (s: string) => s.split(/\s+/).length;
   const safety = rows(world, "corpora/base_sft.jsonl").filter((r) => r.label !== "math").map((r) => words(r.thinking!));
   assert.ok(Math.min(...safety) >= 30, `shortest safety thinking ${Math.min(...safety)} words`);
-  assert.ok(Math.max(...safety) <= 100, `longest safety thinking ${Math.max(...safety)} words`);
+  assert.ok(Math.max(...safety) <= 170, `longest safety thinking ${Math.max(...safety)} words (world v6: worried, elaborated and re-checked)`);
 });
 
 test("v5: the default l_pre cut holds the flaw and not the conclusion (a partial prefill)", () => {
