@@ -21,9 +21,9 @@ const rlSchema = z.strictObject({
   /** Rollouts per prompt G. Default 8 (paper 16). */
   group_size: z.number().int().min(2).default(8),
   /** Generation limit per rollout: world v6's longest base-corpus answer (worried, elaborated,
-   *  re-checked) is about 310 tokens and 1 in 250 is over 256, so 352 leaves them room, also
-   *  before overlong shaping's buffer (from 328 with the presets' 24) (DESIGN §4.1 lesson 4: a short limit fakes a RECAP win).
-   *  A row also stops where its prompt and answer fill the 384-token context. */
+   *  re-checked) is about 310 tokens and 1 in 250 is over 256, so 352 leaves them room before
+   *  overlong shaping (from 328 with the presets' buffer of 24; DESIGN §4.1 lesson 4: a short
+   *  limit fakes a RECAP win). A row also stops where its prompt and answer fill the context. */
   max_new_tokens: z.number().int().positive().default(352),
   /** AdamW learning rate, constant. Default 5e-5 (prototype 5e-5; paper 1e-6 on 8B models). */
   lr: z.number().positive().default(5e-5),
