@@ -6,7 +6,8 @@
 //   npm run base:regenerate                       # world seed 1, about 10-20 minutes on 2 cores
 //   npm run base:regenerate -- --check            # retrain in runs/ and compare with the shipped files
 //   npm run base:regenerate -- --from runs/base   # package a finished run of configs/world-base.yaml
-//                                                 # (its config and training texts are checked first)
+//                                                 # (its config and training texts are checked first;
+//                                                 # --from-data FILE: its corpus, if not relative to configs/)
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -49,7 +50,9 @@ if (from !== undefined) {
   const used = JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) as Record<string, unknown>;
   const { data: usedData, kernels: _uk, ...usedRest } = used;
   if (JSON.stringify(usedRest) !== JSON.stringify(recorded)) throw new Error(`${runDir} was not trained with configs/world-base.yaml's knobs`);
-  const dataPath = path.isAbsolute(String(usedData)) ? String(usedData) : path.resolve(REPO_ROOT, "configs", String(usedData));
+  // A relative data path is the config's own, relative to configs/ (configs/world-base.yaml);
+  // --from-data names the corpus of a run made from a config elsewhere.
+  const dataPath = flag("--from-data") ?? (path.isAbsolute(String(usedData)) ? String(usedData) : path.resolve(REPO_ROOT, "configs", String(usedData)));
   // What the model saw is the corpus's `text` fields in order; a run on a corpus built under
   // another version label but with the same texts (a base-only candidate that became the
   // default) is the same training.
