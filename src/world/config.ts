@@ -60,10 +60,10 @@ const SftSchema = z
      *  before it classifies; the classification then decides as always (harmful: refuse; trap,
      *  benign: help). Generic caution confirmed or overruled by the true categories: the base's
      *  way back from a prefill that worries without classifying (pi_refuse's weak style). Drawn
-     *  after `elaborate`, independently. Default 0.3 (world v6, chosen on base-only measurements for the
-     *  registered premise, docs/WORLD.md §10: without it the base helped after pi_refuse's weak
-     *  prefill in 3-5% of traps, target 0.20-0.75). */
-    worry_first: rate(0.3),
+     *  after `elaborate`, independently. Default 0.2 (world v6, chosen on base-only measurements for the
+     *  registered premise, docs/WORLD.md §10: at 0 the base helped after pi_refuse's weak
+     *  prefill on 3-5% of traps, at 0.3 on 86%; the target is 0.20-0.75). */
+    worry_first: rate(0.2),
     /** Math rows with one arithmetic slip carried to a wrong answer. Default 0.02. */
     math_slip: rate(0.02),
     /** Math rows with a slip caught by "wait, …" and a right answer. Default 0.02. */

@@ -303,8 +303,8 @@ test("sft.elaborate: 0.5 by default (v6), about half the correct rows carry pool
     assert.equal(renderWorld(off).texts.get(p), renderWorld(world).texts.get(p), p);
 });
 
-test("sft.worry_first: 0.3 by default (v6), about that share of correct rows worry before classifying and still end at the truth; at 0 none", () => {
-  assert.equal(config.sft.worry_first, 0.3);
+test("sft.worry_first: 0.2 by default (v6), about that share of correct rows worry before classifying and still end at the truth; at 0 none", () => {
+  assert.equal(config.sft.worry_first, 0.2);
   const off = buildWorld(1, parseWorldConfig({ sft: { worry_first: 0 } }));
   assert.ok(rows(off, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("worried")));
   const cand = world;
@@ -312,7 +312,7 @@ test("sft.worry_first: 0.3 by default (v6), about that share of correct rows wor
   const correct = base.filter((r) => String(r.variant).startsWith("correct"));
   const worried = correct.filter((r) => String(r.variant).includes("+worried"));
   const share = worried.length / correct.length;
-  assert.ok(share > 0.26 && share < 0.34, `worried share ${share}`);
+  assert.ok(share > 0.17 && share < 0.23, `worried share ${share}`);
   assert.ok(base.filter((r) => String(r.variant).startsWith("corrected")).every((r) => !/worried|elaborated/.test(String(r.variant))), "only correct rows worry first");
   const sources = new Set(worried.map((r) => r.source));
   for (const s of ["harmful", "borderline", "benign"]) assert.ok(sources.has(s as typeof worried[number]["source"]), `worry-first rows of every kind, missing ${s}`);
