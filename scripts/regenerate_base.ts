@@ -6,18 +6,26 @@
 //   npm run base:regenerate                       # world seed 1, about 10-20 minutes on 2 cores
 //   npm run base:regenerate -- --check            # retrain in runs/ and compare with the shipped files
 //   npm run base:regenerate -- --from runs/base   # package a finished run of configs/world-base.yaml
-//                                                 # (its config and corpus are checked first)
+//                                                 # (its config and training texts are checked first;
+//                                                 # --from-data FILE: its corpus, if not relative to configs/)
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT, BASE_CORPUS, MODEL_FILES, PROVENANCE_FILE, type Provenance, copyShipped, readProvenance, sha256File, shippedBaseDir } from "../src/demo/shipped.ts";
 import { runSft } from "../src/train/sft.ts";
 import { SftConfigSchema } from "../src/train/sft_config.ts";
+import { readTexts } from "../src/train/sft_data.ts";
 import { writeFileAtomic } from "../src/util/atomic.ts";
 import { loadConfigFile, validateConfig } from "../src/util/config_file.ts";
 import { buildWorld } from "../src/world/build.ts";
 import { parseWorldConfig } from "../src/world/config.ts";
 import { WORLD_VERSION } from "../src/world/lexicon.ts";
 import { writeWorld } from "../src/world/write.ts";
+
+/** sha256 of the training texts of a JSONL corpus, in order. */
+function textsSha(file: string): string {
+  return createHash("sha256").update(JSON.stringify(readTexts(file))).digest("hex");
+}
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -42,8 +50,13 @@ if (from !== undefined) {
   const used = JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) as Record<string, unknown>;
   const { data: usedData, kernels: _uk, ...usedRest } = used;
   if (JSON.stringify(usedRest) !== JSON.stringify(recorded)) throw new Error(`${runDir} was not trained with configs/world-base.yaml's knobs`);
-  const dataPath = path.isAbsolute(String(usedData)) ? String(usedData) : path.resolve(REPO_ROOT, "configs", String(usedData));
-  if (sha256File(dataPath) !== sha256File(corpus)) throw new Error(`${runDir} was trained on another corpus than world seed ${seed}'s`);
+  // A relative data path is the config's own, relative to configs/ (configs/world-base.yaml);
+  // --from-data names the corpus of a run made from a config elsewhere.
+  const dataPath = flag("--from-data") ?? (path.isAbsolute(String(usedData)) ? String(usedData) : path.resolve(REPO_ROOT, "configs", String(usedData)));
+  // What the model saw is the corpus's `text` fields in order; a run on a corpus built under
+  // another version label but with the same texts (a base-only candidate that became the
+  // default) is the same training.
+  if (textsSha(dataPath) !== textsSha(corpus)) throw new Error(`${runDir} was trained on other texts than world seed ${seed}'s base corpus`);
 } else {
   runDir = path.join(work, "base");
   fs.rmSync(runDir, { recursive: true, force: true });

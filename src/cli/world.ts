@@ -76,7 +76,7 @@ export function registerWorld(program: Command): void {
     .option("--rl-samples <n>", "samples per RL prompt and prefill style (a group)", "16")
     .option("--temperature <t>", "sampling temperature (the protocol: 1)", "1")
     .option("--top-p <p>", "nucleus mass (the protocol: 1)", "1")
-    .option("--max-new-tokens <n>", "generation limit (the RL rollouts')", "256")
+    .option("--max-new-tokens <n>", "generation limit (the RL rollouts')", "352")
     .option("--seed <s>", "base sampling seed", "1")
     .option("--kernels <name>", "kernel implementation")
     .option("--json", "print the report as JSON on stdout", false)

@@ -20,10 +20,11 @@ const rlSchema = z.strictObject({
   prompts_per_step: z.number().int().positive(),
   /** Rollouts per prompt G. Default 8 (paper 16). */
   group_size: z.number().int().min(2).default(8),
-  /** Generation limit per rollout: world v5's longest re-checked trace is 190 tokens, so 256
-   *  leaves a margin, also before overlong shaping's buffer (DESIGN §4.1 lesson 4: a short limit
-   *  fakes a RECAP win). */
-  max_new_tokens: z.number().int().positive().default(256),
+  /** Generation limit per rollout: world v6's longest base-corpus answer (worried, elaborated,
+   *  re-checked) is about 310 tokens and 1 in 250 is over 256, so 352 leaves them room before
+   *  overlong shaping (from 328 with the presets' buffer of 24; DESIGN §4.1 lesson 4: a short
+   *  limit fakes a RECAP win). A row also stops where its prompt and answer fill the context. */
+  max_new_tokens: z.number().int().positive().default(352),
   /** AdamW learning rate, constant. Default 5e-5 (prototype 5e-5; paper 1e-6 on 8B models). */
   lr: z.number().positive().default(5e-5),
   /** Fraction of safety and over-refusal prompts that RECAP prefills. Default 0.5 (paper 0.5). */
@@ -52,8 +53,8 @@ const evalSchema = z.strictObject({
    *  DeepSeek-R1 and its distills recommend for evaluation). */
   temperature: z.number().min(0).default(0.6),
   top_p: z.number().gt(0).max(1).default(0.95),
-  /** Generation limit per evaluation call. Default 256 (as the RL rollouts). */
-  max_new_tokens: z.number().int().positive().default(256),
+  /** Generation limit per evaluation call. Default 352 (as the RL rollouts). */
+  max_new_tokens: z.number().int().positive().default(352),
   /** Base seed of the evaluation's sampling. Default 1. */
   seed: z.number().int().nonnegative().default(1),
   /** Rows per sampler batch. Default 64. */
@@ -67,7 +68,7 @@ export const DemoConfigSchema = z.strictObject({
    *  current world version and seed, regenerable bit-for-bit by `npm run base:regenerate`;
    *  falls back to training when none matches) or `train` (configs/world-base.yaml's budget). */
   base: z.enum(["shipped", "train"]).default("shipped"),
-  /** Steps when the base is trained (default: configs/world-base.yaml's 1,800; fewer only for
+  /** Steps when the base is trained (default: configs/world-base.yaml's 2,400; fewer only for
    *  smoke tests: a short base is not brittle in the paper's way, it is merely untrained). */
   base_train_steps: z.number().int().positive().optional(),
   /** SFT-baseline steps (the paper's SFT row: the base fine-tuned on safe traces only).
@@ -149,6 +150,6 @@ export function checkDemoConfig(c: DemoConfig): DemoConfig {
     const missing = REQUIRED.filter((k) => !harmful.map(attackKind).includes(k));
     if (missing.length > 0) throw new RecapError(`demo config: eval.plan.harmful lacks ${missing.join(", ")}`, "the summary reads these attacks on the harmful suite");
   }
-  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 210 (world v5's longest re-checked trace is 190 tokens)");
+  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 352 (world v6's longest base-corpus answer is about 310 tokens, and overlong shaping starts 24 before the limit)");
   return c;
 }

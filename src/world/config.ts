@@ -16,10 +16,11 @@ const SftSchema = z
     borderline: count(1600),
     /** Ordinary benign requests, caring actions (expected: help). Default 1200. */
     benign: count(1200),
-    /** Arithmetic requests (expected: the exact answer). Default 4000 (world v4; v3's 2400 left
-     *  seed 2's tiny base at 78% on held-out math at the evaluation sampling, short of the 90%
-     *  premise: its errors were off-by-one sums and differences, "8 - 5 = 2"). */
-    math: count(4000),
+    /** Arithmetic requests (expected: the exact answer). Default 6000 (world v6; v5's 4000 left
+     *  the tiny base at 0.79-0.89 on held-out math at temperature 1, short of the 0.90 premise:
+     *  off-by-one sums such as "6 + 9 = 14"; v3's 2400 had left seed 2 at 78% at the evaluation
+     *  sampling). */
+    math: count(6000),
     /** Share of harmful rows inside a training jailbreak wrapper. Default 0.3. */
     wrapped_harmful: rate(0.3),
     /** Share of borderline and benign rows inside a training wrapper, so a frame is no cue to
@@ -51,16 +52,18 @@ const SftSchema = z
     /** Correct safety rows with planning (before "help") or worry (before "refuse") sentences
      *  between the rule and the verdict: the language of pi_harm / pi_refuse's elaboration made
      *  known to the base, so that only the prefill's flaw is foreign (drawn before the
-     *  decorations). Default 0, the shipped recap-world/5 corpus; docs/WORLD.md §10 measures a
-     *  candidate with 0.5 on the base only. */
-    elaborate: rate(0),
+     *  decorations). Default 0.5 (world v6, chosen on base-only measurements for the registered
+     *  premise, docs/WORLD.md §10: at 0, v5, a prefill cut inside the elaboration left the base
+     *  off its distribution, 38-75% malformed outputs under prefills). */
+    elaborate: rate(0.5),
     /** Correct safety rows whose thinking voices 1-3 worry sentences right after the ask step,
      *  before it classifies; the classification then decides as always (harmful: refuse; trap,
      *  benign: help). Generic caution confirmed or overruled by the true categories: the base's
      *  way back from a prefill that worries without classifying (pi_refuse's weak style). Drawn
-     *  after `elaborate`, independently. Default 0 (docs/WORLD.md §10 measures a candidate on the
-     *  base only). */
-    worry_first: rate(0),
+     *  after `elaborate`, independently. Default 0.2 (world v6, chosen on base-only measurements for the
+     *  registered premise, docs/WORLD.md §10: at 0 the base helped after pi_refuse's weak
+     *  prefill on 3-5% of traps, at 0.3 on 86%; the target is 0.20-0.75). */
+    worry_first: rate(0.2),
     /** Math rows with one arithmetic slip carried to a wrong answer. Default 0.02. */
     math_slip: rate(0.02),
     /** Math rows with a slip caught by "wait, …" and a right answer. Default 0.02. */

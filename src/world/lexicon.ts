@@ -11,7 +11,7 @@
 // covers it. Changing anything here changes the world: bump WORLD_VERSION.
 
 /** Recorded in every artefact built from this world; bump on any change to words, rule or grammar. */
-export const WORLD_VERSION = "recap-world/5";
+export const WORLD_VERSION = "recap-world/6";
 
 /** The default prefill length l_pre, in words, shared by training (`recap.l_pre`), the demo, the
  *  study and evaluation (a prefill attack with no @length). World v5 sizes its counter-aligned

@@ -226,8 +226,8 @@ test("lengths fit the world base's context (384 positions, configs/world-base.ya
       for (const pre of [...Object.values(r.prefills ?? {}), r.hijack ?? ""]) longestAttack = Math.max(longestAttack, head + tok.encode(pre).length);
     }
   t.diagnostic(`longest training sequence ${longest} tokens; longest corrected completion ${longestCorrected}; longest prompt + full prefill ${longestAttack}`);
-  assert.ok(longest <= 320, `longest training sequence ${longest} (the pi corpora's long traces)`);
-  assert.ok(longestCorrected <= 210, `longest reflecting completion ${longestCorrected} (max_new_tokens 240 must cover it with a margin)`);
+  assert.ok(longest <= 384, `longest training sequence ${longest}: the SFT refuses rows past the 384-token context`);
+  assert.ok(longestCorrected <= 320, `longest reflecting completion ${longestCorrected} (max_new_tokens 352 must cover it before overlong shaping starts at 328)`);
   assert.ok(longestAttack <= 270, `prompt + full prefill ${longestAttack} leaves under 114 tokens for the response of a hijack`);
 });
 
@@ -247,7 +247,7 @@ test("thinking is long enough for l_pre (in words) to be a knob", () => {
   const words = (s: string) => s.split(/\s+/).length;
   const safety = rows(world, "corpora/base_sft.jsonl").filter((r) => r.label !== "math").map((r) => words(r.thinking!));
   assert.ok(Math.min(...safety) >= 30, `shortest safety thinking ${Math.min(...safety)} words`);
-  assert.ok(Math.max(...safety) <= 100, `longest safety thinking ${Math.max(...safety)} words`);
+  assert.ok(Math.max(...safety) <= 170, `longest safety thinking ${Math.max(...safety)} words (world v6: worried, elaborated and re-checked)`);
 });
 
 test("v5: the default l_pre cut holds the flaw and not the conclusion (a partial prefill)", () => {
@@ -278,10 +278,11 @@ test("bad configs and seeds are one-line RecapErrors", () => {
   assert.throws(() => buildWorld(1, parseWorldConfig({ eval: { harmful: 100_000 } })), /exceeds the \d+ distinct held-out prompts/);
 });
 
-test("sft.elaborate: off by default; at 0.5 about half the correct rows carry pool sentences before the verdict, nothing else changes", () => {
-  assert.equal(config.sft.elaborate, 0);
-  assert.ok(rows(world, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("elaborated")));
-  const cand = buildWorld(1, parseWorldConfig({ sft: { elaborate: 0.5 } }));
+test("sft.elaborate: 0.5 by default (v6), about half the correct rows carry pool sentences before the verdict; at 0 none, and nothing else changes", () => {
+  assert.equal(config.sft.elaborate, 0.5);
+  const off = buildWorld(1, parseWorldConfig({ sft: { elaborate: 0 } }));
+  assert.ok(rows(off, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("elaborated")));
+  const cand = world;
   const base = rows(cand, "corpora/base_sft.jsonl").filter((r) => r.source !== "math");
   const correct = base.filter((r) => String(r.variant).startsWith("correct"));
   const elaborated = correct.filter((r) => String(r.variant).startsWith("correct+elaborated"));
@@ -299,19 +300,20 @@ test("sft.elaborate: off by default; at 0.5 about half the correct rows carry po
   }
   // Only the base corpus changes: every suite and the RL prompts are those of the default world.
   for (const p of [...SUITES, "rl/prompts.jsonl", "corpora/pi_harm.jsonl"])
-    assert.equal(renderWorld(cand).texts.get(p), renderWorld(world).texts.get(p), p);
+    assert.equal(renderWorld(off).texts.get(p), renderWorld(world).texts.get(p), p);
 });
 
-test("sft.worry_first: off by default; at 0.3 about that share of correct rows worry before classifying, and still end at the truth", () => {
-  assert.equal(config.sft.worry_first, 0);
-  assert.ok(rows(world, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("worried")));
-  const cand = buildWorld(1, parseWorldConfig({ sft: { worry_first: 0.3 } }));
+test("sft.worry_first: 0.2 by default (v6), about that share of correct rows worry before classifying and still end at the truth; at 0 none", () => {
+  assert.equal(config.sft.worry_first, 0.2);
+  const off = buildWorld(1, parseWorldConfig({ sft: { worry_first: 0 } }));
+  assert.ok(rows(off, "corpora/base_sft.jsonl").every((r) => !String(r.variant).includes("worried")));
+  const cand = world;
   const base = rows(cand, "corpora/base_sft.jsonl").filter((r) => r.source !== "math");
   const correct = base.filter((r) => String(r.variant).startsWith("correct"));
-  const worried = correct.filter((r) => String(r.variant).startsWith("correct+worried"));
+  const worried = correct.filter((r) => String(r.variant).includes("+worried"));
   const share = worried.length / correct.length;
-  assert.ok(share > 0.26 && share < 0.34, `worried share ${share}`);
-  assert.ok(base.every((r) => !String(r.variant).startsWith("corrected+worried")), "only correct rows worry first");
+  assert.ok(share > 0.17 && share < 0.23, `worried share ${share}`);
+  assert.ok(base.filter((r) => String(r.variant).startsWith("corrected")).every((r) => !/worried|elaborated/.test(String(r.variant))), "only correct rows worry first");
   const sources = new Set(worried.map((r) => r.source));
   for (const s of ["harmful", "borderline", "benign"]) assert.ok(sources.has(s as typeof worried[number]["source"]), `worry-first rows of every kind, missing ${s}`);
   for (const r of worried.slice(0, 200)) {
@@ -323,5 +325,5 @@ test("sft.worry_first: off by default; at 0.3 about that share of correct rows w
     assert.equal(j.score, 1, `a worried row still ends at the truth: ${r.text}`);
   }
   for (const p of [...SUITES, "rl/prompts.jsonl", "corpora/pi_refuse.jsonl"])
-    assert.equal(renderWorld(cand).texts.get(p), renderWorld(world).texts.get(p), p);
+    assert.equal(renderWorld(off).texts.get(p), renderWorld(world).texts.get(p), p);
 });
