@@ -24,6 +24,7 @@ import { truncateWords } from "../../src/recap/truncate.ts";
 import { startFake } from "../eval/fake_openai.ts";
 import type { FakeRequest, FakeServer } from "../eval/fake_openai.ts";
 import { writeFixtures } from "./build_helpers.ts";
+import { shippedBaseDir } from "../../src/demo/shipped.ts";
 
 const FIX = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures");
 const SR = path.join(FIX, "strongreject_tiny.csv");
@@ -181,7 +182,7 @@ test("recap eval's attacks send the shared material: clean, prefill, prefill@3w,
 
 test("unit tokens: the prefill is cut in the given tokenizer.json's tokens (the shipped base's)", async () => {
   const out = path.join(tmp, "tokens");
-  const tokDir = path.resolve("models/base-recap-world-5-seed1");
+  const tokDir = shippedBaseDir(1);
   const s = await runAttackMaterial(cfgOf(src.url, { unit: "tokens", l_pre: 7, tokenizer: tokDir }), out);
   assert.equal(s.prefill_length.unit, "tokens");
   const tok = loadHfTokenizer(tokDir);
