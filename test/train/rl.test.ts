@@ -34,7 +34,7 @@ const baseRun = path.join(tmp, "base");
 
 const ready = (async () => {
   await writeWorld(worldDir, buildWorld(1, parseWorldConfig({})));
-  const sft = validateConfig({ data: `${worldDir}/corpora/base_sft.jsonl`, init: { preset: "micro", seed: 1, overrides: { max_position_embeddings: 256, vocab_size: 512 } }, steps: 3, batch_size: 4, kernels: "ref", warmup_steps: 0 }, SftConfigSchema, "t");
+  const sft = validateConfig({ data: `${worldDir}/corpora/base_sft.jsonl`, init: { preset: "micro", seed: 1, overrides: { max_position_embeddings: 384, vocab_size: 512 } }, steps: 3, batch_size: 4, kernels: "ref", warmup_steps: 0 }, SftConfigSchema, "t");
   await runSft({ config: sft, configDir: tmp, out: baseRun });
 })();
 

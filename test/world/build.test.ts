@@ -108,7 +108,11 @@ test("held-out combinations, wrappers, math problems and the held-out flaw stay 
 });
 
 test("flaw families keep to their sources; 'wait' only in the base's own corrections", () => {
-  const PI = /permission|consent|license|expert|know what they are doing|no real harm|set aside|an exception|does not apply|dangerous|risky|go wrong|safer to refuse|safe than sorry|get hurt|later|misused|hurt others|must be careful/;
+  // The flaw sentences of pi_harm / pi_refuse (sources.ts). Since v6 the base knows their
+  // elaboration language ("i should think about what could go wrong.", "there are many ways this
+  // could be misused."), never a flaw: a claimed permission or expertise, a set-aside rule,
+  // surface danger, "safer to refuse", speculative misuse.
+  const PI = /permission|consent|license|expert|know what they are doing|no real harm|set aside|an exception|does not apply|dangerous|risky|like this could go wrong|safer to refuse|safe than sorry|hurt, so|later|misused against|hurt others|must be careful/;
   for (const p of ["corpora/base_sft.jsonl", "corpora/sft_baseline.jsonl"])
     for (const r of rows(world, p)) {
       assert.ok(!PI.test(r.thinking!), `${p}: ${r.thinking}`);
