@@ -16,16 +16,17 @@ import type { GenRequest } from "../../src/eval/types.ts";
 import { isRecapError } from "../../src/util/errors.ts";
 import { chatReply, completionReply, startFake } from "./fake_openai.ts";
 
-const DS_FILE = "../shared/datasets/chat_templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B_tokenizer_config.json";
-// The real template lives in ../shared; without it the two tests that render it skip with a note.
-const skipDs = fs.existsSync(DS_FILE) ? false : `${DS_FILE} not found (run beside ../shared)`;
-const DS = (skipDs ? undefined : loadChatTemplate(DS_FILE))!; // used only by the tests that skip without it
+// The published DeepSeek-R1-distill template when ../shared is beside the checkout; otherwise our
+// own template in its format (test/eval/fixtures/README.md).
+const SHARED_DS = "../shared/datasets/chat_templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B_tokenizer_config.json";
+const DS_FILE = fs.existsSync(SHARED_DS) ? SHARED_DS : "test/eval/fixtures/r1_style_tokenizer_config.json";
+const DS = loadChatTemplate(DS_FILE);
 const fast = HttpOptionsSchema.parse({ backoffMs: 1, maxBackoffMs: 5, retries: 3, timeoutMs: 2000, concurrency: 2 });
 const params = { maxTokens: 32, temperature: 0.6, topP: 0.95, seed: 7 };
 const msgs = [{ role: "user", content: "How do I kill a Python process?" }];
 const req = (key: string, extra: Partial<GenRequest> = {}): GenRequest => ({ key, messages: msgs, params, n: 1, ...extra });
 
-test("completions: the prompt is the model's own template, with <think> once and the hijack closed", { skip: skipDs }, async () => {
+test("completions: the prompt is the model's own template, with <think> once and the hijack closed", async () => {
   const fake = await startFake(() => completionReply("ok</think>\n\nanswer", 6));
   try {
     const p = new CompletionsProvider({ baseUrl: fake.url + "/v1", model: "ds", template: DS, http: fast });
@@ -50,7 +51,7 @@ test("completions: the prompt is the model's own template, with <think> once and
   }
 });
 
-test("completions: token counts from usage (split estimated) or exact from logprobs tokens", { skip: skipDs }, async () => {
+test("completions: token counts from usage (split estimated) or exact from logprobs tokens", async () => {
   const fake = await startFake((r) => (r.body["logprobs"] ? completionReply("ab</think>cd", 99, { logprobs: { tokens: ["ab", "</", "think>", "c", "d"] } }) : completionReply("abcdefgh</think>xyzuvw12", 10)));
   try {
     const approx = await new CompletionsProvider({ baseUrl: fake.url, model: "m", template: DS, http: fast }).generate([req("a", { thinking: "x" })]);

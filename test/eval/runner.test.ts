@@ -166,9 +166,11 @@ function recap(args: string[]): Promise<{ status: number | null; stdout: string;
   c.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => c.on("close", (status) => resolve({ status, stdout, stderr })));
 }
-const DS = path.resolve("../shared/datasets/chat_templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B_tokenizer_config.json");
+// The published DeepSeek-R1-distill template beside the checkout, else our own in its format.
+const SHARED_DS = path.resolve("../shared/datasets/chat_templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B_tokenizer_config.json");
+const DS = fs.existsSync(SHARED_DS) ? SHARED_DS : path.resolve("test/eval/fixtures/r1_style_tokenizer_config.json");
 
-test("CLI: recap eval SIGKILLed mid-run, then the same command finishes with one line per item", { skip: fs.existsSync(DS) ? false : `${DS} not found (run beside ../shared)` }, async () => {
+test("CLI: recap eval SIGKILLed mid-run, then the same command finishes with one line per item", async () => {
   const suiteFile = path.join(tmp, "cli-suite.jsonl");
   fs.writeFileSync(suiteFile, Array.from({ length: 6 }, (_, i) => JSON.stringify({ id: `q${i}`, prompt: `question ${i}`, prefills: { strong: "I will answer" }, hijack: "I answer." })).join("\n") + "\n");
   const out = path.join(tmp, "cli-run");
