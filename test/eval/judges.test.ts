@@ -77,9 +77,9 @@ test("Granite Guardian: P(yes) from the first token's top logprobs, chat and com
     assert.deepEqual([body["logprobs"], body["top_logprobs"], body["max_tokens"]], [true, 20, 1]);
     assert.deepEqual(body["messages"], [{ role: "user", content: row.prompt }, { role: "assistant", content: "I can't help with that." }]);
     assert.deepEqual(body["chat_template_kwargs"], { guardian_config: { risk_name: "harm" } });
-    const QWEN = "../shared/datasets/chat_templates/Qwen-Qwen3-0.6B.jinja";
-    if (!fs.existsSync(QWEN)) return void t.diagnostic(`${QWEN} not found (run beside ../shared): the completions half is skipped`);
-    const tpl = loadChatTemplate(QWEN);
+    // The published Qwen3 template beside the checkout, else our own in its ChatML format.
+    const SHARED_QWEN = "../shared/datasets/chat_templates/Qwen-Qwen3-0.6B.jinja";
+    const tpl = loadChatTemplate(fs.existsSync(SHARED_QWEN) ? SHARED_QWEN : "test/eval/fixtures/chatml_style.jinja");
     const c = await graniteGuardian(ep(fake.url, { api: "completions" }), tpl).grade(row);
     assert.ok(Math.abs((c["p_yes"] as number) - 0.9 / 0.95) < 1e-12);
     assert.equal(c.label, "unsafe");
