@@ -21,7 +21,7 @@ const rlSchema = z.strictObject({
   /** Rollouts per prompt G. Default 8 (paper 16). */
   group_size: z.number().int().min(2).default(8),
   /** Generation limit per rollout: world v6's longest base-corpus answer (worried, elaborated,
-   *  re-checked) is about 310 tokens and 1 in 250 is over 256, so 352 leaves them room before
+   *  re-checked) is 301 tokens (test/world/build.test.ts), so 352 leaves them room before
    *  overlong shaping (from 328 with the presets' buffer of 24; DESIGN §4.1 lesson 4: a short
    *  limit fakes a RECAP win). A row also stops where its prompt and answer fill the context. */
   max_new_tokens: z.number().int().positive().default(352),
@@ -150,6 +150,6 @@ export function checkDemoConfig(c: DemoConfig): DemoConfig {
     const missing = REQUIRED.filter((k) => !harmful.map(attackKind).includes(k));
     if (missing.length > 0) throw new RecapError(`demo config: eval.plan.harmful lacks ${missing.join(", ")}`, "the summary reads these attacks on the harmful suite");
   }
-  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 352 (world v6's longest base-corpus answer is about 310 tokens, and overlong shaping starts 24 before the limit)");
+  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 352 (world v6's longest base-corpus answer is about 300 tokens, and overlong shaping starts 24 before the limit)");
   return c;
 }

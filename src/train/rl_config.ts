@@ -52,8 +52,8 @@ export const TrainConfigSchema = z
     group_size: z.number().int().min(2).default(8),
     /** Generation limit per rollout. Size it from the longest reflecting trace with margin, and
      *  so that overlong shaping (which starts buffer_len tokens before it) never reaches a whole
-     *  re-checked trace (world v6: the base corpus's longest answer is about 315 tokens, 1 in 250
-     *  is over 256 → default 352, penalty from 328 with the presets' buffer of 24); the context
+     *  re-checked trace (world v6: the base corpus's longest re-checked answer is 301 tokens →
+     *  default 352, penalty from 328 with the presets' buffer of 24); the context
      *  bounds it further per row. */
     max_new_tokens: z.number().int().positive().default(352),
     /** Sampling temperature / nucleus of rollouts. Defaults 1 / 1 (DAPO). */
