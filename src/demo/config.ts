@@ -21,7 +21,7 @@ const rlSchema = z.strictObject({
   /** Rollouts per prompt G. Default 8 (paper 16). */
   group_size: z.number().int().min(2).default(8),
   /** Generation limit per rollout: world v6's longest base-corpus answer (worried, elaborated,
-   *  re-checked) is 301 tokens (test/world/build.test.ts), so 352 leaves them room before
+   *  re-checked) is 301 tokens (test/world/build.test.ts), so 352 leaves it room before
    *  overlong shaping (from 328 with the presets' buffer of 24; DESIGN §4.1 lesson 4: a short
    *  limit fakes a RECAP win). A row also stops where its prompt and answer fill the context. */
   max_new_tokens: z.number().int().positive().default(352),
