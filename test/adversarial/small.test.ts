@@ -23,6 +23,25 @@ import { isRecapError } from "../../src/util/errors.ts";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-small-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
+
+/** Opens a raw POST of `body` to `path`; sends it whole, or all but its last byte (`finish` sends
+ *  that byte). `status` is the HTTP status read when the server closes (0 on a socket error). */
+function openPost(port: number, host: string, path: string, body: string, all: boolean): Promise<{ status: Promise<number>; finish: () => Promise<number> }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, host, () => {
+      sock.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
+      sock.write(all ? body : body.slice(0, -1));
+      let data = "";
+      const status = new Promise<number>((r) => {
+        sock.on("data", (d) => (data += d));
+        sock.on("close", () => r(Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0)));
+        sock.on("error", () => r(0));
+      });
+      resolve({ status, finish: () => (sock.write(body.slice(-1)), status) });
+    });
+  });
+}
+
 test("grade's table prints 200,000 rows", () => {
   const graded = Array.from({ length: 200_000 }, (_, k) => ({ id: `r${k}`, label: k % 3 ? "refusal" : "compliance", score: k % 2 }));
   const orig = process.stdout.write.bind(process.stdout);
@@ -79,19 +98,7 @@ test("recap serve bounds the bodies of all requests together too: 503 while full
   const f = freshModel("micro", 1);
   const serve = await startServer(new Llama(f.config, f.params, selectKernels("ref")), f.tokenizer, { port: 0, modelName: "m", maxBodyBytes: 64 * 1024, maxTotalBodyBytes: 100 * 1024 });
   const body = JSON.stringify({ model: "m", prompt: "hi", max_tokens: 1, pad: "x".repeat(60 * 1024) });
-  const send = (all: boolean) => new Promise<{ status: Promise<number>; finish: () => Promise<number> }>((resolve) => {
-    const sock = net.connect(serve.port, "127.0.0.1", () => {
-      sock.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
-      sock.write(all ? body : body.slice(0, -1));
-      let data = "";
-      const status = new Promise<number>((r) => {
-        sock.on("data", (d) => (data += d));
-        sock.on("close", () => r(Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0)));
-        sock.on("error", () => r(0));
-      });
-      resolve({ status, finish: () => (sock.write(body.slice(-1)), status) });
-    });
-  });
+  const send = (all: boolean) => openPost(serve.port, "127.0.0.1", "/v1/completions", body, all);
   try {
     const a = await send(false);
     for (let i = 0; i < 300 && serve.bufferedBytes < 60 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
@@ -109,19 +116,7 @@ test("the reward server bounds the bodies of all requests together (503, retry),
   const url = new URL(s.url);
   const body = JSON.stringify({ query: ["<think></think>\\boxed{1}"], labels: ["1"], pad: "x".repeat(200 * 1024) });
   /** Opens a POST and sends all but the last byte; returns a function that sends it and reads the status. */
-  const open = () => new Promise<{ finish: () => Promise<number>; status: Promise<number> }>((resolve) => {
-    const sock = net.connect(Number(url.port), url.hostname, () => {
-      sock.write(`POST /get_reward HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
-      sock.write(body.slice(0, -1));
-      let data = "";
-      const status = new Promise<number>((r) => {
-        sock.on("data", (d) => (data += d));
-        sock.on("close", () => r(Number(/^HTTP\/1\.1 (\d+)/.exec(data)?.[1] ?? 0)));
-        sock.on("error", () => r(0));
-      });
-      resolve({ status, finish: () => (sock.write(body.slice(-1)), status) });
-    });
-  });
+  const open = () => openPost(Number(url.port), url.hostname, "/get_reward", body, false);
   try {
     const a = await open(), b = await open();
     for (let i = 0; i < 200 && s.bufferedBytes < 2 * 200 * 1024; i++) await new Promise((r) => setTimeout(r, 10));
