@@ -13,6 +13,8 @@ untied), weights N(0, 0.02), norm weights 1, float32 -- the same module as torch
     time (111 single-position forwards) until 112 tokens are new; multinomial at temperature 1.
     Timed end to end (prefill, decode, softmax and sampling); tokens/s = B * 112 / time. One
     untimed warm-up generation per batch size, then the best of `--repeats` (3) timed generations.
+    Batch 256 has the shape of an RL step's groups (16 prompts x G = 16): 120-token prompts,
+    100 new tokens.
 
 A human summary goes to stderr; with --json one JSON object goes to stdout.
 """
@@ -35,6 +37,9 @@ TINY = {"vocab_size": 512, "hidden_size": 128, "intermediate_size": 384, "num_hi
 TRAIN_B, TRAIN_T = 16, 128
 PROMPT, NEW = 16, 112
 SAMPLE_BATCHES = (1, 16, 64)
+# The RL-group shape: 16 prompts x G = 16 samples, prompts of 120 tokens (a chat prompt with a
+# prefill), 100 new tokens.
+RL_BATCH, RL_PROMPT, RL_NEW = 256, 120, 100
 
 
 def blas_info():
@@ -99,10 +104,10 @@ def bench_train(model, steps, warmup):
 
 
 @torch.no_grad()
-def generate(model, B, g, new=NEW):
+def generate(model, B, g, new=NEW, plen=PROMPT):
     V = TINY["vocab_size"]
-    prompt = torch.randint(0, V, (B, PROMPT), generator=g)
-    cache = model.new_cache(B, PROMPT + new)
+    prompt = torch.randint(0, V, (B, plen), generator=g)
+    cache = model.new_cache(B, plen + new)
     logits = model(prompt, cache, 0, last_only=True)[:, -1]
     out = []
     for t in range(new):
@@ -110,7 +115,7 @@ def generate(model, B, g, new=NEW):
         tok = torch.multinomial(probs, 1, generator=g)  # (B,1)
         out.append(tok)
         if t + 1 < new:
-            logits = model(tok, cache, PROMPT + t)[:, -1]
+            logits = model(tok, cache, plen + t)[:, -1]
     return torch.cat(out, 1)
 
 
@@ -128,6 +133,15 @@ def bench_sample(model, repeats):
         assert toks.shape == (B, NEW)
         res[f"batch{B}"] = {"tokens_per_s": B * NEW / best, "seconds": best,
                             "ms_per_decode_step": best / NEW * 1e3}
+    generate(model, RL_BATCH, g, new=8, plen=RL_PROMPT)  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        toks = generate(model, RL_BATCH, g, new=RL_NEW, plen=RL_PROMPT)
+        best = min(best, time.perf_counter() - t0)
+    assert toks.shape == (RL_BATCH, RL_NEW)
+    res[f"batch{RL_BATCH}"] = {"tokens_per_s": RL_BATCH * RL_NEW / best, "seconds": best,
+                               "ms_per_decode_step": best / RL_NEW * 1e3, "prompt": RL_PROMPT, "new": RL_NEW}
     return res
 
 

@@ -24,7 +24,7 @@ export function registerDemo(program: Command): void {
     .option("--preset <name>", `budget: ${DEMO_PRESET_NAMES.join(" | ")} (quick: about 10 minutes on 2 cores)`, "quick")
     .option("--config <file>", "YAML/JSON overriding any knob of the preset (see src/demo/config.ts)")
     .option("--out <dir>", "output folder (re-run the same command to resume)", "runs/demo")
-    .option("--kernels <name>", "kernel implementation: ref | wasm | wasm-threads (default: RECAP_KERNELS or the fastest available)")
+    .option("--kernels <name>", "kernel implementation: ref | wasm | wasm-threads | wasm-fma | wasm-fma-threads (default: RECAP_KERNELS or the fastest available)")
     .option("--seed <n>", "seed of the DAPO and RECAP runs (both share it; default: the preset's rl.seed, 0)")
     .option("--json", "print summary.json on stdout", false)
     .addHelpText("after", "\nWrites OUT/report.html (+ .md), OUT/summary.json, OUT/table.txt and one folder per stage.")

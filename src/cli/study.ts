@@ -27,7 +27,7 @@ export function registerStudy(program: Command): void {
     .option("--out <dir>", "output folder (re-run the same command to resume)", "runs/study")
     .option("--arms <list>", "run only these arms now (comma-separated; the others stay pending)")
     .option("--seeds <list>", "override the config's seeds (comma-separated integers)")
-    .option("--kernels <name>", "kernel implementation: ref | wasm | wasm-threads (default: RECAP_KERNELS or the fastest available)")
+    .option("--kernels <name>", "kernel implementation: ref | wasm | wasm-threads | wasm-fma | wasm-fma-threads (default: RECAP_KERNELS or the fastest available)")
     .option("--json", "print study.json on stdout", false)
     .addHelpText("after", "\nWrites OUT/study.md, OUT/study.html, OUT/study.json, OUT/plots/sweep-N.svg and OUT/arms/ARM/seedK/.")
     .action(action(async (o: StudyFlags) => {

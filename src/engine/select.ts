@@ -1,7 +1,12 @@
 // Kernel selection: the implementation every model op runs on, chosen once at start-up from the
 // CLI flag `--kernels`, else the RECAP_KERNELS environment variable, else the default: the fastest
-// set that initialises here (`wasm-threads`, else `wasm`, else `ref`). The chosen set's `name` is
-// what runs report in their metadata. Initialisation is synchronous (the WebAssembly module is
+// set that initialises here (`wasm-fma-threads`, else `wasm-threads`, `wasm-fma`, `wasm`, `ref`).
+// The chosen set's `name` is what runs report in their metadata, and it fixes the numerics: the
+// `wasm` sets (plain SIMD: a multiply, then an add) give the same bits on every machine and
+// runtime, on one thread or two; the `wasm-fma` sets (relaxed SIMD, fused multiply-add, ~10-30%
+// faster) round once per multiply-add where the CPU has FMA (x86-64 with FMA3, ARM64), so their
+// bits can differ between machines, never between runs on one machine. The shipped base was
+// trained on `wasm-threads`; `npm run base:regenerate -- --check` names it. Initialisation is synchronous (the WebAssembly module is
 // compiled and the worker started on first use), so `selectKernels` needs no await; each named
 // set is created once per process and shared.
 import { RecapError } from "../util/errors.ts";
@@ -11,13 +16,15 @@ import { type WasmKernels, createWasmKernels } from "./wasm.ts";
 
 const REGISTRY: Record<string, () => Kernels> = {
   ref: () => refKernels,
-  wasm: () => createWasmKernels({ threads: 1 }),
-  "wasm-threads": () => createWasmKernels({ threads: 2 }),
+  wasm: () => createWasmKernels({ threads: 1, variant: "simd" }),
+  "wasm-threads": () => createWasmKernels({ threads: 2, variant: "simd" }),
+  "wasm-fma": () => createWasmKernels({ threads: 1, variant: "relaxed-simd" }),
+  "wasm-fma-threads": () => createWasmKernels({ threads: 2, variant: "relaxed-simd" }),
 };
 
 export const KERNEL_NAMES = Object.keys(REGISTRY);
 /** Tried in this order when no kernels are named. */
-export const DEFAULT_ORDER = ["wasm-threads", "wasm", "ref"] as const;
+export const DEFAULT_ORDER = ["wasm-fma-threads", "wasm-threads", "wasm-fma", "wasm", "ref"] as const;
 
 const instances = new Map<string, Kernels>();
 /** Why a preferred default could not be used (empty when the first choice worked). */

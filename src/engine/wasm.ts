@@ -28,7 +28,8 @@ export interface WasmKernels extends Kernels {
 export interface WasmKernelOptions {
   /** 1 or 2 threads. Default 1. */
   threads?: 1 | 2;
-  /** Force a binary (tests); default: relaxed SIMD when the runtime validates it. */
+  /** The binary: "simd" (plain SIMD; the `wasm` sets) or "relaxed-simd" (fused multiply-add;
+   *  the `wasm-fma` sets). Default "simd". */
   variant?: LoadedWasm["variant"];
   /** Initial linear memory in MiB (grows on demand). Default 16. */
   initialMiB?: number;
@@ -41,7 +42,7 @@ export interface WasmKernelOptions {
 /** A new, independent kernel set with its own memory (and worker, with threads: 2). */
 export function createWasmKernels(opts: WasmKernelOptions = {}): WasmKernels {
   const threads = opts.threads ?? 1;
-  const loaded = loadWasmModule(opts.variant);
+  const loaded = loadWasmModule(opts.variant ?? "simd");
   const memory = newSharedMemory(Math.max(2, Math.ceil(((opts.initialMiB ?? 16) * 2 ** 20) / PAGE)));
   const ex = instantiate(loaded.module, memory);
   const heapBase = ex.heapBase();
@@ -53,7 +54,7 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): WasmKernels {
   const runner: Runner = threads === 2 ? new WorkerPool(ex, loaded.module, memory, opts.pool) : new InlineRunner(ex);
   const ops = makeOps(ex, arena, runner);
   return {
-    name: opts.name ?? (threads === 2 ? "wasm-threads" : "wasm"),
+    name: opts.name ?? `wasm${loaded.variant === "relaxed-simd" ? "-fma" : ""}${threads === 2 ? "-threads" : ""}`,
     threads,
     variant: loaded.variant,
     arena,

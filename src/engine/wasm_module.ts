@@ -1,9 +1,13 @@
 // Loading the WebAssembly kernels (built from assembly/ by `npm run build:wasm`): the compiled
 // module, the shared memory it imports, and the typed exports. Two binaries of the same source
-// are shipped; the relaxed-SIMD one (fused multiply-add) is used only when this runtime validates
-// it (Node 22+, or Node 20 with --experimental-wasm-relaxed-simd), else the plain SIMD one.
+// are shipped, and the caller names the one it wants: plain SIMD ("simd", the `wasm` kernel
+// sets) or relaxed SIMD ("relaxed-simd", fused multiply-add, the `wasm-fma` sets). Node 22+
+// validates relaxed SIMD by default; Node 20 and 21 do behind a V8 flag, which is set here, in
+// process, before the binary is compiled (`npx recap` needs no flag); where that does not take,
+// the relaxed binary is refused and kernel selection falls back to plain SIMD.
 // Everything here is synchronous, so kernel selection can stay synchronous.
 import * as fs from "node:fs";
+import * as v8 from "node:v8";
 import { RecapError } from "../util/errors.ts";
 
 /** The parts of the WebAssembly JS API used here, typed locally (the project compiles without
@@ -102,10 +106,21 @@ export interface LoadedWasm {
 
 const cache = new Map<string, LoadedWasm>();
 
-/** The compiled kernel module (compiled once per process and variant). Default: relaxed SIMD
- *  when this runtime validates it, else plain SIMD; `variant` forces one. */
-export function loadWasmModule(variant?: LoadedWasm["variant"]): LoadedWasm {
-  const key = variant ?? "auto";
+/** Whether relaxed SIMD validates here, after turning on V8's flag for it where the runtime has
+ *  one (Node 20 and 21: `--experimental-wasm-relaxed-simd`, which V8 reads when it compiles a
+ *  module, so setting it in process before the first relaxed compile is enough; the worker
+ *  threads share the process's flags). */
+function relaxedSimdValidates(bytes: Uint8Array): boolean {
+  if (WA.validate(bytes)) return true;
+  const major = Number(process.versions.node.split(".")[0]);
+  if (major < 20 || major >= 22) return false;
+  v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  return WA.validate(bytes);
+}
+
+/** The compiled kernel module of `variant` (compiled once per process and variant). */
+export function loadWasmModule(variant: LoadedWasm["variant"]): LoadedWasm {
+  const key = variant;
   const hit = cache.get(key);
   if (hit) return hit;
   if (typeof WA === "undefined" || typeof SharedArrayBuffer === "undefined")
@@ -117,17 +132,16 @@ export function loadWasmModule(variant?: LoadedWasm["variant"]): LoadedWasm {
       throw new RecapError(`cannot read the WebAssembly kernels ${file}: ${(e as Error).message}`, "run `npm run build:wasm`, or use --kernels ref");
     }
   };
-  let loaded: LoadedWasm | undefined;
-  if (variant !== "simd") {
+  let loaded: LoadedWasm;
+  if (variant === "relaxed-simd") {
     const relaxed = read("kernels_relaxed.wasm");
-    if (WA.validate(relaxed)) loaded = { module: new WA.Module(relaxed), variant: "relaxed-simd" };
-    else if (variant === "relaxed-simd")
-      throw new RecapError("this runtime does not support relaxed SIMD", "use Node 22+, or Node 20 with --experimental-wasm-relaxed-simd");
-  }
-  if (!loaded) {
+    if (!relaxedSimdValidates(relaxed))
+      throw new RecapError("this runtime does not run relaxed SIMD (fused multiply-add)", "use Node 20+, or --kernels wasm-threads (plain SIMD)");
+    loaded = { module: new WA.Module(relaxed), variant };
+  } else {
     const plain = read("kernels.wasm");
     if (!WA.validate(plain)) throw new RecapError("this runtime cannot run the WebAssembly SIMD kernels", "use --kernels ref");
-    loaded = { module: new WA.Module(plain), variant: "simd" };
+    loaded = { module: new WA.Module(plain), variant };
   }
   cache.set(key, loaded);
   return loaded;

@@ -1,5 +1,6 @@
-// Shared pieces of the WebAssembly kernel tests: the kernel sets under test (one thread; two
-// threads with splitting forced on every call, so tiny shapes exercise the worker too), the
+// Shared pieces of the WebAssembly kernel tests: the kernel sets under test (plain SIMD on one
+// thread; two threads with splitting forced on every call, so tiny shapes exercise the worker
+// too; and the relaxed-SIMD binary, fused multiply-add, likewise split), the
 // three ways an argument can reach a kernel (a foreign array, a view from `alloc`, a view at an
 // offset that is not 16-byte aligned), and a norm-wise closeness check.
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ export function kernelSets(): WasmKernels[] {
   return [
     createWasmKernels({ threads: 1 }),
     createWasmKernels({ threads: 2, name: "wasm-threads(split all)", pool: { minWork: 0, adaptive: false } }),
+    createWasmKernels({ threads: 2, variant: "relaxed-simd", name: "wasm-fma-threads(split all)", pool: { minWork: 0, adaptive: false } }),
   ];
 }
 
