@@ -36,6 +36,21 @@ export class KVCache {
     this.rowSize = c.num_key_value_heads * headDim(c);
   }
 
+  /** A view of rows [r0, r1) sharing this cache's memory (at this cache's length): a forward on
+   *  the view fills those rows. The view's length moves on its own; the caller advances this one. */
+  rows(r0: number, r1: number): KVCache {
+    if (!(Number.isInteger(r0) && Number.isInteger(r1) && 0 <= r0 && r0 < r1 && r1 <= this.B))
+      throw new Error(`KVCache.rows: [${r0}, ${r1}) is not a row range of ${this.B} rows`);
+    const per = this.capacity * this.rowSize;
+    const view = Object.create(KVCache.prototype) as KVCache;
+    Object.assign(view, {
+      B: r1 - r0, capacity: this.capacity, rowSize: this.rowSize, length: this.length,
+      k: this.k.map((a) => a.subarray(r0 * per, r1 * per)), v: this.v.map((a) => a.subarray(r0 * per, r1 * per)),
+      keyStart: this.keyStart.subarray(r0, r1),
+    });
+    return view;
+  }
+
   /** Keeps only the rows `keep` (ascending indices): row i becomes old row keep[i]. Moves the
    *  filled positions of each kept row; later steps then compute only the kept rows. */
   compact(keep: readonly number[]): void {

@@ -100,7 +100,7 @@ function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): Samp
     }
   };
 
-  withScope(k, () => choose(inferStep(m, cache, ids, P)));
+  withScope(k, () => choose(prefill(m, cache, ids, P)));
   for (let step = 0; step < maxNew; step++) {
     opts.onStep?.(step + 1);
     if (done.every((d) => d === 1) || step === maxNew - 1) break;
@@ -113,6 +113,27 @@ function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): Samp
     withScope(k, () => choose(inferStep(m, cache, next, 1)));
   }
   return results;
+}
+
+/** Rows per prefill chunk: the prompt's forward holds every layer's attention scores (rows x
+ *  heads x P x P) until it returns, so a G = 16 group batch of 256 long prompts would take ~1 GiB
+ *  at once; in chunks of 32 rows it takes an eighth. A row's logits do not depend on the chunk. */
+export const PREFILL_ROWS = 32;
+
+/** The prompt forward (ids (B, P)) in chunks of PREFILL_ROWS rows, each on a view of the cache's
+ *  rows; returns the last position's logits (B, V). */
+function prefill(m: Llama, cache: KVCache, ids: Int32Array, P: number): Float32Array {
+  const B = cache.B, V = m.config.vocab_size;
+  if (B <= PREFILL_ROWS) return inferStep(m, cache, ids, P);
+  const logits = m.kernels.alloc(B * V); // (B, V)
+  for (let r0 = 0; r0 < B; r0 += PREFILL_ROWS) {
+    const r1 = Math.min(B, r0 + PREFILL_ROWS);
+    withScope(m.kernels, () => {
+      logits.set(inferStep(m, cache.rows(r0, r1), ids.subarray(r0 * P, r1 * P), P), r0 * V);
+    });
+  }
+  cache.length += P;
+  return logits;
 }
 
 /** softmax(logits[:, :limit] / temperature) for n rows of logits (n, V), from the kernels. */

@@ -34,7 +34,7 @@ import { type PolicyPrompt, type RolloutGroup, generateGroups } from "./rollout.
 import { buildCurriculumPrompts, buildPolicyPrompts, curriculumPrompt, loadWorldPrompts, type WorldPromptRow } from "./rl_prompts.ts";
 import { curriculumMetrics, recoveryRate, stepMetrics } from "./rl_metrics.ts";
 import { type CurriculumState, initialCurriculum, nextCurriculum, parseCurriculumState } from "./curriculum.ts";
-import { type PackedUpdate, packUpdate } from "./rl_batch.ts";
+import { type PackedUpdate, packMicroBatches } from "./rl_batch.ts";
 import { overlongPenalty } from "../rl/overlong.ts";
 import { SAMPLING_RULES } from "../rl/dynamic_sampling.ts";
 import { POLICY_LOSSES } from "../rl/policy_loss.ts";
@@ -218,9 +218,10 @@ export type PolicyState = Pick<State, "model" | "ref" | "opt" | "tokenizer" | "s
 
 /** `updates_per_batch` passes of minibatch policy-gradient updates on the kept groups. Each
  *  minibatch (minibatch_groups groups; 0 = all) is one optimiser step, computed in micro-batches
- *  of micro_batch_groups groups whose gradients accumulate: each is packed to its own width, and
- *  its loss is weighted by its share of the minibatch's aggregation units (tokens for token-mean,
- *  sequences otherwise), so the step equals the one on the whole minibatch. */
+ *  of at most micro_batch_rows rollouts (longest first, rl_batch.ts) whose gradients accumulate:
+ *  each is packed to its own width, and its loss is weighted by its share of the minibatch's
+ *  aggregation units (tokens for token-mean, sequences otherwise), so the step equals the one on
+ *  the whole minibatch. */
 export function update(st: PolicyState, groups: RolloutGroup[], c: TrainConfig): UpdateStats {
   const lossFn = POLICY_LOSSES.get(c.objective.loss.name);
   const perMb = c.minibatch_groups === 0 ? groups.length : c.minibatch_groups;
@@ -228,10 +229,7 @@ export function update(st: PolicyState, groups: RolloutGroup[], c: TrainConfig):
   let gradNorm = 0, updates = 0;
   for (let e = 0; e < c.updates_per_batch; e++) {
     for (let g0 = 0; g0 < groups.length; g0 += perMb) {
-      const mb = groups.slice(g0, g0 + perMb);
-      const micro: PackedUpdate[] = [];
-      for (let m0 = 0; m0 < mb.length; m0 += c.micro_batch_groups)
-        micro.push(packUpdate(mb.slice(m0, m0 + c.micro_batch_groups), st.tokenizer.specialIds.pad, c));
+      const micro = packMicroBatches(groups.slice(g0, g0 + perMb), st.tokenizer.specialIds.pad, c, c.micro_batch_rows);
       const { metrics, norm } = minibatchStep(st, micro, lossFn, c);
       for (const [k, v] of Object.entries(metrics)) sums[k] = (sums[k] ?? 0) + v;
       gradNorm += norm;

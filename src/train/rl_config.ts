@@ -63,9 +63,14 @@ export const TrainConfigSchema = z
     updates_per_batch: z.number().int().positive().default(1),
     /** Prompt groups per minibatch update; 0 = the whole batch in one update. Default 0. */
     minibatch_groups: z.number().int().min(0).default(0),
-    /** Prompt groups per micro-batch: a minibatch is computed in micro-batches whose gradients
-     *  accumulate into one step (bounds memory: activations grow with rows x width^2). Default 4. */
-    micro_batch_groups: z.number().int().positive().default(4),
+    /** Rollouts per micro-batch: a minibatch's rollouts, longest first, are computed in
+     *  micro-batches of at most this many rows whose gradients accumulate into one step, each cut
+     *  to its own longest row. Bounds memory (activations grow with rows x width, attention's
+     *  with rows x width^2) whatever the group size: 16 keeps a G = 16 step of the demo under
+     *  1 GiB (bench/rl_step.ts; 32 takes 1.3 GiB). Default 16 (verl: ppo_micro_batch_size_per_gpu). */
+    micro_batch_rows: z.number().int().positive().default(16),
+    /** Replaced by micro_batch_rows (rows = groups x group_size); kept only to say so. */
+    micro_batch_groups: z.unknown().optional(),
     /** AdamW learning rate (constant after warm-up). Default 5e-5 (prototype: 5e-5; paper: 1e-6 on 8B models). */
     lr: z.number().positive().default(5e-5),
     warmup_steps: z.number().int().min(0).default(0),
@@ -85,6 +90,8 @@ export const TrainConfigSchema = z
       ctx.addIssue({ code: "custom", path: ["pi_refuse_model"], message: "set both pi_harm_model and pi_refuse_model, or neither (rule-based sources)" });
     if (c.objective.overlong.buffer_len >= c.max_new_tokens)
       ctx.addIssue({ code: "custom", path: ["objective", "overlong", "buffer_len"], message: `buffer_len ${c.objective.overlong.buffer_len} must be below max_new_tokens ${c.max_new_tokens}` });
+    if (c.micro_batch_groups !== undefined)
+      ctx.addIssue({ code: "custom", path: ["micro_batch_groups"], message: `micro_batch_groups is replaced by micro_batch_rows (rollouts per micro-batch): set micro_batch_rows: ${typeof c.micro_batch_groups === "number" ? c.micro_batch_groups * c.group_size : "groups x group_size"} instead` });
     if (c.minibatch_groups > c.prompts_per_step)
       ctx.addIssue({ code: "custom", path: ["minibatch_groups"], message: `minibatch_groups ${c.minibatch_groups} exceeds prompts_per_step ${c.prompts_per_step}` });
     for (const [p, message] of curriculumIssues(c)) ctx.addIssue({ code: "custom", path: p, message });

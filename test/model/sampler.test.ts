@@ -7,7 +7,8 @@ import { Rng } from "../../src/engine/rng.ts";
 import { presetConfig } from "../../src/model/config.ts";
 import { forward } from "../../src/model/forward.ts";
 import { Llama, initParams } from "../../src/model/llama.ts";
-import { argmax, drawToken, sample } from "../../src/model/sampler.ts";
+import { PREFILL_ROWS, argmax, drawToken, sample } from "../../src/model/sampler.ts";
+import { selectKernels } from "../../src/engine/select.ts";
 
 const model = new Llama(presetConfig("micro", { initializer_range: 0.3 }), initParams(presetConfig("micro", { initializer_range: 0.3 }), 2), refKernels);
 const V = model.config.vocab_size;
@@ -30,6 +31,26 @@ test("a row's sample does not depend on the other rows of the batch", () => {
   const alone = sample(model, [prompts[0]!], { maxNewTokens: 10, seed: 9 });
   assert.deepEqual(batch[0]!.tokens, alone[0]!.tokens);
   for (let i = 0; i < 10; i++) assert.ok(Math.abs(batch[0]!.logprobs[i]! - alone[0]!.logprobs[i]!) < 1e-4);
+});
+
+test("a batch larger than one prefill chunk samples what its rows sample alone (wasm kernels)", () => {
+  const k = selectKernels("wasm");
+  const m = new Llama(model.config, model.params, k);
+  const rng = new Rng(12);
+  const n = PREFILL_ROWS + 9;
+  // Equal lengths (no left padding): a row computes exactly what it computes alone, bit for bit.
+  const even = Array.from({ length: n }, () => Array.from({ length: 6 }, () => 1 + rng.int(V - 1)));
+  // Ragged lengths: each chunk's rows keep their own key starts (padding moves f32 sums a little).
+  const ragged = Array.from({ length: n }, () => Array.from({ length: 2 + rng.int(9) }, () => 1 + rng.int(V - 1)));
+  const seeds = even.map((_, i) => 100 + i);
+  const a = sample(m, even, { maxNewTokens: 8, rowSeeds: seeds });
+  const b = sample(m, ragged, { maxNewTokens: 8, rowSeeds: seeds });
+  for (const i of [0, PREFILL_ROWS - 1, PREFILL_ROWS, n - 1]) {
+    assert.deepEqual(a[i], sample(m, [even[i]!], { maxNewTokens: 8, rowSeeds: [seeds[i]!] })[0], `row ${i}`);
+    const alone = sample(m, [ragged[i]!], { maxNewTokens: 8, rowSeeds: [seeds[i]!] })[0]!;
+    assert.deepEqual(b[i]!.tokens, alone.tokens, `ragged row ${i}`);
+    b[i]!.logprobs.forEach((x, t) => assert.ok(Math.abs(x - alone.logprobs[t]!) < 1e-4, `ragged row ${i} step ${t}`));
+  }
 });
 
 test("greedy decoding follows the training forward's argmax and log-probs", () => {

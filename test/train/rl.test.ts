@@ -163,10 +163,10 @@ test("micro-batches accumulate to the same step as one batch", async () => {
   const run = (micro: number) => {
     const model = new Llama(ck.config, ck.params, refKernels);
     const opt = new AdamW(model.params, refKernels, decayedParamNames(ck.config));
-    update({ model, ref: null, opt, tokenizer: tok, step: 0 }, groups, { ...c, micro_batch_groups: micro });
+    update({ model, ref: null, opt, tokenizer: tok, step: 0 }, groups, { ...c, micro_batch_rows: micro });
     return model.grads; // the step's accumulated gradient (kept until the next step zeroes it)
   };
-  const one = run(2), two = run(1);
+  const one = run(4), two = run(1); // one micro-batch of 4 rows vs 4 of one row each
   let maxDiff = 0, scale = 0;
   for (const [n, a] of one) {
     const b = two.get(n)!;
