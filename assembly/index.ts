@@ -2,9 +2,19 @@
 // into src/engine/wasm/. Every export that a call can be split over takes the range of its
 // split dimension last ([s, e), plus the thread index where it needs per-thread scratch), so the
 // JavaScript side can run one half on the main thread and the other on the worker.
-import { mmNN, mmNT } from "./matmul";
+import { mmNN, mmNT, mmPk, packB } from "./matmul";
 
 export { transpose } from "./matmul";
+
+/** packB split by panels [s, e). */
+export function packBp(dst: usize, b: usize, K: i32, bks: i32, bns: i32, s: i32, e: i32): void {
+  packB(dst, b, K, bks, bns, s, e);
+}
+
+/** mmPk split by rows [s, e). */
+export function mmPkr(c: usize, a: usize, bp: usize, K: i32, ars: i32, aks: i32, ldc: i32, acc: bool, np: i32, s: i32, e: i32): void {
+  mmPk(c, a, bp, K, ars, aks, ldc, acc, np, s, e);
+}
 export { addInPlace, adamw, rmsnormBwd, rmsnormFwd, rope, softmaxFwd, swigluBwd, swigluFwd, tokenLogprobBwd, tokenLogprobFwd } from "./ops";
 export { attnBwd, attnDec, attnFwd } from "./attention";
 

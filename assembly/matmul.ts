@@ -1,7 +1,11 @@
-// Matrix products for the WebAssembly kernels, f32 with 128-bit SIMD, no packing.
+// Matrix products for the WebAssembly kernels, f32 with 128-bit SIMD.
 //   mmNN: C (+)= A' B with B rows contiguous along the output columns (the NN and TN cases):
 //         a register-blocked 4x8 outer-product micro-kernel (8 f32x4 accumulators; A entries are
 //         broadcast with load32_splat, so A may have any row and column stride).
+//   packB + mmPk: the same micro-kernels on B' packed into panels of 8 columns (each panel K
+//         rows of 8 contiguous floats), so the kernel streams B' instead of striding over it.
+//         Any B' packs (B, or B^T for the NT case); for NN/TN the sums run in mmNN's order
+//         (same K blocks, same row tiles), so the result is mmNN's, bit for bit.
 //   mmNT: C (+)= A B^T with A and B rows contiguous along K (the forward's y = x W^T):
 //         a 2x4 block of dot products over K, 8 f32x4 accumulators, reduced by shuffles.
 // Every kernel works on a sub-block [r0, r1) x [c0, c1) of C, so two threads can split a call by
@@ -72,6 +76,59 @@ export function mmNN(
       const p = c + ((<usize>ii * ldc + j) << 2);
       const s = dotStrided(a + <usize>ii * ars4, aks4, b + (<usize>j << 2), ldb4, K);
       store<f32>(p, acc ? load<f32>(p) + s : s);
+    }
+  }
+}
+
+/** Packs the full 8-column panels [p0, p1) of B' (K, N): B'(k, j) at b + 4 (k bks + j bns), into
+ *  dst: panel p holds rows k = 0..K-1 of columns 8p..8p+7, 8 contiguous floats each. */
+export function packB(dst: usize, b: usize, K: i32, bks: i32, bns: i32, p0: i32, p1: i32): void {
+  const bks4 = <usize>bks << 2, bns4 = <usize>bns << 2;
+  for (let p = p0; p < p1; p++) {
+    let d = dst + ((<usize>p * K) << 5);
+    const col = b + <usize>(p << 3) * bns4;
+    if (bns == 1) {
+      for (let k = 0; k < K; k++) {
+        const src = col + <usize>k * bks4;
+        v128.store(d, v128.load(src));
+        v128.store(d, v128.load(src, 16), 16);
+        d += 32;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const src = col + <usize>k * bks4;
+        for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), load<f32>(src + <usize>j * bns4));
+        d += 32;
+      }
+    }
+  }
+}
+
+/** C[i, 0..8 np) (+)= sum_k A(i, k) B'(k, j) for i in [r0, r1), with B' packed by packB (np full
+ *  panels). A(i, k) at a + 4 (i ars + k aks); C(i, j) at c + 4 (i ldc + j). */
+export function mmPk(
+  c: usize, a: usize, bp: usize, K: i32, ars: i32, aks: i32, ldc: i32, acc: bool, np: i32, r0: i32, r1: i32,
+): void {
+  const aks4 = <usize>aks << 2, ars4 = <usize>ars << 2, ldc4 = <usize>ldc << 2, panel = <usize>K << 5;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kn = min(KC, K - k0);
+    const ak = a + <usize>k0 * aks4, bk = bp + (<usize>k0 << 5), accK = acc || k0 > 0;
+    let i = r0;
+    for (; i + 4 <= r1; i += 4) {
+      for (let p = 0; p < np; p++) {
+        micro4x8(c + ((<usize>i * ldc + (p << 3)) << 2), ak + <usize>i * ars4, bk + <usize>p * panel, kn, ars4, aks4, 32, ldc4, accK);
+      }
+    }
+    if (i + 2 <= r1) {
+      for (let p = 0; p < np; p++) {
+        micro2x8(c + ((<usize>i * ldc + (p << 3)) << 2), ak + <usize>i * ars4, bk + <usize>p * panel, kn, ars4, aks4, 32, ldc4, accK);
+      }
+      i += 2;
+    }
+    for (; i < r1; i++) {
+      for (let p = 0; p < np; p++) {
+        micro1x8(c + ((<usize>i * ldc + (p << 3)) << 2), ak + <usize>i * ars4, bk + <usize>p * panel, kn, aks4, 32, accK);
+      }
     }
   }
 }

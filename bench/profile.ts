@@ -1,4 +1,4 @@
-// `node --import tsx bench/profile.ts [--kernels wasm-threads] [--steps 3] [--json]`: where the time
+// `node --import tsx bench/profile.ts [--kernels wasm-threads] [--steps 3] [--seq 128] [--json]`: where the time
 // goes, by op, in one training step of the `tiny` preset (16 x 128 tokens) and in sampling
 // (decode steps at batch 16 and 64). Every kernel call is timed through a wrapper; "other (JS)"
 // is the rest of the wall time (the sampler, the optimizer's norm, allocation, id checks).
@@ -56,15 +56,17 @@ function summarise(times: OpTimes, total: number, per: number): Profile {
   return { total_ms: total / per, ops };
 }
 
-/** Profile of one training step (mean over `steps` after a warm-up). */
-export function profileTrain(kernels: string, steps: number): Profile {
+/** Profile of one training step of 16 x T tokens (mean over `steps` after a warm-up). T = 128 is
+ *  the bench's step; T = 320 has the width of an RL micro-batch (16 rollouts of a prompt, a
+ *  prefill and an answer). */
+export function profileTrain(kernels: string, steps: number, T = 128): Profile {
   const config = presetConfig("tiny");
   const times: OpTimes = {};
   const base = selectKernels(kernels);
   const m = new Llama(config, initParams(config, 0), timedKernels(base, times));
   const opt = new AdamW(m.params, m.kernels, decayedParamNames(config));
   const rng = new Rng(1);
-  const B = 16, T = 128, N = B * T;
+  const B = 16, N = B * T;
   const batch = {
     B, T,
     ids: Int32Array.from({ length: N }, () => rng.int(config.vocab_size)),
@@ -104,8 +106,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2);
   const flag = (n: string) => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const kernels = flag("--kernels") ?? "wasm-threads";
-  const train = profileTrain(kernels, Number(flag("--steps") ?? 3));
-  print(`train step [${kernels}]`, train);
+  const T = Number(flag("--seq") ?? 128);
+  const train = profileTrain(kernels, Number(flag("--steps") ?? 3), T);
+  print(`train step, 16 x ${T} tokens [${kernels}]`, train);
   const s16 = profileSample(kernels, 16), s64 = profileSample(kernels, 64);
   print(`decode step, batch 16 [${kernels}]`, s16);
   print(`decode step, batch 64 [${kernels}]`, s64);

@@ -52,7 +52,7 @@ export function createWasmKernels(opts: WasmKernelOptions = {}): WasmKernels {
   }
   const arena = new WasmArena(memory, PAGE);
   const runner: Runner = threads === 2 ? new WorkerPool(ex, loaded.module, memory, opts.pool) : new InlineRunner(ex);
-  const ops = makeOps(ex, arena, runner);
+  const ops = makeOps(ex, arena, runner, loaded.variant === "relaxed-simd");
   return {
     name: opts.name ?? `wasm${loaded.variant === "relaxed-simd" ? "-fma" : ""}${threads === 2 ? "-threads" : ""}`,
     threads,
@@ -104,14 +104,30 @@ function checkIndex(ids: Int32Array, n: number, hi: number, what: string): void 
   }
 }
 
-function makeOps(ex: WasmExports, arena: WasmArena, run: Runner): Ops {
-  return { ...linearOps(ex, arena, run), ...attentionOps(ex, arena, run), ...rowOps(ex, arena, run), ...elementOps(ex, arena, run) };
+function makeOps(ex: WasmExports, arena: WasmArena, run: Runner, fma: boolean): Ops {
+  return { ...linearOps(ex, arena, run, fma), ...attentionOps(ex, arena, run), ...rowOps(ex, arena, run), ...elementOps(ex, arena, run) };
 }
 
-/** Matmul, embeddings (the reference's row copies), addInPlace. */
+/** Rows from which a product packs B' first (packing costs K x N copies, paid back over M rows). */
+const PACK_MIN_ROWS = 64;
+
+/** Matmul, embeddings (the reference's row copies), addInPlace. Large products pack B' into
+ *  8-column panels first (matmul.ts): NN and TN always (the same sums in the same order as
+ *  unpacked, so the same bits); NT only in the FMA sets, since its unpacked kernel sums in
+ *  another order and the plain sets keep the numerics the shipped base was trained with. */
 function linearOps(
-  ex: WasmExports, A: WasmArena, run: Runner,
+  ex: WasmExports, A: WasmArena, run: Runner, fma: boolean,
 ): Pick<Ops, "matmul" | "embeddingForward" | "embeddingBackward" | "addInPlace"> {
+  /** C (+)= A' B' with B'(k, j) at pb + 4 (k bks + j bns), through packed panels; columns past
+   *  the last full panel by `edge`. */
+  const packed = (pc: number, pa: number, pb: number, M: number, K: number, N: number, ars: number, aks: number,
+    bks: number, bns: number, acc: number, edge: (c0: number) => void) => {
+    const np = N >> 3;
+    const pk = A.scratch(K * np * 8); // (np, K, 8)
+    run.run("packBp", [pk, pb, K, bks, bns], np, 1, K * np * 8);
+    run.run("mmPkr", [pc, pa, pk, K, ars, aks, N, acc, np], M, 4, 2 * M * K * np * 8);
+    if (np * 8 < N) edge(np * 8);
+  };
   return {
     matmul(c, a, b, M, K, N, transA, transB, accumulate) {
       checkDims("matmul", { M, K, N });
@@ -128,11 +144,14 @@ function linearOps(
           pb = t;
           tB = false;
         }
+        const pack = M >= PACK_MIN_ROWS && N >= 8 && K > 0;
         if (!tB) {
           const ars = transA ? 1 : K, aks = transA ? M : 1;
-          if (M >= 16 || N < 16) run.run("mmNNr", [pc, pa, pb, K, ars, aks, N, N, acc, 0, N], M, 4, work);
+          if (pack) packed(pc, pa, pb, M, K, N, ars, aks, N, 1, acc, (c0) => run.run("mmNNr", [pc, pa, pb, K, ars, aks, N, N, acc, c0, N], M, 4, work));
+          else if (M >= 16 || N < 16) run.run("mmNNr", [pc, pa, pb, K, ars, aks, N, N, acc, 0, N], M, 4, work);
           else run.run("mmNNc", [pc, pa, pb, K, ars, aks, N, N, acc, 0, M], N, 8, work);
-        } else if (M >= 16 || N < 16) run.run("mmNTr", [pc, pa, pb, K, K, K, N, acc, 0, N], M, 2, work);
+        } else if (pack && fma) packed(pc, pa, pb, M, K, N, K, 1, 1, K, acc, (c0) => run.run("mmNTr", [pc, pa, pb, K, K, K, N, acc, c0, N], M, 2, work));
+        else if (M >= 16 || N < 16) run.run("mmNTr", [pc, pa, pb, K, K, K, N, acc, 0, N], M, 2, work);
         else run.run("mmNTc", [pc, pa, pb, K, K, K, N, acc, 0, M], N, 4, work);
       });
     },

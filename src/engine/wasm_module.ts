@@ -52,6 +52,11 @@ export interface WasmExports {
     c: number, a: number, b: number, K: number, lda: number, ldb: number, ldc: number, acc: number,
     r0: number, r1: number, s: number, e: number,
   ): void;
+  packBp(dst: number, b: number, K: number, bks: number, bns: number, s: number, e: number): void;
+  mmPkr(
+    c: number, a: number, bp: number, K: number, ars: number, aks: number, ldc: number, acc: number, np: number,
+    s: number, e: number,
+  ): void;
   transpose(dst: number, src: number, rows: number, cols: number, lds: number): void;
   addInPlace(y: number, x: number, s: number, e: number): void;
   swigluFwd(out: number, gate: number, up: number, s: number, e: number): void;
@@ -93,7 +98,7 @@ export interface WasmExports {
 
 /** The exports a call can be split over between two threads (range [s, e) and thread index last). */
 export const SPLIT_EXPORTS = [
-  "mmNNr", "mmNNc", "mmNTr", "mmNTc", "addInPlace", "swigluFwd", "swigluBwd", "rmsnormFwd",
+  "mmNNr", "mmNNc", "mmNTr", "mmNTc", "packBp", "mmPkr", "addInPlace", "swigluFwd", "swigluBwd", "rmsnormFwd",
   "tokenLogprobFwd", "tokenLogprobBwd", "adamw", "attnFwd", "attnDec", "attnBwd", "rope", "softmaxFwd",
 ] as const satisfies readonly (keyof WasmExports)[];
 export type SplitExport = (typeof SPLIT_EXPORTS)[number];

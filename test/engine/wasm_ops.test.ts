@@ -21,6 +21,7 @@ after(() => SETS.forEach((k) => k.dispose()));
 
 const SHAPES: [number, number, number][] = [
   [1, 1, 1], [1, 5, 7], [3, 17, 1], [5, 3, 13], [7, 33, 5], [13, 17, 33], [17, 130, 7], [33, 7, 130], [130, 33, 17], [64, 128, 64],
+  [67, 300, 21], [97, 9, 8], // packed B' (M >= 64): K past one 256-row block, row and column edges
 ];
 const TRANSPOSES: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
 
@@ -44,6 +45,28 @@ describe("matmul", () => {
       }
     });
   }
+
+  it("plain SIMD: packing B' changes no bit (NN and TN, one thread and two)", () => {
+    // M >= 64 packs B'; the first 60 rows alone (M < 64) do not. Row tiles start at 0 either way.
+    const rng = new Rng(19);
+    const M = 71, Mu = 60, Kd = 300, N = 45;
+    for (const K of SETS.filter((k) => k.variant === "simd")) {
+      for (const tA of [false, true]) {
+        const a = randArray(rng, M * Kd), b = randArray(rng, Kd * N);
+        // A' rows 0..Mu-1: rows of A (NN), or the first Mu columns of A stored (K, M) (TN).
+        const aSub = tA ? Float32Array.from({ length: Kd * Mu }, (_, i) => a[Math.floor(i / Mu) * M + (i % Mu)]!) : a.subarray(0, Mu * Kd);
+        for (const acc of [false, true]) {
+          const c0 = randArray(rng, M * N);
+          const full = K.alloc(M * N), part = K.alloc(Mu * N);
+          full.set(c0);
+          part.set(c0.subarray(0, Mu * N));
+          K.matmul(full, a, b, M, Kd, N, tA, false, acc);
+          K.matmul(part, aSub, b, Mu, Kd, N, tA, false, acc);
+          assert.deepEqual([...full.subarray(0, Mu * N)], [...part], `${K.name} tA=${tA} acc=${acc}`);
+        }
+      }
+    }
+  });
 
   it("K = 0 writes zeros (or leaves C when accumulating); bad sizes throw", () => {
     for (const K of SETS) {
