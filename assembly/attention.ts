@@ -7,7 +7,27 @@
 // step (Tq = 1) has its own entry, attnDec, which treats the query heads of a kv group as rows.
 // Differences from the reference: f32 sums, the polynomial exp of simd.ts. The backward has no
 // keyStart (as the contract): keys masked by left padding have P = 0 and so get no gradient.
-import { mmNN, mmNT } from "./matmul";
+// The relaxed-SIMD build computes the D-long dot products of the scores (forward) and of dP
+// (backward) as an NN product against a transposed copy of the head's keys (values): 4x8 tiles
+// with D steps each, instead of 2x4 dot products of D/4 steps and a horizontal sum; the plain
+// build keeps the dot products and so the sums (and bits) the shipped base was trained with.
+import { mmNN, mmNT, transpose } from "./matmul";
+
+/** Scores (or dP) rows [t, t1) of a head against keys [ks, kEnd): C (ldc Tk) = X rows (ldx) times
+ *  the rows of Y (ldy) as dot products over D; xT scratch holds D x Tk floats for the NN form. */
+// @ts-ignore: decorator
+@inline function rowDots(
+  c: usize, x: usize, y: usize, yT: usize, D: i32, ldx: i32, ldy: i32, Tk: i32, t: i32, t1: i32, ks: i32, kEnd: i32,
+): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    // Whole 8-key tiles up to the block's last visible key (entries past a row's last key are
+    // overwritten by the softmax / dS pass, which zeroes them).
+    const c1 = min(Tk, ks + (((kEnd - ks) + 7) & ~7));
+    mmNN(c, x, yT, D, ldx, 1, Tk, Tk, false, t, t1, ks, c1);
+  } else {
+    mmNT(c, x, y, D, ldx, ldy, Tk, false, t, t1, ks, kEnd);
+  }
+}
 import { expv, exps, rowMax, zeroF32 } from "./simd";
 
 /** Softmax of scale * row[ks..last] written in place as probabilities; zeros elsewhere in [0, Tk). */
@@ -47,13 +67,14 @@ function softmaxRow(row: usize, ks: i32, last: i32, Tk: i32, scale: f32): void {
 }
 
 /** Forward for the (b, h) pairs with index w = b * Hq + h in [s, e). keyStart: pointer to B i32,
- *  or 0 for none. */
+ *  or 0 for none. scratch: D * Tk f32 per thread (tid 0 or 1), used by the relaxed build. */
 export function attnFwd(
-  out: usize, att: usize, q: usize, k: usize, v: usize, keyStart: usize,
-  Tq: i32, qOffset: i32, kvStride: i32, Hq: i32, Hkv: i32, D: i32, s: i32, e: i32,
+  out: usize, att: usize, q: usize, k: usize, v: usize, keyStart: usize, scratch: usize,
+  Tq: i32, qOffset: i32, kvStride: i32, Hq: i32, Hkv: i32, D: i32, s: i32, e: i32, tid: i32,
 ): void {
   const Tk = qOffset + Tq, group = Hq / Hkv, scale = <f32>(1 / Math.sqrt(<f64>D));
   const ldq = Hq * D, ldk = Hkv * D;
+  const kT = scratch + ((<usize>tid * D * Tk) << 2); // (D, Tk) this thread's transposed keys
   for (let w = s; w < e; w++) {
     const b = w / Hq, h = w % Hq, kvh = h / group;
     const ks = keyStart ? max(0, load<i32>(keyStart + (<usize>b << 2))) : 0;
@@ -62,10 +83,13 @@ export function attnFwd(
     const kb = k + ((<usize>(b * kvStride * Hkv + kvh) * D) << 2);
     const vb = v + ((<usize>(b * kvStride * Hkv + kvh) * D) << 2);
     const ab = att + ((<usize>(b * Hq + h) * Tq * Tk) << 2);
-    // Scores for pairs of query rows, keys ks .. (last visible key of the pair).
-    for (let t = 0; t < Tq; t += 2) {
-      const t1 = min(Tq, t + 2), kEnd = min(Tk, qOffset + t1);
-      if (kEnd > ks) mmNT(ab, qb, kb, D, ldq, ldk, Tk, false, t, t1, ks, kEnd);
+    // Scores for blocks of query rows (pairs; 4 in the relaxed build), keys ks .. (last visible
+    // key of the block).
+    const rowsPer = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
+    if (ASC_FEATURE_RELAXED_SIMD) transpose(kT, kb, Tk, D, ldk); // (D, Tk)
+    for (let t = 0; t < Tq; t += rowsPer) {
+      const t1 = min(Tq, t + rowsPer), kEnd = min(Tk, qOffset + t1);
+      if (kEnd > ks) rowDots(ab, qb, kb, kT, D, ldq, ldk, Tk, t, t1, ks, kEnd);
     }
     for (let t = 0; t < Tq; t++) {
       const last = qOffset + t, row = ab + ((<usize>t * Tk) << 2);
@@ -112,18 +136,21 @@ export function attnDec(
 
 /** Backward for the (b, kvh) pairs with index w = b * Hkv + kvh in [s, e): dq of the query heads
  *  of the group written, dk/dv of the kv head written for the first Tk positions. scratch holds
- *  Tq * Tk f32 per thread (tid 0 or 1): the gradient of the scores of one head. */
+ *  (Tq + D) * Tk f32 per thread (tid 0 or 1): the gradient of the scores of one head, then the
+ *  transposed values. */
 export function attnBwd(
   dq: usize, dk: usize, dv: usize, dOut: usize, att: usize, q: usize, k: usize, v: usize, scratch: usize,
   Tq: i32, qOffset: i32, kvStride: i32, Hq: i32, Hkv: i32, D: i32, s: i32, e: i32, tid: i32,
 ): void {
   const Tk = qOffset + Tq, group = Hq / Hkv, scale = <f32>(1 / Math.sqrt(<f64>D));
   const ldq = Hq * D, ldk = Hkv * D;
-  const dS = scratch + ((<usize>tid * Tq * Tk) << 2);
+  const dS = scratch + ((<usize>tid * (Tq + D) * Tk) << 2); // (Tq, Tk)
+  const vT = dS + ((<usize>Tq * Tk) << 2); // (D, Tk) the relaxed build's transposed values
   for (let w = s; w < e; w++) {
     const b = w / Hkv, kvh = w % Hkv;
     const kvOff = (<usize>(b * kvStride * Hkv + kvh) * D) << 2;
     const kb = k + kvOff, vb = v + kvOff, dkb = dk + kvOff, dvb = dv + kvOff;
+    if (ASC_FEATURE_RELAXED_SIMD) transpose(vT, vb, Tk, D, ldk); // (D, Tk)
     for (let j = 0; j < Tk; j++) {
       zeroF32(dkb + ((<usize>j * ldk) << 2), D);
       zeroF32(dvb + ((<usize>j * ldk) << 2), D);
@@ -131,7 +158,7 @@ export function attnBwd(
     for (let h = kvh * group; h < (kvh + 1) * group; h++) {
       const qOff = (<usize>(b * Tq * Hq + h) * D) << 2;
       const ab = att + ((<usize>(b * Hq + h) * Tq * Tk) << 2);
-      headBackward(dq + qOff, dkb, dvb, dOut + qOff, ab, q + qOff, kb, vb, dS, Tq, qOffset, ldq, ldk, D, scale);
+      headBackward(dq + qOff, dkb, dvb, dOut + qOff, ab, q + qOff, kb, vb, dS, vT, Tq, qOffset, ldq, ldk, D, scale);
     }
   }
 }
@@ -140,12 +167,12 @@ export function attnBwd(
  *  dv += P^T dOut, each product restricted to the causal blocks. */
 function headBackward(
   dqb: usize, dkb: usize, dvb: usize, gb: usize, ab: usize, qb: usize, kb: usize, vb: usize, dS: usize,
-  Tq: i32, qOffset: i32, ldq: i32, ldk: i32, D: i32, scale: f32,
+  vT: usize, Tq: i32, qOffset: i32, ldq: i32, ldk: i32, D: i32, scale: f32,
 ): void {
-  const Tk = qOffset + Tq;
-  for (let t = 0; t < Tq; t += 2) {
-    const t1 = min(Tq, t + 2);
-    mmNT(dS, gb, vb, D, ldq, ldk, Tk, false, t, t1, 0, min(Tk, qOffset + t1));
+  const Tk = qOffset + Tq, rowsPer = ASC_FEATURE_RELAXED_SIMD ? 4 : 2;
+  for (let t = 0; t < Tq; t += rowsPer) {
+    const t1 = min(Tq, t + rowsPer);
+    rowDots(dS, gb, vb, vT, D, ldq, ldk, Tk, t, t1, 0, min(Tk, qOffset + t1));
   }
   for (let t = 0; t < Tq; t++) {
     const last = qOffset + t, pr = ab + ((<usize>t * Tk) << 2), dr = dS + ((<usize>t * Tk) << 2);

@@ -9,6 +9,24 @@
   return f32x4.add(acc, f32x4.mul(a, b));
 }
 
+/** Lane-wise min / max and truncation to i32: relaxed forms (one instruction each) in the relaxed
+ *  build, where every use here has finite inputs, so they give the strict forms' values. */
+// @ts-ignore: decorator
+@inline export function vmin(a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_min(a, b);
+  return f32x4.min(a, b);
+}
+// @ts-ignore: decorator
+@inline export function vmax(a: v128, b: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_max(a, b);
+  return f32x4.max(a, b);
+}
+// @ts-ignore: decorator
+@inline function vtrunc(a: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i32x4.relaxed_trunc_f32x4_s(a);
+  return i32x4.trunc_sat_f32x4_s(a);
+}
+
 /** Sum of the four lanes. */
 // @ts-ignore: decorator
 @inline export function hsum(v: v128): f32 {
@@ -19,7 +37,7 @@
 /** Max of the four lanes. */
 // @ts-ignore: decorator
 @inline export function hmax(v: v128): f32 {
-  const s = f32x4.max(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  const s = vmax(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
   return max(f32x4.extract_lane(s, 0), f32x4.extract_lane(s, 1));
 }
 
@@ -37,19 +55,20 @@
  *  about -87.3 the result is 0 (no denormals). */
 // @ts-ignore: decorator
 @inline export function expv(x: v128): v128 {
-  x = f32x4.min(f32x4.max(x, f32x4.splat(-88.0)), f32x4.splat(88.0));
+  x = vmin(vmax(x, f32x4.splat(-88.0)), f32x4.splat(88.0));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));
+  // Horner steps p r + c (fused in the relaxed build; in the plain one c + p r, the same sum).
   let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
+  p = fma(f32x4.splat(1.3981999507e-3), p, r);
+  p = fma(f32x4.splat(8.3334519073e-3), p, r);
+  p = fma(f32x4.splat(4.1665795894e-2), p, r);
+  p = fma(f32x4.splat(1.6666665459e-1), p, r);
+  p = fma(f32x4.splat(5.0000001201e-1), p, r);
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1.0));
   // 2^n from the exponent bits; n + 127 = 0 (x near -88) gives exactly 0.
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const e = i32x4.shl(i32x4.add(vtrunc(n), i32x4.splat(127)), 23);
   return f32x4.mul(p, e);
 }
 
@@ -87,7 +106,7 @@ export function logPos(x: f64): f64 {
 export function rowMax(p: usize, n: i32): f32 {
   let m = f32x4.splat(-Infinity);
   let i = 0;
-  for (; i + 4 <= n; i += 4) m = f32x4.max(m, v128.load(p + (<usize>i << 2)));
+  for (; i + 4 <= n; i += 4) m = vmax(m, v128.load(p + (<usize>i << 2)));
   let s = hmax(m);
   for (; i < n; i++) s = max(s, load<f32>(p + (<usize>i << 2)));
   return s;

@@ -108,8 +108,9 @@ function makeOps(ex: WasmExports, arena: WasmArena, run: Runner, fma: boolean): 
   return { ...linearOps(ex, arena, run, fma), ...attentionOps(ex, arena, run), ...rowOps(ex, arena, run), ...elementOps(ex, arena, run) };
 }
 
-/** Rows from which a product packs B' first (packing costs K x N copies, paid back over M rows). */
-const PACK_MIN_ROWS = 64;
+/** Rows from which a product packs B' first (packing costs K x N copies, paid back over M rows;
+ *  NT packs with strided reads of B, so a decoding step's few rows do not pay for it). */
+const PACK_MIN_ROWS = 64, PACK_MIN_ROWS_NT = 256;
 
 /** Matmul, embeddings (the reference's row copies), addInPlace. Large products pack B' into
  *  8-column panels first (matmul.ts): NN and TN always (the same sums in the same order as
@@ -144,7 +145,7 @@ function linearOps(
           pb = t;
           tB = false;
         }
-        const pack = M >= PACK_MIN_ROWS && N >= 8 && K > 0;
+        const pack = M >= (tB ? PACK_MIN_ROWS_NT : PACK_MIN_ROWS) && N >= 8 && K > 0;
         if (!tB) {
           const ars = transA ? 1 : K, aks = transA ? M : 1;
           if (pack) packed(pc, pa, pb, M, K, N, ars, aks, N, 1, acc, (c0) => run.run("mmNNr", [pc, pa, pb, K, ars, aks, N, N, acc, c0, N], M, 4, work));
@@ -188,7 +189,7 @@ function attentionOps(
         const work = 4 * B * Hq * Tq * Tk * D;
         // One decoding step: a kv head's query heads together (each cached key read once).
         if (Tq === 1) run.run("attnDec", [...args, qOffset, kvStride, Hq, Hkv, D], B * Hkv, 1, work);
-        else run.run("attnFwd", [...args, Tq, qOffset, kvStride, Hq, Hkv, D], B * Hq, 1, work);
+        else run.run("attnFwd", [...args, A.scratch(run.threads * D * Tk), Tq, qOffset, kvStride, Hq, Hkv, D], B * Hq, 1, work);
       });
     },
     attentionBackward(dq, dk, dv, dOut, att, q, k, v, dims) {
@@ -200,7 +201,7 @@ function attentionOps(
           A.f32(dv, kn, "attention dv", partial, true), A.f32(dOut, qn, "attention dOut", true, false),
           A.f32(att, B * Hq * Tq * Tk, "attention att", true, false), A.f32(q, qn, "attention q", true, false),
           A.f32(k, kn, "attention k", true, false), A.f32(v, kn, "attention v", true, false),
-          A.scratch(run.threads * Tq * Tk), Tq, qOffset, kvStride, Hq, Hkv, D];
+          A.scratch(run.threads * (Tq + D) * Tk), Tq, qOffset, kvStride, Hq, Hkv, D];
         run.run("attnBwd", args, B * Hkv, 1, 4 * B * Hq * Tq * Tk * D);
       });
     },

@@ -81,8 +81,8 @@ export interface WasmExports {
   ): void;
   softmaxFwd(out: number, x: number, V: number, s: number, e: number): void;
   attnFwd(
-    out: number, att: number, q: number, k: number, v: number, keyStart: number, Tq: number, qOffset: number,
-    kvStride: number, Hq: number, Hkv: number, D: number, s: number, e: number,
+    out: number, att: number, q: number, k: number, v: number, keyStart: number, scratch: number, Tq: number,
+    qOffset: number, kvStride: number, Hq: number, Hkv: number, D: number, s: number, e: number, tid: number,
   ): void;
   attnDec(
     out: number, att: number, q: number, k: number, v: number, keyStart: number, qOffset: number,
