@@ -10,7 +10,7 @@
 //   matmul: GFLOP/s of the matmul shapes of a tiny training step and of decoding
 //   memory: peak RSS of a separate process running 5 training steps
 // Keys: train.<kernel>, sample.<kernel>.batch<B>, matmul.<kernel>.<case MxKxN>, memory.<kernel>;
-// kernel = ref | wasm | wasm-threads | torch (2 threads) | torch-1t. `load` is the machine's load
+// kernel = ref | wasm | wasm-threads | wasm-fma | wasm-fma-threads | torch (2 threads) | torch-1t. `load` is the machine's load
 // average before and after (other processes skew every number: compare within one run).
 // Human summary on stderr; with --json one JSON document on stdout.
 import { spawnSync } from "node:child_process";
@@ -178,7 +178,7 @@ for (const k of kernelNames) {
   log(`  ${JSON.stringify((result["memory"] as Record<string, unknown>)[k])}`);
 }
 if (args.includes("--profile")) {
-  const k = kernelNames.includes("wasm-threads") ? "wasm-threads" : kernelNames[0]!;
+  const k = kernelNames.includes(selectKernels().name) ? selectKernels().name : kernelNames[0]!; // the default set when benched
   log(`profile [${k}] ...`);
   result["profile"] = { kernels: k, train: profileTrain(k, 3), sample16: profileSample(k, 16), sample64: profileSample(k, 64) };
 }
@@ -211,13 +211,13 @@ function summary(): void {
     return typeof x === "number" ? x : undefined;
   };
   const rows: [string, string[]][] = [["train", ["tokens_per_s"]], ...sampleBatches.map((B) => [`sample b${B}`, [`batch${B}`, "tokens_per_s"]] as [string, string[]])];
-  log(`\n${"tokens/s".padEnd(12)}${[...kernelNames, "torch"].map((k) => k.padStart(14)).join("")}   (x torch)`);
+  log(`\n${"tokens/s".padEnd(12)}${[...kernelNames, "torch"].map((k) => k.padStart(18)).join("")}   (x torch)`);
   for (const [label, path] of rows) {
     const src = label === "train" ? train : samp;
     const t = get(src, "torch", ...path);
     const cells = [...kernelNames, "torch"].map((k) => {
       const v = get(src, k, ...path);
-      return (v === undefined ? "-" : `${Math.round(v)}${t && k !== "torch" ? ` ${(v / t).toFixed(2)}x` : ""}`).padStart(14);
+      return (v === undefined ? "-" : `${Math.round(v)}${t && k !== "torch" ? ` ${(v / t).toFixed(2)}x` : ""}`).padStart(18);
     });
     log(`${label.padEnd(12)}${cells.join("")}`);
   }
