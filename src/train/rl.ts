@@ -8,9 +8,10 @@
 // With `curriculum` set, alpha and l_pre instead follow the recovery rate (src/train/curriculum.ts):
 // every eligible prompt is prebuilt at each level, each draw decides its prefill, and the
 // controller's state moves after each step and is saved with the checkpoint.
-// Departures from the paper: rewards come from the exact world judge (binary safety; Table 7's
-// variant) instead of Granite Guardian and an LLM rubric; the behaviour log-probs are the
-// sampler's (the same policy and weights as a recompute, checked equal in a test) instead of a
+// Departures from the paper: safety is rewarded by the exact world judge (binary; Table 7's
+// variant) or, with `guard_model`, by a tiny world guard's P(safe) (continuous, as Granite
+// Guardian's), and over-refusal by the judge's rubric instead of an LLM rubric; the behaviour
+// log-probs are the sampler's (the same policy and weights as a recompute, checked equal in a test) instead of a
 // separate forward pass; the learning rate is constant after warm-up.
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -36,6 +37,7 @@ import { curriculumMetrics, recoveryRate, stepMetrics } from "./rl_metrics.ts";
 import { type CurriculumState, initialCurriculum, nextCurriculum, parseCurriculumState } from "./curriculum.ts";
 import { type PackedUpdate, packMicroBatches } from "./rl_batch.ts";
 import { overlongPenalty } from "../rl/overlong.ts";
+import { WorldGuard } from "../reward/guard_model.ts";
 import { SAMPLING_RULES } from "../rl/dynamic_sampling.ts";
 import { POLICY_LOSSES } from "../rl/policy_loss.ts";
 import type { PolicyLossConfig } from "../rl/policy_loss.ts";
@@ -67,6 +69,7 @@ interface State {
   step: number;
   cursor: number;
   curriculum: CurriculumState | null; // null when the curriculum is off
+  guard: WorldGuard | null; // the continuous safety reward's guard, or null (the exact judge)
 }
 
 /** What a step draws prompts from: `n` rows (streamIndices), each draw turned into the prompt to
@@ -149,6 +152,7 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
   const basePath = path.resolve(o.configDir, c.base);
   if (!fs.existsSync(path.join(basePath, "config.json")))
     throw new RecapError(`base checkpoint ${basePath} not found`, "train the base model first (see docs/WORLD.md: recap sft with configs/world-base.yaml)");
+  const guard = c.guard_model ? await loadGuard(path.resolve(o.configDir, c.guard_model), c.kernels) : null;
   const needRef = c.objective.loss.name === "grpo" && c.objective.loss.kl_beta > 0;
   const base = await loadCheckpoint(basePath);
   const ref = needRef ? new Llama(base.config, base.params, kernels) : null;
@@ -164,13 +168,19 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
     opt.load(ts.m, ts.v, ts.step);
     const curriculum = c.curriculum ? parseCurriculumState(ts.extra?.["curriculum"], c.curriculum) : null;
-    return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0), curriculum };
+    return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0), curriculum, guard };
   }
   const model = new Llama(base.config, base.params, kernels);
   model.source = `checkpoint ${basePath} (trained in ${o.out})`;
   const opt = new AdamW(model.params, kernels, decayedParamNames(base.config));
   const curriculum = c.curriculum ? initialCurriculum(c.curriculum, c.recap.alpha) : null;
-  return { model, ref, tokenizer: Tokenizer.fromJSON(base.tokenizerJson), opt, step: 0, cursor: 0, curriculum };
+  return { model, ref, tokenizer: Tokenizer.fromJSON(base.tokenizerJson), opt, step: 0, cursor: 0, curriculum, guard };
+}
+
+async function loadGuard(dir: string, kernels?: string): Promise<WorldGuard> {
+  if (!fs.existsSync(path.join(dir, "config.json")))
+    throw new RecapError(`guard_model ${dir} not found`, "train the world guard first (configs/world-guard.yaml), or remove guard_model to reward safety with the exact judge");
+  return WorldGuard.load(dir, kernels);
 }
 
 export interface Fill {
@@ -196,6 +206,7 @@ function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
     const seed = (c.seed * 1_000_003 + st.step * 101 + fill.rounds) >>> 0;
     const groups = generateGroups(st.model, st.tokenizer, picked, {
       groupSize: c.group_size, maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: c.top_p, seed, shape, rewardMode: c.reward,
+      ...(st.guard ? { guard: st.guard } : {}),
     });
     fill.rounds++;
     for (const g of groups) {

@@ -42,6 +42,11 @@ export const TrainConfigSchema = z
      *  their fingerprints). Table 7's binary-reward variant in our world, where the safety reward
      *  is binary either way (an exact judge, no reward model to threshold). */
     reward: z.enum(["rubric", "binary"]).optional(),
+    /** A world guard checkpoint (configs/world-guard.yaml; relative to this file): the safety
+     *  reward of a harmful request's well-formed rollout becomes the guard's P(safe) = 1 - P(yes),
+     *  a continuous score as the paper's Granite Guardian reward (Sec. 4.1). Absent = the exact
+     *  judge's 0 / 1 (binary; the paper's Table 7 variant thresholds the guard instead). */
+    guard_model: z.string().min(1).optional(),
     /** The objective: advantage estimator, policy loss (dapo | grpo), dynamic sampling, overlong. */
     objective: objectiveConfigSchema.prefault({}),
     /** Optimiser steps (each: rollouts for prompts_per_step kept groups, then updates). */

@@ -27,6 +27,9 @@ export function stepMetrics(
     const xs = all.filter((r) => r.prompt.item.source === src).map((r) => r.rawReward);
     if (xs.length) line[`reward/${src}`] = mean(xs);
   }
+  // The reward trained on (after shaping): with a guard model, its P(safe) on harmful requests.
+  const harmful = all.filter((r) => r.prompt.item.label === "harmful");
+  if (harmful.length) line["reward/harmful_trained"] = mean(harmful.map((r) => r.reward));
   Object.assign(line, {
     "sampling/kept_groups": fill.kept.length,
     "sampling/dropped_groups": fill.dropped,

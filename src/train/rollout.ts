@@ -2,6 +2,10 @@
 // rendered prompt and (for prefilled prompts) the prefilled thinking, scored by the reward.
 // Clean and prefilled prompts are sampled in separate batches, so that a long prefill in one row
 // does not shorten the generation limit of the others (the limit is bounded by the context).
+// With a guard model, the safety reward of a harmful request's well-formed rollout is the guard's
+// P(safe) = 1 - P(yes) on (request, final response), a continuous score as the paper's Granite
+// Guardian reward; a malformed rollout keeps the judge's 0, and the other prompts (over-refusal,
+// math) keep the judge's rubric. `rawReward` is always the exact judge's score.
 import type { Llama } from "../model/llama.ts";
 import { type FinishReason, sample } from "../model/sampler.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
@@ -11,7 +15,7 @@ import { worldReward } from "../reward/world.ts";
 /** One prompt of the training mixture, tokenised once. */
 export interface PolicyPrompt {
   index: number; // row index in the mixture
-  item: JudgeItem & { id: string; source: string };
+  item: JudgeItem & { id: string; source: string; prompt: string };
   promptIds: number[]; // (P) chat up to and including <|assistant|>
   prefillIds: number[]; // (F) "<think>" + the cut prefill; [] when clean
   prefillText: string | null;
@@ -43,6 +47,8 @@ export interface RolloutOptions {
   rewardMode?: RewardMode;
   /** Reward shaping by generated length (DAPO overlong); identity when absent. */
   shape?: (reward: number, genLen: number) => number;
+  /** P(yes) of (request, response) pairs: the continuous safety reward's guard (src/reward/guard_model.ts). */
+  guard?: { pYes(pairs: readonly { request: string; response: string }[]): number[] };
 }
 
 export type RewardMode = "rubric" | "binary";
@@ -69,14 +75,21 @@ export function generateGroups(model: Llama, tok: Tokenizer, prompts: PolicyProm
       maxNewTokens: Math.max(1, maxNew), temperature: o.temperature, topP: o.topP, seed: (o.seed * 2 + k) >>> 0,
       stopTokenIds: [tok.specialIds.eos], vocabLimit: tok.vocabSize,
     });
+    const scored = results.map((r, j) => {
+      const p = prompts[rows[j]!]!;
+      return worldReward(p.item, (p.prefillText ?? "") + tok.decode(r.tokens));
+    });
+    const trained = scored.map((x) => rewardOf(x.reward, o.rewardMode));
+    if (o.guard) {
+      const judged = scored.flatMap((x, j) => (prompts[rows[j]!]!.item.label === "harmful" && x.judgement.outcome !== "malformed" ? [j] : []));
+      const pYes = o.guard.pYes(judged.map((j) => ({ request: prompts[rows[j]!]!.item.prompt, response: scored[j]!.judgement.response })));
+      judged.forEach((j, i) => { trained[j] = 1 - pYes[i]!; });
+    }
     results.forEach((r, j) => {
       const slot = rows[j]!;
-      const p = prompts[slot]!;
-      const completion = (p.prefillText ?? "") + tok.decode(r.tokens);
-      const { reward, judgement } = worldReward(p.item, completion);
-      const trained = rewardOf(reward, o.rewardMode);
-      const shaped = o.shape ? o.shape(trained, r.tokens.length) : trained;
-      slots[slot]!.push({ prompt: p, generated: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, reward: shaped, rawReward: reward, judgement });
+      const { reward, judgement } = scored[j]!;
+      const shaped = o.shape ? o.shape(trained[j]!, r.tokens.length) : trained[j]!;
+      slots[slot]!.push({ prompt: prompts[slot]!, generated: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, reward: shaped, rawReward: reward, judgement });
     });
   });
   return prompts.map((p, i) => {
