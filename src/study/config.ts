@@ -32,6 +32,22 @@ const armSchema = z.strictObject({
   train: z.record(z.string(), z.unknown()).default({}),
   /** One line on what the arm is for (printed in the report). */
   note: z.string().default(""),
+  /** The bases (names from `bases`) this arm runs from; default every base. The paper's main
+   *  arms run from every base; ablations may take one. */
+  bases: z.array(z.string().min(1)).min(1).optional(),
+  /** The safety reward: `continuous` (the world guard's P(safe), as the paper's Granite
+   *  Guardian) or `binary` (the exact judge's 0 / 1; Table 7's variant). Default: the study's. */
+  safety_reward: z.enum(["binary", "continuous"]).optional(),
+});
+
+const baseSchema = z.strictObject({
+  /** Folder-safe name (runs go to OUT/bases/NAME and OUT/arms/ARM/NAME/seedK). */
+  name: z.string().min(1),
+  /** Seed of the world build; each base has its own world, guard and reference columns. */
+  world_seed: z.number().int().nonnegative(),
+  /** `shipped` (the committed base of this world version and seed; trained when there is none)
+   *  or `train` (configs/world-base.yaml from scratch, with the world's seed as init seed). */
+  base: z.enum(["shipped", "train"]).default("shipped"),
 });
 
 const sweepSchema = z.strictObject({
@@ -72,6 +88,23 @@ export const StudyConfigSchema = z.strictObject({
   demo: z.string().default("quick"),
   /** Overrides of that preset's knobs (as `recap demo --config`), shared by every arm. */
   demo_overrides: z.record(z.string(), z.unknown()).default({}),
+  /** Base models (each with its own world seed): every arm runs from each of its bases over every
+   *  seed, so base-to-base variance is measured beside RL-seed variance. Default: one base, the
+   *  demo preset's world seed and base. */
+  bases: z.array(baseSchema).min(1).optional(),
+  /** The arms' safety reward unless an arm sets its own: binary (exact judge) or continuous
+   *  (the world guard, trained per base by configs/world-guard.yaml). Default binary. */
+  safety_reward: z.enum(["binary", "continuous"]).default("binary"),
+  /** The world guard of each base (when an arm is continuous): `limit` prompt rows per split of
+   *  its pairs (default all), `sft` overrides of configs/world-guard.yaml (e.g. steps). */
+  guard: z.strictObject({
+    limit: z.number().int().positive().optional(),
+    /** Generation limit of the sampled responses; default the arms' RL limit (rl.max_new_tokens). */
+    max_new_tokens: z.number().int().positive().optional(),
+    sft: z.record(z.string(), z.unknown()).default({}),
+  }).prefault({}),
+  /** Paired differences [A, B]: A - B per (base, seed), mean and 95% t-interval over the pairs. */
+  comparisons: z.array(z.tuple([z.string().min(1), z.string().min(1)])).default([]),
   /** RL seeds: each arm runs once per seed. Default [0, 1, 2] (the issue's 3 seeds). */
   seeds: z.array(z.number().int().nonnegative()).min(1).default([0, 1, 2]),
   /** The arms, run in this order (each over every seed before the next arm starts, so a study
@@ -87,6 +120,25 @@ export const StudyConfigSchema = z.strictObject({
 
 export type StudyConfig = z.infer<typeof StudyConfigSchema>;
 export type StudyArm = z.infer<typeof armSchema>;
+export type StudyBase = z.infer<typeof baseSchema>;
+
+/** The study's bases: the configured ones, or the demo preset's one. */
+export function studyBases(s: StudyConfig): StudyBase[] {
+  if (s.bases) return s.bases;
+  const demo = studyDemoConfig(s);
+  return [{ name: `s${demo.world_seed}`, world_seed: demo.world_seed, base: demo.base === "train" ? "train" : "shipped" }];
+}
+
+/** The bases an arm runs from. */
+export function armBases(s: StudyConfig, arm: StudyArm): StudyBase[] {
+  const all = studyBases(s);
+  return arm.bases ? all.filter((b) => arm.bases!.includes(b.name)) : all;
+}
+
+/** The shared demo config of one base: the study's, with the base's world seed and base. */
+export function baseDemoConfig(demo: DemoConfig, b: StudyBase): DemoConfig {
+  return validateConfig(mergeDeep(demo, { world_seed: b.world_seed, base: b.base }), DemoConfigSchema, `study base ${b.name}`);
+}
 
 /** The demo config every arm shares: the preset with the study's overrides. */
 export function studyDemoConfig(s: StudyConfig): DemoConfig {
@@ -106,6 +158,19 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
       throw new RecapError(`study config: arm name "${name}" is not a folder-safe name`, "arm names: lower-case letters, digits, _ . - (it names the arm's folder)");
     if ("seed" in arm.rl) throw new RecapError(`study config: arms.${name}.rl.seed is set`, "seeds come from the study's `seeds` list; remove it");
     validateConfig(mergeDeep(demo, { rl: arm.rl }), DemoConfigSchema, `study arm ${name} (rl)`);
+  }
+  const bases = studyBases(s).map((b) => b.name);
+  for (const b of bases) {
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(b)) throw new RecapError(`study config: base name "${b}" is not a folder-safe name`, "base names: lower-case letters, digits, _ . -");
+  }
+  if (new Set(bases).size !== bases.length) throw new RecapError(`study config: base names repeat (${bases.join(", ")})`, "name each base once");
+  for (const [name, arm] of Object.entries(s.arms)) {
+    const bad = (arm.bases ?? []).filter((b) => !bases.includes(b));
+    if (bad.length > 0) throw new RecapError(`study config: arms.${name}.bases names unknown bases ${bad.join(", ")}`, `bases: ${bases.join(", ")}`);
+  }
+  for (const [a, b] of s.comparisons) {
+    const bad = [a, b].filter((x) => !(x in s.arms));
+    if (bad.length > 0) throw new RecapError(`study config: comparison ${a} - ${b} names unknown arms ${bad.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
   }
   for (const sw of s.sweeps) {
     const unknown = sw.points.filter((p) => !(p.arm in s.arms)).map((p) => p.arm);

@@ -1,4 +1,5 @@
-// The study's outputs: study.json (every number), study.md (tables a person reads or pastes into
+// The study's outputs: study.json (every run's value of every metric, issue 17's format),
+// summary.json (everything the run knows), study.md (tables a person reads or pastes into
 // docs/REPRODUCTION.md), study.html (the same tables with the sweep plots inline) and one
 // standalone SVG per sweep under plots/ (mean over seeds with the 95% t-interval as a band).
 import * as fs from "node:fs";
@@ -12,11 +13,12 @@ import type { StudySummary } from "./run.ts";
 
 const LABEL = new Map(STUDY_METRICS.map(([k, l, rate]) => [k, { label: l, rate }]));
 
-/** A model run once (base, SFT baseline) as a column without an interval over seeds. */
-function onceColumn(metrics: Record<string, number | null>): Record<string, SeedStats> {
+/** A model run once per base (base, SFT baseline) as a column: mean over the bases (with a
+ *  t-interval over bases when there are several). */
+function onceColumn(perBase: Record<string, number | null>[]): Record<string, SeedStats> {
   const col: Record<string, SeedStats> = {};
   for (const [k] of STUDY_METRICS) {
-    const st = seedStats([metrics[k] ?? null]);
+    const st = seedStats(perBase.map((m) => m[k] ?? null));
     if (st) col[k] = st;
   }
   return col;
@@ -30,7 +32,8 @@ function tablesMarkdown(s: StudySummary, cfg: StudyConfig): string[] {
   const tables = cfg.tables.length > 0 ? cfg.tables : [{ title: "Every arm", columns: ["base", "sft", ...Object.keys(cfg.arms)], note: "" }];
   return tables.flatMap((t) => {
     const cols = t.columns.filter((c) => isOnce(c) || s.arms[c]);
-    const columns = Object.fromEntries(cols.map((c) => [isOnce(c) ? `${c} (1 run)` : c, isOnce(c) ? onceColumn(s[c]) : s.arms[c]!.metrics]));
+    const nb = Object.keys(s.bases).length;
+    const columns = Object.fromEntries(cols.map((c) => [isOnce(c) ? `${c} (${nb} run${nb > 1 ? "s" : ""})` : c, isOnce(c) ? onceColumn(Object.values(s.bases).map((b) => b[c])) : s.arms[c]!.metrics]));
     const metrics = "metrics" in t && t.metrics ? STUDY_METRICS.filter(([k]) => t.metrics!.includes(k)) : STUDY_METRICS;
     const missing = t.columns.filter((c) => !cols.includes(c));
     return [`## ${t.title}`, "", ...(t.note ? [t.note, ""] : []), markdownTable(columns, metrics), ...(missing.length ? [`Not run yet: ${missing.join(", ")}.`, ""] : [])];
@@ -105,10 +108,66 @@ function diagnosticsMarkdown(s: StudySummary): string {
 
 function header(s: StudySummary): string[] {
   const d = s.demo;
+  const bases = Object.values(s.bases).map((b) => `${b.name} (world seed ${b.world_seed}; ${b.source})`).join(", ");
   return [
-    `World ${s.world_version} (seed ${d.world_seed}); base: ${d.base === "shipped" ? "the shipped checkpoint" : "trained"}; each arm: ${d.rl.steps} RL steps of ${d.rl.prompts_per_step} prompt groups x G = ${d.rl.group_size} (unless the arm changes it), lr ${d.rl.lr}, seeds ${s.seeds.join(", ")}.`,
-    `Evaluation: the first ${d.eval.limit} held-out rows per suite, temperature ${d.eval.temperature}, top-p ${d.eval.top_p}, one sample per item. Cells: mean over seeds [95% Student-t interval over seeds]; base and SFT baseline (the base fine-tuned for ${d.sft_baseline_steps} steps on safe traces only) are one run and one evaluation each (no seeds).`,
+    `World ${s.world_version}; bases: ${bases}; each arm: ${d.rl.steps} RL steps of ${d.rl.prompts_per_step} prompt groups x G = ${d.rl.group_size} (unless the arm changes it), lr ${d.rl.lr}, RL seeds ${s.seeds.join(", ")}, from each of its bases.`,
+    `Evaluation: the first ${d.eval.limit} held-out rows per suite of each base's world, temperature ${d.eval.temperature}, top-p ${d.eval.top_p}, one sample per item. Cells: mean over the arm's (base, seed) runs [95% Student-t interval over those runs]; base and SFT baseline (the base fine-tuned for ${d.sft_baseline_steps} steps on safe traces only) are one run per base.`,
   ];
+}
+
+/** The configured paired comparisons: A - B per (base, seed). */
+function comparisonsMarkdown(s: StudySummary): string[] {
+  const entries = Object.entries(s.comparisons);
+  if (entries.length === 0) return [];
+  return ["## Paired differences", "", "A - B per (base, seed) run of both arms; mean [95% t-interval over the pairs].", "",
+    markdownTable(Object.fromEntries(entries.map(([k, v]) => [`${k} (${v.runs.length} pairs)`, v.metrics]))), ""];
+}
+
+/** Base-to-base against seed-to-seed spread, for arms run from more than one base. */
+function varianceMarkdown(s: StudySummary): string[] {
+  const arms = Object.entries(s.arms).filter(([, a]) => Object.keys(a.variance).length > 0);
+  if (arms.length === 0) return [];
+  const keys = STUDY_METRICS.filter(([k]) => arms.some(([, a]) => a.variance[k]));
+  const f = (v: number | undefined, rate: boolean) => (v === undefined || !Number.isFinite(v) ? "-" : rate ? (100 * v).toFixed(1) : v.toFixed(1));
+  return ["## Base-to-base and seed-to-seed spread", "", "Per arm: SD of the base means / pooled SD of the runs around their base's mean (points for rates).", "",
+    `| metric | ${arms.map(([n]) => n).join(" | ")} |`, `|---|${arms.map(() => "---").join("|")}|`,
+    ...keys.map(([k, label, rate]) => `| ${label} | ${arms.map(([, a]) => `${f(a.variance[k]?.between_bases_sd, rate)} / ${f(a.variance[k]?.within_base_sd, rate)}`).join(" | ")} |`), ""];
+}
+
+/** The guard's calibration per base (the continuous safety reward). */
+function guardMarkdown(s: StudySummary): string[] {
+  const rows = Object.values(s.bases).filter((b) => b.guard);
+  if (rows.length === 0) return [];
+  const f = (v: unknown) => (typeof v === "number" ? v.toFixed(3) : "-");
+  return ["## The world guard (continuous safety reward)", "", "Calibration against the exact judge on held-out pairs (the evaluation suites' requests, sampled from the base clean and after counter-aligned prefills).", "",
+    "| base | held-out pairs | unsafe | accuracy | AUROC | Brier | ECE |", "|---|---|---|---|---|---|---|",
+    ...rows.map((b) => `| ${b.name} | ${b.guard!["heldout_pairs"] ?? "-"} | ${b.guard!["heldout_unsafe"] ?? "-"} | ${f(b.guard!["accuracy"])} | ${f(b.guard!["auroc"])} | ${f(b.guard!["brier"])} | ${f(b.guard!["ece"])} |`), ""];
+}
+
+/** study.json: every run's value of every metric, in the issue's format. */
+export function studyJson(s: StudySummary): Record<string, unknown> {
+  const stats = (st: SeedStats, runs: { base: string; seed: number }[]) => ({
+    mean: st.mean, ci95: Number.isFinite(st.lo) ? [st.lo, st.hi] : null,
+    per_run: runs.map((r, i) => ({ base: r.base, seed: r.seed, value: st.values[i] ?? null })),
+  });
+  return {
+    world: s.world_version,
+    bases: Object.values(s.bases).map((b) => ({ name: b.name, world_seed: b.world_seed, source: b.source, guard_calibration: b.guard })),
+    rl_seeds: s.seeds,
+    intervals: "95% Student-t over an arm's (base, seed) runs; comparisons: over the (base, seed) pairs both arms ran",
+    reference: Object.fromEntries(Object.values(s.bases).map((b) => [b.name, { base: b.base, sft: b.sft }])),
+    arms: Object.fromEntries(Object.entries(s.arms).map(([n, a]) => [n, {
+      group_size: (a.rl["group_size"] as number | undefined) ?? s.demo.rl.group_size,
+      steps: (a.rl["steps"] as number | undefined) ?? s.demo.rl.steps,
+      overrides: { preset: a.preset, rl: a.rl, train: a.train, safety_reward: a.safety_reward },
+      runs: a.runs,
+      metrics: Object.fromEntries(Object.entries(a.metrics).map(([k, st]) => [k, stats(st, a.runs)])),
+      variance: a.variance,
+      training: Object.fromEntries(Object.entries(a.training).map(([k, st]) => [k, stats(st, a.runs)])),
+    }])),
+    comparisons: Object.fromEntries(Object.entries(s.comparisons).map(([k, c]) => [k, Object.fromEntries(Object.entries(c.metrics).map(([m, st]) => [m, stats(st, c.runs)]))])),
+    pending: s.pending,
+  };
 }
 
 /** Writes every output of the study atomically; returns the paths. */
@@ -132,6 +191,7 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
     "# recap study", "", ...header(s), "",
     "## Arms", "", ...Object.entries(cfg.arms).map(([n, a]) => `- **${n}** (${a.preset}${Object.keys(a.rl).length ? `, rl ${JSON.stringify(a.rl)}` : ""}${Object.keys(a.train).length ? `, train ${JSON.stringify(a.train)}` : ""})${a.note ? `: ${a.note}` : ""}${s.arms[n] ? "" : " — not run yet"}`), "",
     ...tablesMarkdown(s, cfg),
+    ...comparisonsMarkdown(s), ...varianceMarkdown(s), ...guardMarkdown(s),
     "## Training", "", diagnosticsMarkdown(s),
     ...cfg.sweeps.flatMap((sw, i) => {
       const plot = plots.find((p) => p.endsWith(`sweep-${i + 1}.svg`));
@@ -147,10 +207,12 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
   const mdFile = path.join(out, "study.md");
   const htmlFile = path.join(out, "study.html");
   const jsonFile = path.join(out, "study.json");
-  const files = { markdown: mdFile, html: htmlFile, json: jsonFile, plots };
+  const summaryFile = path.join(out, "summary.json");
+  const files = { markdown: mdFile, html: htmlFile, json: jsonFile, summary: summaryFile, plots };
   await writeFileAtomic(mdFile, md);
   await writeFileAtomic(htmlFile, html(md, charts));
-  await writeFileAtomic(jsonFile, JSON.stringify({ ...s, files }, null, 2) + "\n");
+  await writeFileAtomic(jsonFile, JSON.stringify(studyJson(s), null, 2) + "\n");
+  await writeFileAtomic(summaryFile, JSON.stringify({ ...s, files }, null, 2) + "\n");
   return files;
 }
 

@@ -1,11 +1,13 @@
-// `recap study`: the reproduction study as resumable stages. The world, the base and the SFT
-// baseline come from the demo's stages (shared by every arm; base and SFT baseline are evaluated
-// once, as reference columns: neither depends on the RL seed), then
-// each arm runs over every seed — one RL run from the base and its evaluation (the demo's suites,
-// attacks and sampling) — in OUT/arms/ARM/seedK/, each with its own stage ledger, so a cut-short
-// study resumes where it stopped and a finished arm is never redone. The summary aggregates each
-// arm over its finished seeds (mean, 95% Student-t interval over seeds) with training diagnostics
-// read from the run's metrics.jsonl.
+// `recap study`: the reproduction study as resumable stages. Per base (its own world seed), the
+// world, the base and the SFT baseline come from the demo's stages in OUT/bases/NAME (base and SFT
+// baseline are evaluated once, as reference columns: neither depends on the RL seed), with the
+// world guard when an arm rewards safety continuously (guard_stage.ts). Then each arm runs from
+// each of its bases over every seed — one RL run and its evaluation (the demo's suites, attacks
+// and sampling) — in OUT/arms/ARM/BASE/seedK/, each with its own stage ledger, so a cut-short
+// study resumes where it stopped and a finished run is never redone. The summary aggregates each
+// arm over its runs (mean, 95% Student-t interval over the (base, seed) runs, every run's value
+// kept), splits the spread into base-to-base and seed-to-seed, pairs arms by (base, seed) for
+// the configured comparisons, and reads training diagnostics from each run's metrics.jsonl.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type DemoConfig, mergeDeep } from "../demo/config.ts";
@@ -18,8 +20,9 @@ import { loadConfigFile, validateConfig } from "../util/config_file.ts";
 import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
 import { WORLD_VERSION } from "../world/lexicon.ts";
-import { STUDY_METRICS, type SeedStats, aggregateSeeds } from "./aggregate.ts";
-import { ARM_PRESETS, type StudyConfig, armDemoConfig, studyDemoConfig } from "./config.ts";
+import { STUDY_METRICS, type SeedStats, aggregateSeeds, seedStats } from "./aggregate.ts";
+import { ARM_PRESETS, type StudyArm, type StudyBase, type StudyConfig, armBases, armDemoConfig, baseDemoConfig, studyBases, studyDemoConfig } from "./config.ts";
+import { type GuardSettings, guardStage } from "./guard_stage.ts";
 import { type TrainingDiagnostics, trainingDiagnostics } from "./diagnostics.ts";
 import { writeStudyReport } from "./report.ts";
 
@@ -32,33 +35,55 @@ export interface StudyOptions {
   log?: (line: string) => void;
 }
 
+export interface RunRef {
+  base: string;
+  seed: number;
+}
+
 export interface ArmResult {
   preset: string;
   note: string;
   rl: Record<string, unknown>;
   train: Record<string, unknown>;
-  /** Seeds whose run and evaluation finished (in this invocation or before). */
+  safety_reward: "binary" | "continuous";
+  /** The arm's bases and seeds; `runs` lists the (base, seed) runs in the order of every
+   *  SeedStats' `values`. */
+  bases: string[];
   seeds: number[];
+  runs: RunRef[];
   metrics: Record<string, SeedStats>;
+  /** Per metric, with more than one base: the spread of the base means, and the pooled spread of
+   *  runs around their base's mean (RL seeds). */
+  variance: Record<string, { between_bases_sd: number; within_base_sd: number }>;
   training: Record<string, SeedStats>;
-  /** Per seed: the evaluation folder. */
+  /** Per run: the evaluation folder. */
   eval_dirs: string[];
+}
+
+export interface BaseResult {
+  name: string;
+  world_seed: number;
+  source: string;
+  /** The base model and the SFT baseline, evaluated once each. */
+  base: Record<string, number | null>;
+  sft: Record<string, number | null>;
+  /** The guard's calibration on held-out pairs, when an arm of this base uses it. */
+  guard: Record<string, unknown> | null;
 }
 
 export interface StudySummary {
   world_version: string;
   demo: DemoConfig;
   seeds: number[];
-  /** The base model, evaluated once (it does not depend on the RL seed). */
-  base: Record<string, number | null>;
-  /** The SFT baseline (the base fine-tuned on safe traces; the paper's SFT row), run once. */
-  sft: Record<string, number | null>;
+  bases: Record<string, BaseResult>;
   arms: Record<string, ArmResult>;
+  /** A - B per (base, seed) run both arms have. */
+  comparisons: Record<string, { runs: RunRef[]; metrics: Record<string, SeedStats> }>;
   /** Arms of the config not finished (left out by --arms and not run before). */
   pending: string[];
-  /** Seconds of work behind the results, summed over every stage of every arm and seed. */
+  /** Seconds of work behind the results, summed over every stage of every arm and run. */
   seconds: number;
-  files: { markdown: string; html: string; json: string; plots: string[] };
+  files: { markdown: string; html: string; json: string; summary: string; plots: string[] };
 }
 
 /** Every arm's train config resolved before any work, so that a bad override fails now and not
@@ -71,13 +96,72 @@ async function checkArmTrainConfigs(s: StudyConfig, demo: DemoConfig): Promise<v
   }
 }
 
-function seedFinished(dir: string): boolean {
+function runFinished(dir: string): boolean {
   if (!fs.existsSync(dir)) return false;
   const st = readState(dir).stages;
   return st["rl"] !== undefined && st["eval rl"] !== undefined;
 }
 
-/** Runs (or resumes) the study; writes OUT/study.json, OUT/study.md, OUT/study.html and plots. */
+const runDir = (out: string, arm: string, base: string, seed: number) => path.join(out, "arms", arm, base, `seed${seed}`);
+
+interface PreparedBase {
+  b: StudyBase;
+  c: DemoConfig;
+  world: string;
+  ckpt: string;
+  fp: string;
+  guard: { ckpt: string; fp: string } | null;
+  result: BaseResult;
+  seconds: number;
+}
+
+/** A base's shared stages in OUT/bases/NAME: world, base, their evaluations, SFT baseline, guard. */
+async function prepareBase(out: string, demo: DemoConfig, b: StudyBase, guardSettings: GuardSettings | null, log: (l: string) => void): Promise<PreparedBase> {
+  const withGuard = guardSettings !== null;
+  const c = baseDemoConfig(demo, b);
+  const dir = path.join(out, "bases", b.name);
+  fs.mkdirSync(dir, { recursive: true });
+  const x: Ctx = { c, out: dir, state: readState(dir), log: (l) => log(`base ${b.name}: ${l}`), index: 0, total: withGuard ? 6 : 5, label: `study base ${b.name}` };
+  const { dir: world, fp: worldFp } = await worldStage(x);
+  const base = await baseStage(x, world, worldFp);
+  const baseEval = await evalStage(x, "base", world, base.ckpt, base.fp);
+  const sft = await sftStage(x, world, base.ckpt, base.fp);
+  const sftEval = await evalStage(x, "sft", world, sft.ckpt, sft.fp);
+  const guard = guardSettings ? await guardStage(x, world, base.ckpt, base.fp, guardSettings) : null;
+  const baseRun = loadRun(baseEval, "base"), sftRun = loadRun(sftEval, "sft");
+  const cal = guard ? x.state.stages["guard"]?.result ?? null : null;
+  return {
+    b, c, world, ckpt: base.ckpt, fp: base.fp, guard,
+    seconds: Object.values(x.state.stages).reduce((t, r) => t + r.seconds, 0),
+    result: {
+      name: b.name, world_seed: b.world_seed, source: base.source,
+      base: modelSummary(baseRun.cells, c.eval.suites, baseRun.lines).metrics,
+      sft: modelSummary(sftRun.cells, c.eval.suites, sftRun.lines).metrics,
+      guard: cal,
+    },
+  };
+}
+
+/** Per metric: the SD of the base means and the pooled within-base SD of the runs. */
+function varianceByBase(perRun: Record<string, number | null>[], runs: RunRef[], keys: readonly string[]): ArmResult["variance"] {
+  const out: ArmResult["variance"] = {};
+  const names = [...new Set(runs.map((r) => r.base))];
+  if (names.length < 2) return out;
+  for (const k of keys) {
+    const groups = names.map((n) => runs.flatMap((r, i) => (r.base === n && typeof perRun[i]![k] === "number" ? [perRun[i]![k] as number] : [])));
+    if (groups.some((g) => g.length === 0)) continue;
+    const means = groups.map((g) => g.reduce((a, v) => a + v, 0) / g.length);
+    const grand = means.reduce((a, v) => a + v, 0) / means.length;
+    const between = Math.sqrt(means.reduce((a, m) => a + (m - grand) ** 2, 0) / (means.length - 1));
+    const ss = groups.reduce((a, g, i) => a + g.reduce((t, v) => t + (v - means[i]!) ** 2, 0), 0);
+    const df = groups.reduce((a, g) => a + g.length - 1, 0);
+    out[k] = { between_bases_sd: between, within_base_sd: df > 0 ? Math.sqrt(ss / df) : NaN };
+  }
+  return out;
+}
+
+/** Runs (or resumes) the study; writes OUT/study.json (the issue's format), OUT/summary.json
+ *  (everything), OUT/study.md, OUT/study.html and plots. */
 export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const s = o.config;
   const out = path.resolve(o.out);
@@ -87,63 +171,91 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const demo = studyDemoConfig(s);
   await checkArmTrainConfigs(s, demo);
   const log = o.log ?? (() => {});
-  checkOutDir(out, "demo");
+  checkOutDir(out, "study");
   fs.mkdirSync(out, { recursive: true });
 
-  const shared: Ctx = { c: demo, out, state: readState(out), log, index: 0, total: 5, label: "study" };
-  const { dir: world, fp: worldFp } = await worldStage(shared);
-  const base = await baseStage(shared, world, worldFp);
-  const baseEval = await evalStage(shared, "base", world, base.ckpt, base.fp);
-  const sft = await sftStage(shared, world, base.ckpt, base.fp);
-  const sftEval = await evalStage(shared, "sft", world, sft.ckpt, sft.fp);
-  let seconds = Object.values(shared.state.stages).reduce((t, r) => t + r.seconds, 0);
+  // The arms in this summary: those selected, and the others only when every run finished earlier.
+  const reward = (a: StudyArm) => a.safety_reward ?? s.safety_reward;
+  const included = Object.keys(s.arms).filter((n) => names.includes(n) ||
+    armBases(s, s.arms[n]!).every((b) => s.seeds.every((seed) => runFinished(runDir(out, n, b.name, seed)))));
+  const pending = Object.keys(s.arms).filter((n) => !included.includes(n));
+  const prepared = new Map<string, PreparedBase>();
+  let seconds = 0;
+  for (const b of studyBases(s)) {
+    const used = included.filter((n) => armBases(s, s.arms[n]!).some((x) => x.name === b.name));
+    if (used.length === 0) continue;
+    const p = await prepareBase(out, demo, b, used.some((n) => reward(s.arms[n]!) === "continuous") ? s.guard : null, log);
+    prepared.set(b.name, p);
+    seconds += p.seconds;
+  }
 
-  const baseRun = loadRun(baseEval, "base");
-  const sftRun = loadRun(sftEval, "sft");
   const arms: Record<string, ArmResult> = {};
-  const pending: string[] = [];
   const summary: StudySummary = {
     world_version: WORLD_VERSION, demo, seeds: s.seeds,
-    base: modelSummary(baseRun.cells, demo.eval.suites, baseRun.lines).metrics,
-    sft: modelSummary(sftRun.cells, demo.eval.suites, sftRun.lines).metrics,
-    arms, pending, seconds, files: { markdown: "", html: "", json: "", plots: [] },
+    bases: Object.fromEntries([...prepared].map(([n, p]) => [n, p.result])),
+    arms, comparisons: {}, pending, seconds, files: { markdown: "", html: "", json: "", summary: "", plots: [] },
   };
-  // Every arm of the config, in order: the selected ones run (or resume); the others join the
-  // summary only when every seed finished earlier (their stages are then skipped, or refused if
-  // the config changed since).
-  for (const name of Object.keys(s.arms)) {
+  const keys = STUDY_METRICS.map(([k]) => k);
+  for (const name of included) {
     const arm = s.arms[name]!;
-    if (!names.includes(name) && !s.seeds.every((seed) => seedFinished(path.join(out, "arms", name, `seed${seed}`)))) {
-      pending.push(name);
-      continue;
-    }
-    const perSeed: Record<string, number | null>[] = [];
-    const perSeedTraining: TrainingDiagnostics[] = [];
+    const perRun: Record<string, number | null>[] = [];
+    const perRunTraining: TrainingDiagnostics[] = [];
+    const runs: RunRef[] = [];
     const evalDirs: string[] = [];
-    for (const seed of s.seeds) {
-      const dir = path.join(out, "arms", name, `seed${seed}`);
-      fs.mkdirSync(dir, { recursive: true });
-      const c = armDemoConfig(demo, arm, seed);
-      const x: Ctx = { c, out: dir, state: readState(dir), log: (l) => log(`${name} seed ${seed}: ${l}`), index: 0, total: 2, label: `study arm ${name} seed ${seed}` };
-      const rl = await rlStage(x, "rl", ARM_PRESETS[arm.preset], world, base.ckpt, base.fp, arm.train);
-      const evalDir = await evalStage(x, "rl", world, rl.ckpt, rl.fp);
-      seconds += Object.values(x.state.stages).reduce((t, r) => t + r.seconds, 0);
-      const run = loadRun(evalDir, name);
-      perSeed.push(modelSummary(run.cells, demo.eval.suites, run.lines).metrics);
-      perSeedTraining.push(trainingDiagnostics(path.join(dir, "rl", "metrics.jsonl"), c.rl.prompts_per_step));
-      evalDirs.push(evalDir);
+    for (const b of armBases(s, arm)) {
+      const p = prepared.get(b.name)!;
+      for (const seed of s.seeds) {
+        const dir = runDir(out, name, b.name, seed);
+        fs.mkdirSync(dir, { recursive: true });
+        const c = armDemoConfig(p.c, arm, seed);
+        const continuous = reward(arm) === "continuous";
+        const train = continuous ? mergeDeep(arm.train, { guard_model: p.guard!.ckpt }) : arm.train;
+        const x: Ctx = { c, out: dir, state: readState(dir), log: (l) => log(`${name} ${b.name} seed ${seed}: ${l}`), index: 0, total: 2, label: `study arm ${name} base ${b.name} seed ${seed}` };
+        const rl = await rlStage(x, "rl", ARM_PRESETS[arm.preset], p.world, p.ckpt, continuous ? `${p.fp}+guard:${p.guard!.fp}` : p.fp, train);
+        const evalDir = await evalStage(x, "rl", p.world, rl.ckpt, rl.fp);
+        seconds += Object.values(x.state.stages).reduce((t, r) => t + r.seconds, 0);
+        const run = loadRun(evalDir, name);
+        perRun.push(modelSummary(run.cells, c.eval.suites, run.lines).metrics);
+        perRunTraining.push(trainingDiagnostics(path.join(dir, "rl", "metrics.jsonl"), c.rl.prompts_per_step));
+        runs.push({ base: b.name, seed });
+        evalDirs.push(evalDir);
+      }
     }
     arms[name] = {
-      preset: arm.preset, note: arm.note, rl: arm.rl, train: arm.train, seeds: s.seeds, eval_dirs: evalDirs,
-      metrics: aggregateSeeds(perSeed, STUDY_METRICS.map(([k]) => k)),
-      training: aggregateSeeds(perSeedTraining as unknown as Record<string, number | null>[], Object.keys(perSeedTraining[0] ?? {})),
+      preset: arm.preset, note: arm.note, rl: arm.rl, train: arm.train, safety_reward: reward(arm),
+      bases: armBases(s, arm).map((b) => b.name), seeds: s.seeds, runs, eval_dirs: evalDirs,
+      metrics: aggregateSeeds(perRun, keys),
+      variance: varianceByBase(perRun, runs, keys),
+      training: aggregateSeeds(perRunTraining as unknown as Record<string, number | null>[], Object.keys(perRunTraining[0] ?? {})),
     };
+    summary.comparisons = pairedComparisons(s, arms);
     // The tables so far, after every arm: a long study can be read while it runs.
-    const rest = Object.keys(s.arms).slice(Object.keys(s.arms).indexOf(name) + 1);
+    const rest = included.slice(included.indexOf(name) + 1);
     summary.seconds = seconds;
     summary.files = await writeStudyReport(out, s, { ...summary, pending: [...pending, ...rest] });
   }
   summary.seconds = seconds;
   summary.files = await writeStudyReport(out, s, summary);
   return summary;
+}
+
+/** A - B per (base, seed) run of both, for every configured comparison whose arms are done. */
+function pairedComparisons(s: StudyConfig, arms: Record<string, ArmResult>): StudySummary["comparisons"] {
+  const out: StudySummary["comparisons"] = {};
+  for (const [a, b] of s.comparisons) {
+    const A = arms[a], B = arms[b];
+    if (!A || !B) continue;
+    const runs = A.runs.filter((r) => B.runs.some((q) => q.base === r.base && q.seed === r.seed));
+    const metrics: Record<string, SeedStats> = {};
+    for (const [k] of STUDY_METRICS) {
+      const at = (x: ArmResult, r: RunRef) => x.metrics[k]?.values[x.runs.findIndex((q) => q.base === r.base && q.seed === r.seed)] ?? null;
+      const st = seedStats(runs.map((r) => {
+        const va = at(A, r), vb = at(B, r);
+        return va === null || vb === null ? null : va - vb;
+      }));
+      if (st) metrics[k] = st;
+    }
+    out[`${a} - ${b}`] = { runs, metrics };
+  }
+  return out;
 }

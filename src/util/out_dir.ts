@@ -15,10 +15,11 @@ export const OUT_KINDS: Record<string, { what: string; markers: readonly string[
   train: { what: "a training run", markers: ["checkpoint", "metrics.jsonl", "summary.json", "config.json"], needAll: false, foreign: ["model.safetensors", "results.jsonl", "demo_state.json"] },
   eval: { what: "an evaluation", markers: ["run.json", "results.jsonl"], needAll: false, foreign: ["model.safetensors", "metrics.jsonl"] },
   data: { what: "a data build", markers: ["summary.json", "cache", "openrlhf.jsonl", "trl.jsonl", "verl.parquet"], needAll: false, foreign: ["model.safetensors", "metrics.jsonl", "results.jsonl", "demo_state.json"] },
-  demo: { what: "a demo or study", markers: ["demo_state.json"], needAll: false, foreign: [] },
+  demo: { what: "a demo", markers: ["demo_state.json"], needAll: false, foreign: [] },
+  study: { what: "a study", markers: ["bases", "study.json", "summary.json"], needAll: false, foreign: ["demo_state.json", "model.safetensors", "metrics.jsonl"] },
   premise: { what: "a premise measurement", markers: ["premise.json", "suites", "rl"], needAll: false, foreign: ["model.safetensors", "metrics.jsonl"] },
 };
-export type OutKind = "checkpoint" | "train" | "eval" | "data" | "demo" | "premise";
+export type OutKind = "checkpoint" | "train" | "eval" | "data" | "demo" | "study" | "premise";
 
 /** Whether `entries` (a folder's names) are `kind`'s own earlier output. */
 export function isOwnRun(entries: readonly string[], kind: OutKind): boolean {

@@ -76,6 +76,9 @@ test("study configs that cannot work fail before any work, naming the fix", () =
   bad({ beta_curves: [{ title: "b", arms: ["ghost"], clean: "safety_clean", attacked: "safety_prefill" }] }, /beta curve "b" names unknown arms ghost/);
   bad({ tables: [{ title: "T", columns: ["base", "ghost"] }] }, /table "T" names unknown arms ghost/);
   bad({ tables: [{ title: "T", columns: ["base"], metrics: ["safety_clen"] }] }, /table "T" names unknown metrics safety_clen/);
+  bad({ bases: [{ name: "a", world_seed: 1 }, { name: "a", world_seed: 2 }] }, /base names repeat/);
+  bad({ arms: { recap: { preset: "recap", bases: ["ghost"] } }, sweeps: [], beta_curves: [] }, /arms\.recap\.bases names unknown bases ghost/);
+  bad({ comparisons: [["recap", "ghost"]] }, /comparison recap - ghost names unknown arms ghost/);
 });
 
 test("a study runs its arms over every seed, writes tables, JSON and plots, resumes, and adds arms later", { timeout: 400_000 }, async () => {
@@ -88,10 +91,10 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
     const a = s1.arms[arm]!;
     assert.deepEqual(a.seeds, [0, 1]);
     assert.equal(a.metrics["safety_clean"]!.values.length, 2);
-    for (const seed of [0, 1]) assert.ok(fs.existsSync(path.join(out, "arms", arm, `seed${seed}`, "rl", "checkpoint", "model.safetensors")));
+    for (const seed of [0, 1]) assert.ok(fs.existsSync(path.join(out, "arms", arm, "s1", `seed${seed}`, "rl", "checkpoint", "model.safetensors")));
   }
   // Same base and budget; the seeds differ, and DAPO sees no prefill while RECAP does.
-  const cfg = (arm: string, seed: number) => JSON.parse(fs.readFileSync(path.join(out, "arms", arm, `seed${seed}`, "rl.config.json"), "utf8")) as Record<string, unknown>;
+  const cfg = (arm: string, seed: number) => JSON.parse(fs.readFileSync(path.join(out, "arms", arm, "s1", `seed${seed}`, "rl.config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(cfg("dapo", 0)["base"], cfg("recap", 1)["base"]);
   assert.deepEqual([cfg("recap", 0)["seed"], cfg("recap", 1)["seed"]], [0, 1]);
   assert.equal(cfg("dapo", 0)["recap_enabled"], false);
@@ -121,7 +124,15 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   assert.match(md3, /## Table 2 in miniature\n\n\| metric \| base \(1 run\) \| recap \| alpha-1 \|\n\|---\|---\|---\|---\|\n\| clean safety % \|[^\n]*\n\| math % \|[^\n]*\n\n/);
   assert.deepEqual(Object.keys(s3.arms), ["dapo", "recap", "alpha-1"]);
   assert.deepEqual(s3.pending, []);
-  assert.equal(JSON.parse(fs.readFileSync(s3.files.json, "utf8")).arms["alpha-1"].rl.alpha, 1);
+  const j = JSON.parse(fs.readFileSync(s3.files.json, "utf8"));
+  assert.equal(j.arms["alpha-1"].overrides.rl.alpha, 1);
+  // study.json: every run's value, and means that agree with them.
+  for (const [arm, a] of Object.entries(j.arms as Record<string, { metrics: Record<string, { mean: number; per_run: { base: string; seed: number; value: number | null }[] }> }>)) {
+    const m = a.metrics["safety_clean"]!;
+    assert.deepEqual(m.per_run.map((r) => [r.base, r.seed]), [["s1", 0], ["s1", 1]], arm);
+    const vals = m.per_run.map((r) => r.value!);
+    assert.ok(Math.abs(m.mean - vals.reduce((x, y) => x + y, 0) / vals.length) < 1e-12, arm);
+  }
   // alpha 1: every safety prompt prefilled (4 prompts: each seed's first draw holds a safety prompt; 60% of
   // the world's RL prompts are math, so 2 might not)
   assert.equal(typeof s3.arms["alpha-1"]!.training["prefilled_reward_early"]?.mean, "number");
@@ -132,4 +143,40 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   await assert.rejects(runStudy({ config: study(), out, arms: ["nope"] }), (e: unknown) => isRecapError(e) && /unknown arm\(s\) nope/.test(e.message));
   const changed = study({ arms: { dapo: { preset: "dapo", rl: { lr: 1e-4 } }, recap: { preset: "recap" }, "alpha-1": { preset: "recap", rl: { alpha: 1 } } } });
   await assert.rejects(runStudy({ config: changed, out, arms: ["dapo"] }), (e: unknown) => isRecapError(e) && /made with other settings/.test(e.message));
+});
+
+test("two bases: every arm runs from each, runs are paired by (base, seed), spread split by base; a continuous arm trains and uses each base's guard", { timeout: 600_000 }, async () => {
+  const out = path.join(tmp, "two-bases");
+  const cfg = study({
+    seeds: [0, 1], sweeps: [], beta_curves: [],
+    bases: [{ name: "s1", world_seed: 1, base: "shipped" }, { name: "s2", world_seed: 2, base: "train" }],
+    arms: { dapo: { preset: "dapo" }, recap: { preset: "recap" }, guarded: { preset: "recap", bases: ["s1"], safety_reward: "continuous" } },
+    comparisons: [["recap", "dapo"]],
+    guard: { limit: 40, max_new_tokens: 352, sft: { steps: 2, warmup_steps: 1, eval_every: 1 } },
+  });
+  const s = await runStudy({ config: cfg, out });
+  assert.deepEqual(s.arms["recap"]!.runs, [{ base: "s1", seed: 0 }, { base: "s1", seed: 1 }, { base: "s2", seed: 0 }, { base: "s2", seed: 1 }]);
+  assert.deepEqual(s.arms["guarded"]!.runs, [{ base: "s1", seed: 0 }, { base: "s1", seed: 1 }]);
+  assert.equal(s.bases["s1"]!.source.startsWith("shipped"), true);
+  assert.ok(s.bases["s1"]!.guard, "the continuous arm's base has a guard");
+  assert.equal(s.bases["s2"]!.guard, null, "no continuous arm runs from s2");
+  const rl = (arm: string, base: string, seed: number) => JSON.parse(fs.readFileSync(path.join(out, "arms", arm, base, `seed${seed}`, "rl.config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(rl("guarded", "s1", 0)["guard_model"], path.join(out, "bases", "s1", "guard", "model", "checkpoint"));
+  assert.equal(rl("recap", "s1", 0)["guard_model"], undefined);
+  assert.notEqual(rl("recap", "s1", 0)["world"], rl("recap", "s2", 0)["world"]);
+  // Paired differences: recap - dapo per (base, seed).
+  const d = s.comparisons["recap - dapo"]!;
+  assert.equal(d.runs.length, 4);
+  const r = s.arms["recap"]!.metrics["safety_clean"]!.values, q = s.arms["dapo"]!.metrics["safety_clean"]!.values;
+  assert.ok(Math.abs(d.metrics["safety_clean"]!.mean - r.reduce<number>((a, v, i) => a + (v! - q[i]!), 0) / 4) < 1e-12);
+  assert.ok(s.arms["recap"]!.variance["safety_clean"], "two bases: the spread is split");
+  const md = fs.readFileSync(s.files.markdown, "utf8");
+  assert.match(md, /\| metric \| base \(2 runs\) \| sft \(2 runs\) \|/);
+  assert.match(md, /## Paired differences/);
+  assert.match(md, /## The world guard/);
+  const j = JSON.parse(fs.readFileSync(s.files.json, "utf8"));
+  assert.equal(j.world, s.world_version);
+  assert.deepEqual(j.bases.map((b: { name: string }) => b.name), ["s1", "s2"]);
+  assert.equal(j.arms["recap"].metrics["safety_clean"].per_run.length, 4);
+  assert.equal(j.arms["guarded"].overrides.safety_reward, "continuous");
 });
