@@ -1,7 +1,8 @@
 // `recap study --config FILE [--out DIR] [--arms a,b] [--seeds 0,1,2]`: the reproduction study —
-// named RL arms from the demo's base, each over several seeds, evaluated like the demo's models and
-// aggregated with 95% intervals over seeds (study.md / study.html / study.json, sweep plots).
+// named RL arms from one or more bases, each over several seeds, evaluated like the demo's models and
+// aggregated with 95% intervals over runs (study.md / study.html / study.json, summary.json, plots).
 // Re-running resumes; --arms runs a subset now and the rest later into the same folder.
+import * as fs from "node:fs";
 import type { Command } from "commander";
 import { checkStudyConfig, StudyConfigSchema } from "../study/config.ts";
 import { runStudy } from "../study/run.ts";
@@ -22,14 +23,14 @@ const list = (v: string) => v.split(",").map((s) => s.trim()).filter((s) => s !=
 export function registerStudy(program: Command): void {
   program
     .command("study")
-    .description("the reproduction study: RL arms (DAPO, RECAP, sweeps, ablations) over seeds from the demo's base, with 95% intervals (resumable)")
-    .requiredOption("--config <file>", "study config (YAML/JSON; e.g. configs/study-quick.yaml; see src/study/config.ts)")
+    .description("the reproduction study: RL arms (DAPO, RECAP, sweeps, ablations) over RL seeds from one or more bases, with 95% intervals over runs (resumable)")
+    .requiredOption("--config <file>", "study config (YAML/JSON; e.g. configs/study-v6.yaml; see src/study/config.ts)")
     .option("--out <dir>", "output folder (re-run the same command to resume)", "runs/study")
     .option("--arms <list>", "run only these arms now (comma-separated; the others stay pending)")
     .option("--seeds <list>", "override the config's seeds (comma-separated integers)")
     .option("--kernels <name>", "kernel implementation: ref | wasm | wasm-threads | wasm-fma | wasm-fma-threads (default: RECAP_KERNELS or the fastest available)")
     .option("--json", "print study.json on stdout", false)
-    .addHelpText("after", "\nWrites OUT/study.md, OUT/study.html, OUT/study.json, OUT/plots/sweep-N.svg and OUT/arms/ARM/seedK/.")
+    .addHelpText("after", "\nWrites OUT/study.md, OUT/study.html, OUT/study.json (every run's value), OUT/summary.json, OUT/plots/*.svg,\nOUT/bases/BASE/ (world, base, SFT baseline, guard) and OUT/arms/ARM/BASE/seedK/.")
     .action(action(async (o: StudyFlags) => {
       const raw = await loadConfigFile(o.config, StudyConfigSchema);
       const withFlags = {
@@ -40,10 +41,10 @@ export function registerStudy(program: Command): void {
       const config = checkStudyConfig(validateConfig(withFlags, StudyConfigSchema, o.config));
       printResolvedConfig(`recap study: resolved config (${o.config})`, config);
       const summary = await runStudy({ config, out: o.out, ...(o.arms ? { arms: list(o.arms) } : {}), log: (l) => process.stderr.write(`study ${l}\n`) });
-      if (o.json) printJson(summary);
+      if (o.json) printJson(JSON.parse(fs.readFileSync(summary.files.json, "utf8")));
       else {
         process.stdout.write(`${Object.keys(summary.arms).length} arm(s) finished over seeds ${summary.seeds.join(", ")}${summary.pending.length ? `; pending: ${summary.pending.join(", ")}` : ""}\n`);
-        process.stdout.write(`tables: ${summary.files.markdown}\nreport: ${summary.files.html}\nsummary: ${summary.files.json}\n`);
+        process.stdout.write(`tables: ${summary.files.markdown}\nreport: ${summary.files.html}\nstudy.json: ${summary.files.json}\nsummary: ${summary.files.summary}\n`);
         for (const p of summary.files.plots) process.stdout.write(`plot: ${p}\n`);
         process.stdout.write(`seconds: ${summary.seconds.toFixed(0)}\n`);
       }

@@ -67,14 +67,16 @@ export async function worldStage(x: Ctx): Promise<{ dir: string; fp: string }> {
   return { dir, fp };
 }
 
-export async function baseStage(x: Ctx, world: string, worldFp: string): Promise<{ ckpt: string; fp: string; source: string }> {
+/** `initSeed`: the init seed of a base trained here (default configs/world-base.yaml's). */
+export async function baseStage(x: Ctx, world: string, worldFp: string, initSeed?: number): Promise<{ ckpt: string; fp: string; source: string }> {
   const dir = path.join(x.out, "base");
   const ckpt = path.join(dir, "checkpoint");
   const shipped = shippedBaseDir(x.c.world_seed);
   const why = x.c.base === "shipped" ? shippedMismatch(shipped, world) : "base: train";
   const source = why === undefined ? `shipped (${path.relative(REPO_ROOT, shipped)})` : "trained (configs/world-base.yaml)";
   const kernels = x.c.kernels ? { kernels: x.c.kernels } : {};
-  const { fp } = await stage(x, "base", { worldFp, source, kernels, steps: why === undefined ? null : x.c.base_train_steps ?? null }, async () => {
+  const fpIn = { worldFp, source, kernels, steps: why === undefined ? null : x.c.base_train_steps ?? null, ...(initSeed !== undefined && why !== undefined ? { initSeed } : {}) };
+  const { fp } = await stage(x, "base", fpIn, async () => {
     if (why === undefined) {
       x.log(`  using the shipped base ${path.relative(REPO_ROOT, shipped)} (trained on this world's corpus)`);
       await copyShipped(shipped, ckpt);
@@ -85,6 +87,7 @@ export async function baseStage(x: Ctx, world: string, worldFp: string): Promise
     const steps = x.c.base_train_steps ?? raw.steps;
     const config = validateConfig({
       ...raw, data: path.resolve(world, "corpora/base_sft.jsonl"), steps, warmup_steps: Math.min(raw.warmup_steps, steps), ...kernels,
+      ...(initSeed !== undefined && raw.init ? { init: { ...raw.init, seed: initSeed } } : {}),
     }, SftConfigSchema, "demo base");
     const s = await runSft({ config, configDir: dir, out: dir, resume: true });
     return { checkpoint: s.checkpoint, source, steps: s.steps, final_loss: s.final_loss };

@@ -123,7 +123,8 @@ async function prepareBase(out: string, demo: DemoConfig, b: StudyBase, guardSet
   fs.mkdirSync(dir, { recursive: true });
   const x: Ctx = { c, out: dir, state: readState(dir), log: (l) => log(`base ${b.name}: ${l}`), index: 0, total: withGuard ? 6 : 5, label: `study base ${b.name}` };
   const { dir: world, fp: worldFp } = await worldStage(x);
-  const base = await baseStage(x, world, worldFp);
+  // A base trained here takes its world's seed as init seed (as configs/world-base-seed2.yaml).
+  const base = await baseStage(x, world, worldFp, b.world_seed);
   const baseEval = await evalStage(x, "base", world, base.ckpt, base.fp);
   const sft = await sftStage(x, world, base.ckpt, base.fp);
   const sftEval = await evalStage(x, "sft", world, sft.ckpt, sft.fp);
@@ -179,31 +180,25 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const included = Object.keys(s.arms).filter((n) => names.includes(n) ||
     armBases(s, s.arms[n]!).every((b) => s.seeds.every((seed) => runFinished(runDir(out, n, b.name, seed)))));
   const pending = Object.keys(s.arms).filter((n) => !included.includes(n));
-  const prepared = new Map<string, PreparedBase>();
-  let seconds = 0;
-  for (const b of studyBases(s)) {
-    const used = included.filter((n) => armBases(s, s.arms[n]!).some((x) => x.name === b.name));
-    if (used.length === 0) continue;
-    const p = await prepareBase(out, demo, b, used.some((n) => reward(s.arms[n]!) === "continuous") ? s.guard : null, log);
-    prepared.set(b.name, p);
-    seconds += p.seconds;
-  }
-
   const arms: Record<string, ArmResult> = {};
   const summary: StudySummary = {
-    world_version: WORLD_VERSION, demo, seeds: s.seeds,
-    bases: Object.fromEntries([...prepared].map(([n, p]) => [n, p.result])),
-    arms, comparisons: {}, pending, seconds, files: { markdown: "", html: "", json: "", summary: "", plots: [] },
+    world_version: WORLD_VERSION, demo, seeds: s.seeds, bases: {},
+    arms, comparisons: {}, pending, seconds: 0, files: { markdown: "", html: "", json: "", summary: "", plots: [] },
   };
   const keys = STUDY_METRICS.map(([k]) => k);
-  for (const name of included) {
-    const arm = s.arms[name]!;
-    const perRun: Record<string, number | null>[] = [];
-    const perRunTraining: TrainingDiagnostics[] = [];
-    const runs: RunRef[] = [];
-    const evalDirs: string[] = [];
-    for (const b of armBases(s, arm)) {
-      const p = prepared.get(b.name)!;
+  const acc = new Map<string, { perRun: Record<string, number | null>[]; training: TrainingDiagnostics[]; runs: RunRef[]; evalDirs: string[] }>();
+  // Base by base (so the first base's runs come before the second base is trained), each arm of
+  // the base over every seed; the report is rewritten after each base.
+  for (const b of studyBases(s)) {
+    const here = included.filter((n) => armBases(s, s.arms[n]!).some((x) => x.name === b.name));
+    if (here.length === 0) continue;
+    const p = await prepareBase(out, demo, b, here.some((n) => reward(s.arms[n]!) === "continuous") ? s.guard : null, log);
+    summary.bases[b.name] = p.result;
+    summary.seconds += p.seconds;
+    for (const name of here) {
+      const arm = s.arms[name]!;
+      const a = acc.get(name) ?? { perRun: [], training: [], runs: [], evalDirs: [] };
+      acc.set(name, a);
       for (const seed of s.seeds) {
         const dir = runDir(out, name, b.name, seed);
         fs.mkdirSync(dir, { recursive: true });
@@ -213,30 +208,33 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
         const x: Ctx = { c, out: dir, state: readState(dir), log: (l) => log(`${name} ${b.name} seed ${seed}: ${l}`), index: 0, total: 2, label: `study arm ${name} base ${b.name} seed ${seed}` };
         const rl = await rlStage(x, "rl", ARM_PRESETS[arm.preset], p.world, p.ckpt, continuous ? `${p.fp}+guard:${p.guard!.fp}` : p.fp, train);
         const evalDir = await evalStage(x, "rl", p.world, rl.ckpt, rl.fp);
-        seconds += Object.values(x.state.stages).reduce((t, r) => t + r.seconds, 0);
+        summary.seconds += Object.values(x.state.stages).reduce((t, r) => t + r.seconds, 0);
         const run = loadRun(evalDir, name);
-        perRun.push(modelSummary(run.cells, c.eval.suites, run.lines).metrics);
-        perRunTraining.push(trainingDiagnostics(path.join(dir, "rl", "metrics.jsonl"), c.rl.prompts_per_step));
-        runs.push({ base: b.name, seed });
-        evalDirs.push(evalDir);
+        a.perRun.push(modelSummary(run.cells, c.eval.suites, run.lines).metrics);
+        a.training.push(trainingDiagnostics(path.join(dir, "rl", "metrics.jsonl"), c.rl.prompts_per_step));
+        a.runs.push({ base: b.name, seed });
+        a.evalDirs.push(evalDir);
       }
+      arms[name] = armResult(s, name, a, keys);
     }
-    arms[name] = {
-      preset: arm.preset, note: arm.note, rl: arm.rl, train: arm.train, safety_reward: reward(arm),
-      bases: armBases(s, arm).map((b) => b.name), seeds: s.seeds, runs, eval_dirs: evalDirs,
-      metrics: aggregateSeeds(perRun, keys),
-      variance: varianceByBase(perRun, runs, keys),
-      training: aggregateSeeds(perRunTraining as unknown as Record<string, number | null>[], Object.keys(perRunTraining[0] ?? {})),
-    };
     summary.comparisons = pairedComparisons(s, arms);
-    // The tables so far, after every arm: a long study can be read while it runs.
-    const rest = included.slice(included.indexOf(name) + 1);
-    summary.seconds = seconds;
-    summary.files = await writeStudyReport(out, s, { ...summary, pending: [...pending, ...rest] });
+    summary.files = await writeStudyReport(out, s, summary);
   }
-  summary.seconds = seconds;
   summary.files = await writeStudyReport(out, s, summary);
   return summary;
+}
+
+function armResult(
+  s: StudyConfig, name: string, a: { perRun: Record<string, number | null>[]; training: TrainingDiagnostics[]; runs: RunRef[]; evalDirs: string[] }, keys: string[],
+): ArmResult {
+  const arm = s.arms[name]!;
+  return {
+    preset: arm.preset, note: arm.note, rl: arm.rl, train: arm.train, safety_reward: arm.safety_reward ?? s.safety_reward,
+    bases: armBases(s, arm).map((b) => b.name), seeds: s.seeds, runs: [...a.runs], eval_dirs: [...a.evalDirs],
+    metrics: aggregateSeeds(a.perRun, keys),
+    variance: varianceByBase(a.perRun, a.runs, keys),
+    training: aggregateSeeds(a.training as unknown as Record<string, number | null>[], Object.keys(a.training[0] ?? {})),
+  };
 }
 
 /** A - B per (base, seed) run of both, for every configured comparison whose arms are done. */
