@@ -1,10 +1,6 @@
 // Shared pieces of the CLI: the error boundary (one clear line, non-zero exit, no stack trace for
-// user errors), JSON output, and loading a checkpoint into a ready model + tokenizer.
+// user errors), JSON output, flag parsing. (Loading a checkpoint: src/model/load.ts.)
 import { createColors } from "picocolors";
-import { selectKernels } from "../engine/select.ts";
-import { loadCheckpoint } from "../model/checkpoint.ts";
-import { Llama } from "../model/llama.ts";
-import { Tokenizer } from "../model/tokenizer.ts";
 import { RecapError, isRecapError } from "../util/errors.ts";
 
 /** Wraps a command action: user errors print as one line and exit 1. */
@@ -60,28 +56,4 @@ export function numFlag(v: string, flag: string): number {
   const n = Number(v);
   if (v.trim() === "" || !Number.isFinite(n)) throw new RecapError(`${flag} must be a number, got "${v}"`);
   return n;
-}
-
-export interface LoadedModel {
-  model: Llama;
-  tokenizer: Tokenizer;
-}
-
-/** Loads a checkpoint folder into a model on the selected kernels and its tokenizer. */
-export async function loadModel(dir: string, kernels?: string): Promise<LoadedModel> {
-  const ck = await loadCheckpoint(dir);
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
-  } catch (e) {
-    throw new RecapError(`${dir}/tokenizer.json: ${(e as Error).message}`, "re-export the checkpoint or restore tokenizer.json");
-  }
-  if (tokenizer.vocabSize > ck.config.vocab_size)
-    throw new RecapError(
-      `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${ck.config.vocab_size}`,
-      "the tokenizer and the model do not belong together",
-    );
-  const model = new Llama(ck.config, ck.params, selectKernels(kernels));
-  model.source = `checkpoint ${dir}`;
-  return { model, tokenizer };
 }

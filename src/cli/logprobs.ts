@@ -3,7 +3,8 @@
 import type { Command } from "commander";
 import { forward } from "../model/forward.ts";
 import { RecapError } from "../util/errors.ts";
-import { action, loadModel, printJson } from "./common.ts";
+import { loadModel } from "../model/load.ts";
+import { action, printJson } from "./common.ts";
 
 export function registerLogprobs(program: Command): void {
   program

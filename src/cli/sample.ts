@@ -5,7 +5,8 @@ import type { Command } from "commander";
 import { sample } from "../model/sampler.ts";
 import { renderChat } from "../model/chat_template.ts";
 import { RecapError } from "../util/errors.ts";
-import { action, intFlag, loadModel, numFlag, printJson } from "./common.ts";
+import { loadModel } from "../model/load.ts";
+import { action, intFlag, numFlag, printJson } from "./common.ts";
 
 interface SampleFlags {
   prompt: string; prefill?: string; n: string; maxNewTokens: string; temperature: string;

@@ -8,7 +8,8 @@ import { CHAT_TEMPLATE } from "../model/chat_template.ts";
 import { TOKENIZER_CONFIG_FILE } from "../model/checkpoint.ts";
 import { startServer } from "../serve/server.ts";
 import { RecapError } from "../util/errors.ts";
-import { action, intFlag, loadModel } from "./common.ts";
+import { loadModel } from "../model/load.ts";
+import { action, intFlag } from "./common.ts";
 
 interface ServeFlags {
   host: string;

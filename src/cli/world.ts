@@ -22,7 +22,8 @@ import { readWorld, worldStats } from "../world/stats.ts";
 import type { Spread } from "../world/stats.ts";
 import { writeWorld } from "../world/write.ts";
 import { measurePremise, premiseTable } from "../demo/premise.ts";
-import { action, intFlag, loadModel, numFlag, printJson } from "./common.ts";
+import { loadModel } from "../model/load.ts";
+import { action, intFlag, numFlag, printJson } from "./common.ts";
 
 interface BuildOptions {
   seed: string;
