@@ -1,6 +1,7 @@
 // LlamaConfig: the model's hyper-parameters under Hugging Face's field names, so that config.json
 // round-trips with transformers' LlamaConfig, plus the named presets and the parameter layout.
 import { z } from "zod";
+import { RecapError } from "../util/errors.ts";
 
 /** Upper bounds of the size fields. This toolkit runs its models on the CPU in Float32Arrays and
  *  allocates RoPE tables and caches for every position, so a config beyond these (10^8 positions
@@ -97,7 +98,7 @@ export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 /** A validated config from a preset name, with field overrides. */
 export function presetConfig(name: string, overrides: Partial<LlamaConfig> = {}): LlamaConfig {
   const p = (PRESETS as Record<string, object>)[name];
-  if (!p) throw new Error(`unknown preset "${name}": valid presets are ${PRESET_NAMES.join(", ")}`);
+  if (!p) throw new RecapError(`unknown preset "${name}"`, `valid presets are ${PRESET_NAMES.join(", ")}`);
   return parseConfig({ ...p, ...overrides });
 }
 
@@ -115,7 +116,7 @@ export function parseConfig(raw: unknown, where = "config"): LlamaConfig {
   const r = LlamaConfigSchema.safeParse(raw);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new Error(`invalid ${where}: ${msg}`);
+    throw new RecapError(`invalid ${where}: ${msg}`, "fix the named fields (HF LlamaConfig names; see src/model/config.ts)");
   }
   return r.data;
 }

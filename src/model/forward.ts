@@ -63,7 +63,7 @@ export function forward(m: Llama, ids: Int32Array, targets: Int32Array, B: numbe
   const N = B * T, C = c.hidden_size, V = c.vocab_size;
   if (ids.length !== N || targets.length !== N) throw new Error(`forward: ids/targets must have B*T = ${N} entries`);
   if (T > c.max_position_embeddings)
-    throw new Error(`sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`);
+    throw new RecapError(`sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`, "shorten the rows, or train a model with a longer context");
   checkIds(ids, V, "input");
   checkIds(targets, V, "target");
   const pos = new Int32Array(N); // (B*T)

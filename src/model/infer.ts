@@ -6,6 +6,7 @@
 import { checkFinite } from "./forward.ts";
 import { headDim } from "./config.ts";
 import type { Llama, LayerWeights } from "./llama.ts";
+import { RecapError } from "../util/errors.ts";
 
 export class KVCache {
   /** Rows in use (compact() lowers it; the buffers keep their allocated size). */
@@ -24,7 +25,7 @@ export class KVCache {
     // own limit), but at least the most padded row must fit.
     const reach = capacity - (keyStart && keyStart.length > 0 ? Math.max(...keyStart) : 0);
     if (reach > c.max_position_embeddings)
-      throw new Error(
+      throw new RecapError(
         `sequence of ${reach} positions exceeds the model's max_position_embeddings ${c.max_position_embeddings}: shorten the prompt or max new tokens`,
       );
     const size = B * capacity * c.num_key_value_heads * headDim(c);

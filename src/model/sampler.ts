@@ -8,6 +8,7 @@ import { withScope } from "../engine/kernels.ts";
 import { Rng } from "../engine/rng.ts";
 import { KVCache, inferStep } from "./infer.ts";
 import type { Llama } from "./llama.ts";
+import { RecapError } from "../util/errors.ts";
 
 export interface SampleOptions {
   /** Tokens to generate at most per row. A row also stops (finish "length") where its own
@@ -156,20 +157,20 @@ function distribution(m: Llama, logits: Float32Array, n: number, limit: number, 
 
 function validate(opts: SampleOptions, prompts: number[][], ctx: number): void {
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 1)
-    throw new Error(`maxNewTokens must be a positive integer, got ${opts.maxNewTokens}`);
+    throw new RecapError(`maxNewTokens must be a positive integer, got ${opts.maxNewTokens}`);
   const t = opts.temperature ?? 1;
-  if (!(t >= 0) || !Number.isFinite(t)) throw new Error(`temperature must be >= 0, got ${t}`);
+  if (!(t >= 0) || !Number.isFinite(t)) throw new RecapError(`temperature must be >= 0, got ${t}`);
   const p = opts.topP ?? 1;
-  if (!(p > 0 && p <= 1)) throw new Error(`topP must be in (0, 1], got ${p}`);
+  if (!(p > 0 && p <= 1)) throw new RecapError(`topP must be in (0, 1], got ${p}`);
   if (opts.vocabLimit !== undefined && !(Number.isInteger(opts.vocabLimit) && opts.vocabLimit >= 1))
-    throw new Error(`vocabLimit must be a positive integer, got ${opts.vocabLimit}`);
+    throw new RecapError(`vocabLimit must be a positive integer, got ${opts.vocabLimit}`);
   const k = opts.topK ?? 0;
-  if (!Number.isInteger(k) || k < 0) throw new Error(`topK must be a non-negative integer, got ${k}`);
+  if (!Number.isInteger(k) || k < 0) throw new RecapError(`topK must be a non-negative integer, got ${k}`);
   if (opts.rowSeeds && opts.rowSeeds.length !== prompts.length)
-    throw new Error(`rowSeeds has ${opts.rowSeeds.length} seeds for ${prompts.length} prompts: give one per prompt`);
+    throw new RecapError(`rowSeeds has ${opts.rowSeeds.length} seeds for ${prompts.length} prompts: give one per prompt`);
   prompts.forEach((pr, i) => {
-    if (pr.length === 0) throw new Error(`prompt ${i} is empty: a prompt needs at least one token`);
-    if (pr.length >= ctx) throw new Error(`prompt ${i} has ${pr.length} tokens: it leaves no room in the model's context of ${ctx}`);
+    if (pr.length === 0) throw new RecapError(`prompt ${i} is empty: a prompt needs at least one token`);
+    if (pr.length >= ctx) throw new RecapError(`prompt ${i} has ${pr.length} tokens: it leaves no room in the model's context of ${ctx}`);
   });
 }
 

@@ -14,6 +14,7 @@ import {
   BYTE_TO_CHAR, QWEN2_PATTERN, SPECIAL_TOKENS, fromByteText, preTokenize, specialRegex, splitSpecial,
 } from "./byte_level.ts";
 import type { SpecialName, TokenType } from "./byte_level.ts";
+import { RecapError } from "../util/errors.ts";
 
 export { SPECIAL_TOKENS, QWEN2_PATTERN, preTokenize } from "./byte_level.ts";
 export type { SpecialName, TokenType } from "./byte_level.ts";
@@ -122,7 +123,7 @@ export class Tokenizer {
     try {
       return new Tokenizer(partsFromJson(obj));
     } catch (e) {
-      throw new Error(`invalid tokenizer.json: ${(e as Error).message}`);
+      throw new RecapError(`invalid tokenizer.json: ${(e as Error).message}`, "use a tokenizer.json written by recap (byte-level BPE, Qwen2 pre-tokenizer), or re-export the checkpoint");
     }
   }
 

@@ -4,6 +4,7 @@
 // or a GSM8K solution whose `#### N` line the verifier reads).
 import { verify } from "../../reward/math_verify.ts";
 import type { GradeResult, GradeRow, Grader } from "./types.ts";
+import { RecapError } from "../../util/errors.ts";
 
 function goldOf(row: GradeRow): string | undefined {
   for (const k of ["gold", "answer"]) {
@@ -19,7 +20,7 @@ export const mathGrader: Grader = {
   description: "verifiable math answer check (the RL math reward): 1 if the final answer equals the gold one",
   grade(row: GradeRow): GradeResult {
     const gold = goldOf(row);
-    if (gold === undefined) throw new Error(`math grader: row ${String(row["id"] ?? "?")} has no gold answer ("gold" or "answer")`);
+    if (gold === undefined) throw new RecapError(`math grader: row ${String(row["id"] ?? "?")} has no gold answer`, "give each math row a \"gold\" or \"answer\" field");
     const v = verify(row.completion, gold);
     return { label: v.correct ? "correct" : "incorrect", score: v.correct ? 1 : 0, correct: v.correct, extracted: v.extracted, method: v.method, ...(v.reason ? { reason: v.reason } : {}) };
   },
