@@ -24,10 +24,9 @@ import * as path from "node:path";
 import { Template } from "@huggingface/jinja";
 import { RecapError } from "../util/errors.ts";
 
-export interface ChatMessage {
-  role: string;
-  content: string;
-}
+/** One message of a chat: the model layer's one definition. */
+import type { ChatMessage } from "../model/chat_template.ts";
+export type { ChatMessage };
 
 export interface ChatTemplate {
   source: string; // file the template text came from
