@@ -75,21 +75,23 @@ export function aggregateSeeds(perSeed: Record<string, number | null>[], keys: r
   return out;
 }
 
-/** "mean [lo, hi]" in % for rates (bounds clipped to [0, 100]), plain for counts; `digits` after the point. */
-export function fmtSeedStats(s: SeedStats | undefined, rate: boolean, digits = 1): string {
+/** "mean [lo, hi]" in % for rates (bounds clipped to [0, 100] unless `clip` is false, as for a
+ *  difference of rates), plain for counts; `digits` after the point. */
+export function fmtSeedStats(s: SeedStats | undefined, rate: boolean, digits = 1, clip = true): string {
   if (!s) return "-";
   const f = (v: number) => (rate ? (100 * v).toFixed(digits) : v.toFixed(digits));
   if (!Number.isFinite(s.lo)) return f(s.mean);
-  const lo = rate ? Math.max(0, s.lo) : s.lo;
-  const hi = rate ? Math.min(1, s.hi) : s.hi;
+  const lo = rate && clip ? Math.max(0, s.lo) : s.lo;
+  const hi = rate && clip ? Math.min(1, s.hi) : s.hi;
   return `${f(s.mean)} [${f(lo)}, ${f(hi)}]`;
 }
 
-/** A Markdown table: one row per metric, one column per named set of seed statistics. */
-export function markdownTable(columns: Record<string, Record<string, SeedStats>>, metrics = STUDY_METRICS): string {
+/** A Markdown table: one row per metric, one column per named set of seed statistics
+ *  (`clip: false` for differences, whose bounds may be negative). */
+export function markdownTable(columns: Record<string, Record<string, SeedStats>>, metrics = STUDY_METRICS, clip = true): string {
   const names = Object.keys(columns);
   const rows = metrics
     .filter(([k]) => names.some((n) => columns[n]![k] !== undefined))
-    .map(([k, label, rate]) => `| ${label}${rate ? " %" : ""} | ${names.map((n) => fmtSeedStats(columns[n]![k], rate)).join(" | ")} |`);
+    .map(([k, label, rate]) => `| ${label}${rate ? " %" : ""} | ${names.map((n) => fmtSeedStats(columns[n]![k], rate, 1, clip)).join(" | ")} |`);
   return [`| metric | ${names.join(" | ")} |`, `|---|${names.map(() => "---").join("|")}|`, ...rows].join("\n") + "\n";
 }

@@ -120,7 +120,7 @@ function comparisonsMarkdown(s: StudySummary): string[] {
   const entries = Object.entries(s.comparisons);
   if (entries.length === 0) return [];
   return ["## Paired differences", "", "A - B per (base, seed) run of both arms; mean [95% t-interval over the pairs].", "",
-    markdownTable(Object.fromEntries(entries.map(([k, v]) => [`${k} (${v.runs.length} pairs)`, v.metrics]))), ""];
+    markdownTable(Object.fromEntries(entries.map(([k, v]) => [`${k} (${v.runs.length} pairs)`, v.metrics])), STUDY_METRICS, false), ""];
 }
 
 /** Base-to-base against seed-to-seed spread, for arms run from more than one base. */

@@ -42,6 +42,7 @@ test("seed statistics: mean and Student-t interval, identical seeds zero-width, 
   assert.equal(t95(12), 2.228); // between tabulated values: the smaller df's (wider) quantile
   assert.equal(fmtSeedStats(seedStats([0, 1, 2]) ?? undefined, false), "1.0 [-1.5, 3.5]");
   assert.equal(fmtSeedStats(seedStats([0.1, 0.2, 0.3]) ?? undefined, true), "20.0 [0.0, 44.8]"); // rate bounds clipped to [0, 100]
+  assert.equal(fmtSeedStats(seedStats([-0.02, -0.01, 0]) ?? undefined, true, 1, false), "-1.0 [-3.5, 1.5]"); // a difference: not clipped
   assert.deepEqual(Object.keys(aggregateSeeds([{ a: 1, b: null }, { a: 2, b: null }], ["a", "b", "c"])), ["a"]);
 });
 
