@@ -152,7 +152,10 @@ export function studyJson(s: StudySummary): Record<string, unknown> {
   });
   return {
     world: s.world_version,
-    bases: Object.values(s.bases).map((b) => ({ name: b.name, world_seed: b.world_seed, source: b.source, guard_calibration: b.guard })),
+    bases: Object.values(s.bases).map((b) => {
+      const { checkpoint: _where, ...guard } = b.guard ?? {}; // a path on the machine that ran it
+      return { name: b.name, world_seed: b.world_seed, source: b.source, guard_calibration: b.guard ? guard : null };
+    }),
     rl_seeds: s.seeds,
     intervals: "95% Student-t over an arm's (base, seed) runs; comparisons: over the (base, seed) pairs both arms ran",
     reference: Object.fromEntries(Object.values(s.bases).map((b) => [b.name, { base: b.base, sft: b.sft }])),
