@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { CHAT_TEMPLATE } from "../model/chat_template.ts";
 import { CONFIG_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, configJson, loadCheckpoint } from "../model/checkpoint.ts";
 import { paramSpecs } from "../model/config.ts";
+import { checkpointTokenizer } from "../model/load.ts";
 import { encodeSafetensors } from "../model/safetensors.ts";
 import type { TensorToEncode } from "../model/safetensors.ts";
 import { Tokenizer } from "../model/tokenizer.ts";
@@ -27,12 +28,7 @@ export interface LoadedExportSource extends ExportSource {
 /** Loads a checkpoint folder with everything an export needs. */
 export async function loadExportSource(dir: string): Promise<LoadedExportSource> {
   const ck = await loadCheckpoint(dir);
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
-  } catch (e) {
-    throw new RecapError(`${dir}/tokenizer.json: ${(e as Error).message}`, "re-save the checkpoint or restore tokenizer.json");
-  }
+  const tokenizer = checkpointTokenizer(dir, ck.tokenizerJson);
   const tc = ck.tokenizerConfig;
   if (typeof tc !== "object" || tc === null || Array.isArray(tc))
     throw new RecapError(`${dir}/tokenizer_config.json is not a JSON object`, "re-save the checkpoint");

@@ -6,6 +6,15 @@ import { loadCheckpoint } from "./checkpoint.ts";
 import { Llama } from "./llama.ts";
 import { Tokenizer } from "./tokenizer.ts";
 
+/** The tokenizer of checkpoint folder `dir` (its parsed tokenizer.json), or a RecapError naming the file. */
+export function checkpointTokenizer(dir: string, tokenizerJson: unknown): Tokenizer {
+  try {
+    return Tokenizer.fromJSON(tokenizerJson);
+  } catch (e) {
+    throw new RecapError(`${dir}/tokenizer.json: ${(e as Error).message}`, "re-save the checkpoint or restore tokenizer.json");
+  }
+}
+
 export interface LoadedModel {
   model: Llama;
   tokenizer: Tokenizer;
@@ -14,12 +23,7 @@ export interface LoadedModel {
 /** Loads a checkpoint folder into a model on the selected kernels and its tokenizer. */
 export async function loadModel(dir: string, kernels?: string): Promise<LoadedModel> {
   const ck = await loadCheckpoint(dir);
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
-  } catch (e) {
-    throw new RecapError(`${dir}/tokenizer.json: ${(e as Error).message}`, "re-export the checkpoint or restore tokenizer.json");
-  }
+  const tokenizer = checkpointTokenizer(dir, ck.tokenizerJson);
   if (tokenizer.vocabSize > ck.config.vocab_size)
     throw new RecapError(
       `${dir}: tokenizer has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${ck.config.vocab_size}`,

@@ -4,7 +4,7 @@
 // base fine-tuned by configs/world-guard.yaml on the first, and its calibration is measured on the
 // second (OUT/bases/NAME/guard/calibration.json). A stage of the base's ledger: resumable, and
 // skipped once finished with the same inputs.
-import * as fs from "node:fs";
+import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { mergeDeep } from "../demo/config.ts";
 import { type Ctx, preset, stage } from "../demo/stages.ts";
@@ -18,7 +18,7 @@ import { runSft } from "../train/sft.ts";
 import { SftConfigSchema } from "../train/sft_config.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { loadConfigFile, validateConfig } from "../util/config_file.ts";
-import { calibration } from "../world/guard.ts";
+import { type GuardPair, calibration } from "../world/guard.ts";
 import { type GuardSplit, buildGuardPairs } from "../world/guard_data.ts";
 import { DEFAULT_L_PRE } from "../world/lexicon.ts";
 
@@ -37,12 +37,13 @@ export async function guardStage(x: Ctx, world: string, baseCkpt: string, baseFp
   const raw = await loadConfigFile(preset("world-guard.yaml"), SftConfigSchema);
   const maxNew = g.max_new_tokens ?? x.c.rl.max_new_tokens;
   const { fp } = await stage(x, "guard", { baseFp, raw, g, maxNew, lPre: DEFAULT_L_PRE }, async () => {
-    fs.mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const ck = await loadCheckpoint(baseCkpt);
     const model = new Llama(ck.config, ck.params, selectKernels(x.c.kernels));
     const tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
     const files: Record<GuardSplit, string> = { train: path.join(dir, "train.jsonl"), heldout: path.join(dir, "heldout.jsonl") };
     const counts: Record<string, number> = {};
+    let held: GuardPair[] = [];
     for (const [split, seed] of [["train", 1], ["heldout", 2]] as const) {
       const r = buildGuardPairs({ worldDir: world, split, model, tokenizer, seed, lPre: DEFAULT_L_PRE, maxNewTokens: maxNew, ...(g.limit ? { limit: g.limit } : {}) });
       if (r.pairs.length === 0 || (split === "train" && r.pairs.every((p) => p.unsafe === r.pairs[0]!.unsafe)))
@@ -51,6 +52,7 @@ export async function guardStage(x: Ctx, world: string, baseCkpt: string, baseFp
       await writeFileAtomic(files[split], r.pairs.map((p) => JSON.stringify(p)).join("\n") + "\n");
       counts[`${split}_pairs`] = r.pairs.length;
       counts[`${split}_unsafe`] = r.pairs.filter((p) => p.unsafe).length;
+      if (split === "heldout") held = r.pairs;
       x.log(`  guard ${split} pairs: ${r.pairs.length} (${counts[`${split}_unsafe`]} unsafe; ${r.malformed} malformed left out)`);
     }
     const config = validateConfig({
@@ -58,7 +60,6 @@ export async function guardStage(x: Ctx, world: string, baseCkpt: string, baseFp
     }, SftConfigSchema, "study guard");
     await runSft({ config, configDir: dir, out: path.join(dir, "model"), resume: true });
     const guard = await WorldGuard.load(ckpt, x.c.kernels);
-    const held = fs.readFileSync(files.heldout, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { request: string; response: string; unsafe: boolean });
     const cal = calibration(guard.pYes(held), held.map((p) => p.unsafe));
     await writeFileAtomic(path.join(dir, "calibration.json"), JSON.stringify(cal, null, 2) + "\n");
     x.log(`  guard on held-out pairs: accuracy ${cal.accuracy.toFixed(3)}, AUROC ${cal.auroc?.toFixed(3) ?? "-"}, ECE ${cal.ece.toFixed(3)}`);

@@ -18,6 +18,7 @@ import { RecapError } from "../util/errors.ts";
 import type { TrainConfig } from "./rl_config.ts";
 import { type CurriculumState, drawsPrefill } from "./curriculum.ts";
 import type { PolicyPrompt } from "./rollout.ts";
+import { readWorldJsonl } from "../world/read.ts";
 
 /** A world RL prompt row (rl/prompts.jsonl). */
 export type WorldPromptRow = PromptItem & JudgeItem & {
@@ -28,15 +29,7 @@ export type WorldPromptRow = PromptItem & JudgeItem & {
 
 /** Reads WORLD/rl/prompts.jsonl. */
 export function loadWorldPrompts(worldDir: string): WorldPromptRow[] {
-  const file = path.join(worldDir, "rl", "prompts.jsonl");
-  if (!fs.existsSync(file)) throw new RecapError(`${file} not found`, "build the world first: recap world build --seed 1 --out <dir>");
-  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l, i) => {
-    try {
-      return JSON.parse(l) as WorldPromptRow;
-    } catch {
-      throw new RecapError(`${file}:${i + 1}: not valid JSON`);
-    }
-  });
+  return readWorldJsonl<WorldPromptRow>(path.join(worldDir, "rl", "prompts.jsonl"));
 }
 
 /** Rule-based sources from the rows' prefill material; style weak | strong | mixed. */

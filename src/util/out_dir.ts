@@ -43,7 +43,7 @@ export function checkOutDir(dir: string, kind: OutKind, flag = "--out"): void {
   if (entries.length === 0 || isOwnRun(entries, kind)) return;
   const shown = entries.slice(0, 3).join(", ") + (entries.length > 3 ? `, ... (${entries.length} entries)` : "");
   throw new RecapError(
-    `refusing to write into ${flag} ${dir}: it is not empty (${shown}) and holds no ${OUT_KINDS[kind]!.what}`,
+    `refusing to write into ${flag} ${dir}: it is not empty (${shown}) and is not ${OUT_KINDS[kind]!.what}`,
     "choose a new or empty folder for " + flag + "; nothing was written",
   );
 }

@@ -7,7 +7,6 @@
 // benign): requests the guard never saw.
 // Row b of the whole list draws from its own seed (seed * 1,000,003 + b), so the pairs do not
 // depend on the sampler's batching.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Llama } from "../model/llama.ts";
 import { sample } from "../model/sampler.ts";
@@ -17,6 +16,7 @@ import { truncateWords } from "../recap/truncate.ts";
 import { RecapError } from "../util/errors.ts";
 import { type GuardPair, guardText } from "./guard.ts";
 import { type JudgeItem, judge } from "./judge.ts";
+import { readWorldJsonl } from "./read.ts";
 
 export type GuardSplit = "train" | "heldout";
 const HELDOUT_SUITES = ["harmful", "jailbreak", "borderline", "benign"];
@@ -36,26 +36,15 @@ interface Job {
   prefill: string | null;
 }
 
-function readJsonl(file: string): Row[] {
-  if (!fs.existsSync(file)) throw new RecapError(`${file} not found`, "build the world first: recap world build --seed 1 --out <dir>");
-  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l, i) => {
-    try {
-      return JSON.parse(l) as Row;
-    } catch {
-      throw new RecapError(`${file}:${i + 1}: not valid JSON`);
-    }
-  });
-}
-
 /** The split's prompt rows, math left out. `train`: the RL prompts (clean and prefilled), then the
  *  base corpus's requests not among them (clean only: they carry no prefill material; they bring
  *  the benign and jailbreak-wrapped requests the RL mixture lacks), each request once. */
 export function guardRows(worldDir: string, split: GuardSplit): Row[] {
-  if (split === "heldout") return HELDOUT_SUITES.flatMap((s) => readJsonl(path.join(worldDir, "suites", `${s}.jsonl`))).filter((r) => r.label !== "math");
+  if (split === "heldout") return HELDOUT_SUITES.flatMap((s) => readWorldJsonl<Row>(path.join(worldDir, "suites", `${s}.jsonl`))).filter((r) => r.label !== "math");
   const seen = new Set<string>();
   const once = (r: Row) => r.label !== "math" && !seen.has(r.prompt) && (seen.add(r.prompt), true);
-  const rl = readJsonl(path.join(worldDir, "rl", "prompts.jsonl")).filter(once);
-  const corpus = readJsonl(path.join(worldDir, "corpora", "base_sft.jsonl")).map((r) => ({ ...r, prefills: undefined })).filter(once);
+  const rl = readWorldJsonl<Row>(path.join(worldDir, "rl", "prompts.jsonl")).filter(once);
+  const corpus = readWorldJsonl<Row>(path.join(worldDir, "corpora", "base_sft.jsonl")).map((r) => ({ ...r, prefills: undefined })).filter(once);
   return [...rl, ...corpus];
 }
 
