@@ -3,11 +3,11 @@
 // set that initialises here (`wasm-fma-threads`, else `wasm-threads`, `wasm-fma`, `wasm`, `ref`).
 // The chosen set's `name` is what runs report in their metadata, and it fixes the numerics: the
 // `wasm` sets (plain SIMD: a multiply, then an add) give the same bits on every machine and
-// runtime, on one thread or two; the `wasm-fma` sets (relaxed SIMD, fused multiply-add, ~10-30%
-// faster) round once per multiply-add where the CPU has FMA (x86-64 with FMA3, ARM64), so their
+// runtime, on one thread or two; the `wasm-fma` sets (relaxed SIMD, fused multiply-add; faster,
+// docs/BENCHMARKS.md) round once per multiply-add where the CPU has FMA (x86-64 with FMA3, ARM64), so their
 // bits can differ between machines, never between runs on one machine. The shipped base was
-// trained on `wasm-threads`; `npm run base:regenerate -- --check` names it. Initialisation is synchronous (the WebAssembly module is
-// compiled and the worker started on first use), so `selectKernels` needs no await; each named
+// trained on `wasm-threads`; `npm run base:regenerate -- --check` names it. Initialisation is
+// synchronous (the WebAssembly module is compiled and the worker started on first use), so `selectKernels` needs no await; each named
 // set is created once per process and shared.
 import { RecapError } from "../util/errors.ts";
 import type { Kernels } from "./kernels.ts";
