@@ -33,7 +33,8 @@ function tablesMarkdown(s: StudySummary, cfg: StudyConfig): string[] {
   return tables.flatMap((t) => {
     const cols = t.columns.filter((c) => isOnce(c) || s.arms[c]);
     const nb = Object.keys(s.bases).length;
-    const columns = Object.fromEntries(cols.map((c) => [isOnce(c) ? `${c} (${nb} run${nb > 1 ? "s" : ""})` : c, isOnce(c) ? onceColumn(Object.values(s.bases).map((b) => b[c])) : s.arms[c]!.metrics]));
+    const label = (c: string) => (isOnce(c) ? `${c} (${nb} run${nb > 1 ? "s" : ""})` : s.incomplete[c] ? `${c} (${s.arms[c]!.runs.length} of ${s.arms[c]!.runs.length + s.incomplete[c]!.length} runs)` : c);
+    const columns = Object.fromEntries(cols.map((c) => [label(c), isOnce(c) ? onceColumn(Object.values(s.bases).map((b) => b[c])) : s.arms[c]!.metrics]));
     const metrics = "metrics" in t && t.metrics ? STUDY_METRICS.filter(([k]) => t.metrics!.includes(k)) : STUDY_METRICS;
     const missing = t.columns.filter((c) => !cols.includes(c));
     return [`## ${t.title}`, "", ...(t.note ? [t.note, ""] : []), markdownTable(columns, metrics), ...(missing.length ? [`Not run yet: ${missing.join(", ")}.`, ""] : [])];
@@ -170,6 +171,7 @@ export function studyJson(s: StudySummary): Record<string, unknown> {
     }])),
     comparisons: Object.fromEntries(Object.entries(s.comparisons).map(([k, c]) => [k, Object.fromEntries(Object.entries(c.metrics).map(([m, st]) => [m, stats(st, c.runs)]))])),
     pending: s.pending,
+    incomplete: s.incomplete,
   };
 }
 
@@ -192,7 +194,7 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
   }
   const md = [
     "# recap study", "", ...header(s), "",
-    "## Arms", "", ...Object.entries(cfg.arms).map(([n, a]) => `- **${n}** (${a.preset}${Object.keys(a.rl).length ? `, rl ${JSON.stringify(a.rl)}` : ""}${Object.keys(a.train).length ? `, train ${JSON.stringify(a.train)}` : ""})${a.note ? `: ${a.note}` : ""}${s.arms[n] ? "" : " — not run yet"}`), "",
+    "## Arms", "", ...Object.entries(cfg.arms).map(([n, a]) => `- **${n}** (${a.preset}${Object.keys(a.rl).length ? `, rl ${JSON.stringify(a.rl)}` : ""}${Object.keys(a.train).length ? `, train ${JSON.stringify(a.train)}` : ""})${a.note ? `: ${a.note}` : ""}${s.arms[n] ? (s.incomplete[n] ? " — runs missing (below)" : "") : " — not run yet"}`), "",
     ...tablesMarkdown(s, cfg),
     ...comparisonsMarkdown(s), ...varianceMarkdown(s), ...guardMarkdown(s),
     "## Training", "", diagnosticsMarkdown(s),
@@ -206,6 +208,10 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
         betaMarkdown(s, b), ...(plot ? [`![${b.title}](plots/${path.basename(plot)})`, ""] : [])];
     }),
     ...(s.pending.length > 0 ? ["## Not run yet", "", s.pending.map((p) => `- ${p}`).join("\n"), ""] : []),
+    ...(Object.keys(s.incomplete).length > 0
+      ? ["## Runs still missing", "", "These arms are reported above on their finished runs only.", "",
+        Object.entries(s.incomplete).map(([n, rs]) => `- ${n}: ${rs.map((r) => `${r.base} seed ${r.seed}`).join(", ")}`).join("\n"), ""]
+      : []),
   ].join("\n");
   const mdFile = path.join(out, "study.md");
   const htmlFile = path.join(out, "study.html");

@@ -1,10 +1,11 @@
 // `recap study`: the reproduction study as resumable stages. Per base (its own world seed), the
 // world, the base and the SFT baseline come from the demo's stages in OUT/bases/NAME (base and SFT
 // baseline are evaluated once, as reference columns: neither depends on the RL seed), with the
-// world guard when an arm rewards safety continuously (guard_stage.ts). Then each arm runs from
-// each of its bases over every seed — one RL run and its evaluation (the demo's suites, attacks
-// and sampling) — in OUT/arms/ARM/BASE/seedK/, each with its own stage ledger, so a cut-short
-// study resumes where it stopped and a finished run is never redone. The summary aggregates each
+// world guard when an arm rewards safety continuously (guard_stage.ts). Then, seed by seed, each
+// arm of the base runs — one RL run and its evaluation (the demo's suites, attacks and sampling)
+// — in OUT/arms/ARM/BASE/seedK/, each with its own stage ledger, so a cut-short study resumes
+// where it stopped, a finished run is never redone, and the arms stay paired seed for seed. Arms
+// left out by --arms are reported on the runs they finished earlier. The summary aggregates each
 // arm over its runs (mean, 95% Student-t interval over the (base, seed) runs, every run's value
 // kept), splits the spread into base-to-base and seed-to-seed, pairs arms by (base, seed) for
 // the configured comparisons, and reads training diagnostics from each run's metrics.jsonl.
@@ -79,8 +80,11 @@ export interface StudySummary {
   arms: Record<string, ArmResult>;
   /** A - B per (base, seed) run both arms have. */
   comparisons: Record<string, { runs: RunRef[]; metrics: Record<string, SeedStats> }>;
-  /** Arms of the config not finished (left out by --arms and not run before). */
+  /** Arms of the config with no finished run (left out by --arms and not run before). */
   pending: string[];
+  /** Arms reported on part of their runs (left out by --arms, cut short earlier): the runs
+   *  still missing. Their statistics cover only the finished runs. */
+  incomplete: Record<string, RunRef[]>;
   /** Seconds of work behind the results, summed over every stage of every arm and run. */
   seconds: number;
   files: { markdown: string; html: string; json: string; summary: string; plots: string[] };
@@ -175,31 +179,40 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   checkOutDir(out, "study");
   fs.mkdirSync(out, { recursive: true });
 
-  // The arms in this summary: those selected, and the others only when every run finished earlier.
+  // The arms in this summary: those selected (run to the end now), and the others on the runs
+  // that finished earlier (none: pending; some: incomplete, with the missing runs named).
   const reward = (a: StudyArm) => a.safety_reward ?? s.safety_reward;
-  const included = Object.keys(s.arms).filter((n) => names.includes(n) ||
-    armBases(s, s.arms[n]!).every((b) => s.seeds.every((seed) => runFinished(runDir(out, n, b.name, seed)))));
+  const allRuns = (n: string): RunRef[] => armBases(s, s.arms[n]!).flatMap((b) => s.seeds.map((seed) => ({ base: b.name, seed })));
+  const done = (n: string, r: RunRef) => runFinished(runDir(out, n, r.base, r.seed));
+  const included = Object.keys(s.arms).filter((n) => names.includes(n) || allRuns(n).some((r) => done(n, r)));
   const pending = Object.keys(s.arms).filter((n) => !included.includes(n));
+  const incomplete: Record<string, RunRef[]> = {};
+  for (const n of included) {
+    const missing = names.includes(n) ? [] : allRuns(n).filter((r) => !done(n, r));
+    if (missing.length > 0) incomplete[n] = missing;
+  }
   const arms: Record<string, ArmResult> = {};
   const summary: StudySummary = {
     world_version: WORLD_VERSION, demo, seeds: s.seeds, bases: {},
-    arms, comparisons: {}, pending, seconds: 0, files: { markdown: "", html: "", json: "", summary: "", plots: [] },
+    arms, comparisons: {}, pending, incomplete, seconds: 0, files: { markdown: "", html: "", json: "", summary: "", plots: [] },
   };
   const keys = STUDY_METRICS.map(([k]) => k);
-  const acc = new Map<string, { perRun: Record<string, number | null>[]; training: TrainingDiagnostics[]; runs: RunRef[]; evalDirs: string[] }>();
-  // Base by base (so the first base's runs come before the second base is trained), each arm of
-  // the base over every seed; the report is rewritten after each base.
+  const acc = new Map<string, Acc>();
+  // Base by base (so the first base's runs come before the second base is trained); within a
+  // base seed by seed, every arm at a seed before the next seed, so that a study cut short has
+  // paired runs across its arms. The report is rewritten after each base.
   for (const b of studyBases(s)) {
     const here = included.filter((n) => armBases(s, s.arms[n]!).some((x) => x.name === b.name));
     if (here.length === 0) continue;
     const p = await prepareBase(out, demo, b, here.some((n) => reward(s.arms[n]!) === "continuous") ? s.guard : null, log);
     summary.bases[b.name] = p.result;
     summary.seconds += p.seconds;
-    for (const name of here) {
-      const arm = s.arms[name]!;
-      const a = acc.get(name) ?? { perRun: [], training: [], runs: [], evalDirs: [] };
-      acc.set(name, a);
-      for (const seed of s.seeds) {
+    for (const seed of s.seeds) {
+      for (const name of here) {
+        if (!names.includes(name) && !done(name, { base: b.name, seed })) continue;
+        const arm = s.arms[name]!;
+        const a = acc.get(name) ?? { perRun: [], training: [], runs: [], evalDirs: [] };
+        acc.set(name, a);
         const dir = runDir(out, name, b.name, seed);
         fs.mkdirSync(dir, { recursive: true });
         const c = armDemoConfig(p.c, arm, seed);
@@ -215,7 +228,11 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
         a.runs.push({ base: b.name, seed });
         a.evalDirs.push(evalDir);
       }
-      arms[name] = armResult(s, name, a, keys);
+    }
+    // Arms in the config's order; an arm's runs are in (base, seed) order as they ran.
+    for (const name of included) {
+      const a = acc.get(name);
+      if (a) arms[name] = armResult(s, name, a, keys);
     }
     summary.comparisons = pairedComparisons(s, arms);
     summary.files = await writeStudyReport(out, s, summary);
@@ -224,9 +241,15 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   return summary;
 }
 
-function armResult(
-  s: StudyConfig, name: string, a: { perRun: Record<string, number | null>[]; training: TrainingDiagnostics[]; runs: RunRef[]; evalDirs: string[] }, keys: string[],
-): ArmResult {
+/** One arm's runs so far: each run's metrics, training diagnostics, (base, seed) and eval folder. */
+interface Acc {
+  perRun: Record<string, number | null>[];
+  training: TrainingDiagnostics[];
+  runs: RunRef[];
+  evalDirs: string[];
+}
+
+function armResult(s: StudyConfig, name: string, a: Acc, keys: string[]): ArmResult {
   const arm = s.arms[name]!;
   return {
     preset: arm.preset, note: arm.note, rl: arm.rl, train: arm.train, safety_reward: arm.safety_reward ?? s.safety_reward,

@@ -1,6 +1,7 @@
 // `recap study` on a smoke budget (a base trained for 2 steps, one RL step, 2 items per suite):
 // the arms run over every seed, the tables, the JSON and a sweep plot are written, a re-run skips
-// every finished stage, --arms leaves the others pending and a later run adds them, and configs
+// every finished stage, --arms leaves the others pending (or, cut short, reported on their
+// finished runs) and a later run adds them, and configs
 // that cannot work fail before any work with the fix named. Smoke numbers mean nothing; the shape
 // and the resume behaviour are what is tested. The aggregation and diagnostics are pure and
 // checked against hand-computed values.
@@ -88,6 +89,10 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   const s1 = await runStudy({ config: study(), out, arms: ["dapo", "recap"], log: (l) => first.push(l) });
   assert.deepEqual(Object.keys(s1.arms), ["dapo", "recap"]);
   assert.deepEqual(s1.pending, ["alpha-1"]);
+  assert.deepEqual(s1.incomplete, {});
+  // Seed by seed: every arm's seed 0 before any arm's seed 1 (a study cut short stays paired).
+  const at = (who: string) => first.findIndex((l) => l.startsWith(who));
+  assert.ok(at("recap s1 seed 0") >= 0 && at("recap s1 seed 0") < at("dapo s1 seed 1"), first.join("\n"));
   for (const arm of ["dapo", "recap"]) {
     const a = s1.arms[arm]!;
     assert.deepEqual(a.seeds, [0, 1]);
@@ -119,12 +124,26 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   assert.equal(again.filter((l) => l.includes("done earlier")).length, 5 + 2 * 2 * 2, again.join("\n"));
   assert.deepEqual(s2.arms["recap"]!.metrics, s1.arms["recap"]!.metrics);
 
+  // An arm cut short (alpha-1 finished seed 0 only) is reported on its finished runs, the missing
+  // ones named, when a later command leaves it out; nothing of it runs then.
+  await runStudy({ config: study({ seeds: [0] }), out, arms: ["alpha-1"] });
+  const part = await runStudy({ config: study(), out, arms: ["dapo"] });
+  assert.deepEqual(part.pending, []);
+  assert.deepEqual(part.incomplete, { "alpha-1": [{ base: "s1", seed: 1 }] });
+  assert.deepEqual(part.arms["alpha-1"]!.runs, [{ base: "s1", seed: 0 }]);
+  assert.equal(fs.existsSync(path.join(out, "arms", "alpha-1", "s1", "seed1")), false);
+  const mdPart = fs.readFileSync(part.files.markdown, "utf8");
+  assert.match(mdPart, /\| alpha-1 \(1 of 2 runs\) \|/);
+  assert.match(mdPart, /## Runs still missing\n\n[^\n]*\n\n- alpha-1: s1 seed 1\n/);
+  assert.deepEqual(JSON.parse(fs.readFileSync(part.files.json, "utf8")).incomplete, { "alpha-1": [{ base: "s1", seed: 1 }] });
+
   const tables = [{ title: "Table 2 in miniature", columns: ["base", "recap", "alpha-1"], metrics: ["safety_clean", "math_accuracy"] }];
   const s3 = await runStudy({ config: study({ tables }), out, arms: ["alpha-1"] });
   const md3 = fs.readFileSync(s3.files.markdown, "utf8");
   assert.match(md3, /## Table 2 in miniature\n\n\| metric \| base \(1 run\) \| recap \| alpha-1 \|\n\|---\|---\|---\|---\|\n\| clean safety % \|[^\n]*\n\| math % \|[^\n]*\n\n/);
   assert.deepEqual(Object.keys(s3.arms), ["dapo", "recap", "alpha-1"]);
   assert.deepEqual(s3.pending, []);
+  assert.deepEqual(s3.incomplete, {});
   const j = JSON.parse(fs.readFileSync(s3.files.json, "utf8"));
   assert.equal(j.arms["alpha-1"].overrides.rl.alpha, 1);
   // study.json: every run's value, and means that agree with them.
