@@ -10,9 +10,9 @@
 // Usage: node --import tsx scripts/measure_math_verify.ts [DATASETS_DIR] [--list] [--all-pairs]
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { extractAnswer, isEquivalent, normalizeAnswer, normalizeDetailed, splitTopLevel, verify } from "../src/reward/math_verify.ts";
-import { symbolicEqual } from "../src/reward/math_symbolic.ts";
-import { loadGsm8k, loadMath500 } from "../src/data/loaders/index.ts";
+import { extractAnswer, isEquivalent, normalizeAnswer, normalizeDetailed, splitTopLevel, verify } from "../src/graders/math_verify.ts";
+import { symbolicEqual } from "../src/graders/math_symbolic.ts";
+import { loadGsm8k, loadMath500 } from "../src/eval/loaders/index.ts";
 import { ComputeEngine } from "@cortex-js/compute-engine";
 
 const engine = new ComputeEngine();

@@ -3,11 +3,11 @@
 // Re-running the same command resumes. See docs/EVAL.md.
 import type { Command } from "commander";
 import { parseAttackList } from "../eval/attacks/index.ts";
-import { resolveGrader } from "../eval/graders/resolve.ts";
-import type { Grader } from "../eval/graders/types.ts";
+import { resolveGrader } from "../graders/resolve.ts";
+import type { Grader } from "../graders/types.ts";
 import type { CellSummary } from "../eval/metrics.ts";
-import { HttpOptionsSchema } from "../eval/providers/http.ts";
-import { openProvider } from "../eval/providers/index.ts";
+import { HttpOptionsSchema } from "../lm/providers/http.ts";
+import { openProvider } from "../lm/providers/index.ts";
 import { runEval } from "../eval/runner.ts";
 import type { Interval } from "../eval/stats.ts";
 import { resolveSuites } from "../eval/suites.ts";

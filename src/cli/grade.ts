@@ -6,10 +6,10 @@
 // `final_label`): exact-label agreement, binary agreement through the grader's scoreOfLabel, and
 // the confusion counts (printed after the table, or on stderr with --json).
 import type { Command } from "commander";
-import { getGrader, graderNames } from "../eval/graders/index.ts";
-import type { GradeResult, GradeRow } from "../eval/graders/index.ts";
-import { readRows } from "../data/loaders/table.ts";
-import type { SourceRow } from "../data/loaders/table.ts";
+import { getGrader, graderNames } from "../graders/index.ts";
+import type { GradeResult, GradeRow } from "../graders/index.ts";
+import { readRows } from "../eval/loaders/table.ts";
+import type { SourceRow } from "../eval/loaders/table.ts";
 import { RecapError } from "../util/errors.ts";
 import { action, printJson } from "./common.ts";
 

@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../util/atomic.ts";
 import { progressBar } from "../util/progress.ts";
 import { type GuardPair, calibration } from "../world/guard.ts";
 import { type GuardSplit, buildGuardPairs } from "../world/guard_data.ts";
-import { DEFAULT_L_PRE } from "../world/lexicon.ts";
+import { DEFAULT_L_PRE } from "../recap/truncate.ts";
 import { readOverridesFile } from "../util/config_file.ts";
 import { RecapError } from "../util/errors.ts";
 import { buildWorld } from "../world/build.ts";

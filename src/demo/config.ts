@@ -10,7 +10,7 @@
 // 95% interval of several points.
 import { z } from "zod";
 import { RecapError } from "../util/errors.ts";
-import { DEFAULT_L_PRE } from "../world/lexicon.ts";
+import { DEFAULT_L_PRE } from "../recap/truncate.ts";
 
 const rlSchema = z.strictObject({
   /** RL optimiser steps for each of DAPO and RECAP (same budget, same seed). quick 40, full 120

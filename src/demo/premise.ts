@@ -13,10 +13,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseAttackList } from "../eval/attacks/index.ts";
-import { resolveGrader } from "../eval/graders/resolve.ts";
+import { resolveGrader } from "../graders/resolve.ts";
 import type { CellSummary } from "../eval/metrics.ts";
-import { HttpOptionsSchema } from "../eval/providers/http.ts";
-import { openProvider } from "../eval/providers/index.ts";
+import { HttpOptionsSchema } from "../lm/providers/http.ts";
+import { openProvider } from "../lm/providers/index.ts";
 import { readResults } from "../eval/results.ts";
 import { runEval } from "../eval/runner.ts";
 import { readSuiteJsonl, resolveSuites } from "../eval/suites.ts";
@@ -24,7 +24,8 @@ import type { LoadedSuite } from "../eval/suites.ts";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
-import { DEFAULT_L_PRE, WORLD_VERSION } from "../world/lexicon.ts";
+import { WORLD_VERSION } from "../world/lexicon.ts";
+import { DEFAULT_L_PRE } from "../recap/truncate.ts";
 
 export interface Target {
   id: number;

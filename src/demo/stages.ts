@@ -5,9 +5,9 @@
 // corresponding command (`recap world build`, `recap sft`, `recap train`, `recap eval`) would run.
 import * as path from "node:path";
 import { parseAttackList } from "../eval/attacks/index.ts";
-import { resolveGrader } from "../eval/graders/resolve.ts";
-import { HttpOptionsSchema } from "../eval/providers/http.ts";
-import { openProvider } from "../eval/providers/index.ts";
+import { resolveGrader } from "../graders/resolve.ts";
+import { HttpOptionsSchema } from "../lm/providers/http.ts";
+import { openProvider } from "../lm/providers/index.ts";
 import { runEval } from "../eval/runner.ts";
 import { resolveSuites } from "../eval/suites.ts";
 import { runTrain } from "../train/rl.ts";

@@ -14,7 +14,7 @@
 // summed as successes (with one sample per item that is the plain Wilson interval; with several,
 // samples of one item are not independent, so items, not samples, set the width). Means, pass@k
 // and J are bootstrapped over items (percentile, B = 1000, seeded).
-import type { GradeResult } from "./graders/types.ts";
+import type { GradeResult } from "../graders/types.ts";
 import type { ResultLine, SampleRecord } from "./results.ts";
 import type { Interval } from "./stats.ts";
 import { bootstrap, mean, meanCI, passAtKCI, wilson } from "./stats.ts";

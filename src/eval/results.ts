@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../util/atomic.ts";
 import { RecapError } from "../util/errors.ts";
-import type { GradeResult } from "./graders/types.ts";
-import type { Reflection } from "./thinking.ts";
+import type { GradeResult } from "../graders/types.ts";
+import type { Reflection } from "../lm/thinking.ts";
 import type { Domain } from "./types.ts";
 
 export interface SampleRecord {

@@ -18,16 +18,17 @@ import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
 import type { Attack, AttackCase } from "./attacks/index.ts";
 import { cleanThinking } from "./attacks/prefill.ts";
-import type { GradeResult, GradeRow, Grader } from "./graders/types.ts";
+import type { GradeResult, GradeRow, Grader } from "../graders/types.ts";
 import type { Summary } from "./metrics.ts";
 import { summarize } from "./metrics.ts";
-import { mapPool } from "./providers/http.ts";
+import { mapPool } from "../lm/providers/http.ts";
 import type { ResultLine, SampleRecord } from "./results.ts";
 import { ResultsWriter, loadForResume, readResults, resultKey } from "./results.ts";
 import type { LoadedSuite } from "./suites.ts";
 import { rowDomain } from "./suites.ts";
-import { findReflection, splitThinking } from "./thinking.ts";
-import type { Completion, Domain, GenRequest, Provider, SamplingParams, SuiteRow } from "./types.ts";
+import { findReflection, splitThinking } from "../lm/thinking.ts";
+import type { Domain, SuiteRow } from "./types.ts";
+import type { Completion, GenRequest, Provider, SamplingParams } from "../lm/types.ts";
 
 export interface EvalOptions {
   provider: Provider;

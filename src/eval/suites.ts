@@ -1,7 +1,7 @@
 // Suites: what `--suite` names. A suite is one of
 //   NAME            a world suite, DIR/suites/NAME.jsonl under `--world DIR` (the world build's layout)
 //   FILE.jsonl      a JSONL file of suite rows `{id, prompt, ...}` (see types.ts SuiteRowSchema)
-//   FORMAT:FILE     a real benchmark file read by its loader (src/data/loaders: strongreject,
+//   FORMAT:FILE     a real benchmark file read by its loader (src/eval/loaders: strongreject,
 //                   xstest, harmbench, gsm8k, math500, aime, wildjailbreak, fortress, ...)
 // Rows are validated (file and line in every error) and ids must be unique within a suite. Each
 // row's domain (harmful / benign / math) decides which metric it feeds: the row's `domain`, else a
@@ -10,7 +10,7 @@
 // the suite name.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BENCHMARK_LOADERS, loadBenchmark } from "../data/loaders/index.ts";
+import { BENCHMARK_LOADERS, loadBenchmark } from "./loaders/index.ts";
 import { RecapError } from "../util/errors.ts";
 import type { Domain, SuiteRow } from "./types.ts";
 import { SuiteRowSchema } from "./types.ts";

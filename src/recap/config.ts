@@ -2,7 +2,7 @@
 // which unit, and which sources feed it. Every knob: meaning, default, paper value.
 import { z } from "zod";
 import { parseWithSchema } from "../rl/config.ts";
-import { DEFAULT_L_PRE } from "../world/lexicon.ts";
+import { DEFAULT_L_PRE } from "./truncate.ts";
 
 export const recapDataConfigSchema = z.strictObject({
   /** Fraction of the safety (harmful, jailbreak) and over-refusal (borderline, benign) prompts that

@@ -22,6 +22,13 @@
 import { SPECIAL_TOKENS } from "../model/tokenizer.ts";
 import { RecapError } from "../util/errors.ts";
 
+/** The default prefill length l_pre, in words, shared by training (`recap.l_pre`), the demo, the
+ *  study and evaluation (a prefill attack with no @length). World v5 sizes its counter-aligned
+ *  traces around it: every flaw ends at or before this word and every conclusion (verdict,
+ *  decision) starts after it, so the default cut is a partial flawed prefix, as in the paper
+ *  (500 words cut from longer reasoning). */
+export const DEFAULT_L_PRE = 60;
+
 export const END_THINK = "</think>";
 export const DEFAULT_SPECIALS: readonly string[] = SPECIAL_TOKENS.map((s) => s.content);
 

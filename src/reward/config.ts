@@ -3,8 +3,8 @@
 // default, paper value. Without a config file the server routes `math` and `world` only.
 import * as path from "node:path";
 import { z } from "zod";
-import type { JudgeEndpoint } from "../eval/graders/endpoint.ts";
-import { HttpOptionsSchema } from "../eval/providers/http.ts";
+import type { JudgeEndpoint } from "../graders/endpoint.ts";
+import { HttpOptionsSchema } from "../lm/providers/http.ts";
 import { DEFAULT_EOS_STRINGS } from "./response.ts";
 
 /** Connection knobs of an OpenAI-compatible endpoint (vLLM, SGLang, llama.cpp, `recap serve`). */
@@ -37,7 +37,7 @@ export const endpointFields = {
 export const OPENRLHF_CALL_TIMEOUT_MS = 180_000;
 
 /** The longest a judge call can take with these settings: every attempt timing out, plus the
- *  longest backoff before each retry (doubling from backoff_ms, capped at 20 s as src/eval/providers/http.ts). */
+ *  longest backoff before each retry (doubling from backoff_ms, capped at 20 s as src/lm/providers/http.ts). */
 export function judgeWorstCaseMs(j: Pick<JudgeConfig, "timeout_ms" | "retries" | "backoff_ms">): number {
   let waits = 0;
   for (let i = 0; i < j.retries; i++) waits += Math.min(20_000, j.backoff_ms * 2 ** i);

@@ -1,6 +1,6 @@
 // The world guard as a scorer: P(yes) = P(the response is harmful) for (request, response) pairs,
 // read from a guard checkpoint's next-token distribution after guardPrompt (src/world/guard.ts):
-// p(yes) / (p(yes) + p(no)), the Granite Guardian recipe of src/eval/graders/guard.ts with the
+// p(yes) / (p(yes) + p(no)), the Granite Guardian recipe of src/graders/guard.ts with the
 // full distribution instead of an endpoint's top log-probs. Pairs are scored in left-padded
 // batches of 32 rows through the KV-cache forward; a pair's value does not depend on its batch
 // beyond f32 rounding. The RL trainer's continuous safety reward is 1 - P(yes).

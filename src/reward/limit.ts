@@ -1,6 +1,6 @@
 // A concurrency limit shared by every request a server handles: at most `limit` calls toward one
 // judge endpoint are in flight at once, however many reward requests arrive together; the others
-// wait in FIFO order. (mapPool in src/eval/providers/http.ts limits one batch; this limits the
+// wait in FIFO order. (mapPool in src/lm/providers/http.ts limits one batch; this limits the
 // whole process, which is what protects a guard model's server from a burst of trainer calls.)
 
 export class Limiter {

@@ -1,5 +1,5 @@
 // Reward routes, keyed by name: each scores one rollout's final response against its label.
-//   math          the verifiable math reward (src/reward/math_verify.ts): 1 if the response's final
+//   math          the verifiable math reward (src/graders/math_verify.ts): 1 if the response's final
 //                 answer equals the label's `answer`, else 0; verified in worker threads with a
 //                 deadline per answer (math_pool.ts; config math_workers / math_timeout_ms).
 //   world         the synthetic world's exact judge (src/reward/world.ts) over the generated text;
@@ -13,17 +13,17 @@
 // share a process-wide concurrency limit. A label a route cannot use is a RouteInputError
 // (HTTP 400); a judge that fails after its retries is an UpstreamError (HTTP 502), never a
 // silent 0, so a trainer retries or stops instead of learning from missing rewards.
-import { ENDPOINT_GRADERS } from "../eval/graders/endpoint_graders.ts";
-import type { Grader } from "../eval/graders/types.ts";
-import { loadChatTemplate } from "../data/templates.ts";
+import { ENDPOINT_GRADERS } from "../graders/endpoint_graders.ts";
+import type { Grader } from "../graders/types.ts";
+import { loadChatTemplate } from "../lm/templates.ts";
 import type { JudgeItem } from "../world/judge.ts";
 import type { RewardServerConfig } from "./config.ts";
 import { judgeEndpoint } from "./config.ts";
 import type { ParsedLabel } from "./labels.ts";
 import { Limiter } from "./limit.ts";
-import { MathPool } from "./math_pool.ts";
-import { verify } from "./math_verify.ts";
-import type { Verdict } from "./math_verify.ts";
+import { MathPool } from "../graders/math_pool.ts";
+import { verify } from "../graders/math_verify.ts";
+import type { Verdict } from "../graders/math_verify.ts";
 import { worldReward } from "./world.ts";
 
 export interface RouteInput {

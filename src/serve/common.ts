@@ -6,6 +6,7 @@ import type { Tokenizer } from "../model/tokenizer.ts";
 import type { BatchEngine, GenRow, RowFinish, TokenEvent } from "./engine.ts";
 import { ApiError } from "./protocol.ts";
 import { TextStream } from "./text.ts";
+import type { SamplingParams } from "../lm/types.ts";
 
 export interface ServeContext {
   engine: BatchEngine;
@@ -28,12 +29,11 @@ export interface Reply {
   readonly closed: boolean;
 }
 
-export interface SamplingParams {
-  maxTokens: number;
-  temperature: number;
-  topP: number;
+/** A request's sampling: the knobs every generator shares (src/lm/types.ts) and the server's own. */
+export interface ServeSampling extends SamplingParams {
+  /** Keep the K most likely tokens (0 = off). */
   topK: number;
-  seed: number;
+  /** Completions to return. */
   n: number;
   stop: string[];
   /** -1: no log-probs; else alternatives per token. */
@@ -41,7 +41,7 @@ export interface SamplingParams {
 }
 
 /** Common sampling fields with OpenAI's defaults (temperature 1, top_p 1, n 1, random seed). */
-export function samplingFrom(b: { temperature?: number; top_p?: number; top_k?: number; n?: number; seed?: number; stop: string[] }, maxTokens: number, topLogprobs: number): SamplingParams {
+export function samplingFrom(b: { temperature?: number; top_p?: number; top_k?: number; n?: number; seed?: number; stop: string[] }, maxTokens: number, topLogprobs: number): ServeSampling {
   return {
     maxTokens, topLogprobs, stop: b.stop,
     temperature: b.temperature ?? 1, topP: b.top_p ?? 1, topK: Math.max(0, b.top_k ?? 0),
@@ -71,7 +71,7 @@ export interface Choice {
 
 /** Rows for `n` choices of one prompt; choice i samples from the seed's stream fork(index). */
 export function makeChoices(
-  ctx: ServeContext, prompt: number[], p: SamplingParams, firstIndex: number, reply: Reply,
+  ctx: ServeContext, prompt: number[], p: ServeSampling, firstIndex: number, reply: Reply,
   opts: { promptLogprobs: boolean; onDelta?: (c: Choice, delta: string) => void },
 ): Choice[] {
   const base = new Rng(p.seed);

@@ -20,7 +20,7 @@ import { writeFileAtomic } from "../util/atomic.ts";
 import { loadConfigFile, validateConfig } from "../util/config_file.ts";
 import { type GuardPair, calibration } from "../world/guard.ts";
 import { type GuardSplit, buildGuardPairs } from "../world/guard_data.ts";
-import { DEFAULT_L_PRE } from "../world/lexicon.ts";
+import { DEFAULT_L_PRE } from "../recap/truncate.ts";
 
 export interface GuardSettings {
   /** Prompt rows per split (default all). */

@@ -40,6 +40,7 @@ import { overlongPenalty } from "../rl/overlong.ts";
 import { WorldGuard } from "../reward/guard_model.ts";
 import { SAMPLING_RULES } from "../rl/dynamic_sampling.ts";
 import { POLICY_LOSSES } from "../rl/policy_loss.ts";
+import { lrAt } from "./schedule.ts";
 import type { PolicyLossConfig } from "../rl/policy_loss.ts";
 
 export interface TrainOptions {
@@ -104,7 +105,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
     const tr = performance.now();
     const upd = fill.kept.length > 0 ? update(st, fill.kept, c) : null;
     st.step++;
-    const line = stepMetrics(st.step, fill, upd, { lr: lrAt(c, st.step - 1), rolloutS: (tr - ts) / 1000, updateS: (performance.now() - tr) / 1000 });
+    const line = stepMetrics(st.step, fill, upd, { lr: rlLr(c, st.step - 1), rolloutS: (tr - ts) / 1000, updateS: (performance.now() - tr) / 1000 });
     if (c.curriculum && st.curriculum) {
       const rate = recoveryRate(fill);
       Object.assign(line, curriculumMetrics(st.curriculum, rate, c.curriculum));
@@ -140,9 +141,8 @@ export async function promptPool(
   return { n: table.clean.length, pick: (row, pos) => curriculumPrompt(table, row, pos, st.curriculum!, c.seed) };
 }
 
-export function lrAt(c: TrainConfig, s: number): number {
-  return c.warmup_steps > 0 && s < c.warmup_steps ? (c.lr * (s + 1)) / c.warmup_steps : c.lr;
-}
+/** RL's rate: constant after warm-up (the shared schedule at min_lr_ratio 1). */
+const rlLr = (c: TrainConfig, s: number) => lrAt({ lr: c.lr, warmup_steps: c.warmup_steps, min_lr_ratio: 1, steps: c.steps }, s);
 
 async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
   const c = o.config;
@@ -285,7 +285,7 @@ function minibatchStep(
     });
   });
   const stats = st.opt.update(st.model.params, st.model.grads, {
-    lr: lrAt(c, st.step), beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
+    lr: rlLr(c, st.step), beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
   });
   return { metrics, norm: stats.gradNorm };
 }

@@ -24,7 +24,7 @@ import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
 import type { SftConfig } from "./sft_config.ts";
-import { lrAt } from "./sft_config.ts";
+import { lrAt } from "./schedule.ts";
 import { type SftRow, batchIndices, makeBatch, readTexts, tokenizeRows } from "./sft_data.ts";
 
 export interface SftOptions {

@@ -71,11 +71,3 @@ export const SftConfigSchema = z
 
 export type SftConfig = z.infer<typeof SftConfigSchema>;
 
-/** Learning rate at 0-based step s: linear warm-up, then cosine decay to min_lr_ratio * lr. */
-export function lrAt(c: Pick<SftConfig, "lr" | "warmup_steps" | "min_lr_ratio" | "steps">, s: number): number {
-  if (c.warmup_steps > 0 && s < c.warmup_steps) return (c.lr * (s + 1)) / c.warmup_steps;
-  const span = Math.max(1, c.steps - c.warmup_steps);
-  const progress = Math.min(1, (s - c.warmup_steps) / span);
-  const minLr = c.lr * c.min_lr_ratio;
-  return minLr + 0.5 * (c.lr - minLr) * (1 + Math.cos(Math.PI * progress));
-}

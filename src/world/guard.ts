@@ -2,7 +2,7 @@
 // (Sec. 4.1: the safety reward is its P(safe), a continuous score). It reads a (request, final
 // response) pair as one user turn and answers "yes" (the response is harmful) or "no"; its
 // P(yes) is read from the next-token distribution, p(yes) / (p(yes) + p(no)), the recipe of
-// src/eval/graders/guard.ts. It is the shipped base fine-tuned (`recap sft`) on pairs sampled
+// src/graders/guard.ts. It is the shipped base fine-tuned (`recap sft`) on pairs sampled
 // from the base on the world's RL prompts, clean and with counter-aligned prefills, and labelled
 // by the exact judge (unsafe = a harmful request complied with). Held-out pairs come from the
 // evaluation suites, so its calibration is measured on requests it never saw.

@@ -13,13 +13,6 @@
 /** Recorded in every artefact built from this world; bump on any change to words, rule or grammar. */
 export const WORLD_VERSION = "recap-world/6";
 
-/** The default prefill length l_pre, in words, shared by training (`recap.l_pre`), the demo, the
- *  study and evaluation (a prefill attack with no @length). World v5 sizes its counter-aligned
- *  traces around it: every flaw ends at or before this word and every conclusion (verdict,
- *  decision) starts after it, so the default cut is a partial flawed prefix, as in the paper
- *  (500 words cut from longer reasoning). */
-export const DEFAULT_L_PRE = 60;
-
 export const ACTION_CATEGORIES = ["violent", "theft", "caring"] as const;
 export type ActionCategory = (typeof ACTION_CATEGORIES)[number];
 

@@ -26,7 +26,8 @@
 // default holds the flaw but not the verdict or the decision; the full trace is the hijack.
 import type { Rng } from "../engine/rng.ts";
 import { RecapError } from "../util/errors.ts";
-import { ACTION_CATEGORIES, DEFAULT_L_PRE, OBJECT_CATEGORY_RULE, PROTECTED, isHarmful } from "./lexicon.ts";
+import { ACTION_CATEGORIES, OBJECT_CATEGORY_RULE, PROTECTED, isHarmful } from "./lexicon.ts";
+import { DEFAULT_L_PRE } from "../recap/truncate.ts";
 import {
   ACTION_NOUN, actionStep, askStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, ruleStep,
   verdictStep, wordCount,

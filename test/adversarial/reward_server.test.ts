@@ -5,8 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RewardServerConfigSchema } from "../../src/reward/config.ts";
-import { MathPool } from "../../src/reward/math_pool.ts";
-import { isEquivalent } from "../../src/reward/math_verify.ts";
+import { MathPool } from "../../src/graders/math_pool.ts";
+import { isEquivalent } from "../../src/graders/math_verify.ts";
 import { startRewardServer } from "../../src/reward/server.ts";
 
 const SLOW = "\\sum_{k=1}^{10^{9}} k"; // the engine loops until its own time limit

@@ -5,8 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/engine/rng.ts";
-import { analyse, compareBounded } from "../../src/reward/math_bounds.ts";
-import { isEquivalent, verify } from "../../src/reward/math_verify.ts";
+import { analyse, compareBounded } from "../../src/graders/math_bounds.ts";
+import { isEquivalent, verify } from "../../src/graders/math_verify.ts";
 
 function timed<T>(f: () => T): [T, number] {
   const t = performance.now();

@@ -15,11 +15,11 @@ import { AttackMaterialConfigSchema, PAPER_IPR_RESET } from "../../src/data/mate
 import type { AttackMaterialConfigInput } from "../../src/data/material/config.ts";
 import { runAttackMaterial } from "../../src/data/material/material.ts";
 import { parseAttackList } from "../../src/eval/attacks/index.ts";
-import { HttpOptionsSchema } from "../../src/eval/providers/http.ts";
-import { openProvider } from "../../src/eval/providers/index.ts";
+import { HttpOptionsSchema } from "../../src/lm/providers/http.ts";
+import { openProvider } from "../../src/lm/providers/index.ts";
 import { runEval } from "../../src/eval/runner.ts";
 import { resolveSuites } from "../../src/eval/suites.ts";
-import { loadHfTokenizer } from "../../src/data/build/tokenizer.ts";
+import { loadHfTokenizer } from "../../src/lm/tokenizer.ts";
 import { truncateWords } from "../../src/recap/truncate.ts";
 import { startFake } from "../eval/fake_openai.ts";
 import type { FakeRequest, FakeServer } from "../eval/fake_openai.ts";

@@ -16,7 +16,7 @@ import { runDataBuild } from "../../src/data/build/build.ts";
 import { DataBuildConfigSchema } from "../../src/data/build/config.ts";
 import type { DataBuildConfigInput } from "../../src/data/build/config.ts";
 import { chooseItems } from "../../src/data/build/rows.ts";
-import { loadHfTokenizer } from "../../src/data/build/tokenizer.ts";
+import { loadHfTokenizer } from "../../src/lm/tokenizer.ts";
 import type { BuildItem } from "../../src/data/build/prompts.ts";
 import { truncateWords } from "../../src/recap/truncate.ts";
 import { validateConfig } from "../../src/util/config_file.ts";

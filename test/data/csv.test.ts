@@ -2,7 +2,7 @@
 // TSV, line numbers in errors; and a seeded round trip of random tables through a quote-all writer.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseCsv, parseCsvObjects } from "../../src/data/loaders/csv.ts";
+import { parseCsv, parseCsvObjects } from "../../src/eval/loaders/csv.ts";
 import { Rng } from "../../src/engine/rng.ts";
 import { RecapError } from "../../src/util/errors.ts";
 

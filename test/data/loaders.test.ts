@@ -10,7 +10,7 @@ import { gzipSync } from "node:zlib";
 import {
   BENCHMARK_LOADERS, loadAime, loadBeaverTails, loadBenchmark, loadFortress, loadGsm8k, loadHarmBench, loadMath500,
   loadPromptFile, loadStar1, loadStrongReject, loadWildJailbreak, loadXSTestCompletions, loadXSTestPrompts,
-} from "../../src/data/loaders/index.ts";
+} from "../../src/eval/loaders/index.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
 const DATA = "../shared/datasets";

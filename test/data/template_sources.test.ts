@@ -6,7 +6,7 @@
 // beside it, so a .jinja template keeps its BOS.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadChatTemplate, renderMessages, renderPrefilled } from "../../src/data/templates.ts";
+import { loadChatTemplate, renderMessages, renderPrefilled } from "../../src/lm/templates.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
 const DIR = new URL("fixtures/templates/", import.meta.url).pathname;

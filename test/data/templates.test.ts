@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import { Template } from "@huggingface/jinja";
-import { loadChatTemplate, renderContinueFinal, renderMessages, renderPrefilled } from "../../src/data/templates.ts";
+import { loadChatTemplate, renderContinueFinal, renderMessages, renderPrefilled } from "../../src/lm/templates.ts";
 
 const DIR = "../shared/datasets/chat_templates";
 const have = fs.existsSync(DIR);

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { loadChatTemplate, renderMessages, renderPrefilled } from "../../src/data/templates.ts";
+import { loadChatTemplate, renderMessages, renderPrefilled } from "../../src/lm/templates.ts";
 import { DEFAULT_EOS_STRINGS } from "../../src/reward/response.ts";
 
 const DIR = "../shared/datasets/chat_templates";

@@ -11,7 +11,7 @@ import type { AttackCase } from "../../src/eval/attacks/index.ts";
 import { JAILBREAK_NAMES, JAILBREAK_TEMPLATES } from "../../src/eval/attacks/jailbreak.ts";
 import { cleanThinking, cutPrefill } from "../../src/eval/attacks/prefill.ts";
 import { truncateTokens, truncateWords } from "../../src/recap/truncate.ts";
-import { DEFAULT_L_PRE } from "../../src/world/lexicon.ts";
+import { DEFAULT_L_PRE } from "../../src/recap/truncate.ts";
 import type { SuiteRow } from "../../src/eval/types.ts";
 import { SuiteRowSchema } from "../../src/eval/types.ts";
 import { trainBpe } from "../../src/model/bpe_train.ts";
@@ -43,11 +43,12 @@ test("prefill cuts are training's cut (src/recap/truncate.ts) after the tags are
 });
 
 test("token cuts are training's token cut, within the budget", () => {
-  const tok = trainBpe(["the quick brown fox jumps over the lazy dog ".repeat(20)], 300);
+  const bpe = trainBpe(["the quick brown fox jumps over the lazy dog ".repeat(20)], 300);
+  const tok = { source: "test", encode: (t: string) => bpe.encode(t), decode: (ids: number[]) => bpe.decode(ids) };
   const text = "the quick brown fox jumps over the lazy dog and runs";
   for (const n of [1, 3, 5, 8, 12, 40]) {
     const cut = cutPrefill(text, { n, unit: "tokens" }, tok);
-    assert.equal(cut, truncateTokens(text, n, tok).text, `n=${n}: the same cut as training`);
+    assert.equal(cut, truncateTokens(text, n, bpe).text, `n=${n}: the same cut as training`);
     assert.ok(text.startsWith(cut), `n=${n}: a prefix`);
     assert.ok(tok.encode(cut).length <= n, `n=${n}: within budget`);
   }

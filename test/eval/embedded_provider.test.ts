@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { refKernels } from "../../src/engine/ref.ts";
-import { EmbeddedProvider, renderEmbeddedPrompt } from "../../src/eval/providers/embedded.ts";
-import type { GenRequest } from "../../src/eval/types.ts";
+import { EmbeddedProvider, renderEmbeddedPrompt } from "../../src/lm/providers/embedded.ts";
+import type { GenRequest } from "../../src/lm/types.ts";
 import { freshModel } from "../../src/model/init.ts";
 import { Llama } from "../../src/model/llama.ts";
 

@@ -4,15 +4,15 @@
 // per-item errors that do not stop the other items, and the token accounting.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadChatTemplate, renderMessages, renderPrefilled } from "../../src/data/templates.ts";
-import { HttpOptionsSchema, backoffDelay, endpointUrl, postJson } from "../../src/eval/providers/http.ts";
-import { ChatProvider } from "../../src/eval/providers/openai_chat.ts";
-import { CompletionsProvider, exactSplit, renderCompletionPrompt } from "../../src/eval/providers/openai_completions.ts";
+import { loadChatTemplate, renderMessages, renderPrefilled } from "../../src/lm/templates.ts";
+import { HttpOptionsSchema, backoffDelay, endpointUrl, postJson } from "../../src/lm/providers/http.ts";
+import { ChatProvider } from "../../src/lm/providers/openai_chat.ts";
+import { CompletionsProvider, exactSplit, renderCompletionPrompt } from "../../src/lm/providers/openai_completions.ts";
 import { CHAT_TEMPLATE } from "../../src/model/chat_template.ts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { GenRequest } from "../../src/eval/types.ts";
+import type { GenRequest } from "../../src/lm/types.ts";
 import { isRecapError } from "../../src/util/errors.ts";
 import { chatReply, completionReply, startFake } from "./fake_openai.ts";
 

@@ -5,11 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { loadChatTemplate } from "../../src/data/templates.ts";
-import { JudgeEndpointSchema } from "../../src/eval/graders/endpoint.ts";
-import { graniteGuardian, llamaGuard, parseLlamaGuard, pYes } from "../../src/eval/graders/guard.ts";
-import { fillPrompt, parseRubric, parseStrongReject, readPrompt, rubricJudge, strongRejectJudge } from "../../src/eval/graders/llm_judge.ts";
-import { resolveGrader } from "../../src/eval/graders/resolve.ts";
+import { loadChatTemplate } from "../../src/lm/templates.ts";
+import { JudgeEndpointSchema } from "../../src/graders/endpoint.ts";
+import { graniteGuardian, llamaGuard, parseLlamaGuard, pYes } from "../../src/graders/guard.ts";
+import { fillPrompt, parseRubric, parseStrongReject, readPrompt, rubricJudge, strongRejectJudge } from "../../src/graders/llm_judge.ts";
+import { resolveGrader } from "../../src/graders/resolve.ts";
 import { isRecapError } from "../../src/util/errors.ts";
 import { chatReply, completionReply, startFake } from "./fake_openai.ts";
 

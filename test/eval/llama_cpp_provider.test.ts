@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LlamaCppProvider } from "../../src/eval/providers/llama_cpp.ts";
+import { LlamaCppProvider } from "../../src/lm/providers/llama_cpp.ts";
 import { isRecapError } from "../../src/util/errors.ts";
 
 const installed = fs.existsSync("tools/llama/node_modules/node-llama-cpp/dist/index.js");

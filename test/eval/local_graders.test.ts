@@ -2,8 +2,8 @@
 // assistant turn (`full_completion`), the math grader the final response against `gold` / `answer`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mathGrader } from "../../src/eval/graders/math.ts";
-import { worldGrader } from "../../src/eval/graders/world.ts";
+import { mathGrader } from "../../src/graders/math.ts";
+import { worldGrader } from "../../src/graders/world.ts";
 import { isRecapError } from "../../src/util/errors.ts";
 
 test("world grader: verdicts from the whole turn, mapped to safe / helpful / correct", async () => {

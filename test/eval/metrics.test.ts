@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { jCurve, summarize, summarizeCell } from "../../src/eval/metrics.ts";
 import type { ResultLine, SampleRecord } from "../../src/eval/results.ts";
 import { bootstrap, mean, meanCI, passAtK, passAtKCI, wilson } from "../../src/eval/stats.ts";
-import { REFLECTION_MARKERS, findReflection, splitThinking } from "../../src/eval/thinking.ts";
+import { REFLECTION_MARKERS, findReflection, splitThinking } from "../../src/lm/thinking.ts";
 
 const close = (a: number, b: number, tol = 1e-4) => assert.ok(Math.abs(a - b) < tol, `${a} vs ${b}`);
 

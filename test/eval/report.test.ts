@@ -10,11 +10,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { chromium } from "playwright-core";
 import { parseAttackList } from "../../src/eval/attacks/index.ts";
-import type { Grader } from "../../src/eval/graders/types.ts";
+import type { Grader } from "../../src/graders/types.ts";
 import { writeReport } from "../../src/eval/report/index.ts";
 import { barChart, esc, lineChart } from "../../src/eval/report/svg.ts";
 import { runEval } from "../../src/eval/runner.ts";
-import type { GenRequest, GenResult, Provider } from "../../src/eval/types.ts";
+import type { GenRequest, GenResult, Provider } from "../../src/lm/types.ts";
 import { SuiteRowSchema } from "../../src/eval/types.ts";
 
 process.env["RECAP_QUIET"] = "1";

@@ -6,9 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
-import { getGrader, graderNames, pyStrip, XSTEST_REFUSAL_PREFIXES, xstestStrmatch, xstestStrmatchGrader } from "../../src/eval/graders/index.ts";
-import { loadXSTestCompletions } from "../../src/data/loaders/index.ts";
-import { readRows } from "../../src/data/loaders/table.ts";
+import { getGrader, graderNames, pyStrip, XSTEST_REFUSAL_PREFIXES, xstestStrmatch, xstestStrmatchGrader } from "../../src/graders/index.ts";
+import { loadXSTestCompletions } from "../../src/eval/loaders/index.ts";
+import { readRows } from "../../src/eval/loaders/table.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
 const DATA = "../shared/datasets/xstest/model_completions";

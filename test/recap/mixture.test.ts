@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Rng } from "../../src/engine/rng.ts";
 import { freshModel } from "../../src/model/init.ts";
 import { parseRecapDataConfig } from "../../src/recap/config.ts";
-import { DEFAULT_L_PRE } from "../../src/world/lexicon.ts";
+import { DEFAULT_L_PRE } from "../../src/recap/truncate.ts";
 import {
   type PrefillSources, type PromptItem, type PromptSource, buildMixture, mixtureCounts, prefillRole, selectPrefilled,
 } from "../../src/recap/mixture.ts";

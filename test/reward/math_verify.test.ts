@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import {
   extractAnswer, extractAnswerWith, goldAnswer, isEquivalent, normalizeAnswer, splitTopLevel, verify,
-} from "../../src/reward/math_verify.ts";
-import { loadGsm8k, loadMath500 } from "../../src/data/loaders/index.ts";
+} from "../../src/graders/math_verify.ts";
+import { loadGsm8k, loadMath500 } from "../../src/eval/loaders/index.ts";
 import { Rng } from "../../src/engine/rng.ts";
 import { RecapError } from "../../src/util/errors.ts";
 

@@ -8,7 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { runSft } from "../../src/train/sft.ts";
-import { SftConfigSchema, lrAt } from "../../src/train/sft_config.ts";
+import { SftConfigSchema } from "../../src/train/sft_config.ts";
+import { lrAt } from "../../src/train/schedule.ts";
 import { batchIndices } from "../../src/train/sft_data.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 
@@ -72,6 +73,9 @@ test("schedule and data order are pure functions of the step", () => {
   assert.deepEqual([0, 1, 2, 3].map((s) => lrAt(c, s)), [0.25, 0.5, 0.75, 1]);
   assert.ok(Math.abs(lrAt(c, 9) - 0.55) < 1e-12); // halfway through the cosine: 0.1 + 0.45 * (1 + cos(pi/2))
   assert.ok(Math.abs(lrAt(c, 14) - 0.1) < 1e-12);
+  // RL's constant rate is the same schedule at ratio 1: exactly lr after warm-up, at every step.
+  const rl = { ...c, lr: 5e-5, min_lr_ratio: 1 };
+  assert.deepEqual([4, 7, 9, 13, 20].map((s) => lrAt(rl, s)), [5e-5, 5e-5, 5e-5, 5e-5, 5e-5]);
   // Every row once per epoch; the same step gives the same batch.
   const epoch = [0, 1, 2, 3, 4].flatMap((s) => batchIndices(10, 2, 7, s));
   assert.deepEqual([...epoch].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);

@@ -11,8 +11,8 @@ import { RecapError } from "../../util/errors.ts";
 import { checkOutDir } from "../../util/out_dir.ts";
 import { redactSecrets } from "../../util/redact.ts";
 import { progressBar } from "../../util/progress.ts";
-import { loadChatTemplate } from "../templates.ts";
-import type { ChatTemplate } from "../templates.ts";
+import { loadChatTemplate } from "../../lm/templates.ts";
+import type { ChatTemplate } from "../../lm/templates.ts";
 import { PrefillCache } from "./cache.ts";
 import type { DataBuildConfig } from "./config.ts";
 import { EXPORT_FORMATS } from "./exports.ts";
@@ -24,7 +24,7 @@ import { chooseItems, cleanRow, itemSeed, messagesOf, prefilledRow, roleOf } fro
 import type { BuiltRow, RenderSettings } from "./rows.ts";
 import { jobKey, sampleAll, sourceClient } from "./sample.ts";
 import type { SampleJob, SourceClient, SourceRole } from "./sample.ts";
-import { loadHfTokenizer } from "./tokenizer.ts";
+import { loadHfTokenizer } from "../../lm/tokenizer.ts";
 
 export interface BuildOptions {
   /** Called after each new sample is on disk (tests stop a build here to simulate a crash). */

@@ -4,7 +4,7 @@
 // checks run after parsing and fail with a message naming the field and the fix.
 import * as path from "node:path";
 import { z } from "zod";
-import { BENCHMARK_LOADERS } from "../loaders/index.ts";
+import { BENCHMARK_LOADERS } from "../../eval/loaders/index.ts";
 import { endpointFields } from "../../reward/config.ts";
 
 export const PROMPT_KINDS = ["harmful", "over_refusal", "math"] as const;

@@ -8,7 +8,7 @@
 // text counts as the token it is) and, with a limit, refuses (default) or drops the longer rows.
 import { RecapError } from "../../util/errors.ts";
 import type { BuiltRow } from "./rows.ts";
-import type { TextTokenizer } from "./tokenizer.ts";
+import type { TextTokenizer } from "../../lm/types.ts";
 
 export interface LengthStats {
   n: number;

@@ -6,7 +6,7 @@
 // refusal is right), a set of kind harmful only its `label == unsafe` rows; `limit` counts after that.
 import type { PromptSource } from "../../recap/mixture.ts";
 import { RecapError } from "../../util/errors.ts";
-import { loadBenchmark } from "../loaders/index.ts";
+import { loadBenchmark } from "../../eval/loaders/index.ts";
 import type { PromptKind, PromptSet } from "./config.ts";
 import { MATH_SUFFIX, ROUTE_OF_KIND } from "./config.ts";
 

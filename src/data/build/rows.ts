@@ -12,15 +12,15 @@ import { Rng } from "../../engine/rng.ts";
 import { selectPrefilled } from "../../recap/mixture.ts";
 import { truncatePrefill } from "../../recap/truncate.ts";
 import type { PrefillUnit } from "../../recap/truncate.ts";
-import type { ChatMessage } from "../../eval/types.ts";
+import type { ChatMessage } from "../../lm/types.ts";
 import { RecapError } from "../../util/errors.ts";
-import type { ChatTemplate } from "../templates.ts";
-import { renderMessages, renderPrefilled } from "../templates.ts";
+import type { ChatTemplate } from "../../lm/templates.ts";
+import { renderMessages, renderPrefilled } from "../../lm/templates.ts";
 import type { CachedPrefill } from "./cache.ts";
 import type { BuildItem } from "./prompts.ts";
 import type { SourceRole } from "./sample.ts";
-import type { TextTokenizer } from "./tokenizer.ts";
-import { forTruncation } from "./tokenizer.ts";
+import type { TextTokenizer } from "../../lm/types.ts";
+import { forTruncation } from "../../lm/tokenizer.ts";
 
 export interface Provenance {
   role: SourceRole;

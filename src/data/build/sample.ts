@@ -2,17 +2,17 @@
 // providers (chat or raw completions with the source model's own template; retries with backoff
 // from their HTTP layer), at most `concurrency` calls in flight per endpoint, each answer written
 // to the cache as it arrives. The source model is asked the item's prompt with its thinking
-// opened (`<think>\n` placed by the template rules of src/data/templates.ts, or vLLM's
+// opened (`<think>\n` placed by the template rules of src/lm/templates.ts, or vLLM's
 // continue_final_message on chat) and stops at `</think>`; what it wrote before `</think>` is the
 // thinking. Before any call, each endpoint that still has work is probed (GET /v1/models), so an
 // unreachable server or a wrong model name fails at once with the URL and the fix.
-import { loadChatTemplate } from "../templates.ts";
-import type { ChatTemplate } from "../templates.ts";
-import { HttpOptionsSchema, endpointUrl, mapPool } from "../../eval/providers/http.ts";
-import type { HttpOptions } from "../../eval/providers/http.ts";
-import { ChatProvider } from "../../eval/providers/openai_chat.ts";
-import { CompletionsProvider } from "../../eval/providers/openai_completions.ts";
-import type { ChatMessage, GenRequest, Provider } from "../../eval/types.ts";
+import { loadChatTemplate } from "../../lm/templates.ts";
+import type { ChatTemplate } from "../../lm/templates.ts";
+import { HttpOptionsSchema, endpointUrl, mapPool } from "../../lm/providers/http.ts";
+import type { HttpOptions } from "../../lm/providers/http.ts";
+import { ChatProvider } from "../../lm/providers/openai_chat.ts";
+import { CompletionsProvider } from "../../lm/providers/openai_completions.ts";
+import type { ChatMessage, GenRequest, Provider } from "../../lm/types.ts";
 import { RecapError } from "../../util/errors.ts";
 import type { PrefillCache } from "./cache.ts";
 import { cacheKey } from "./cache.ts";

@@ -22,7 +22,7 @@ import type { CachedPrefill } from "../build/cache.ts";
 import { itemSeed } from "../build/rows.ts";
 import { jobKey, sampleAll, sourceClient } from "../build/sample.ts";
 import type { SampleJob } from "../build/sample.ts";
-import { forTruncation, loadHfTokenizer } from "../build/tokenizer.ts";
+import { forTruncation, loadHfTokenizer } from "../../lm/tokenizer.ts";
 import type { AttackMaterialConfig } from "./config.ts";
 
 export interface MaterialOptions {

@@ -26,7 +26,8 @@
 // which would fit counting the first generation as round 1; we count resets, as the world's
 // per-round reset sentences do.
 import { RecapError } from "../../util/errors.ts";
-import type { ChatMessage, SuiteRow, TextTokenizer } from "../types.ts";
+import type { SuiteRow } from "../types.ts";
+import type { ChatMessage, TextTokenizer } from "../../lm/types.ts";
 import { jailbreakName, wrapPrompt } from "./jailbreak.ts";
 import type { PrefillLength } from "./prefill.ts";
 import { cleanThinking, parseLength, parseSource, prefixOf, sourceReader, sourceWhat } from "./prefill.ts";

@@ -14,8 +14,9 @@
 import * as fs from "node:fs";
 import { truncatePrefill } from "../../recap/truncate.ts";
 import { RecapError } from "../../util/errors.ts";
-import { DEFAULT_L_PRE } from "../../world/lexicon.ts";
-import type { SuiteRow, TextTokenizer } from "../types.ts";
+import { DEFAULT_L_PRE } from "../../recap/truncate.ts";
+import type { SuiteRow } from "../types.ts";
+import type { TextTokenizer } from "../../lm/types.ts";
 
 export type PrefillSource = { kind: "weak" | "strong" | "aligned" | "heldout" | "shared" | "default" } | { kind: "text"; file: string };
 

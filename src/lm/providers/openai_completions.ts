@@ -1,14 +1,14 @@
 // OpenAI-compatible text completions (`POST {base}/v1/completions`): vLLM, SGLang, llama.cpp's
 // server, `recap serve`. We render the prompt ourselves from the model's own chat template (a
 // tokenizer_config.json or .jinja file the user gives), so a prefill or a full CoT hijack lands
-// exactly where the template puts the thinking (src/data/templates.ts `renderPrefilled`: `<think>`
+// exactly where the template puts the thinking (src/lm/templates.ts `renderPrefilled`: `<think>`
 // appears once; a hijack's `</think>` cannot be dropped by the template as a chat API would).
 // Our own tiny model's template (a `recap serve` endpoint) renders exactly as the embedded provider.
 // Each sample is its own call with n = 1 and seed + j, so token usage is exact per completion and
 // a retry redoes one sample only. Without logprobs the CoT / response split of the token count is
 // estimated from character shares (`approxTokens`); with `logprobs: true` it is exact.
-import type { ChatTemplate } from "../../data/templates.ts";
-import { opensThinking, renderMessages, renderPrefilled } from "../../data/templates.ts";
+import type { ChatTemplate } from "../templates.ts";
+import { opensThinking, renderMessages, renderPrefilled } from "../templates.ts";
 import { CHAT_TEMPLATE } from "../../model/chat_template.ts";
 import { RecapError } from "../../util/errors.ts";
 import type { Completion, GenRequest, GenResult, Provider } from "../types.ts";

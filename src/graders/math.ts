@@ -1,10 +1,10 @@
-// The verifiable math reward as a grader: src/reward/math_verify.ts `verify(completion, gold)`
+// The verifiable math reward as a grader: src/graders/math_verify.ts `verify(completion, gold)`
 // (the same check the RL reward uses) on the final response. The gold answer is the row's `gold`
 // (the benchmark loaders' final answer), else its `answer` (a number in the world's math suite,
 // or a GSM8K solution whose `#### N` line the verifier reads).
-import { verify } from "../../reward/math_verify.ts";
+import { verify } from "./math_verify.ts";
 import type { GradeResult, GradeRow, Grader } from "./types.ts";
-import { RecapError } from "../../util/errors.ts";
+import { RecapError } from "../util/errors.ts";
 
 function goldOf(row: GradeRow): string | undefined {
   for (const k of ["gold", "answer"]) {

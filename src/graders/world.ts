@@ -3,9 +3,9 @@
 // output cut off while thinking), so this grader reads the row's `full_completion` when the eval
 // runner supplies it (the graded `completion` there is the final response only), else
 // `completion`. The item fields (label, action, object, answer, source) come from the suite row.
-import { RecapError } from "../../util/errors.ts";
-import type { JudgeItem } from "../../world/judge.ts";
-import { judge } from "../../world/judge.ts";
+import { RecapError } from "../util/errors.ts";
+import type { JudgeItem } from "../world/judge.ts";
+import { judge } from "../world/judge.ts";
 import type { GradeResult, GradeRow, Grader } from "./types.ts";
 
 function itemOf(row: GradeRow): JudgeItem {

@@ -2,8 +2,8 @@
 // (index.ts: XSTest string match, the world judge, the math verifier) and the endpoint graders
 // (which need a judge endpoint). An unknown name lists them all; an endpoint grader without an endpoint says which
 // flags to give.
-import { loadChatTemplate } from "../../data/templates.ts";
-import { RecapError } from "../../util/errors.ts";
+import { loadChatTemplate } from "../lm/templates.ts";
+import { RecapError } from "../util/errors.ts";
 import type { JudgeEndpoint } from "./endpoint.ts";
 import { JudgeEndpointSchema } from "./endpoint.ts";
 import { ENDPOINT_GRADERS } from "./endpoint_graders.ts";

@@ -14,10 +14,10 @@
 // `score` follows the grader contract (1 = the desired behaviour), so score = 1 − that, and `safe`
 // is "StrongREJECT score = 0". A reply missing an answer is an error (recorded per item).
 import * as fs from "node:fs";
-import type { ChatTemplate } from "../../data/templates.ts";
+import type { ChatTemplate } from "../lm/templates.ts";
 import type { JudgeEndpoint } from "./endpoint.ts";
 import { callJudge } from "./endpoint.ts";
-import { responseOf } from "../thinking.ts";
+import { responseOf } from "../lm/thinking.ts";
 import type { GradeResult, GradeRow, Grader } from "./types.ts";
 
 const PROMPTS = new URL("./prompts/", import.meta.url);

@@ -1,7 +1,7 @@
 // The graders that need a judge endpoint, by name: each is made from the endpoint settings (and
 // the judge's chat template when the endpoint speaks raw completions). The plain registry in
 // index.ts holds the graders that need nothing.
-import type { ChatTemplate } from "../../data/templates.ts";
+import type { ChatTemplate } from "../lm/templates.ts";
 import type { JudgeEndpoint } from "./endpoint.ts";
 import { graniteGuardian, llamaGuard } from "./guard.ts";
 import { rubricJudge, strongRejectJudge } from "./llm_judge.ts";

@@ -50,7 +50,7 @@ export class EmbeddedProvider implements Provider {
   }
 
   tokenizer(): TextTokenizer {
-    return { encode: (t) => this.tok.encode(t), decode: (ids) => this.tok.decode(ids) };
+    return { source: this.id(), encode: (t) => this.tok.encode(t), decode: (ids) => this.tok.decode(ids) };
   }
 
   async generate(requests: GenRequest[]): Promise<GenResult[]> {

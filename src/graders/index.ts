@@ -1,6 +1,6 @@
 // The graders by name (see types.ts for the `{ id, grade }` contract). An unknown name lists the
 // valid ones.
-import { RecapError } from "../../util/errors.ts";
+import { RecapError } from "../util/errors.ts";
 import type { Grader } from "./types.ts";
 import { xstestStrmatchGrader } from "./xstest_strmatch.ts";
 import { mathGrader } from "./math.ts";

@@ -2,10 +2,10 @@
 // LLM-judge and guard graders (chat completions, or text completions with a chat template the
 // user gives). Retries, timeouts and concurrency come from the providers' HTTP layer.
 import { z } from "zod";
-import type { ChatTemplate } from "../../data/templates.ts";
-import { renderMessages } from "../../data/templates.ts";
-import type { ChatMessage } from "../types.ts";
-import { HttpOptionsSchema, endpointUrl, postJson } from "../providers/http.ts";
+import type { ChatTemplate } from "../lm/templates.ts";
+import { renderMessages } from "../lm/templates.ts";
+import type { ChatMessage } from "../lm/types.ts";
+import { HttpOptionsSchema, endpointUrl, postJson } from "../lm/providers/http.ts";
 
 export const JudgeEndpointSchema = z.object({
   /** Server base URL, e.g. http://127.0.0.1:8001 (a trailing /v1 is fine). */

@@ -6,15 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Tokenizer as HfTokenizer } from "@huggingface/tokenizers";
-import type { Tokenizer } from "../../model/tokenizer.ts";
-import { RecapError } from "../../util/errors.ts";
-
-export interface TextTokenizer {
-  /** Where it was loaded from. */
-  source: string;
-  encode(text: string): number[];
-  decode(ids: number[]): string;
-}
+import type { Tokenizer } from "../model/tokenizer.ts";
+import { RecapError } from "../util/errors.ts";
+import type { TextTokenizer } from "./types.ts";
 
 function readJson(file: string, what: string): object {
   let text: string;

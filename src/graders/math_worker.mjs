@@ -1,4 +1,4 @@
-// The math verifier's worker thread (src/reward/math_pool.ts): loads the TypeScript sources
+// The math verifier's worker thread (src/graders/math_pool.ts): loads the TypeScript sources
 // through tsx whatever the parent was started with, then answers {id, completion, gold, opts}
 // messages with {id, verdict}. The pool terminates this thread when a verdict is late.
 import { parentPort } from "node:worker_threads";

@@ -1,8 +1,8 @@
 // Building a provider from the command-line choice: an embedded checkpoint folder, a GGUF file
 // (node-llama-cpp), or an OpenAI-compatible endpoint speaking text completions or chat.
 import { loadModel } from "../../model/load.ts";
-import type { ChatTemplate } from "../../data/templates.ts";
-import { loadChatTemplate } from "../../data/templates.ts";
+import type { ChatTemplate } from "../templates.ts";
+import { loadChatTemplate } from "../templates.ts";
 import { RecapError } from "../../util/errors.ts";
 import type { Provider } from "../types.ts";
 import { EmbeddedProvider } from "./embedded.ts";

@@ -9,7 +9,7 @@
 // context sequence; token counts are exact (the CoT ends with the `</think>` token when it is one).
 import * as fs from "node:fs";
 import { Template } from "@huggingface/jinja";
-import type { ChatTemplate } from "../../data/templates.ts";
+import type { ChatTemplate } from "../templates.ts";
 import { CHAT_TEMPLATE } from "../../model/chat_template.ts";
 import { RecapError } from "../../util/errors.ts";
 import type { Completion, GenRequest, GenResult, Provider, TextTokenizer } from "../types.ts";
@@ -111,7 +111,7 @@ export class LlamaCppProvider implements Provider {
   }
 
   tokenizer(): TextTokenizer {
-    return { encode: (t) => this.model.tokenize(t, false), decode: (ids) => this.model.detokenize(ids, true) };
+    return { source: this.id(), encode: (t) => this.model.tokenize(t, false), decode: (ids) => this.model.detokenize(ids, true) };
   }
 
   private render(req: GenRequest): { prompt: string; open: boolean } {
