@@ -264,7 +264,7 @@ function rowOps(ex: WasmExports, A: WasmArena, run: Runner): Pick<Ops, RowOps> {
 }
 
 /** SwiGLU and AdamW. */
-function elementOps(ex: WasmExports, A: WasmArena, run: Runner): Pick<Ops, "swigluForward" | "swigluBackward" | "adamw"> {
+function elementOps(_ex: WasmExports, A: WasmArena, run: Runner): Pick<Ops, "swigluForward" | "swigluBackward" | "adamw"> {
   return {
     swigluForward(out, gate, up, N) {
       checkDims("swiglu", { N });
@@ -296,7 +296,7 @@ function elementOps(ex: WasmExports, A: WasmArena, run: Runner): Pick<Ops, "swig
 
 /** RoPE (sign +1 forward, -1 backward) in place on x (N, H, D), positions checked first. */
 function rope(
-  ex: WasmExports, A: WasmArena, run: Runner, x: Float32Array, pos: Int32Array,
+  _ex: WasmExports, A: WasmArena, run: Runner, x: Float32Array, pos: Int32Array,
   cos: Float32Array, sin: Float32Array, N: number, H: number, D: number, sign: 1 | -1,
 ): void {
   checkDims("rope", { N, H, D });

@@ -9,7 +9,6 @@ import { paramSpecs } from "../model/config.ts";
 import { checkpointTokenizer } from "../model/load.ts";
 import { encodeSafetensors } from "../model/safetensors.ts";
 import type { TensorToEncode } from "../model/safetensors.ts";
-import { Tokenizer } from "../model/tokenizer.ts";
 import { replaceDirAtomic, writeFileAtomic } from "../util/atomic.ts";
 import { RecapError } from "../util/errors.ts";
 import { decodeGguf } from "./gguf.ts";

@@ -18,6 +18,7 @@ export interface LlamaCppSequence {
   controlledEvaluate(
     input: (number | [number, { generateNext?: { probabilities?: boolean; token?: boolean; options?: { temperature?: number } } }])[],
   ): Promise<({ next: { token?: number | null; probabilities?: Map<number, number> } } | undefined)[]>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: node-llama-cpp's own signature
   evaluate(tokens: number[], options?: { temperature?: number; seed?: number }): AsyncGenerator<number, void, void | number | number[]>;
   clearHistory(): Promise<void>;
   dispose(): void;

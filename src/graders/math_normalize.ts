@@ -161,6 +161,7 @@ export function normalizeDetailed(answer: unknown): Normalized {
   let t = unwrapCommand(rewritten, "text");
   t = unwrapCommand(t, "textsf");
   // spaces go, except the one that ends a command before a letter ("\\cot x" stays parseable)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL marks a kept space while the others go
   t = t.replace(/(\\[a-zA-Z]+)\s+(?=[a-zA-Z])/g, "$1\u0000").replace(/\s+/g, "").replace(/\u0000/g, " ");
   t = t.replace(/\.+$/, "");
   t = stripOuterBraces(t);

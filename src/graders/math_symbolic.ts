@@ -82,7 +82,7 @@ function valuesAtPoints(x: Expression, y: Expression, vars: string[]): Array<[[n
 
 function agreeAtPoints(x: Expression, y: Expression, vars: string[], tol: number): boolean {
   const vals = valuesAtPoints(x, y, vars);
-  return vals !== null && vals.every(([a, b]) => close(a[0], b[0], tol) && close(a[1], b[1], tol));
+  return vals?.every(([a, b]) => close(a[0], b[0], tol) && close(a[1], b[1], tol)) ?? false;
 }
 
 /** Equations a = b and c = d are equivalent when (a - b) and (c - d) are proportional. */

@@ -147,7 +147,7 @@ async function readJson(file: string, hint: string): Promise<unknown> {
 }
 
 async function checkDir(dir: string): Promise<void> {
-  let st;
+  let st: Awaited<ReturnType<typeof fsp.stat>>;
   try {
     st = await fsp.stat(dir);
   } catch {

@@ -152,7 +152,7 @@ export type RewardServerConfigInput = z.input<typeof RewardServerConfigSchema>;
 /** The config with judge chat_template paths made absolute against `dir` (the config's folder). */
 export function resolveRewardConfigPaths(c: RewardServerConfig, dir: string): RewardServerConfig {
   const fix = <R extends { endpoint: JudgeConfig }>(r: R | undefined): R | undefined =>
-    r && r.endpoint.chat_template ? { ...r, endpoint: { ...r.endpoint, chat_template: path.resolve(dir, r.endpoint.chat_template) } } : r;
+    r?.endpoint.chat_template ? { ...r, endpoint: { ...r.endpoint, chat_template: path.resolve(dir, r.endpoint.chat_template) } } : r;
   const safety = fix(c.safety), over_refusal = fix(c.over_refusal);
   return { ...c, ...(safety ? { safety } : {}), ...(over_refusal ? { over_refusal } : {}) };
 }

@@ -133,7 +133,7 @@ function judgeRoute(name: string, description: string, grader: Grader, url: stri
   return {
     name, description,
     async score({ userPrompt, response }) {
-      let g;
+      let g: Awaited<ReturnType<typeof grader.grade>>;
       try {
         g = await limiter.run(async () => grader.grade({ prompt: userPrompt, completion: response }));
       } catch (e) {

@@ -185,7 +185,7 @@ export class BatchEngine {
     this.stats.maxBatchRows = Math.max(this.stats.maxBatchRows, B);
     const P = Math.max(...rows.map((r) => r.prompt.length));
     const T = Math.max(...rows.map((r) => r.maxTokens));
-    const results: RowResult[] = rows.map((r) => ({ tokens: [], logprobs: [], tops: [], prompt: null, finish: "length" }));
+    const results: RowResult[] = rows.map((_r) => ({ tokens: [], logprobs: [], tops: [], prompt: null, finish: "length" }));
     const done = Uint8Array.from(rows, (r) => (r.maxTokens === 0 ? 1 : 0));
     const mark = k.mark();
     try {

@@ -1,10 +1,4 @@
-// The RL training mixture: the world's RL prompts, a fraction alpha of the safety and
-// over-refusal ones (and math_alpha of the math ones) carrying a counter-aligned prefill (fixed
-// once per run from the seed), each rendered with the policy's chat template and tokenised once.
-// With the adaptive curriculum on
-// (src/train/curriculum.ts), buildCurriculumPrompts prebuilds every eligible prompt at each level
-// instead, and curriculumPrompt decides per draw whether it carries its prefill.
-import * as fs from "node:fs";
+
 import * as path from "node:path";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { Llama } from "../model/llama.ts";

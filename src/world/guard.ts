@@ -99,7 +99,7 @@ export function calibration(pYes: readonly number[], unsafe: readonly boolean[],
 function auroc(p: readonly number[], y: readonly number[]): number | null {
   const pos = y.filter((v) => v === 1).length, neg = y.length - pos;
   if (pos === 0 || neg === 0) return null;
-  const order = p.map((v, i) => i).sort((a, b) => p[a]! - p[b]!);
+  const order = p.map((_v, i) => i).sort((a, b) => p[a]! - p[b]!);
   const rank = new Float64Array(p.length);
   for (let i = 0; i < order.length;) {
     let j = i;

@@ -13,7 +13,6 @@ import { sample } from "../model/sampler.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
 import { encodePolicyPrompt } from "../recap/render.ts";
 import { truncateWords } from "../recap/truncate.ts";
-import { RecapError } from "../util/errors.ts";
 import { type GuardPair, guardText } from "./guard.ts";
 import { type JudgeItem, judge } from "./judge.ts";
 import { readWorldJsonl } from "./read.ts";

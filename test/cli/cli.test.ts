@@ -121,6 +121,7 @@ test("error lines are plain text off a terminal, even with CI set; FORCE_COLOR c
   assert.equal(ci.status, 1);
   assert.match(ci.stderr, /^error: /);
   const forced = run({ FORCE_COLOR: "1" });
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ANSI colour codes are what is tested
   assert.match(forced.stderr, /^\x1b\[31merror:\x1b\[39m /);
   assert.match(run({ FORCE_COLOR: "1", NO_COLOR: "1" }).stderr, /^error: /);
 });

@@ -104,6 +104,7 @@ test("the report renders in headless Chromium without errors, charts present (sc
     assert.ok((await page.locator("svg.chart .whisker").count()) > 0);
     assert.equal(await page.locator("script").count(), 0);
     await page.locator("details summary").first().click(); // open the first drill-down
+    // biome-ignore lint/performance/useDomNodeTextContent: a Playwright locator's rendered text, not a DOM node
     assert.ok((await page.locator("details pre").first().innerText()).includes('<script>alert("x")</script>'), "escaped data shows as text");
     const box = await page.locator("svg.chart").first().boundingBox();
     assert.ok(box && box.width > 200 && box.height > 100, "charts have a rendered size");

@@ -34,7 +34,7 @@ test("f32 HF export round-trips through the checkpoint loader bit for bit", asyn
   for (const [name, a] of src.params) assert.deepEqual(back.params.get(name), a, name);
   const config = JSON.parse(fs.readFileSync(path.join(tmp, "hf32/config.json"), "utf8")) as Record<string, unknown>;
   assert.equal(config["torch_dtype"], "float32");
-  assert.equal(config["architectures"] instanceof Array && config["architectures"][0], "LlamaForCausalLM");
+  assert.equal(Array.isArray(config["architectures"]) && config["architectures"][0], "LlamaForCausalLM");
   assert.equal(config["eos_token_id"], 1);
   const gen = JSON.parse(fs.readFileSync(path.join(tmp, "hf32/generation_config.json"), "utf8")) as Record<string, unknown>;
   assert.deepEqual(gen, { bos_token_id: 1, eos_token_id: 1, pad_token_id: 0 });

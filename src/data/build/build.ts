@@ -131,7 +131,7 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
     jobs.get(roleOf(it))!.push({ role: roleOf(it), id: it.id, messages: messagesOf(it, cfg.policy.system), seed: itemSeed(cfg.seed, it.id) });
   }
   const cache = PrefillCache.open(cfg.cache_dir ?? path.join(out, "cache"));
-  let sampled;
+  let sampled: Awaited<ReturnType<typeof sampleRoles>>;
   try {
     sampled = await sampleRoles(cfg, jobs, cache, opts);
   } finally {

@@ -58,7 +58,7 @@ function describe(r: BuiltRow, len: number): string {
 export function applyPromptLimit(
   rows: readonly BuiltRow[], lens: readonly number[], limit: number | undefined, policy: LongPromptPolicy, tokenizer: string,
 ): { rows: BuiltRow[]; summary: PromptTokenSummary } {
-  const over = limit === undefined ? [] : rows.flatMap((r, i) => (lens[i]! > limit ? [i] : []));
+  const over = limit === undefined ? [] : rows.flatMap((_r, i) => (lens[i]! > limit ? [i] : []));
   if (over.length > 0 && policy === "refuse") {
     const worst = over.reduce((a, i) => (lens[i]! > lens[a]! ? i : a), over[0]!);
     throw new RecapError(

@@ -74,7 +74,7 @@ export async function runAttackMaterial(cfg: AttackMaterialConfig, out: string, 
   const jobs = suites.flatMap((s) => rowsOf(s).map((r) => materialJob(s.name, r, cfg.seed)));
 
   const cache = PrefillCache.open(cfg.cache_dir ?? path.join(out, "cache"));
-  let sampled;
+  let sampled: Awaited<ReturnType<typeof sampleAll>>;
   const bar = progressBar("thinking", jobs.length);
   try {
     const cached = jobs.filter((j) => cache.get(jobKey(client, j)) !== undefined).length;
