@@ -23,16 +23,20 @@ export function timedKernels(k: Kernels, times: OpTimes): Kernels {
     e.ms += ms;
     e.calls++;
   };
-  const wrapped: Record<string, unknown> = { name: k.name, alloc: k.alloc.bind(k), mark: k.mark.bind(k), release: k.release.bind(k) };
+  const wrapped: Record<string, unknown> = {
+    name: k.name,
+    alloc: k.alloc.bind(k),
+    mark: k.mark.bind(k),
+    release: k.release.bind(k),
+  };
   if (k.allocUninit) wrapped["allocUninit"] = k.allocUninit.bind(k);
   for (const [key, fn] of Object.entries(k)) {
     if (typeof fn !== "function" || key in wrapped || key === "dispose") continue;
     wrapped[key] = (...args: unknown[]) => {
       const t0 = performance.now();
       const r = (fn as (...a: unknown[]) => unknown).apply(k, args);
-      const label = key === "matmul"
-        ? `matmul ${args[6] ? "T" : "N"}${args[7] ? "T" : "N"} ${args[3]}x${args[4]}x${args[5]}`
-        : key;
+      const label =
+        key === "matmul" ? `matmul ${args[6] ? "T" : "N"}${args[7] ? "T" : "N"} ${args[3]}x${args[4]}x${args[5]}` : key;
       add(label, performance.now() - t0);
       return r;
     };
@@ -66,9 +70,11 @@ export function profileTrain(kernels: string, steps: number, T = 128): Profile {
   const m = new Llama(config, initParams(config, 0), timedKernels(base, times));
   const opt = new AdamW(m.params, m.kernels, decayedParamNames(config));
   const rng = new Rng(1);
-  const B = 16, N = B * T;
+  const B = 16,
+    N = B * T;
   const batch = {
-    B, T,
+    B,
+    T,
     ids: Int32Array.from({ length: N }, () => rng.int(config.vocab_size)),
     targets: Int32Array.from({ length: N }, () => rng.int(config.vocab_size)),
     weights: new Float32Array(N).fill(1),
@@ -98,7 +104,9 @@ function print(title: string, p: Profile): void {
   process.stderr.write(`\n${title}: ${p.total_ms.toFixed(2)} ms\n`);
   for (const o of p.ops) {
     if (o.share < 0.005) continue;
-    process.stderr.write(`  ${o.op.padEnd(28)} ${o.ms.toFixed(3).padStart(9)} ms  ${(100 * o.share).toFixed(1).padStart(5)}%  ${o.calls ? `${o.calls} calls` : ""}\n`);
+    process.stderr.write(
+      `  ${o.op.padEnd(28)} ${o.ms.toFixed(3).padStart(9)} ms  ${(100 * o.share).toFixed(1).padStart(5)}%  ${o.calls ? `${o.calls} calls` : ""}\n`,
+    );
   }
 }
 
@@ -109,8 +117,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const T = Number(flag("--seq") ?? 128);
   const train = profileTrain(kernels, Number(flag("--steps") ?? 3), T);
   print(`train step, 16 x ${T} tokens [${kernels}]`, train);
-  const s16 = profileSample(kernels, 16), s64 = profileSample(kernels, 64);
+  const s16 = profileSample(kernels, 16),
+    s64 = profileSample(kernels, 64);
   print(`decode step, batch 16 [${kernels}]`, s16);
   print(`decode step, batch 64 [${kernels}]`, s64);
-  if (args.includes("--json")) process.stdout.write(JSON.stringify({ kernels, train, sample16: s16, sample64: s64 }, null, 2) + "\n");
+  if (args.includes("--json"))
+    process.stdout.write(JSON.stringify({ kernels, train, sample16: s16, sample64: s64 }, null, 2) + "\n");
 }

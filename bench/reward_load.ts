@@ -28,7 +28,8 @@ function rollout(i: number): { query: string; label: string; expected: number } 
   const k = kinds[i % kinds.length]!;
   return {
     query: `<｜User｜>Question ${i}<｜Assistant｜><think>\nLet me work it out step by step.</think>\n\nSo the answer is \\boxed{${k.answer}}.<｜end▁of▁sentence｜>`,
-    label: JSON.stringify({ datasource: "math", answer: k.gold }), expected: k.ok,
+    label: JSON.stringify({ datasource: "math", answer: k.gold }),
+    expected: k.ok,
   };
 }
 
@@ -43,9 +44,13 @@ function peakRssMiB(pid: number): number | null {
 
 async function startServer(): Promise<{ url: string; pid: number; stop(): Promise<number | null> }> {
   const bin = path.resolve(path.dirname(new URL(import.meta.url).pathname), "../bin/recap.js");
-  const child = spawn(process.execPath, [bin, "reward", "serve", "--port", "0", "--json"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RECAP_QUIET: "1" } });
+  const child = spawn(process.execPath, [bin, "reward", "serve", "--port", "0", "--json"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RECAP_QUIET: "1" },
+  });
   const exited = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
-  let out = "", err = "";
+  let out = "",
+    err = "";
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`the server did not start: ${err}`)), 60_000);
@@ -67,36 +72,55 @@ async function main(): Promise<void> {
   const rss0 = peakRssMiB(server.pid);
   const items = Array.from({ length: N }, (_, i) => rollout(i));
   const latencies: number[] = [];
-  let wrong = 0, failed = 0;
+  let wrong = 0,
+    failed = 0;
   const t0 = performance.now();
-  await Promise.all(items.map(async (it) => {
-    const t = performance.now();
-    try {
-      const res = await fetch(`${server.url}/get_reward`, {
-        method: "POST", headers: { "content-type": "application/json" },
-        body: JSON.stringify({ query: [it.query], prompts: [""], labels: [it.label] }),
-      });
-      const body = (await res.json()) as { rewards?: number[] };
-      if (res.status !== 200) failed++;
-      else if (body.rewards?.[0] !== it.expected) wrong++;
-    } catch {
-      failed++;
-    }
-    latencies.push(performance.now() - t);
-  }));
+  await Promise.all(
+    items.map(async (it) => {
+      const t = performance.now();
+      try {
+        const res = await fetch(`${server.url}/get_reward`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: [it.query], prompts: [""], labels: [it.label] }),
+        });
+        const body = (await res.json()) as { rewards?: number[] };
+        if (res.status !== 200) failed++;
+        else if (body.rewards?.[0] !== it.expected) wrong++;
+      } catch {
+        failed++;
+      }
+      latencies.push(performance.now() - t);
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const peak = peakRssMiB(server.pid);
   const code = await server.stop();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const result = {
-    requests: N, answered: N - failed, failed, wrong_rewards: wrong, seconds, requests_per_s: N / seconds,
+    requests: N,
+    answered: N - failed,
+    failed,
+    wrong_rewards: wrong,
+    seconds,
+    requests_per_s: N / seconds,
     latency_ms: { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: latencies[latencies.length - 1] },
-    server_rss_mib: { at_start: rss0, peak }, server_exit_code: code,
-    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? "?", node: process.version, loadavg: os.loadavg() },
+    server_rss_mib: { at_start: rss0, peak },
+    server_exit_code: code,
+    machine: {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model ?? "?",
+      node: process.version,
+      loadavg: os.loadavg(),
+    },
   };
-  log(`${result.answered}/${N} answered (${failed} failed, ${wrong} wrong rewards) in ${seconds.toFixed(2)} s: ${result.requests_per_s.toFixed(0)} requests/s`);
-  log(`latency ms p50 ${pct(0.5).toFixed(0)} p90 ${pct(0.9).toFixed(0)} p99 ${pct(0.99).toFixed(0)}; server peak RSS ${peak?.toFixed(1)} MiB (at start ${rss0?.toFixed(1)})`);
+  log(
+    `${result.answered}/${N} answered (${failed} failed, ${wrong} wrong rewards) in ${seconds.toFixed(2)} s: ${result.requests_per_s.toFixed(0)} requests/s`,
+  );
+  log(
+    `latency ms p50 ${pct(0.5).toFixed(0)} p90 ${pct(0.9).toFixed(0)} p99 ${pct(0.99).toFixed(0)}; server peak RSS ${peak?.toFixed(1)} MiB (at start ${rss0?.toFixed(1)})`,
+  );
   if (json) process.stdout.write(JSON.stringify(result, null, 2) + "\n");
   if (failed > 0 || wrong > 0) process.exitCode = 1;
 }

@@ -43,23 +43,43 @@ async function child(): Promise<void> {
   const out = flag("--out")!;
   const kernels = flag("--kernels");
   const raw = await loadConfigFile(path.join(ROOT, "configs", "world-recap.yaml"), TrainConfigSchema);
-  const config = await prepareTrainInputs(TrainConfigSchema.parse({
-    ...raw, world: flag("--world")!, steps, prompts_per_step: prompts, group_size: G, save_every: 1000,
-    ...(kernels ? { kernels } : {}),
-  }), ROOT, () => {});
+  const config = await prepareTrainInputs(
+    TrainConfigSchema.parse({
+      ...raw,
+      world: flag("--world")!,
+      steps,
+      prompts_per_step: prompts,
+      group_size: G,
+      save_every: 1000,
+      ...(kernels ? { kernels } : {}),
+    }),
+    ROOT,
+    () => {},
+  );
   const s = await runTrain({ config, configDir: ROOT, out });
-  const lines = fs.readFileSync(path.join(out, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as StepLine);
+  const lines = fs
+    .readFileSync(path.join(out, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as StepLine);
   const perStep = lines.map((l) => {
     const sampled = (l["sampling/kept_groups"] + l["sampling/dropped_groups"]) * G;
     const genAll = sampled * l["rollout/gen_tokens"];
     const genKept = l["sampling/kept_groups"] * G * l["rollout/gen_tokens"];
     return {
-      rollout_s: l["time/rollout_s"], update_s: l["time/update_s"], step_s: l["time/rollout_s"] + l["time/update_s"],
-      rollouts: sampled, kept_groups: l["sampling/kept_groups"], gen_tokens_mean: l["rollout/gen_tokens"],
-      rollout_tokens_per_s: genAll / l["time/rollout_s"], update_tokens_per_s: genKept / l["time/update_s"],
+      rollout_s: l["time/rollout_s"],
+      update_s: l["time/update_s"],
+      step_s: l["time/rollout_s"] + l["time/update_s"],
+      rollouts: sampled,
+      kept_groups: l["sampling/kept_groups"],
+      gen_tokens_mean: l["rollout/gen_tokens"],
+      rollout_tokens_per_s: genAll / l["time/rollout_s"],
+      update_tokens_per_s: genKept / l["time/update_s"],
     };
   });
-  process.stdout.write(JSON.stringify({ kernels: s.kernels, steps: perStep, peak_rss_mib: process.resourceUsage().maxRSS / 1024 }) + "\n");
+  process.stdout.write(
+    JSON.stringify({ kernels: s.kernels, steps: perStep, peak_rss_mib: process.resourceUsage().maxRSS / 1024 }) + "\n",
+  );
   disposeKernels();
 }
 
@@ -70,7 +90,8 @@ function mean(rows: PerStep[], key: string): number {
 
 async function main(): Promise<void> {
   const sizes = (flag("--group-sizes") ?? "8,16").split(",").map(Number);
-  const steps = Number(flag("--steps") ?? 3), prompts = Number(flag("--prompts") ?? 16);
+  const steps = Number(flag("--steps") ?? 3),
+    prompts = Number(flag("--prompts") ?? 16);
   if (!(steps >= 1) || !(prompts >= 1) || sizes.some((g) => !(g >= 2)))
     throw new Error("--steps and --prompts must be >= 1 and every group size >= 2");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-rl-bench-"));
@@ -83,22 +104,53 @@ async function main(): Promise<void> {
   try {
     for (const G of sizes) {
       log(`RL step, G = ${G} (${steps} steps, fresh process) ...`);
-      const r = spawnSync(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url), "--child",
-        "--group-size", String(G), "--steps", String(steps), "--prompts", String(prompts), "--world", world,
-        "--out", path.join(tmp, `run-g${G}`), ...(flag("--kernels") ? ["--kernels", flag("--kernels")!] : [])], {
-        encoding: "utf8", timeout: 3_600_000, cwd: ROOT,
-      });
-      if (r.status !== 0) throw new Error(`the G = ${G} run failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
-      const c = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { kernels: string; steps: PerStep[]; peak_rss_mib: number };
+      const r = spawnSync(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          fileURLToPath(import.meta.url),
+          "--child",
+          "--group-size",
+          String(G),
+          "--steps",
+          String(steps),
+          "--prompts",
+          String(prompts),
+          "--world",
+          world,
+          "--out",
+          path.join(tmp, `run-g${G}`),
+          ...(flag("--kernels") ? ["--kernels", flag("--kernels")!] : []),
+        ],
+        {
+          encoding: "utf8",
+          timeout: 3_600_000,
+          cwd: ROOT,
+        },
+      );
+      if (r.status !== 0)
+        throw new Error(`the G = ${G} run failed: ${r.stderr.trim().split("\n").slice(-5).join("\n")}`);
+      const c = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
+        kernels: string;
+        steps: PerStep[];
+        peak_rss_mib: number;
+      };
       const later = c.steps.slice(1);
-      const summary = Object.fromEntries(["step_s", "rollout_s", "update_s", "rollout_tokens_per_s", "update_tokens_per_s", "rollouts"]
-        .map((k) => [k, { mean_after_first: later.length ? mean(later, k) : null, first: c.steps[0]![k] }]));
+      const summary = Object.fromEntries(
+        ["step_s", "rollout_s", "update_s", "rollout_tokens_per_s", "update_tokens_per_s", "rollouts"].map((k) => [
+          k,
+          { mean_after_first: later.length ? mean(later, k) : null, first: c.steps[0]![k] },
+        ]),
+      );
       result[`g${G}`] = { group_size: G, kernels: c.kernels, peak_rss_mib: c.peak_rss_mib, summary, per_step: c.steps };
       const s = summary as Record<string, { mean_after_first: number | null; first: number }>;
       const show = (k: string) => (s[k]!.mean_after_first ?? s[k]!.first).toFixed(k.includes("tokens") ? 0 : 2);
-      log(`  [${c.kernels}] step ${show("step_s")} s (rollouts ${show("rollout_s")} s, update ${show("update_s")} s), ` +
-        `${show("rollouts")} rollouts, rollout ${show("rollout_tokens_per_s")} tokens/s, update ${show("update_tokens_per_s")} tokens/s, ` +
-        `peak RSS ${c.peak_rss_mib.toFixed(0)} MiB`);
+      log(
+        `  [${c.kernels}] step ${show("step_s")} s (rollouts ${show("rollout_s")} s, update ${show("update_s")} s), ` +
+          `${show("rollouts")} rollouts, rollout ${show("rollout_tokens_per_s")} tokens/s, update ${show("update_tokens_per_s")} tokens/s, ` +
+          `peak RSS ${c.peak_rss_mib.toFixed(0)} MiB`,
+      );
     }
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });

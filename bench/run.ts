@@ -35,11 +35,17 @@ const kernelNames = (flag("--kernels") ?? KERNEL_NAMES.join(",")).split(",");
 const trainSteps = Number(flag("--steps") ?? 10);
 const refSteps = Number(flag("--ref-steps") ?? 1);
 const sampleBatches = [1, 16, 64, 256];
-const PROMPT = 16, NEW = 112, TRAIN_B = 16, TRAIN_T = 128;
+const PROMPT = 16,
+  NEW = 112,
+  TRAIN_B = 16,
+  TRAIN_T = 128;
 /** Batch 256 has the shape of an RL step's groups: 16 prompts x G = 16, 120-token prompts (a chat
  *  prompt with a prefill), 100 new tokens. The other batches: 16-token prompts, 112 new tokens. */
-const RL_BATCH = 256, RL_PROMPT = 120, RL_NEW = 100;
-const sampleShape = (B: number) => (B === RL_BATCH ? { prompt: RL_PROMPT, fresh: RL_NEW } : { prompt: PROMPT, fresh: NEW });
+const RL_BATCH = 256,
+  RL_PROMPT = 120,
+  RL_NEW = 100;
+const sampleShape = (B: number) =>
+  B === RL_BATCH ? { prompt: RL_PROMPT, fresh: RL_NEW } : { prompt: PROMPT, fresh: NEW };
 const log = (s: string) => process.stderr.write(s + "\n");
 
 function benchTrain(kernels: string): { tokens_per_s: number; step_ms: number; step_ms_min: number; steps: number } {
@@ -49,7 +55,8 @@ function benchTrain(kernels: string): { tokens_per_s: number; step_ms: number; s
   const rng = new Rng(1);
   const N = TRAIN_B * TRAIN_T;
   const batch = {
-    B: TRAIN_B, T: TRAIN_T,
+    B: TRAIN_B,
+    T: TRAIN_T,
     ids: Int32Array.from({ length: N }, () => rng.int(config.vocab_size)),
     targets: Int32Array.from({ length: N }, () => rng.int(config.vocab_size)),
     weights: new Float32Array(N).fill(1),
@@ -66,7 +73,10 @@ function benchTrain(kernels: string): { tokens_per_s: number; step_ms: number; s
   return { tokens_per_s: N / (stepMs / 1000), step_ms: stepMs, step_ms_min: Math.min(...times), steps };
 }
 
-function benchSample(kernels: string, B: number): { tokens_per_s: number; seconds: number; prompt: number; new: number } {
+function benchSample(
+  kernels: string,
+  B: number,
+): { tokens_per_s: number; seconds: number; prompt: number; new: number } {
   const config = presetConfig("tiny");
   const m = new Llama(config, initParams(config, 0), selectKernels(kernels));
   const rng = new Rng(2);
@@ -101,7 +111,9 @@ function benchMatmul(name: string): Record<string, number> {
   const rng = new Rng(3);
   for (const [label, M, K, N, tA, tB] of MATMULS) {
     const mark = k.mark();
-    const a = k.alloc(M * K), b = k.alloc(K * N), c = k.alloc(M * N); // operands in kernel memory
+    const a = k.alloc(M * K),
+      b = k.alloc(K * N),
+      c = k.alloc(M * N); // operands in kernel memory
     for (let i = 0; i < a.length; i++) a[i] = rng.normal();
     for (let i = 0; i < b.length; i++) b[i] = rng.normal();
     const flops = 2 * M * K * N;
@@ -116,9 +128,14 @@ function benchMatmul(name: string): Record<string, number> {
 }
 
 function peakRss(kernels: string): unknown {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "bench/train_rss.ts", "--kernels", kernels, "--steps", kernels === "ref" ? "1" : "5"], {
-    encoding: "utf8", timeout: 600_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "bench/train_rss.ts", "--kernels", kernels, "--steps", kernels === "ref" ? "1" : "5"],
+    {
+      encoding: "utf8",
+      timeout: 600_000,
+    },
+  );
   if (r.status !== 0) return { error: r.stderr.trim().split("\n").at(-1) ?? "failed" };
   return JSON.parse(r.stdout);
 }
@@ -133,11 +150,15 @@ export function anchorEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
 
 function torchAnchor(threads: number): unknown {
   const r = spawnSync("/usr/bin/python3", ["bench/torch_bench.py", "--threads", String(threads), "--json"], {
-    encoding: "utf8", timeout: 900_000, env: anchorEnv(),
+    encoding: "utf8",
+    timeout: 900_000,
+    env: anchorEnv(),
   });
   if (r.error || r.status !== 0) {
     const why = r.error?.message ?? r.stderr.trim().split("\n").at(-1) ?? "unknown";
-    return { skipped: `PyTorch anchor unavailable (${why}); install it with: apt-get install python3-torch libopenblas0-openmp` };
+    return {
+      skipped: `PyTorch anchor unavailable (${why}); install it with: apt-get install python3-torch libopenblas0-openmp`,
+    };
   }
   return JSON.parse(r.stdout);
 }
@@ -180,7 +201,12 @@ for (const k of kernelNames) {
 if (args.includes("--profile")) {
   const k = kernelNames.includes(selectKernels().name) ? selectKernels().name : kernelNames[0]!; // the default set when benched
   log(`profile [${k}] ...`);
-  result["profile"] = { kernels: k, train: profileTrain(k, 3), sample16: profileSample(k, 16), sample64: profileSample(k, 64) };
+  result["profile"] = {
+    kernels: k,
+    train: profileTrain(k, 3),
+    sample16: profileSample(k, 16),
+    sample64: profileSample(k, 64),
+  };
 }
 disposeKernels();
 if (!args.includes("--no-torch")) {
@@ -210,17 +236,24 @@ function summary(): void {
     for (const p of path) x = (x as Record<string, unknown> | undefined)?.[p];
     return typeof x === "number" ? x : undefined;
   };
-  const rows: [string, string[]][] = [["train", ["tokens_per_s"]], ...sampleBatches.map((B) => [`sample b${B}`, [`batch${B}`, "tokens_per_s"]] as [string, string[]])];
+  const rows: [string, string[]][] = [
+    ["train", ["tokens_per_s"]],
+    ...sampleBatches.map((B) => [`sample b${B}`, [`batch${B}`, "tokens_per_s"]] as [string, string[]]),
+  ];
   log(`\n${"tokens/s".padEnd(12)}${[...kernelNames, "torch"].map((k) => k.padStart(18)).join("")}   (x torch)`);
   for (const [label, path] of rows) {
     const src = label === "train" ? train : samp;
     const t = get(src, "torch", ...path);
     const cells = [...kernelNames, "torch"].map((k) => {
       const v = get(src, k, ...path);
-      return (v === undefined ? "-" : `${Math.round(v)}${t && k !== "torch" ? ` ${(v / t).toFixed(2)}x` : ""}`).padStart(18);
+      return (
+        v === undefined ? "-" : `${Math.round(v)}${t && k !== "torch" ? ` ${(v / t).toFixed(2)}x` : ""}`
+      ).padStart(18);
     });
     log(`${label.padEnd(12)}${cells.join("")}`);
   }
   const fmt = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
-  log(`load average at the start ${fmt((result["load"] as { before: number[] }).before)}, at the end ${fmt(os.loadavg())}`);
+  log(
+    `load average at the start ${fmt((result["load"] as { before: number[] }).before)}, at the end ${fmt(os.loadavg())}`,
+  );
 }

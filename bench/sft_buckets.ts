@@ -10,7 +10,10 @@ import { AdamW } from "../src/model/optim.ts";
 import { lengthBuckets, lmTrainStep } from "../src/model/train_step.ts";
 import { batchIndices, makeBatch, readTexts, tokenizeRows } from "../src/train/sft_data.ts";
 
-const arg = (name: string, d: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1]! : d; };
+const arg = (name: string, d: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1]! : d;
+};
 const steps = Number(arg("--steps", "40"));
 const kernelName = arg("--kernels", "wasm-threads");
 const data = arg("--data", "runs/world/corpora/base_sft.jsonl");
@@ -24,8 +27,12 @@ const runs = settings.map((k) => {
   const model = new Llama(config, params, kernels);
   return { k, model, opt: new AdamW(model.params, kernels, decayedParamNames(config)), ms: 0, cells: 0 };
 });
-for (let step = -2; step < steps; step++) { // two warm-up steps (JIT tier-up), not timed
-  const batch = makeBatch(batchIndices(rows.length, 32, 0, Math.max(0, step)).map((i) => rows[i]!), tok.specialIds.pad); // (B, T)
+for (let step = -2; step < steps; step++) {
+  // two warm-up steps (JIT tier-up), not timed
+  const batch = makeBatch(
+    batchIndices(rows.length, 32, 0, Math.max(0, step)).map((i) => rows[i]!),
+    tok.specialIds.pad,
+  ); // (B, T)
   for (const r of runs) {
     const t0 = performance.now();
     lmTrainStep(r.model, r.opt, batch, { lr: 3e-3 }, r.k);
@@ -36,10 +43,22 @@ for (let step = -2; step < steps; step++) { // two warm-up steps (JIT tier-up), 
 }
 disposeKernels();
 const base = runs[0]!;
-const out = runs.map((r) => ({ length_buckets: r.k, ms_per_step: r.ms / steps, cells_per_step: r.cells / steps, time_vs_one_batch: r.ms / base.ms, cells_vs_one_batch: r.cells / base.cells }));
-if (process.argv.includes("--json")) process.stdout.write(JSON.stringify({ kernels: kernelName, steps, data, results: out }, null, 2) + "\n");
+const out = runs.map((r) => ({
+  length_buckets: r.k,
+  ms_per_step: r.ms / steps,
+  cells_per_step: r.cells / steps,
+  time_vs_one_batch: r.ms / base.ms,
+  cells_vs_one_batch: r.cells / base.cells,
+}));
+if (process.argv.includes("--json"))
+  process.stdout.write(JSON.stringify({ kernels: kernelName, steps, data, results: out }, null, 2) + "\n");
 else {
-  process.stdout.write(`${data}, tiny preset, batch 32, ${kernelName}, ${steps} timed steps per setting (interleaved)\n`);
+  process.stdout.write(
+    `${data}, tiny preset, batch 32, ${kernelName}, ${steps} timed steps per setting (interleaved)\n`,
+  );
   process.stdout.write("length_buckets  ms/step  (B,T) cells/step  time vs 1  cells vs 1\n");
-  for (const o of out) process.stdout.write(`${String(o.length_buckets).padStart(14)}  ${o.ms_per_step.toFixed(0).padStart(7)}  ${o.cells_per_step.toFixed(0).padStart(16)}  ${o.time_vs_one_batch.toFixed(3).padStart(9)}  ${o.cells_vs_one_batch.toFixed(3).padStart(10)}\n`);
+  for (const o of out)
+    process.stdout.write(
+      `${String(o.length_buckets).padStart(14)}  ${o.ms_per_step.toFixed(0).padStart(7)}  ${o.cells_per_step.toFixed(0).padStart(16)}  ${o.time_vs_one_batch.toFixed(3).padStart(9)}  ${o.cells_vs_one_batch.toFixed(3).padStart(10)}\n`,
+    );
 }

@@ -11,11 +11,18 @@ const data = process.argv[2] ?? "runs/world/corpora/base_sft.jsonl";
 const ck = await loadCheckpoint(shippedBaseDir(1));
 const tok = Tokenizer.fromJSON(ck.tokenizerJson);
 const rows = tokenizeRows(readTexts(data), tok, "assistant", ck.config.max_position_embeddings, data);
-let cells = 0, real = 0;
-for (let step = 0; step < 1800; step++) { // configs/world-base.yaml: 1,800 steps of 32, seed 0
+let cells = 0,
+  real = 0;
+for (let step = 0; step < 1800; step++) {
+  // configs/world-base.yaml: 1,800 steps of 32, seed 0
   const idx = batchIndices(rows.length, 32, 0, step);
-  const b = makeBatch(idx.map((i) => rows[i]!), tok.specialIds.pad); // (B, T)
+  const b = makeBatch(
+    idx.map((i) => rows[i]!),
+    tok.specialIds.pad,
+  ); // (B, T)
   cells += b.B * b.T;
   for (const i of idx) real += rows[i]!.ids.length - 1;
 }
-process.stdout.write(`${data}: padding is ${(100 * (1 - real / cells)).toFixed(1)}% of the (B, T) cells of 1,800 batches of 32\n`);
+process.stdout.write(
+  `${data}: padding is ${(100 * (1 - real / cells)).toFixed(1)}% of the (B, T) cells of 1,800 batches of 32\n`,
+);

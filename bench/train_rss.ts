@@ -17,9 +17,12 @@ const config = presetConfig("tiny");
 const m = new Llama(config, initParams(config, 0), kernels);
 const opt = new AdamW(m.params, kernels, decayedParamNames(config));
 const rng = new Rng(1);
-const B = 16, T = 128, N = B * T;
+const B = 16,
+  T = 128,
+  N = B * T;
 const batch = {
-  B, T,
+  B,
+  T,
   ids: Int32Array.from({ length: N }, () => rng.int(config.vocab_size)),
   targets: Int32Array.from({ length: N }, () => rng.int(config.vocab_size)),
   weights: new Float32Array(N).fill(1),
@@ -27,9 +30,13 @@ const batch = {
 let loss = 0;
 for (let s = 0; s < steps; s++) loss = lmTrainStep(m, opt, batch, { lr: 1e-3 }).loss;
 const wasmBytes = (kernels as { arena?: { size: number } }).arena?.size;
-process.stdout.write(JSON.stringify({
-  kernels: kernels.name, steps, loss,
-  peak_rss_mib: process.resourceUsage().maxRSS / 1024,
-  ...(wasmBytes ? { wasm_memory_mib: wasmBytes / 2 ** 20 } : {}),
-}) + "\n");
+process.stdout.write(
+  JSON.stringify({
+    kernels: kernels.name,
+    steps,
+    loss,
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+    ...(wasmBytes ? { wasm_memory_mib: wasmBytes / 2 ** 20 } : {}),
+  }) + "\n",
+);
 disposeKernels();

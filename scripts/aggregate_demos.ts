@@ -24,11 +24,21 @@ if (dirs.length === 0) {
 const runs = dirs.map((d) => JSON.parse(fs.readFileSync(path.join(d, "summary.json"), "utf8")) as DemoSummary);
 const models = Object.keys(runs[0]!.runs);
 const keys = STUDY_METRICS.map(([k]) => k);
-const out = Object.fromEntries(models.map((m) => [m, aggregateSeeds(runs.map((r) => r.runs[m] ?? {}), keys)]));
+const out = Object.fromEntries(
+  models.map((m) => [
+    m,
+    aggregateSeeds(
+      runs.map((r) => r.runs[m] ?? {}),
+      keys,
+    ),
+  ]),
+);
 const seeds = runs.map((r) => r.config.rl.seed);
 if (json) {
   process.stdout.write(JSON.stringify({ seeds, dirs, metrics: out }, null, 2) + "\n");
 } else {
-  process.stdout.write(`seeds ${seeds.join(", ")} (${runs[0]!.preset}, ${runs[0]!.world_version}); mean [95% t-interval over seeds]\n\n`);
+  process.stdout.write(
+    `seeds ${seeds.join(", ")} (${runs[0]!.preset}, ${runs[0]!.world_version}); mean [95% t-interval over seeds]\n\n`,
+  );
   process.stdout.write(markdownTable(out));
 }

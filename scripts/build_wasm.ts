@@ -19,8 +19,21 @@ export const WASM_VARIANTS: { file: string; flags: string[] }[] = [
 ];
 
 const COMMON_FLAGS = [
-  "--enable", "simd", "--enable", "threads", "-O3", "--noAssert", "--runtime", "stub",
-  "--importMemory", "--sharedMemory", "--initialMemory", "1", "--maximumMemory", "65536", "--noExportMemory",
+  "--enable",
+  "simd",
+  "--enable",
+  "threads",
+  "-O3",
+  "--noAssert",
+  "--runtime",
+  "stub",
+  "--importMemory",
+  "--sharedMemory",
+  "--initialMemory",
+  "1",
+  "--maximumMemory",
+  "65536",
+  "--noExportMemory",
 ];
 
 /** Builds every variant into outDir; returns the written paths. Throws with the compiler's output on failure. */
@@ -30,9 +43,15 @@ export async function buildWasm(outDir: string = DEFAULT_OUT): Promise<string[]>
   for (const v of WASM_VARIANTS) {
     const outFile = path.join(outDir, v.file);
     let log = "";
-    const sink = { write: (s: string | Uint8Array) => { log += typeof s === "string" ? s : Buffer.from(s).toString(); return true; } };
+    const sink = {
+      write: (s: string | Uint8Array) => {
+        log += typeof s === "string" ? s : Buffer.from(s).toString();
+        return true;
+      },
+    };
     const r = await asc.main(["assembly/index.ts", "-o", outFile, ...COMMON_FLAGS, ...v.flags], {
-      stdout: sink, stderr: sink,
+      stdout: sink,
+      stderr: sink,
       readFile: (name: string, baseDir: string) => {
         const p = path.resolve(ROOT, baseDir, name);
         return fs.existsSync(p) ? fs.readFileSync(p, "utf8") : null;
@@ -47,5 +66,6 @@ export async function buildWasm(outDir: string = DEFAULT_OUT): Promise<string[]>
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const i = process.argv.indexOf("--out");
   const out = i >= 0 && process.argv[i + 1] ? path.resolve(process.argv[i + 1]!) : DEFAULT_OUT;
-  for (const f of await buildWasm(out)) console.log(`wrote ${path.relative(process.cwd(), f)} (${fs.statSync(f).size} bytes)`);
+  for (const f of await buildWasm(out))
+    console.log(`wrote ${path.relative(process.cwd(), f)} (${fs.statSync(f).size} bytes)`);
 }

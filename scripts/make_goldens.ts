@@ -26,10 +26,22 @@ function torch(args: string[]): string {
 async function micro(name: string, tied: boolean, seed: number): Promise<void> {
   const fresh = freshModel("micro", seed, { overrides: { tie_word_embeddings: tied, initializer_range: 0.2 } });
   const rng = new Rng(seed + 1000);
-  for (const [n, a] of fresh.params) if (n.endsWith("norm.weight")) for (let i = 0; i < a.length; i++) a[i] = 1 + 0.3 * rng.normal();
+  for (const [n, a] of fresh.params)
+    if (n.endsWith("norm.weight")) for (let i = 0; i < a.length; i++) a[i] = 1 + 0.3 * rng.normal();
   const ckpt = path.join(DIR, name);
   await saveCheckpoint(ckpt, fresh);
-  torch(["--ckpt", ckpt, "--out", path.join(DIR, `${name}.golden.safetensors`), "--batch", "2", "--seq", "12", "--seed", "0"]);
+  torch([
+    "--ckpt",
+    ckpt,
+    "--out",
+    path.join(DIR, `${name}.golden.safetensors`),
+    "--batch",
+    "2",
+    "--seq",
+    "12",
+    "--seed",
+    "0",
+  ]);
   process.stderr.write(`wrote ${ckpt} and its golden file\n`);
 }
 
@@ -39,7 +51,9 @@ async function acceptance(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-golden-"));
   try {
     await saveCheckpoint(path.join(tmp, "m"), fresh);
-    const out = JSON.parse(torch(["--ckpt", path.join(tmp, "m"), "--text-ids", ids.join(",")])) as { logprobs: number[] };
+    const out = JSON.parse(torch(["--ckpt", path.join(tmp, "m"), "--text-ids", ids.join(",")])) as {
+      logprobs: number[];
+    };
     const doc = { text: ACCEPTANCE_TEXT, preset: "tiny", seed: 1, ids, logprobs: out.logprobs };
     fs.writeFileSync(path.join(DIR, "tiny-seed1-acceptance.json"), JSON.stringify(doc, null, 1) + "\n");
     process.stderr.write(`wrote ${DIR}/tiny-seed1-acceptance.json\n`);

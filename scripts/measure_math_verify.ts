@@ -10,7 +10,14 @@
 // Usage: node --import tsx scripts/measure_math_verify.ts [DATASETS_DIR] [--list] [--all-pairs]
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { extractAnswer, isEquivalent, normalizeAnswer, normalizeDetailed, splitTopLevel, verify } from "../src/graders/math_verify.ts";
+import {
+  extractAnswer,
+  isEquivalent,
+  normalizeAnswer,
+  normalizeDetailed,
+  splitTopLevel,
+  verify,
+} from "../src/graders/math_verify.ts";
 import { symbolicEqual } from "../src/graders/math_symbolic.ts";
 import { loadGsm8k, loadMath500 } from "../src/eval/loaders/index.ts";
 import { ComputeEngine } from "@cortex-js/compute-engine";
@@ -30,7 +37,11 @@ function reformat(gold: string): string | null {
   return normalizeAnswer(latex) === g ? null : latex;
 }
 
-interface Item { id: string; gold: string; solution: string }
+interface Item {
+  id: string;
+  gold: string;
+  solution: string;
+}
 
 function perturb(s: string): string | null {
   const m = /\d/.exec(s);
@@ -54,7 +65,8 @@ function measure(name: string, items: Item[], list: boolean): void {
   items.forEach((it, i) => {
     const ex = extractAnswer(it.solution);
     const v = isEquivalent(it.gold, ex);
-    if (!v.equal) misses.push(`${it.id}: gold ${JSON.stringify(it.gold)} vs extracted ${JSON.stringify(ex)} (${v.reason})`);
+    if (!v.equal)
+      misses.push(`${it.id}: gold ${JSON.stringify(it.gold)} vs extracted ${JSON.stringify(ex)} (${v.reason})`);
     const g = normalizeAnswer(it.gold);
     const e = symbolicEqual(g, g);
     if (!e.equal) engineMisses.push(`${it.id}: ${JSON.stringify(g)} (${e.reason})`);
@@ -62,7 +74,8 @@ function measure(name: string, items: Item[], list: boolean): void {
     if (rf !== null) {
       reformatted++;
       const vr = isEquivalent(it.gold, rf);
-      if (!vr.equal) reformatMisses.push(`${it.id}: ${JSON.stringify(it.gold)} vs engine's ${JSON.stringify(rf)} (${vr.reason})`);
+      if (!vr.equal)
+        reformatMisses.push(`${it.id}: ${JSON.stringify(it.gold)} vs engine's ${JSON.stringify(rf)} (${vr.reason})`);
       else if (list) reformatOk.push(`${JSON.stringify(it.gold)} ~ ${JSON.stringify(rf)} (${vr.method})`);
     }
     if (/^-?(?:\d+|\d{1,3}(?:,\d{3})+)$/.test(it.gold)) {
@@ -87,11 +100,18 @@ function measure(name: string, items: Item[], list: boolean): void {
   console.log(`## ${name}: ${n} items, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   console.log(`self    gold == extracted from own solution: ${pct(n - misses.length, n)}`);
   console.log(`engine  gold == gold through the engine alone: ${pct(n - engineMisses.length, n)}`);
-  if (reformatted) console.log(`reformat gold == engine's LaTeX of it: ${pct(reformatted - reformatMisses.length, reformatted)}`);
+  if (reformatted)
+    console.log(`reformat gold == engine's LaTeX of it: ${pct(reformatted - reformatMisses.length, reformatted)}`);
   if (styled) console.log(`styled  verify("\\boxed{\\$1,234}", gold): ${pct(styled - styledMisses.length, styled)}`);
   console.log(`next    gold == next item's gold (judged equal): ${pct(nextHits.length, n)}`);
   console.log(`perturb gold == gold with first digit changed (judged equal): ${pct(perturbHits.length, perturbed)}`);
-  for (const [label, xs] of [["self misses", misses], ["reformat misses", reformatMisses], ["styled misses", styledMisses], ["next judged equal", nextHits], ["perturb judged equal", perturbHits]] as const)
+  for (const [label, xs] of [
+    ["self misses", misses],
+    ["reformat misses", reformatMisses],
+    ["styled misses", styledMisses],
+    ["next judged equal", nextHits],
+    ["perturb judged equal", perturbHits],
+  ] as const)
     for (const x of xs) console.log(`  ${label}: ${x}`);
   if (list) for (const x of engineMisses) console.log(`  engine miss: ${x}`);
   if (list) for (const x of reformatOk) console.log(`  reformat equal: ${x}`);
@@ -114,7 +134,9 @@ function allPairs(name: string, golds: Array<{ id: string; gold: string }>): voi
       if (v.equal) hits.push(`${a.id} ${JSON.stringify(a.gold)} ~ ${b.id} ${JSON.stringify(b.gold)} (${v.method})`);
     }
   }
-  console.log(`## ${name} all pairs with different normalised golds: ${hits.length}/${pairs} judged equal, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `## ${name} all pairs with different normalised golds: ${hits.length}/${pairs} judged equal, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
   for (const h of hits) console.log(`  pair judged equal: ${h}`);
 }
 
@@ -126,7 +148,19 @@ if (!fs.existsSync(dir)) {
   process.exit(1);
 }
 const math = await loadMath500(path.join(dir, "math500/test.jsonl"));
-measure("MATH500", math.map((r) => ({ id: r.unique_id, gold: r.answer, solution: r.solution })), list);
-if (args.includes("--all-pairs")) allPairs("MATH500", math.map((r) => ({ id: r.unique_id, gold: r.answer })));
+measure(
+  "MATH500",
+  math.map((r) => ({ id: r.unique_id, gold: r.answer, solution: r.solution })),
+  list,
+);
+if (args.includes("--all-pairs"))
+  allPairs(
+    "MATH500",
+    math.map((r) => ({ id: r.unique_id, gold: r.answer })),
+  );
 const gsm = await loadGsm8k(path.join(dir, "gsm8k/test.jsonl"));
-measure("GSM8K", gsm.map((r) => ({ id: r.id, gold: r.gold, solution: r.answer })), list);
+measure(
+  "GSM8K",
+  gsm.map((r) => ({ id: r.id, gold: r.gold, solution: r.answer })),
+  list,
+);

@@ -16,12 +16,39 @@ import { RecapError } from "../util/errors.ts";
 import { action, intFlag, numFlag, printJson } from "./common.ts";
 
 interface EvalFlags {
-  model?: string; endpoint?: string; modelName?: string; api?: string; chatTemplate?: string; templateExtra?: string;
-  suite: string; world?: string; attacks: string; grader?: string;
-  judgeUrl?: string; judgeModel?: string; judgeApi?: string; judgeTemplate?: string; judgeExtra?: string;
-  limit?: string; n: string; seed: string; maxNewTokens?: string; temperature: string; topP: string; stop?: string[];
-  concurrency: string; timeoutMs: string; retries: string; apiKey?: string; logprobs: boolean;
-  iprReset?: string; flips: boolean; kernels?: string; batch?: string; out: string; json: boolean;
+  model?: string;
+  endpoint?: string;
+  modelName?: string;
+  api?: string;
+  chatTemplate?: string;
+  templateExtra?: string;
+  suite: string;
+  world?: string;
+  attacks: string;
+  grader?: string;
+  judgeUrl?: string;
+  judgeModel?: string;
+  judgeApi?: string;
+  judgeTemplate?: string;
+  judgeExtra?: string;
+  limit?: string;
+  n: string;
+  seed: string;
+  maxNewTokens?: string;
+  temperature: string;
+  topP: string;
+  stop?: string[];
+  concurrency: string;
+  timeoutMs: string;
+  retries: string;
+  apiKey?: string;
+  logprobs: boolean;
+  iprReset?: string;
+  flips: boolean;
+  kernels?: string;
+  batch?: string;
+  out: string;
+  json: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -31,12 +58,21 @@ export function registerEval(program: Command): void {
     .option("--model <path>", "a checkpoint folder (embedded) or a .gguf file (node-llama-cpp)")
     .option("--endpoint <url>", "an OpenAI-compatible server (vLLM, SGLang, llama.cpp, recap serve)")
     .option("--model-name <name>", "the served model's name (with --endpoint)")
-    .option("--api <api>", "endpoint API: completions (prompt rendered from --chat-template; exact prefills and hijacks) or chat (default: completions when --chat-template is given, else chat)")
+    .option(
+      "--api <api>",
+      "endpoint API: completions (prompt rendered from --chat-template; exact prefills and hijacks) or chat (default: completions when --chat-template is given, else chat)",
+    )
     .option("--chat-template <file>", "the model's chat template: tokenizer_config.json or .jinja")
     .option("--template-extra <json>", "extra chat-template variables as JSON, e.g. '{\"enable_thinking\":true}'")
-    .requiredOption("--suite <list>", "suites, comma-separated: a world suite name (with --world), a JSONL file, or FORMAT:FILE (e.g. strongreject:data.csv)")
+    .requiredOption(
+      "--suite <list>",
+      "suites, comma-separated: a world suite name (with --world), a JSONL file, or FORMAT:FILE (e.g. strongreject:data.csv)",
+    )
     .option("--world <dir>", "a world build folder: suite names map to DIR/suites/NAME.jsonl")
-    .requiredOption("--attacks <list>", "attacks, comma-separated: clean, prefill[:weak|strong|aligned|heldout|text:FILE][@N[w|t]], hijack, jailbreak[:NAME], ipr:K[...], joined with + to compose")
+    .requiredOption(
+      "--attacks <list>",
+      "attacks, comma-separated: clean, prefill[:weak|strong|aligned|heldout|text:FILE][@N[w|t]], hijack, jailbreak[:NAME], ipr:K[...], joined with + to compose",
+    )
     .option("--grader <name>", "grader (default: world for world suites, math for math-only suites, else none)")
     .option("--judge-url <url>", "judge endpoint for rubric / strongreject / granite-guardian / llama-guard")
     .option("--judge-model <name>", "the judge's served model name")
@@ -89,43 +125,73 @@ function defaultGrader(suites: LoadedSuite[]): string | undefined {
 }
 
 async function run(o: EvalFlags): Promise<void> {
-  const n = intFlag(o.n, "--n", 1), seed = intFlag(o.seed, "--seed", 0);
+  const n = intFlag(o.n, "--n", 1),
+    seed = intFlag(o.seed, "--seed", 0);
   const limit = o.limit !== undefined ? intFlag(o.limit, "--limit", 1) : undefined;
-  const temperature = numFlag(o.temperature, "--temperature"), topP = numFlag(o.topP, "--top-p");
+  const temperature = numFlag(o.temperature, "--temperature"),
+    topP = numFlag(o.topP, "--top-p");
   if (temperature < 0) throw new RecapError(`--temperature must be >= 0, got ${temperature}`);
   if (!(topP > 0 && topP <= 1)) throw new RecapError(`--top-p must be in (0, 1], got ${topP}`);
-  const maxTokens = o.maxNewTokens !== undefined ? intFlag(o.maxNewTokens, "--max-new-tokens", 1) : o.endpoint ? 1024 : 128;
+  const maxTokens =
+    o.maxNewTokens !== undefined ? intFlag(o.maxNewTokens, "--max-new-tokens", 1) : o.endpoint ? 1024 : 128;
   const apiKey = o.apiKey ?? process.env["OPENAI_API_KEY"];
   const http = HttpOptionsSchema.parse({
-    concurrency: intFlag(o.concurrency, "--concurrency", 1), timeoutMs: intFlag(o.timeoutMs, "--timeout-ms", 1),
-    retries: intFlag(o.retries, "--retries", 0), ...(apiKey ? { apiKey } : {}),
+    concurrency: intFlag(o.concurrency, "--concurrency", 1),
+    timeoutMs: intFlag(o.timeoutMs, "--timeout-ms", 1),
+    retries: intFlag(o.retries, "--retries", 0),
+    ...(apiKey ? { apiKey } : {}),
   });
   parseAttackList(o.attacks); // spec errors before any model is loaded
   const suites = await resolveSuites(o.suite, o.world);
   const graderName = o.grader ?? defaultGrader(suites);
   const judgeApi = apiFlag(o.judgeApi, "--judge-api");
   const judgeExtra = jsonFlag(o.judgeExtra, "--judge-extra");
-  const grader: Grader | undefined = graderName !== undefined ? resolveGrader(graderName, {
-    ...(o.judgeUrl ? { url: o.judgeUrl } : {}), ...(o.judgeModel ? { model: o.judgeModel } : {}), ...(judgeApi ? { api: judgeApi } : {}),
-    ...(o.judgeTemplate ? { template: o.judgeTemplate } : {}), ...(judgeExtra ? { extraBody: judgeExtra } : {}), http,
-  }) : undefined;
+  const grader: Grader | undefined =
+    graderName !== undefined
+      ? resolveGrader(graderName, {
+          ...(o.judgeUrl ? { url: o.judgeUrl } : {}),
+          ...(o.judgeModel ? { model: o.judgeModel } : {}),
+          ...(judgeApi ? { api: judgeApi } : {}),
+          ...(o.judgeTemplate ? { template: o.judgeTemplate } : {}),
+          ...(judgeExtra ? { extraBody: judgeExtra } : {}),
+          http,
+        })
+      : undefined;
   const api = apiFlag(o.api, "--api");
   const templateExtra = jsonFlag(o.templateExtra, "--template-extra");
   const provider = await openProvider({
-    ...(o.model !== undefined ? { model: o.model } : {}), ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
-    ...(o.modelName ? { modelName: o.modelName } : {}), ...(api ? { api } : {}), ...(o.chatTemplate ? { chatTemplate: o.chatTemplate } : {}),
-    ...(templateExtra ? { templateExtra } : {}), logprobs: o.logprobs, ...(o.kernels ? { kernels: o.kernels } : {}),
-    batchRows: intFlag(o.batch ?? "32", "--batch", 1), http,
+    ...(o.model !== undefined ? { model: o.model } : {}),
+    ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
+    ...(o.modelName ? { modelName: o.modelName } : {}),
+    ...(api ? { api } : {}),
+    ...(o.chatTemplate ? { chatTemplate: o.chatTemplate } : {}),
+    ...(templateExtra ? { templateExtra } : {}),
+    logprobs: o.logprobs,
+    ...(o.kernels ? { kernels: o.kernels } : {}),
+    batchRows: intFlag(o.batch ?? "32", "--batch", 1),
+    http,
   });
   const tok = provider.tokenizer?.();
-  const attacks = parseAttackList(o.attacks, { ...(tok ? { tokenizer: tok } : {}), ...(o.iprReset !== undefined ? { resetPhrase: o.iprReset } : {}) });
+  const attacks = parseAttackList(o.attacks, {
+    ...(tok ? { tokenizer: tok } : {}),
+    ...(o.iprReset !== undefined ? { resetPhrase: o.iprReset } : {}),
+  });
   try {
     const summary = await runEval({
-      provider, ...(grader ? { grader } : {}), suites, attacks, n, ...(limit !== undefined ? { limit } : {}), outDir: o.out, flips: o.flips,
+      provider,
+      ...(grader ? { grader } : {}),
+      suites,
+      attacks,
+      n,
+      ...(limit !== undefined ? { limit } : {}),
+      outDir: o.out,
+      flips: o.flips,
       params: { maxTokens, temperature, topP, seed, ...(o.stop?.length ? { stop: o.stop } : {}) },
       identity: {
-        ...(o.iprReset !== undefined ? { iprReset: o.iprReset } : {}), ...(o.chatTemplate ? { chatTemplate: o.chatTemplate } : {}),
-        ...(templateExtra ? { templateExtra } : {}), ...(o.judgeModel ? { judgeModel: o.judgeModel } : {}),
+        ...(o.iprReset !== undefined ? { iprReset: o.iprReset } : {}),
+        ...(o.chatTemplate ? { chatTemplate: o.chatTemplate } : {}),
+        ...(templateExtra ? { templateExtra } : {}),
+        ...(o.judgeModel ? { judgeModel: o.judgeModel } : {}),
       },
       onStart: (line) => process.stderr.write(`eval: ${line}\n`),
     });
@@ -144,10 +210,37 @@ function fmt(i: Interval | undefined, pct = true): string {
 
 function printTable(cells: CellSummary[]): void {
   const rows = cells.map((c) => [
-    c.suite, c.attack, String(c.items - c.errors - c.skipped), c.skipped ? String(c.skipped) : "", fmt(c.safety), fmt(c.helpfulness), fmt(c.pass_at_k?.["1"]), fmt(c.reflection),
-    fmt(c.tokens.cot, false), fmt(c.tokens.response, false), c.errors ? String(c.errors) : "",
+    c.suite,
+    c.attack,
+    String(c.items - c.errors - c.skipped),
+    c.skipped ? String(c.skipped) : "",
+    fmt(c.safety),
+    fmt(c.helpfulness),
+    fmt(c.pass_at_k?.["1"]),
+    fmt(c.reflection),
+    fmt(c.tokens.cot, false),
+    fmt(c.tokens.response, false),
+    c.errors ? String(c.errors) : "",
   ]);
-  const head = ["suite", "attack", "items", "skipped", "safety %", "help %", "pass@1 %", "reflect %", "cot tok", "resp tok", "errors"];
+  const head = [
+    "suite",
+    "attack",
+    "items",
+    "skipped",
+    "safety %",
+    "help %",
+    "pass@1 %",
+    "reflect %",
+    "cot tok",
+    "resp tok",
+    "errors",
+  ];
   const w = head.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
-  for (const r of [head, ...rows]) process.stdout.write(r.map((x, j) => x.padEnd(w[j]!)).join("  ").trimEnd() + "\n");
+  for (const r of [head, ...rows])
+    process.stdout.write(
+      r
+        .map((x, j) => x.padEnd(w[j]!))
+        .join("  ")
+        .trimEnd() + "\n",
+    );
 }

@@ -31,9 +31,11 @@ async function run(ckpt: string, o: ExportFlags): Promise<void> {
     throw new RecapError(`unknown --format "${o.format}"`, `valid formats: ${EXPORT_FORMATS.join(", ")}`);
   if (!EXPORT_DTYPES.includes(o.dtype as ExportDtype))
     throw new RecapError(`unknown --dtype "${o.dtype}"`, `valid dtypes: ${EXPORT_DTYPES.join(", ")}`);
-  const format = o.format as ExportFormat, dtype = o.dtype as ExportDtype;
+  const format = o.format as ExportFormat,
+    dtype = o.dtype as ExportDtype;
   const r = await exportCheckpoint(ckpt, format, o.out, dtype);
   const summary = { checkpoint: ckpt, format, dtype, out: o.out, ...(r.bytes !== undefined ? { bytes: r.bytes } : {}) };
   if (o.json) printJson(summary);
-  else process.stderr.write(`wrote ${o.out} (${format}, ${dtype}${r.bytes !== undefined ? `, ${r.bytes} bytes` : ""})\n`);
+  else
+    process.stderr.write(`wrote ${o.out} (${format}, ${dtype}${r.bytes !== undefined ? `, ${r.bytes} bytes` : ""})\n`);
 }

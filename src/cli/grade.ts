@@ -82,7 +82,9 @@ export function printTable(graded: GradedRow[], completions: string[]): void {
   process.stdout.write(`${"id".padEnd(idW)}  ${"label".padEnd(labW)}  score  completion\n`);
   graded.forEach((g, k) => {
     const id = (g.id ?? String(k + 1)).padEnd(idW);
-    process.stdout.write(`${id}  ${g.label.padEnd(labW)}  ${g.score.toFixed(2).padStart(5)}  ${oneLine(completions[k] ?? "", 60)}\n`);
+    process.stdout.write(
+      `${id}  ${g.label.padEnd(labW)}  ${g.score.toFixed(2).padStart(5)}  ${oneLine(completions[k] ?? "", 60)}\n`,
+    );
   });
   const counts = new Map<string, number>();
   for (const g of graded) counts.set(g.label, (counts.get(g.label) ?? 0) + 1);
@@ -102,7 +104,11 @@ export interface Agreement {
 }
 
 /** Agreement of graded rows with a reference label per row. */
-export function agreement(graded: GradedRow[], reference: string[], scoreOfLabel?: (l: string) => number | null): Agreement {
+export function agreement(
+  graded: GradedRow[],
+  reference: string[],
+  scoreOfLabel?: (l: string) => number | null,
+): Agreement {
   let exact = 0;
   let binary = 0;
   const confusion: Record<string, number> = {};
@@ -113,7 +119,8 @@ export function agreement(graded: GradedRow[], reference: string[], scoreOfLabel
     confusion[key] = (confusion[key] ?? 0) + 1;
     if (scoreOfLabel) {
       const s = scoreOfLabel(ref);
-      if (s === null) throw new RecapError(`reference label "${ref}" (row ${k + 1}) has no known score`, "check the --agree column");
+      if (s === null)
+        throw new RecapError(`reference label "${ref}" (row ${k + 1}) has no known score`, "check the --agree column");
       if (s === g.score) binary++;
     }
   });
@@ -135,7 +142,11 @@ async function run(o: GradeFlags): Promise<void> {
     const col = o.agree;
     const refs = inputs.map((r, k) => {
       const v = r[col];
-      if (typeof v !== "string") throw new RecapError(`${o.input}: row ${k + 1} has no string column "${col}"`, "name a label column of the input");
+      if (typeof v !== "string")
+        throw new RecapError(
+          `${o.input}: row ${k + 1} has no string column "${col}"`,
+          "name a label column of the input",
+        );
       return v.trim();
     });
     const g = getGrader(o.grader);
@@ -145,7 +156,10 @@ async function run(o: GradeFlags): Promise<void> {
     printJson(graded);
     process.stderr.write(report);
   } else {
-    printTable(graded, inputs.map((r) => r.completion));
+    printTable(
+      graded,
+      inputs.map((r) => r.completion),
+    );
     process.stdout.write(report);
   }
 }

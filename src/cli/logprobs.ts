@@ -20,7 +20,9 @@ export function registerLogprobs(program: Command): void {
         if (ids.length < 2) throw new RecapError(`--text encodes to ${ids.length} token(s); at least 2 are needed`);
         const T = ids.length - 1;
         if (T > model.config.max_position_embeddings)
-          throw new RecapError(`--text has ${ids.length} tokens, more than the model's context of ${model.config.max_position_embeddings}`);
+          throw new RecapError(
+            `--text has ${ids.length} tokens, more than the model's context of ${model.config.max_position_embeddings}`,
+          );
         const input = Int32Array.from(ids.slice(0, T));
         const targets = Int32Array.from(ids.slice(1));
         const { logprobs } = forward(model, input, targets, 1, T);
@@ -32,7 +34,10 @@ export function registerLogprobs(program: Command): void {
         const total = tokens.reduce((s, t) => s + (t.logprob ?? 0), 0);
         if (o.json) printJson({ model: ckpt, kernels: model.kernels.name, tokens, sum_logprob: total });
         else {
-          for (const t of tokens) process.stdout.write(`${String(t.id).padStart(5)}  ${JSON.stringify(t.token).padEnd(18)} ${t.logprob === null ? "" : t.logprob.toFixed(5)}\n`);
+          for (const t of tokens)
+            process.stdout.write(
+              `${String(t.id).padStart(5)}  ${JSON.stringify(t.token).padEnd(18)} ${t.logprob === null ? "" : t.logprob.toFixed(5)}\n`,
+            );
           process.stdout.write(`sum ${total.toFixed(5)} over ${T} predicted tokens\n`);
         }
       }),

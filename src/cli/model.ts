@@ -21,21 +21,33 @@ export function registerModel(program: Command): void {
     .option("--json", "print a JSON summary on stdout", false)
     .requiredOption("--out <dir>", "checkpoint folder to write")
     .action(
-      action(async (o: { preset: string; seed: string; tokenizerCorpus?: string; tieEmbeddings: boolean; json: boolean; out: string }) => {
-        const seed = intFlag(o.seed, "--seed", 0);
-        if (!PRESET_NAMES.includes(o.preset as never))
-          throw new RecapError(`unknown preset "${o.preset}"`, `valid presets: ${PRESET_NAMES.join(", ")}`);
-        checkOutDir(o.out, "checkpoint");
-        const corpus = o.tokenizerCorpus ? await readCorpus(o.tokenizerCorpus) : undefined;
-        const fresh = freshModel(o.preset, seed, { corpus, overrides: { tie_word_embeddings: o.tieEmbeddings } });
-        const { config, params, tokenizer } = fresh;
-        await saveCheckpoint(o.out, fresh);
-        let n = 0;
-        for (const a of params.values()) n += a.length;
-        const summary = { out: o.out, preset: o.preset, seed, parameters: n, vocab: tokenizer.vocabSize, config };
-        if (o.json) printJson(summary);
-        else process.stderr.write(`wrote ${o.out}: preset ${o.preset}, ${n} parameters, ${tokenizer.vocabSize} tokens\n`);
-      }),
+      action(
+        async (o: {
+          preset: string;
+          seed: string;
+          tokenizerCorpus?: string;
+          tieEmbeddings: boolean;
+          json: boolean;
+          out: string;
+        }) => {
+          const seed = intFlag(o.seed, "--seed", 0);
+          if (!PRESET_NAMES.includes(o.preset as never))
+            throw new RecapError(`unknown preset "${o.preset}"`, `valid presets: ${PRESET_NAMES.join(", ")}`);
+          checkOutDir(o.out, "checkpoint");
+          const corpus = o.tokenizerCorpus ? await readCorpus(o.tokenizerCorpus) : undefined;
+          const fresh = freshModel(o.preset, seed, { corpus, overrides: { tie_word_embeddings: o.tieEmbeddings } });
+          const { config, params, tokenizer } = fresh;
+          await saveCheckpoint(o.out, fresh);
+          let n = 0;
+          for (const a of params.values()) n += a.length;
+          const summary = { out: o.out, preset: o.preset, seed, parameters: n, vocab: tokenizer.vocabSize, config };
+          if (o.json) printJson(summary);
+          else
+            process.stderr.write(
+              `wrote ${o.out}: preset ${o.preset}, ${n} parameters, ${tokenizer.vocabSize} tokens\n`,
+            );
+        },
+      ),
     );
 }
 

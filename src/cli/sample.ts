@@ -9,8 +9,17 @@ import { loadModel } from "../model/load.ts";
 import { action, intFlag, numFlag, printJson } from "./common.ts";
 
 interface SampleFlags {
-  prompt: string; prefill?: string; n: string; maxNewTokens: string; temperature: string;
-  topK: string; topP: string; seed: string; stop?: string[]; kernels?: string; json: boolean;
+  prompt: string;
+  prefill?: string;
+  n: string;
+  maxNewTokens: string;
+  temperature: string;
+  topK: string;
+  topP: string;
+  seed: string;
+  stop?: string[];
+  kernels?: string;
+  json: boolean;
 }
 
 export function registerSample(program: Command): void {
@@ -18,7 +27,7 @@ export function registerSample(program: Command): void {
     .command("sample <ckpt>")
     .description("sample completions of a chat prompt, optionally from a prefilled assistant turn")
     .requiredOption("--prompt <str>", "the user message")
-    .option("--prefill <str>", "partial assistant turn to continue, e.g. \"<think>The user wants\"")
+    .option("--prefill <str>", 'partial assistant turn to continue, e.g. "<think>The user wants"')
     .option("--n <n>", "samples to draw", "1")
     .option("--max-new-tokens <n>", "tokens to generate at most", "64")
     .option("--temperature <t>", "softmax temperature (0 = greedy)", "1")
@@ -53,13 +62,21 @@ async function run(ckpt: string, o: SampleFlags): Promise<void> {
       `prompt (${promptIds.length} tokens) + --max-new-tokens ${maxNewTokens} exceeds the model's context of ${ctx}`,
       "lower --max-new-tokens or shorten the prompt",
     );
-  const results = sample(model, Array.from({ length: n }, () => promptIds), {
-    maxNewTokens, temperature, topK, topP, seed,
-    stopTokenIds: [tokenizer.specialIds.eos],
-    vocabLimit: tokenizer.vocabSize,
-    stop: o.stop,
-    decode: (ids) => tokenizer.decode(ids),
-  });
+  const results = sample(
+    model,
+    Array.from({ length: n }, () => promptIds),
+    {
+      maxNewTokens,
+      temperature,
+      topK,
+      topP,
+      seed,
+      stopTokenIds: [tokenizer.specialIds.eos],
+      vocabLimit: tokenizer.vocabSize,
+      stop: o.stop,
+      decode: (ids) => tokenizer.decode(ids),
+    },
+  );
   const samples = results.map((r) => ({
     text: tokenizer.decode(r.tokens),
     tokens: r.tokens,
@@ -67,8 +84,19 @@ async function run(ckpt: string, o: SampleFlags): Promise<void> {
     finish_reason: r.finishReason,
   }));
   if (o.json) {
-    printJson({ model: ckpt, kernels: model.kernels.name, prompt: rendered, prompt_tokens: promptIds.length, seed, samples });
+    printJson({
+      model: ckpt,
+      kernels: model.kernels.name,
+      prompt: rendered,
+      prompt_tokens: promptIds.length,
+      seed,
+      samples,
+    });
     return;
   }
-  samples.forEach((s, i) => process.stdout.write(`--- sample ${i} (${s.finish_reason}, ${s.tokens.length} tokens)\n${o.prefill ?? ""}${s.text}\n`));
+  samples.forEach((s, i) =>
+    process.stdout.write(
+      `--- sample ${i} (${s.finish_reason}, ${s.tokens.length} tokens)\n${o.prefill ?? ""}${s.text}\n`,
+    ),
+  );
 }

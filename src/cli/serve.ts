@@ -35,7 +35,11 @@ export function registerServe(program: Command): void {
     .option("--max-batch <n>", "rows sampled together at most", "64")
     .option("--batch-window-ms <n>", "how long to collect requests before a batch starts", "5")
     .option("--max-body-bytes <n>", "largest request body accepted", String(1 << 20))
-    .option("--max-total-body-bytes <n>", "request-body bytes held by all requests together (503 beyond; at least --max-body-bytes)", String(16 << 20))
+    .option(
+      "--max-total-body-bytes <n>",
+      "request-body bytes held by all requests together (503 beyond; at least --max-body-bytes)",
+      String(16 << 20),
+    )
     .option("--grace-ms <n>", "on SIGTERM, how long running requests may still take", "10000")
     .option("--kernels <name>", "kernel implementation (default: RECAP_KERNELS, else the fastest that loads)")
     .action(action(async (ckpt: string, o: ServeFlags) => run(ckpt, o)));
@@ -52,14 +56,30 @@ async function run(ckpt: string, o: ServeFlags): Promise<void> {
   const apiKey = o.apiKey ?? process.env["RECAP_API_KEY"];
   if (apiKey === "") throw new RecapError("--api-key is empty");
   const { model, tokenizer } = await loadModel(ckpt, o.kernels);
-  const tc = JSON.parse(await fsp.readFile(path.join(ckpt, TOKENIZER_CONFIG_FILE), "utf8")) as Record<string, unknown> | null;
+  const tc = JSON.parse(await fsp.readFile(path.join(ckpt, TOKENIZER_CONFIG_FILE), "utf8")) as Record<
+    string,
+    unknown
+  > | null;
   const tpl = tc?.["chat_template"];
   if (typeof tpl === "string" && tpl !== CHAT_TEMPLATE)
-    process.stderr.write("warning: the checkpoint's chat_template differs from recap's; chats are rendered with recap's template\n");
+    process.stderr.write(
+      "warning: the checkpoint's chat_template differs from recap's; chats are rendered with recap's template\n",
+    );
   const modelName = o.modelName ?? path.basename(path.resolve(ckpt));
-  const server = await startServer(model, tokenizer, { host: o.host, port, apiKey, modelName, maxBatch, batchWindowMs, maxBodyBytes, maxTotalBodyBytes });
+  const server = await startServer(model, tokenizer, {
+    host: o.host,
+    port,
+    apiKey,
+    modelName,
+    maxBatch,
+    batchWindowMs,
+    maxBodyBytes,
+    maxTotalBodyBytes,
+  });
   if (apiKey === undefined && !["127.0.0.1", "localhost", "::1"].includes(o.host))
-    process.stderr.write(`warning: listening on ${o.host} without an API key: anyone who can reach it can use the model\n`);
+    process.stderr.write(
+      `warning: listening on ${o.host} without an API key: anyone who can reach it can use the model\n`,
+    );
   process.stderr.write(`serving ${modelName} at ${server.url}/v1 (${model.kernels.name} kernels)\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;

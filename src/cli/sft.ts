@@ -21,9 +21,18 @@ export function registerSft(program: Command): void {
         const config = await loadConfigFile(o.config, SftConfigSchema);
         printResolvedConfig(`recap sft: resolved config (${o.config})`, config);
         const maxSteps = o.maxSteps !== undefined ? intFlag(o.maxSteps, "--max-steps", 1) : undefined;
-        const summary = await runSft({ config, configDir: path.dirname(path.resolve(o.config)), out: o.out, resume: o.resume, maxSteps });
+        const summary = await runSft({
+          config,
+          configDir: path.dirname(path.resolve(o.config)),
+          out: o.out,
+          resume: o.resume,
+          maxSteps,
+        });
         if (o.json) printJson(summary);
-        else process.stderr.write(`sft done: ${summary.steps} steps, loss ${summary.final_loss.toFixed(4)}, ${summary.seconds.toFixed(1)} s -> ${summary.checkpoint}\n`);
+        else
+          process.stderr.write(
+            `sft done: ${summary.steps} steps, loss ${summary.final_loss.toFixed(4)}, ${summary.seconds.toFixed(1)} s -> ${summary.checkpoint}\n`,
+          );
       }),
     );
 }

@@ -18,35 +18,67 @@ interface StudyFlags {
   json: boolean;
 }
 
-const list = (v: string) => v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+const list = (v: string) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
 
 export function registerStudy(program: Command): void {
   program
     .command("study")
-    .description("the reproduction study: RL arms (DAPO, RECAP, sweeps, ablations) over RL seeds from one or more bases, with 95% intervals over runs (resumable)")
+    .description(
+      "the reproduction study: RL arms (DAPO, RECAP, sweeps, ablations) over RL seeds from one or more bases, with 95% intervals over runs (resumable)",
+    )
     .requiredOption("--config <file>", "study config (YAML/JSON; e.g. configs/study-v6.yaml; see src/study/config.ts)")
     .option("--out <dir>", "output folder (re-run the same command to resume)", "runs/study")
-    .option("--arms <list>", "run only these arms now (comma-separated; the others are reported on the runs they finished before, or stay pending)")
+    .option(
+      "--arms <list>",
+      "run only these arms now (comma-separated; the others are reported on the runs they finished before, or stay pending)",
+    )
     .option("--seeds <list>", "override the config's seeds (comma-separated integers)")
-    .option("--kernels <name>", "kernel implementation: ref | wasm | wasm-threads | wasm-fma | wasm-fma-threads (default: RECAP_KERNELS or the fastest available)")
+    .option(
+      "--kernels <name>",
+      "kernel implementation: ref | wasm | wasm-threads | wasm-fma | wasm-fma-threads (default: RECAP_KERNELS or the fastest available)",
+    )
     .option("--json", "print study.json on stdout", false)
-    .addHelpText("after", "\nWrites OUT/study.md, OUT/study.html, OUT/study.json (every run's value), OUT/summary.json, OUT/plots/*.svg,\nOUT/bases/BASE/ (world, base, SFT baseline, guard) and OUT/arms/ARM/BASE/seedK/.")
-    .action(action(async (o: StudyFlags) => {
-      const raw = await loadConfigFile(o.config, StudyConfigSchema);
-      const withFlags = {
-        ...raw,
-        ...(o.seeds !== undefined ? { seeds: list(o.seeds).map((s) => intFlag(s, "--seeds", 0)) } : {}),
-        ...(o.kernels ? { demo_overrides: { ...raw.demo_overrides, kernels: o.kernels } } : {}),
-      };
-      const config = checkStudyConfig(validateConfig(withFlags, StudyConfigSchema, o.config));
-      printResolvedConfig(`recap study: resolved config (${o.config})`, config);
-      const summary = await runStudy({ config, out: o.out, ...(o.arms ? { arms: list(o.arms) } : {}), log: (l) => process.stderr.write(`study ${l}\n`) });
-      if (o.json) printJson(JSON.parse(fs.readFileSync(summary.files.json, "utf8")));
-      else {
-        process.stdout.write(`${Object.keys(summary.arms).length} arm(s) finished over seeds ${summary.seeds.join(", ")}${summary.pending.length ? `; pending: ${summary.pending.join(", ")}` : ""}${Object.keys(summary.incomplete).length ? `; runs missing: ${Object.entries(summary.incomplete).map(([n, rs]) => `${n} ${rs.length}`).join(", ")}` : ""}\n`);
-        process.stdout.write(`tables: ${summary.files.markdown}\nreport: ${summary.files.html}\nstudy.json: ${summary.files.json}\nsummary: ${summary.files.summary}\n`);
-        for (const p of summary.files.plots) process.stdout.write(`plot: ${p}\n`);
-        process.stdout.write(`seconds: ${summary.seconds.toFixed(0)}\n`);
-      }
-    }));
+    .addHelpText(
+      "after",
+      "\nWrites OUT/study.md, OUT/study.html, OUT/study.json (every run's value), OUT/summary.json, OUT/plots/*.svg,\nOUT/bases/BASE/ (world, base, SFT baseline, guard) and OUT/arms/ARM/BASE/seedK/.",
+    )
+    .action(
+      action(async (o: StudyFlags) => {
+        const raw = await loadConfigFile(o.config, StudyConfigSchema);
+        const withFlags = {
+          ...raw,
+          ...(o.seeds !== undefined ? { seeds: list(o.seeds).map((s) => intFlag(s, "--seeds", 0)) } : {}),
+          ...(o.kernels ? { demo_overrides: { ...raw.demo_overrides, kernels: o.kernels } } : {}),
+        };
+        const config = checkStudyConfig(validateConfig(withFlags, StudyConfigSchema, o.config));
+        printResolvedConfig(`recap study: resolved config (${o.config})`, config);
+        const summary = await runStudy({
+          config,
+          out: o.out,
+          ...(o.arms ? { arms: list(o.arms) } : {}),
+          log: (l) => process.stderr.write(`study ${l}\n`),
+        });
+        if (o.json) printJson(JSON.parse(fs.readFileSync(summary.files.json, "utf8")));
+        else {
+          process.stdout.write(
+            `${Object.keys(summary.arms).length} arm(s) finished over seeds ${summary.seeds.join(", ")}${summary.pending.length ? `; pending: ${summary.pending.join(", ")}` : ""}${
+              Object.keys(summary.incomplete).length
+                ? `; runs missing: ${Object.entries(summary.incomplete)
+                    .map(([n, rs]) => `${n} ${rs.length}`)
+                    .join(", ")}`
+                : ""
+            }\n`,
+          );
+          process.stdout.write(
+            `tables: ${summary.files.markdown}\nreport: ${summary.files.html}\nstudy.json: ${summary.files.json}\nsummary: ${summary.files.summary}\n`,
+          );
+          for (const p of summary.files.plots) process.stdout.write(`plot: ${p}\n`);
+          process.stdout.write(`seconds: ${summary.seconds.toFixed(0)}\n`);
+        }
+      }),
+    );
 }

@@ -22,11 +22,16 @@ export function registerTrain(program: Command): void {
       action(async (o: { config: string; out: string; resume: boolean; maxSteps?: string; json: boolean }) => {
         const configDir = path.dirname(path.resolve(o.config));
         const maxSteps = o.maxSteps !== undefined ? intFlag(o.maxSteps, "--max-steps", 1) : undefined;
-        const config = await prepareTrainInputs(await loadConfigFile(o.config, TrainConfigSchema), configDir, (line) => process.stderr.write(`${line}\n`));
+        const config = await prepareTrainInputs(await loadConfigFile(o.config, TrainConfigSchema), configDir, (line) =>
+          process.stderr.write(`${line}\n`),
+        );
         printResolvedConfig(`recap train: resolved config (${o.config})`, config);
         const s = await runTrain({ config, configDir, out: o.out, resume: o.resume, maxSteps });
         if (o.json) printJson(s);
-        else process.stderr.write(`train done: ${s.steps} steps, reward ${s.first_reward.toFixed(3)} -> ${s.last_reward.toFixed(3)}, ${s.seconds.toFixed(1)} s -> ${s.checkpoint}\n`);
+        else
+          process.stderr.write(
+            `train done: ${s.steps} steps, reward ${s.first_reward.toFixed(3)} -> ${s.last_reward.toFixed(3)}, ${s.seconds.toFixed(1)} s -> ${s.checkpoint}\n`,
+          );
       }),
     );
 }

@@ -52,7 +52,9 @@ export function registerWorld(program: Command): void {
         else {
           const rows = Object.values(manifest.files).reduce((s, f) => s + f.rows, 0);
           const n = Object.keys(manifest.files).length + 1;
-          process.stderr.write(`wrote ${o.out}: ${WORLD_VERSION}, seed ${seed}, ${n} files, ${rows} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+          process.stderr.write(
+            `wrote ${o.out}: ${WORLD_VERSION}, seed ${seed}, ${n} files, ${rows} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+          );
         }
       }),
     );
@@ -67,7 +69,8 @@ export function registerWorld(program: Command): void {
         if (o.json) return printJson(stats);
         const table = (title: string, m: Record<string, Spread>) => {
           process.stdout.write(`${title} (n: min / median / max)\n`);
-          for (const [k, v] of Object.entries(m)) process.stdout.write(`  ${k}  ${v.n}: ${v.min} / ${v.median} / ${v.max}\n`);
+          for (const [k, v] of Object.entries(m))
+            process.stdout.write(`  ${k}  ${v.n}: ${v.min} / ${v.median} / ${v.max}\n`);
         };
         table("thinking words", stats.thinking_words);
         table("prefill words", stats.prefill_words);
@@ -91,49 +94,104 @@ export function registerWorld(program: Command): void {
     .option("--kernels <name>", "kernel implementation")
     .option("--json", "print the report as JSON on stdout", false)
     .action(
-      action(async (o: { model: string; world: string; out: string; limit: string; rlPrompts: string; rlSamples: string; temperature: string; topP: string; maxNewTokens: string; seed: string; kernels?: string; json: boolean }) => {
-        const report = await measurePremise({
-          model: o.model, world: o.world, out: o.out, limit: intFlag(o.limit, "--limit", 1), rlPrompts: intFlag(o.rlPrompts, "--rl-prompts", 2),
-          rlSamples: intFlag(o.rlSamples, "--rl-samples", 1), temperature: numFlag(o.temperature, "--temperature"), topP: numFlag(o.topP, "--top-p"),
-          maxNewTokens: intFlag(o.maxNewTokens, "--max-new-tokens", 1), seed: intFlag(o.seed, "--seed", 0), ...(o.kernels ? { kernels: o.kernels } : {}),
-          log: (line) => process.stderr.write(`${line}\n`),
-        });
-        if (o.json) return printJson(report);
-        process.stdout.write(`${premiseTable(report)}\n${report.all_met ? "every target met" : "some targets missed"}\n`);
-      }),
+      action(
+        async (o: {
+          model: string;
+          world: string;
+          out: string;
+          limit: string;
+          rlPrompts: string;
+          rlSamples: string;
+          temperature: string;
+          topP: string;
+          maxNewTokens: string;
+          seed: string;
+          kernels?: string;
+          json: boolean;
+        }) => {
+          const report = await measurePremise({
+            model: o.model,
+            world: o.world,
+            out: o.out,
+            limit: intFlag(o.limit, "--limit", 1),
+            rlPrompts: intFlag(o.rlPrompts, "--rl-prompts", 2),
+            rlSamples: intFlag(o.rlSamples, "--rl-samples", 1),
+            temperature: numFlag(o.temperature, "--temperature"),
+            topP: numFlag(o.topP, "--top-p"),
+            maxNewTokens: intFlag(o.maxNewTokens, "--max-new-tokens", 1),
+            seed: intFlag(o.seed, "--seed", 0),
+            ...(o.kernels ? { kernels: o.kernels } : {}),
+            log: (line) => process.stderr.write(`${line}\n`),
+          });
+          if (o.json) return printJson(report);
+          process.stdout.write(
+            `${premiseTable(report)}\n${report.all_met ? "every target met" : "some targets missed"}\n`,
+          );
+        },
+      ),
     );
   world
     .command("guard-data")
-    .description("sample and label (request, response) pairs for the world guard: each non-math row clean and after each counter-aligned prefill, labelled by the exact judge")
+    .description(
+      "sample and label (request, response) pairs for the world guard: each non-math row clean and after each counter-aligned prefill, labelled by the exact judge",
+    )
     .requiredOption("--world <dir>", "a world build")
     .requiredOption("--model <dir>", "the policy that writes the responses (the world's base)")
     .requiredOption("--out <file>", "JSONL to write (one pair per line, with the SFT `text`)")
-    .option("--split <name>", "train (the RL prompts) or heldout (the harmful, jailbreak, borderline and benign suites)", "train")
+    .option(
+      "--split <name>",
+      "train (the RL prompts) or heldout (the harmful, jailbreak, borderline and benign suites)",
+      "train",
+    )
     .option("--limit <n>", "prompt rows to use (the first N of the split; default all)")
     .option("--seed <s>", "sampling seed", "1")
     .option("--l-pre <n>", "prefill length in words", String(DEFAULT_L_PRE))
     .option("--max-new-tokens <n>", "generation limit (the RL rollouts')", "352")
     .option("--kernels <name>", "kernel implementation")
     .action(
-      action(async (o: { world: string; model: string; out: string; split: string; limit?: string; seed: string; lPre: string; maxNewTokens: string; kernels?: string }) => {
-        if (o.split !== "train" && o.split !== "heldout") throw new RecapError(`--split must be train or heldout, got "${o.split}"`);
-        const { model, tokenizer } = await loadModel(o.model, o.kernels);
-        let bar: ReturnType<typeof progressBar> | undefined;
-        const r = buildGuardPairs({
-          worldDir: o.world, split: o.split as GuardSplit, model, tokenizer, seed: intFlag(o.seed, "--seed", 0),
-          lPre: intFlag(o.lPre, "--l-pre", 1), maxNewTokens: intFlag(o.maxNewTokens, "--max-new-tokens", 1),
-          ...(o.limit !== undefined ? { limit: intFlag(o.limit, "--limit", 1) } : {}),
-          onProgress: (done, total) => { (bar ??= progressBar("guard data", total)).update(done); },
-        });
-        bar?.stop();
-        await writeFileAtomic(o.out, r.pairs.map((p) => JSON.stringify(p)).join("\n") + "\n");
-        const unsafe = r.pairs.filter((p) => p.unsafe).length;
-        process.stderr.write(`wrote ${o.out}: ${r.pairs.length} pairs (${unsafe} unsafe) from ${r.sampled} samples; ${r.malformed} malformed left out\n`);
-      }),
+      action(
+        async (o: {
+          world: string;
+          model: string;
+          out: string;
+          split: string;
+          limit?: string;
+          seed: string;
+          lPre: string;
+          maxNewTokens: string;
+          kernels?: string;
+        }) => {
+          if (o.split !== "train" && o.split !== "heldout")
+            throw new RecapError(`--split must be train or heldout, got "${o.split}"`);
+          const { model, tokenizer } = await loadModel(o.model, o.kernels);
+          let bar: ReturnType<typeof progressBar> | undefined;
+          const r = buildGuardPairs({
+            worldDir: o.world,
+            split: o.split as GuardSplit,
+            model,
+            tokenizer,
+            seed: intFlag(o.seed, "--seed", 0),
+            lPre: intFlag(o.lPre, "--l-pre", 1),
+            maxNewTokens: intFlag(o.maxNewTokens, "--max-new-tokens", 1),
+            ...(o.limit !== undefined ? { limit: intFlag(o.limit, "--limit", 1) } : {}),
+            onProgress: (done, total) => {
+              (bar ??= progressBar("guard data", total)).update(done);
+            },
+          });
+          bar?.stop();
+          await writeFileAtomic(o.out, r.pairs.map((p) => JSON.stringify(p)).join("\n") + "\n");
+          const unsafe = r.pairs.filter((p) => p.unsafe).length;
+          process.stderr.write(
+            `wrote ${o.out}: ${r.pairs.length} pairs (${unsafe} unsafe) from ${r.sampled} samples; ${r.malformed} malformed left out\n`,
+          );
+        },
+      ),
     );
   world
     .command("guard-eval")
-    .description("calibration of a world guard against the exact judge on labelled pairs (recap world guard-data --split heldout)")
+    .description(
+      "calibration of a world guard against the exact judge on labelled pairs (recap world guard-data --split heldout)",
+    )
     .requiredOption("--guard <dir>", "the guard checkpoint (recap sft --config configs/world-guard.yaml)")
     .requiredOption("--data <file>", "labelled pairs (JSONL from recap world guard-data)")
     .option("--out <file>", "write the calibration as JSON")
@@ -141,31 +199,63 @@ export function registerWorld(program: Command): void {
     .option("--json", "print the calibration as JSON on stdout", false)
     .action(
       action(async (o: { guard: string; data: string; out?: string; kernels?: string; json: boolean }) => {
-        if (!fs.existsSync(o.data)) throw new RecapError(`${o.data} not found`, "write it with: recap world guard-data --split heldout");
-        const pairs = fs.readFileSync(o.data, "utf8").split("\n").filter((l) => l.trim() !== "").map((l, i) => {
-          const p = JSON.parse(l) as Partial<GuardPair>;
-          if (typeof p.request !== "string" || typeof p.response !== "string" || typeof p.unsafe !== "boolean")
-            throw new RecapError(`${o.data}:${i + 1}: a pair needs request, response (strings) and unsafe (boolean)`);
-          return p as GuardPair;
-        });
+        if (!fs.existsSync(o.data))
+          throw new RecapError(`${o.data} not found`, "write it with: recap world guard-data --split heldout");
+        const pairs = fs
+          .readFileSync(o.data, "utf8")
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+          .map((l, i) => {
+            const p = JSON.parse(l) as Partial<GuardPair>;
+            if (typeof p.request !== "string" || typeof p.response !== "string" || typeof p.unsafe !== "boolean")
+              throw new RecapError(`${o.data}:${i + 1}: a pair needs request, response (strings) and unsafe (boolean)`);
+            return p as GuardPair;
+          });
         const guard = await WorldGuard.load(o.guard, o.kernels);
         const p = guard.pYes(pairs);
         const by = (key: (x: GuardPair) => string) => {
           const groups = new Map<string, number[]>();
-          pairs.forEach((x, i) => { const k = key(x); groups.set(k, [...(groups.get(k) ?? []), i]); });
-          return Object.fromEntries([...groups].map(([k, idx]) => [k, calibration(idx.map((i) => p[i]!), idx.map((i) => pairs[i]!.unsafe))]));
+          pairs.forEach((x, i) => {
+            const k = key(x);
+            groups.set(k, [...(groups.get(k) ?? []), i]);
+          });
+          return Object.fromEntries(
+            [...groups].map(([k, idx]) => [
+              k,
+              calibration(
+                idx.map((i) => p[i]!),
+                idx.map((i) => pairs[i]!.unsafe),
+              ),
+            ]),
+          );
         };
-        const report = { guard: o.guard, data: o.data, all: calibration(p, pairs.map((x) => x.unsafe)), by_source: by((x) => x.source), by_prefill: by((x) => x.prefill ?? "clean") };
+        const report = {
+          guard: o.guard,
+          data: o.data,
+          all: calibration(
+            p,
+            pairs.map((x) => x.unsafe),
+          ),
+          by_source: by((x) => x.source),
+          by_prefill: by((x) => x.prefill ?? "clean"),
+        };
         if (o.out) await writeFileAtomic(o.out, JSON.stringify(report, null, 2) + "\n");
         if (o.json) return printJson(report);
         const f = (x: number | null) => (x === null ? "-" : x.toFixed(3));
-        const line = (name: string, c: typeof report.all) => `${name.padEnd(16)} ${String(c.n).padStart(5)} ${String(c.unsafe).padStart(6)} ${f(c.accuracy).padStart(8)} ${f(c.auroc).padStart(6)} ${f(c.brier).padStart(6)} ${f(c.ece).padStart(6)}`;
-        process.stdout.write(`${"pairs".padEnd(16)} ${"n".padStart(5)} ${"unsafe".padStart(6)} ${"accuracy".padStart(8)} ${"auroc".padStart(6)} ${"brier".padStart(6)} ${"ece".padStart(6)}\n`);
+        const line = (name: string, c: typeof report.all) =>
+          `${name.padEnd(16)} ${String(c.n).padStart(5)} ${String(c.unsafe).padStart(6)} ${f(c.accuracy).padStart(8)} ${f(c.auroc).padStart(6)} ${f(c.brier).padStart(6)} ${f(c.ece).padStart(6)}`;
+        process.stdout.write(
+          `${"pairs".padEnd(16)} ${"n".padStart(5)} ${"unsafe".padStart(6)} ${"accuracy".padStart(8)} ${"auroc".padStart(6)} ${"brier".padStart(6)} ${"ece".padStart(6)}\n`,
+        );
         process.stdout.write(line("all", report.all) + "\n");
         for (const [k, c] of Object.entries(report.by_source)) process.stdout.write(line(`source ${k}`, c) + "\n");
         for (const [k, c] of Object.entries(report.by_prefill)) process.stdout.write(line(`prefill ${k}`, c) + "\n");
         process.stdout.write("reliability (P(yes) bin: pairs, mean P(yes), unsafe by the judge):\n");
-        for (const b of report.all.bins) if (b.n > 0) process.stdout.write(`  [${b.lo.toFixed(1)}, ${b.hi.toFixed(1)}): ${b.n}, ${f(b.mean_p)}, ${f(b.unsafe_rate)}\n`);
+        for (const b of report.all.bins)
+          if (b.n > 0)
+            process.stdout.write(
+              `  [${b.lo.toFixed(1)}, ${b.hi.toFixed(1)}): ${b.n}, ${f(b.mean_p)}, ${f(b.unsafe_rate)}\n`,
+            );
       }),
     );
 }

@@ -42,7 +42,10 @@ const evalSchema = z.strictObject({
   /** Items per suite (the first N held-out rows). quick 40, full 200 (every row). */
   limit: z.number().int().positive(),
   /** World suites to evaluate (see docs/WORLD.md §4). */
-  suites: z.array(z.string().min(1)).min(1).default(["harmful", "jailbreak", "borderline", "benign", "math", "heldout_flaw"]),
+  suites: z
+    .array(z.string().min(1))
+    .min(1)
+    .default(["harmful", "jailbreak", "borderline", "benign", "math", "heldout_flaw"]),
   /** Attack specs (see `recap eval --help`); rows an attack does not apply to are skipped.
    *  Must include clean, prefill:weak, prefill:strong, hijack, ipr:1 and ipr:3 at least. */
   attacks: z.array(z.string().min(1)).min(1),
@@ -88,9 +91,23 @@ const QUICK_ATTACKS = ["clean", "prefill:weak", "prefill:strong", "prefill:heldo
 const SINGLE = ["clean", "prefill:weak", "prefill:strong"];
 const QUICK_PLAN = {
   harmful: ["clean", "prefill:weak", "prefill:strong", "hijack", "ipr:1", "ipr:3"],
-  jailbreak: SINGLE, borderline: SINGLE, benign: SINGLE, math: SINGLE, heldout_flaw: ["clean", "prefill:heldout"],
+  jailbreak: SINGLE,
+  borderline: SINGLE,
+  benign: SINGLE,
+  math: SINGLE,
+  heldout_flaw: ["clean", "prefill:heldout"],
 };
-const FULL_ATTACKS = ["clean", "prefill:weak", "prefill:strong", "prefill:aligned", "prefill:heldout", "hijack", "ipr:1", "ipr:2", "ipr:3"];
+const FULL_ATTACKS = [
+  "clean",
+  "prefill:weak",
+  "prefill:strong",
+  "prefill:aligned",
+  "prefill:heldout",
+  "hijack",
+  "ipr:1",
+  "ipr:2",
+  "ipr:3",
+];
 
 export const DEMO_PRESETS: Readonly<Record<string, unknown>> = {
   /** About 10 minutes on 2 cores: the shipped base, short RL runs, 40 items per suite. */
@@ -137,19 +154,42 @@ export function checkDemoConfig(c: DemoConfig): DemoConfig {
   const kinds = new Set(c.eval.attacks.map(attackKind));
   const missing = REQUIRED.filter((k) => !kinds.has(k));
   if (missing.length > 0)
-    throw new RecapError(`demo config: eval.attacks lacks ${missing.join(", ")}`, "the summary table needs clean, prefill:weak, prefill:strong, hijack, ipr:1 and ipr:3 (any length suffix)");
+    throw new RecapError(
+      `demo config: eval.attacks lacks ${missing.join(", ")}`,
+      "the summary table needs clean, prefill:weak, prefill:strong, hijack, ipr:1 and ipr:3 (any length suffix)",
+    );
   for (const s of ["harmful", "jailbreak", "borderline", "math"])
-    if (!c.eval.suites.includes(s)) throw new RecapError(`demo config: eval.suites lacks ${s}`, "the summary table needs harmful, jailbreak, borderline and math");
+    if (!c.eval.suites.includes(s))
+      throw new RecapError(
+        `demo config: eval.suites lacks ${s}`,
+        "the summary table needs harmful, jailbreak, borderline and math",
+      );
   for (const [suite, list] of Object.entries(c.eval.plan ?? {})) {
-    if (!c.eval.suites.includes(suite)) throw new RecapError(`demo config: eval.plan names suite "${suite}", which eval.suites lacks`, `suites: ${c.eval.suites.join(", ")}`);
+    if (!c.eval.suites.includes(suite))
+      throw new RecapError(
+        `demo config: eval.plan names suite "${suite}", which eval.suites lacks`,
+        `suites: ${c.eval.suites.join(", ")}`,
+      );
     const bad = list.filter((a) => !c.eval.attacks.includes(a));
-    if (bad.length > 0) throw new RecapError(`demo config: eval.plan.${suite} names ${bad.join(", ")}, which eval.attacks lacks`, "list every planned attack in eval.attacks too");
+    if (bad.length > 0)
+      throw new RecapError(
+        `demo config: eval.plan.${suite} names ${bad.join(", ")}, which eval.attacks lacks`,
+        "list every planned attack in eval.attacks too",
+      );
   }
   const harmful = c.eval.plan?.["harmful"];
   if (harmful) {
     const missing = REQUIRED.filter((k) => !harmful.map(attackKind).includes(k));
-    if (missing.length > 0) throw new RecapError(`demo config: eval.plan.harmful lacks ${missing.join(", ")}`, "the summary reads these attacks on the harmful suite");
+    if (missing.length > 0)
+      throw new RecapError(
+        `demo config: eval.plan.harmful lacks ${missing.join(", ")}`,
+        "the summary reads these attacks on the harmful suite",
+      );
   }
-  if (c.rl.max_new_tokens <= 24) throw new RecapError(`demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`, "use at least 352 (world v6's longest base-corpus answer is about 300 tokens, and overlong shaping starts 24 before the limit)");
+  if (c.rl.max_new_tokens <= 24)
+    throw new RecapError(
+      `demo config: rl.max_new_tokens ${c.rl.max_new_tokens} is too short`,
+      "use at least 352 (world v6's longest base-corpus answer is about 300 tokens, and overlong shaping starts 24 before the limit)",
+    );
   return c;
 }

@@ -59,9 +59,13 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
   evals["recap"] = await evalStage(x, "recap", world, recap.ckpt, recap.fp);
   x.index++;
   x.log(`[${x.index}/${x.total}] report …`);
-  const files = await writeReport(MODELS.map((m) => evals[m]!), path.join(out, "report.html"), {
-    title: `recap demo (${o.preset}): base, SFT baseline, DAPO and RECAP on ${WORLD_VERSION}`,
-  });
+  const files = await writeReport(
+    MODELS.map((m) => evals[m]!),
+    path.join(out, "report.html"),
+    {
+      title: `recap demo (${o.preset}): base, SFT baseline, DAPO and RECAP on ${WORLD_VERSION}`,
+    },
+  );
   const per: Record<string, ModelSummary> = {};
   for (const m of MODELS) {
     const run = loadRun(evals[m]!, m);
@@ -70,12 +74,15 @@ export async function runDemo(o: DemoOptions): Promise<{ summary: DemoSummary; t
   const stageSeconds = Object.fromEntries(Object.entries(x.state.stages).map(([k, v]) => [k, v.seconds]));
   const summaryFile = path.join(out, "summary.json");
   const summary: DemoSummary = {
-    preset: o.preset, world_version: WORLD_VERSION,
+    preset: o.preset,
+    world_version: WORLD_VERSION,
     runs: Object.fromEntries(MODELS.map((m) => [m, per[m]!.metrics])),
     intervals: Object.fromEntries(MODELS.map((m) => [m, per[m]!.intervals])),
     items: Object.fromEntries(MODELS.map((m) => [m, per[m]!.items])),
     seconds: Object.values(stageSeconds).reduce((s, v) => s + v, 0),
-    stage_seconds: stageSeconds, base_source: base.source, config: x.c,
+    stage_seconds: stageSeconds,
+    base_source: base.source,
+    config: x.c,
     files: { report: files.html, markdown: files.markdown, summary: path.resolve(summaryFile) },
   };
   await writeFileAtomic(summaryFile, JSON.stringify(summary, null, 2) + "\n");

@@ -50,7 +50,10 @@ export function readProvenance(dir: string): Provenance | undefined {
   try {
     return JSON.parse(fs.readFileSync(file, "utf8")) as Provenance;
   } catch (e) {
-    throw new RecapError(`${file} is not valid JSON (${(e as Error).message})`, "restore it with git, or regenerate it: npm run base:regenerate");
+    throw new RecapError(
+      `${file} is not valid JSON (${(e as Error).message})`,
+      "restore it with git, or regenerate it: npm run base:regenerate",
+    );
   }
 }
 
@@ -58,10 +61,12 @@ export function readProvenance(dir: string): Provenance | undefined {
 export function shippedMismatch(dir: string, worldDir: string): string | undefined {
   const p = readProvenance(dir);
   if (!p) return `no shipped base in ${path.relative(REPO_ROOT, dir) || dir}`;
-  if (p.world_version !== WORLD_VERSION) return `the shipped base was trained on ${p.world_version}, the world is ${WORLD_VERSION}`;
+  if (p.world_version !== WORLD_VERSION)
+    return `the shipped base was trained on ${p.world_version}, the world is ${WORLD_VERSION}`;
   const corpus = path.join(worldDir, BASE_CORPUS);
   if (!fs.existsSync(corpus)) return `${corpus} is missing`;
-  if (sha256File(corpus) !== p.corpus_sha256) return `the shipped base was trained on another base corpus than ${corpus}`;
+  if (sha256File(corpus) !== p.corpus_sha256)
+    return `the shipped base was trained on another base corpus than ${corpus}`;
   for (const f of MODEL_FILES) {
     const file = path.join(dir, f);
     if (!fs.existsSync(file)) return `${file} is missing`;

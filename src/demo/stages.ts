@@ -36,7 +36,12 @@ export interface Ctx {
 }
 
 /** Runs one stage unless it finished with the same fingerprint; records it when done. */
-export async function stage(x: Ctx, name: string, fpInput: unknown, body: () => Promise<Record<string, unknown>>): Promise<{ fp: string; result: Record<string, unknown> }> {
+export async function stage(
+  x: Ctx,
+  name: string,
+  fpInput: unknown,
+  body: () => Promise<Record<string, unknown>>,
+): Promise<{ fp: string; result: Record<string, unknown> }> {
   x.index++;
   const fp = fingerprint(fpInput);
   const done = finished(x.state, name, fp, x.out);
@@ -68,14 +73,26 @@ export async function worldStage(x: Ctx): Promise<{ dir: string; fp: string }> {
 }
 
 /** `initSeed`: the init seed of a base trained here (default configs/world-base.yaml's). */
-export async function baseStage(x: Ctx, world: string, worldFp: string, initSeed?: number): Promise<{ ckpt: string; fp: string; source: string }> {
+export async function baseStage(
+  x: Ctx,
+  world: string,
+  worldFp: string,
+  initSeed?: number,
+): Promise<{ ckpt: string; fp: string; source: string }> {
   const dir = path.join(x.out, "base");
   const ckpt = path.join(dir, "checkpoint");
   const shipped = shippedBaseDir(x.c.world_seed);
   const why = x.c.base === "shipped" ? shippedMismatch(shipped, world) : "base: train";
-  const source = why === undefined ? `shipped (${path.relative(REPO_ROOT, shipped)})` : "trained (configs/world-base.yaml)";
+  const source =
+    why === undefined ? `shipped (${path.relative(REPO_ROOT, shipped)})` : "trained (configs/world-base.yaml)";
   const kernels = x.c.kernels ? { kernels: x.c.kernels } : {};
-  const fpIn = { worldFp, source, kernels, steps: why === undefined ? null : x.c.base_train_steps ?? null, ...(initSeed !== undefined && why !== undefined ? { initSeed } : {}) };
+  const fpIn = {
+    worldFp,
+    source,
+    kernels,
+    steps: why === undefined ? null : (x.c.base_train_steps ?? null),
+    ...(initSeed !== undefined && why !== undefined ? { initSeed } : {}),
+  };
   const { fp } = await stage(x, "base", fpIn, async () => {
     if (why === undefined) {
       x.log(`  using the shipped base ${path.relative(REPO_ROOT, shipped)} (trained on this world's corpus)`);
@@ -85,27 +102,53 @@ export async function baseStage(x: Ctx, world: string, worldFp: string, initSeed
     if (x.c.base === "shipped") x.log(`  training the base instead of the shipped one: ${why}`);
     const raw = await loadConfigFile(preset("world-base.yaml"), SftConfigSchema);
     const steps = x.c.base_train_steps ?? raw.steps;
-    const config = validateConfig({
-      ...raw, data: path.resolve(world, "corpora/base_sft.jsonl"), steps, warmup_steps: Math.min(raw.warmup_steps, steps), ...kernels,
-      ...(initSeed !== undefined && raw.init ? { init: { ...raw.init, seed: initSeed } } : {}),
-    }, SftConfigSchema, "demo base");
+    const config = validateConfig(
+      {
+        ...raw,
+        data: path.resolve(world, "corpora/base_sft.jsonl"),
+        steps,
+        warmup_steps: Math.min(raw.warmup_steps, steps),
+        ...kernels,
+        ...(initSeed !== undefined && raw.init ? { init: { ...raw.init, seed: initSeed } } : {}),
+      },
+      SftConfigSchema,
+      "demo base",
+    );
     const s = await runSft({ config, configDir: dir, out: dir, resume: true });
     return { checkpoint: s.checkpoint, source, steps: s.steps, final_loss: s.final_loss };
   });
   return { ckpt, fp, source };
 }
 
-export async function sftStage(x: Ctx, world: string, base: string, baseFp: string): Promise<{ ckpt: string; fp: string }> {
+export async function sftStage(
+  x: Ctx,
+  world: string,
+  base: string,
+  baseFp: string,
+): Promise<{ ckpt: string; fp: string }> {
   const dir = path.join(x.out, "sft");
   const raw = await loadConfigFile(preset("world-sft-baseline.yaml"), SftConfigSchema);
-  const config = validateConfig({
-    ...raw, data: path.resolve(world, "corpora/sft_baseline.jsonl"), base, steps: x.c.sft_baseline_steps,
-    warmup_steps: Math.min(raw.warmup_steps, x.c.sft_baseline_steps), ...(x.c.kernels ? { kernels: x.c.kernels } : {}),
-  }, SftConfigSchema, "demo sft baseline");
-  const { fp } = await stage(x, "sft", { baseFp, config: { ...config, data: undefined, base: undefined } }, async () => {
-    const s = await runSft({ config, configDir: dir, out: dir, resume: true });
-    return { checkpoint: s.checkpoint, steps: s.steps, final_loss: s.final_loss };
-  });
+  const config = validateConfig(
+    {
+      ...raw,
+      data: path.resolve(world, "corpora/sft_baseline.jsonl"),
+      base,
+      steps: x.c.sft_baseline_steps,
+      warmup_steps: Math.min(raw.warmup_steps, x.c.sft_baseline_steps),
+      ...(x.c.kernels ? { kernels: x.c.kernels } : {}),
+    },
+    SftConfigSchema,
+    "demo sft baseline",
+  );
+  const { fp } = await stage(
+    x,
+    "sft",
+    { baseFp, config: { ...config, data: undefined, base: undefined } },
+    async () => {
+      const s = await runSft({ config, configDir: dir, out: dir, resume: true });
+      return { checkpoint: s.checkpoint, steps: s.steps, final_loss: s.final_loss };
+    },
+  );
   return { ckpt: path.join(dir, "checkpoint"), fp };
 }
 
@@ -113,22 +156,45 @@ export async function sftStage(x: Ctx, world: string, base: string, baseFp: stri
  *  train-config fields, merged deeply; a study arm's). Written to OUT/NAME, its resolved config
  *  to OUT/NAME.config.json. */
 export async function rlStage(
-  x: Ctx, name: string, presetFile: string, world: string, base: string, baseFp: string, overrides: unknown = {},
+  x: Ctx,
+  name: string,
+  presetFile: string,
+  world: string,
+  base: string,
+  baseFp: string,
+  overrides: unknown = {},
 ): Promise<{ ckpt: string; fp: string }> {
   const dir = path.join(x.out, name);
   const raw = await loadConfigFile(preset(presetFile), TrainConfigSchema);
   const r = x.c.rl;
-  const merged = mergeDeep({
-    ...raw, world, base, steps: r.steps, prompts_per_step: r.prompts_per_step, group_size: r.group_size,
-    max_new_tokens: r.max_new_tokens, lr: r.lr, seed: r.seed, save_every: Math.max(1, Math.min(10, r.steps)),
-    recap: { ...raw.recap, alpha: r.alpha, l_pre: r.l_pre }, ...(x.c.kernels ? { kernels: x.c.kernels } : {}),
-  }, overrides);
+  const merged = mergeDeep(
+    {
+      ...raw,
+      world,
+      base,
+      steps: r.steps,
+      prompts_per_step: r.prompts_per_step,
+      group_size: r.group_size,
+      max_new_tokens: r.max_new_tokens,
+      lr: r.lr,
+      seed: r.seed,
+      save_every: Math.max(1, Math.min(10, r.steps)),
+      recap: { ...raw.recap, alpha: r.alpha, l_pre: r.l_pre },
+      ...(x.c.kernels ? { kernels: x.c.kernels } : {}),
+    },
+    overrides,
+  );
   const config = validateConfig(merged, TrainConfigSchema, `${x.label ?? "demo"} ${name}`);
-  const { fp } = await stage(x, name, { baseFp, config: { ...config, world: undefined, base: undefined } }, async () => {
-    await writeFileAtomic(path.join(x.out, `${name}.config.json`), JSON.stringify(config, null, 2) + "\n");
-    const s = await runTrain({ config, configDir: dir, out: dir, resume: true });
-    return { checkpoint: s.checkpoint, steps: s.steps, first_reward: s.first_reward, last_reward: s.last_reward };
-  });
+  const { fp } = await stage(
+    x,
+    name,
+    { baseFp, config: { ...config, world: undefined, base: undefined } },
+    async () => {
+      await writeFileAtomic(path.join(x.out, `${name}.config.json`), JSON.stringify(config, null, 2) + "\n");
+      const s = await runTrain({ config, configDir: dir, out: dir, resume: true });
+      return { checkpoint: s.checkpoint, steps: s.steps, first_reward: s.first_reward, last_reward: s.last_reward };
+    },
+  );
   return { ckpt: path.join(dir, "checkpoint"), fp };
 }
 
@@ -136,12 +202,22 @@ export async function evalStage(x: Ctx, name: string, world: string, ckpt: strin
   const dir = path.join(x.out, "eval", name);
   const e = x.c.eval;
   await stage(x, `eval ${name}`, { modelFp, e }, async () => {
-    const provider = await openProvider({ model: ckpt, ...(x.c.kernels ? { kernels: x.c.kernels } : {}), batchRows: e.batch, http: HttpOptionsSchema.parse({}) });
+    const provider = await openProvider({
+      model: ckpt,
+      ...(x.c.kernels ? { kernels: x.c.kernels } : {}),
+      batchRows: e.batch,
+      http: HttpOptionsSchema.parse({}),
+    });
     try {
       const tok = provider.tokenizer?.();
       const summary = await runEval({
-        provider, grader: resolveGrader("world"), suites: await resolveSuites(e.suites.join(","), world),
-        attacks: parseAttackList(e.attacks.join(","), tok ? { tokenizer: tok } : {}), n: 1, limit: e.limit, outDir: dir,
+        provider,
+        grader: resolveGrader("world"),
+        suites: await resolveSuites(e.suites.join(","), world),
+        attacks: parseAttackList(e.attacks.join(","), tok ? { tokenizer: tok } : {}),
+        n: 1,
+        limit: e.limit,
+        outDir: dir,
         ...(e.plan ? { only: (suite: string, attack: string) => e.plan![suite]?.includes(attack) ?? true } : {}),
         params: { maxTokens: e.max_new_tokens, temperature: e.temperature, topP: e.top_p, seed: e.seed },
         identity: { demo_model: name },

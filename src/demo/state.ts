@@ -33,7 +33,11 @@ function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
   if (v && typeof v === "object") {
     const o = v as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(",")}}`;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(",")}}`;
   }
   return JSON.stringify(v);
 }
@@ -46,7 +50,10 @@ export function readState(out: string): DemoState {
     if (s.version !== 1 || typeof s.stages !== "object" || s.stages === null) throw new Error("unknown layout");
     return s;
   } catch (e) {
-    throw new RecapError(`${file} is not a demo state file (${(e as Error).message})`, "choose another --out, or delete the file to redo every stage");
+    throw new RecapError(
+      `${file} is not a demo state file (${(e as Error).message})`,
+      "choose another --out, or delete the file to redo every stage",
+    );
   }
 }
 

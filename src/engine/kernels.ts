@@ -50,9 +50,15 @@ export interface Kernels {
    *  A is stored (M, K), or (K, M) when transA; B is stored (K, N), or (N, K) when transB.
    *  accumulate: C += instead of C =. */
   matmul(
-    c: Float32Array, a: Float32Array, b: Float32Array,
-    M: number, K: number, N: number,
-    transA: boolean, transB: boolean, accumulate: boolean,
+    c: Float32Array,
+    a: Float32Array,
+    b: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
   ): void;
 
   /** out (N, C) = table[ids[n]] ; table (V, C), ids (N). */
@@ -62,21 +68,49 @@ export interface Kernels {
 
   /** out (N, C) = x * rstd * w, rstd (N) = 1 / sqrt(mean(x^2) + eps) (saved for backward). */
   rmsnormForward(
-    out: Float32Array, rstd: Float32Array, x: Float32Array, w: Float32Array, N: number, C: number, eps: number,
+    out: Float32Array,
+    rstd: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    N: number,
+    C: number,
+    eps: number,
   ): void;
   /** dx (N, C) written; dw (C) accumulates. */
   rmsnormBackward(
-    dx: Float32Array, dw: Float32Array, dOut: Float32Array, x: Float32Array, w: Float32Array,
-    rstd: Float32Array, N: number, C: number,
+    dx: Float32Array,
+    dw: Float32Array,
+    dOut: Float32Array,
+    x: Float32Array,
+    w: Float32Array,
+    rstd: Float32Array,
+    N: number,
+    C: number,
   ): void;
 
   /** In-place rotary embedding, HF rotate_half convention, on x (N, H, D) where row n sits at
    *  position pos[n]: for i < D/2, with a = pos * theta^(-2i/D),
    *  x[i] <- x[i] cos a - x[i + D/2] sin a ;  x[i + D/2] <- x[i + D/2] cos a + x[i] sin a.
    *  cos/sin (P, D/2) are tables precomputed for positions 0..P-1. */
-  ropeForward(x: Float32Array, pos: Int32Array, cos: Float32Array, sin: Float32Array, N: number, H: number, D: number): void;
+  ropeForward(
+    x: Float32Array,
+    pos: Int32Array,
+    cos: Float32Array,
+    sin: Float32Array,
+    N: number,
+    H: number,
+    D: number,
+  ): void;
   /** In-place: dx (N, H, D) <- rotation by -a of dOut (the transpose of the forward rotation). */
-  ropeBackward(dx: Float32Array, pos: Int32Array, cos: Float32Array, sin: Float32Array, N: number, H: number, D: number): void;
+  ropeBackward(
+    dx: Float32Array,
+    pos: Int32Array,
+    cos: Float32Array,
+    sin: Float32Array,
+    N: number,
+    H: number,
+    D: number,
+  ): void;
 
   /** Causal grouped-query attention with scale 1/sqrt(D).
    *  q (B, Tq, Hq, D); k, v (B, kvStride, Hkv, D); out (B, Tq, Hq, D);
@@ -85,19 +119,38 @@ export interface Kernels {
    *  keyStart (B) masks left padding (omit: 0). Query head h reads kv head floor(h / (Hq / Hkv)).
    *  A query that sees no key gets a zero output. */
   attentionForward(
-    out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-    dims: AttnDims, keyStart?: Int32Array,
+    out: Float32Array,
+    att: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    dims: AttnDims,
+    keyStart?: Int32Array,
   ): void;
   /** dq (B, Tq, Hq, D) written; dk, dv (B, kvStride, Hkv, D) written for the first Tk positions. */
   attentionBackward(
-    dq: Float32Array, dk: Float32Array, dv: Float32Array, dOut: Float32Array, att: Float32Array,
-    q: Float32Array, k: Float32Array, v: Float32Array, dims: AttnDims,
+    dq: Float32Array,
+    dk: Float32Array,
+    dv: Float32Array,
+    dOut: Float32Array,
+    att: Float32Array,
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    dims: AttnDims,
   ): void;
 
   /** out (N) = silu(gate) * up elementwise, silu(g) = g / (1 + exp(-g)). */
   swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, N: number): void;
   /** dGate, dUp (N) written. */
-  swigluBackward(dGate: Float32Array, dUp: Float32Array, dOut: Float32Array, gate: Float32Array, up: Float32Array, N: number): void;
+  swigluBackward(
+    dGate: Float32Array,
+    dUp: Float32Array,
+    dOut: Float32Array,
+    gate: Float32Array,
+    up: Float32Array,
+    N: number,
+  ): void;
 
   /** out (N, V) = softmax over each row of x (N, V). */
   softmaxForward(out: Float32Array, x: Float32Array, N: number, V: number): void;
@@ -110,12 +163,24 @@ export interface Kernels {
 
   /** Per-token log-prob of a target: out (N) = log softmax(logits[n])[targets[n]];
    *  lse (N) = logsumexp of each row (saved for backward). */
-  tokenLogprobForward(out: Float32Array, lse: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number): void;
+  tokenLogprobForward(
+    out: Float32Array,
+    lse: Float32Array,
+    logits: Float32Array,
+    targets: Int32Array,
+    N: number,
+    V: number,
+  ): void;
   /** dLogits (N, V) written from dLogp (N) = dLoss/dlogp:
    *  dLogits[n, v] = dLogp[n] * (1[v == targets[n]] - softmax(logits[n])[v]). */
   tokenLogprobBackward(
-    dLogits: Float32Array, dLogp: Float32Array, logits: Float32Array, lse: Float32Array, targets: Int32Array,
-    N: number, V: number,
+    dLogits: Float32Array,
+    dLogp: Float32Array,
+    logits: Float32Array,
+    lse: Float32Array,
+    targets: Int32Array,
+    N: number,
+    V: number,
   ): void;
 
   /** y (N) += x (N). */
@@ -126,8 +191,20 @@ export interface Kernels {
    *  p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). `gradScale` multiplies g first
    *  (global-norm clipping). */
   adamw(
-    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, N: number,
-    opts: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; gradScale: number },
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    N: number,
+    opts: {
+      lr: number;
+      beta1: number;
+      beta2: number;
+      eps: number;
+      weightDecay: number;
+      step: number;
+      gradScale: number;
+    },
   ): void;
 }
 

@@ -6,8 +6,14 @@ import type { Kernels } from "./kernels.ts";
 import { matmul } from "./ref_matmul.ts";
 import { attentionBackward, attentionForward, ropeBackward, ropeForward } from "./ref_attention.ts";
 import {
-  logSoftmaxBackward, logSoftmaxForward, rmsnormBackward, rmsnormForward, softmaxBackward, softmaxForward,
-  tokenLogprobBackward, tokenLogprobForward,
+  logSoftmaxBackward,
+  logSoftmaxForward,
+  rmsnormBackward,
+  rmsnormForward,
+  softmaxBackward,
+  softmaxForward,
+  tokenLogprobBackward,
+  tokenLogprobForward,
 } from "./ref_norm.ts";
 
 export { ropeTables } from "./ref_attention.ts";
@@ -48,7 +54,14 @@ function swigluForward(out: Float32Array, gate: Float32Array, up: Float32Array, 
 }
 
 /** SwiGLU backward: dUp = dOut * silu(g), dGate = dOut * up * sig(g) * (1 + g * (1 - sig(g))). */
-function swigluBackward(dGate: Float32Array, dUp: Float32Array, dOut: Float32Array, gate: Float32Array, up: Float32Array, N: number): void {
+function swigluBackward(
+  dGate: Float32Array,
+  dUp: Float32Array,
+  dOut: Float32Array,
+  gate: Float32Array,
+  up: Float32Array,
+  N: number,
+): void {
   for (let i = 0; i < N; i++) {
     const g = gate[i] as number;
     const s = sigmoid(g);
@@ -66,7 +79,11 @@ function addInPlace(y: Float32Array, x: Float32Array, N: number): void {
 /** One AdamW step (PyTorch semantics, decoupled weight decay) on p, m, v (N); g (N) is read only.
  *  Each element is computed in float64 and stored back as float32. `step` is 1-based. */
 function adamw(
-  p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, N: number,
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  N: number,
   opts: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; step: number; gradScale: number },
 ): void {
   const { lr, beta1, beta2, eps, weightDecay, step, gradScale } = opts;

@@ -22,8 +22,14 @@ export function ropeTables(P: number, D: number, theta: number): { cos: Float32A
 
 /** Rotate every (pair i, i + D/2) of x (N, H, D) in place by angle sign * a(pos[n], i). */
 function ropeRotate(
-  x: Float32Array, pos: Int32Array, cos: Float32Array, sin: Float32Array,
-  N: number, H: number, D: number, sign: 1 | -1,
+  x: Float32Array,
+  pos: Int32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  N: number,
+  H: number,
+  D: number,
+  sign: 1 | -1,
 ): void {
   if (D % 2 !== 0) throw new RangeError(`rope: head dim D must be even, got ${D}`);
   const half = D / 2;
@@ -48,27 +54,50 @@ function ropeRotate(
 }
 
 /** In-place RoPE forward on x (N, H, D), HF rotate_half convention. */
-export function ropeForward(x: Float32Array, pos: Int32Array, cos: Float32Array, sin: Float32Array, N: number, H: number, D: number): void {
+export function ropeForward(
+  x: Float32Array,
+  pos: Int32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  N: number,
+  H: number,
+  D: number,
+): void {
   ropeRotate(x, pos, cos, sin, N, H, D, 1);
 }
 
 /** In-place RoPE backward on dx (N, H, D): the inverse (transpose) rotation, by -a. */
-export function ropeBackward(dx: Float32Array, pos: Int32Array, cos: Float32Array, sin: Float32Array, N: number, H: number, D: number): void {
+export function ropeBackward(
+  dx: Float32Array,
+  pos: Int32Array,
+  cos: Float32Array,
+  sin: Float32Array,
+  N: number,
+  H: number,
+  D: number,
+): void {
   ropeRotate(dx, pos, cos, sin, N, H, D, -1);
 }
 
 /** Validate attention dims; returns Tk (keys in use per row) and the query-per-kv-head group size. */
 function attnShape(d: AttnDims): { Tk: number; group: number } {
-  if (d.Hkv <= 0 || d.Hq % d.Hkv !== 0) throw new RangeError(`attention: Hq (${d.Hq}) must be a multiple of Hkv (${d.Hkv})`);
+  if (d.Hkv <= 0 || d.Hq % d.Hkv !== 0)
+    throw new RangeError(`attention: Hq (${d.Hq}) must be a multiple of Hkv (${d.Hkv})`);
   const Tk = d.qOffset + d.Tq;
-  if (d.qOffset < 0 || Tk > d.kvStride) throw new RangeError(`attention: qOffset + Tq (${Tk}) exceeds kvStride (${d.kvStride})`);
+  if (d.qOffset < 0 || Tk > d.kvStride)
+    throw new RangeError(`attention: qOffset + Tq (${Tk}) exceeds kvStride (${d.kvStride})`);
   return { Tk, group: d.Hq / d.Hkv };
 }
 
 /** Causal GQA forward: out (B, Tq, Hq, D), att (B, Hq, Tq, Tk) softmax probs (exact 0 where masked). */
 export function attentionForward(
-  out: Float32Array, att: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
-  dims: AttnDims, keyStart?: Int32Array,
+  out: Float32Array,
+  att: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  dims: AttnDims,
+  keyStart?: Int32Array,
 ): void {
   const { B, Tq, qOffset, kvStride, Hq, Hkv, D } = dims;
   const { Tk, group } = attnShape(dims);
@@ -119,8 +148,15 @@ export function attentionForward(
 /** Causal GQA backward: dq written; dk, dv written for the first Tk positions of each row,
  *  summing the contributions of every query head that shares a kv head. */
 export function attentionBackward(
-  dq: Float32Array, dk: Float32Array, dv: Float32Array, dOut: Float32Array, att: Float32Array,
-  q: Float32Array, k: Float32Array, v: Float32Array, dims: AttnDims,
+  dq: Float32Array,
+  dk: Float32Array,
+  dv: Float32Array,
+  dOut: Float32Array,
+  att: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  dims: AttnDims,
 ): void {
   const { B, Tq, kvStride, Hq, Hkv, D } = dims;
   const { Tk, group } = attnShape(dims);
@@ -143,7 +179,10 @@ export function attentionBackward(
         let rowDot = 0;
         for (let j = 0; j < Tk; j++) {
           const p = att[attBase + j] as number;
-          if (p === 0) { dS[j] = 0; continue; } // masked (or underflowed): no gradient flows
+          if (p === 0) {
+            dS[j] = 0;
+            continue;
+          } // masked (or underflowed): no gradient flows
           const kvOff = j * rowLen + kvh * D;
           let dP = 0;
           for (let e = 0; e < D; e++) {

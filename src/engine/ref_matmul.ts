@@ -6,9 +6,15 @@
 
 /** C (M, N) = op(A) @ op(B); A stored (M, K) or (K, M) if transA; B stored (K, N) or (N, K) if transB. */
 export function matmul(
-  c: Float32Array, a: Float32Array, b: Float32Array,
-  M: number, K: number, N: number,
-  transA: boolean, transB: boolean, accumulate: boolean,
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  transA: boolean,
+  transB: boolean,
+  accumulate: boolean,
 ): void {
   if (!transB) matmulRowsOfB(c, a, b, M, K, N, transA, accumulate);
   else if (!transA) matmulNT(c, a, b, M, K, N, accumulate);
@@ -17,8 +23,14 @@ export function matmul(
 
 /** NN and TN: C[i, :] = sum_k op(A)[i, k] * B[k, :], B stored (K, N). */
 function matmulRowsOfB(
-  c: Float32Array, a: Float32Array, b: Float32Array,
-  M: number, K: number, N: number, transA: boolean, accumulate: boolean,
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  transA: boolean,
+  accumulate: boolean,
 ): void {
   const acc = new Float64Array(N); // (N) one row of C
   // op(A)[i, k] sits at a[i * K + k] (stored (M, K)) or a[k * M + i] (stored (K, M)).
@@ -37,8 +49,13 @@ function matmulRowsOfB(
 
 /** NT: C[i, j] = dot(A[i, :], B[j, :]); A stored (M, K), B stored (N, K). */
 function matmulNT(
-  c: Float32Array, a: Float32Array, b: Float32Array,
-  M: number, K: number, N: number, accumulate: boolean,
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
 ): void {
   for (let i = 0; i < M; i++) {
     const aRow = i * K;
@@ -54,8 +71,13 @@ function matmulNT(
 
 /** TT: C^T[j, :] = sum_k B[j, k] * A[k, :]; A stored (K, M), B stored (N, K). */
 function matmulTT(
-  c: Float32Array, a: Float32Array, b: Float32Array,
-  M: number, K: number, N: number, accumulate: boolean,
+  c: Float32Array,
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  K: number,
+  N: number,
+  accumulate: boolean,
 ): void {
   const acc = new Float64Array(M); // (M) one column of C
   for (let j = 0; j < N; j++) {
@@ -71,7 +93,14 @@ function matmulTT(
 }
 
 /** c[base + t * stride] (=|+=) acc[t] for t < n. */
-function storeRow(c: Float32Array, acc: Float64Array, base: number, stride: number, n: number, accumulate: boolean): void {
+function storeRow(
+  c: Float32Array,
+  acc: Float64Array,
+  base: number,
+  stride: number,
+  n: number,
+  accumulate: boolean,
+): void {
   if (accumulate) {
     for (let t = 0; t < n; t++) c[base + t * stride] = (c[base + t * stride] as number) + (acc[t] as number);
   } else {

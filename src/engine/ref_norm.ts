@@ -4,7 +4,13 @@
 
 /** RMSNorm forward: out (N, C) = x * rstd * w, rstd (N) = 1 / sqrt(mean(x^2) + eps). */
 export function rmsnormForward(
-  out: Float32Array, rstd: Float32Array, x: Float32Array, w: Float32Array, N: number, C: number, eps: number,
+  out: Float32Array,
+  rstd: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  N: number,
+  C: number,
+  eps: number,
 ): void {
   for (let n = 0; n < N; n++) {
     const row = n * C;
@@ -22,8 +28,14 @@ export function rmsnormForward(
 /** RMSNorm backward: dx (N, C) written, dw (C) accumulates.
  *  With g = dOut * w: dx = rstd * g - x * rstd^3 * mean(g * x); dw += sum_n dOut * x * rstd. */
 export function rmsnormBackward(
-  dx: Float32Array, dw: Float32Array, dOut: Float32Array, x: Float32Array, w: Float32Array,
-  rstd: Float32Array, N: number, C: number,
+  dx: Float32Array,
+  dw: Float32Array,
+  dOut: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  rstd: Float32Array,
+  N: number,
+  C: number,
 ): void {
   const dwAcc = new Float64Array(C); // (C)
   for (let n = 0; n < N; n++) {
@@ -106,7 +118,12 @@ export function logSoftmaxBackward(dx: Float32Array, dOut: Float32Array, y: Floa
 
 /** Per-token log-prob: out (N) = logits[n, targets[n]] - lse[n], lse (N) = logsumexp(logits[n]). */
 export function tokenLogprobForward(
-  out: Float32Array, lse: Float32Array, logits: Float32Array, targets: Int32Array, N: number, V: number,
+  out: Float32Array,
+  lse: Float32Array,
+  logits: Float32Array,
+  targets: Int32Array,
+  N: number,
+  V: number,
 ): void {
   for (let n = 0; n < N; n++) {
     const base = n * V;
@@ -119,8 +136,13 @@ export function tokenLogprobForward(
 
 /** Per-token log-prob backward: dLogits (N, V) = dLogp[n] * (1[v == target] - exp(logits - lse)). */
 export function tokenLogprobBackward(
-  dLogits: Float32Array, dLogp: Float32Array, logits: Float32Array, lse: Float32Array, targets: Int32Array,
-  N: number, V: number,
+  dLogits: Float32Array,
+  dLogp: Float32Array,
+  logits: Float32Array,
+  lse: Float32Array,
+  targets: Int32Array,
+  N: number,
+  V: number,
 ): void {
   for (let n = 0; n < N; n++) {
     const base = n * V;

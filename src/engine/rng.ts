@@ -101,7 +101,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), 1 <= n <= 2^32, by rejection sampling (no modulo bias). */
   int(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > TWO_POW_32) throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > TWO_POW_32)
+      throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);
     // Accept x < limit, the largest multiple of n not above 2^32; then x % n is uniform.
     const limit = TWO_POW_32 - (TWO_POW_32 % n);
     for (;;) {

@@ -48,7 +48,8 @@ export class WasmArena {
   }
 
   release(mark: number): void {
-    if (!Number.isInteger(mark) || mark < this.base) throw new RangeError(`release: ${mark} is not a mark of this allocator`);
+    if (!Number.isInteger(mark) || mark < this.base)
+      throw new RangeError(`release: ${mark} is not a mark of this allocator`);
     if (mark < this.top) this.top = mark; // a mark above the top was already released
   }
 

@@ -23,7 +23,10 @@ export interface WasmModule {
 interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Instance: new (
+    module: WasmModule,
+    imports: Record<string, Record<string, unknown>>,
+  ) => { exports: Record<string, unknown> };
   Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const WA = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
@@ -37,25 +40,76 @@ export const MAX_PAGES = 65536;
  *  bool parameters take 0/1. Split exports take their range [s, e) (and a thread index) last. */
 export interface WasmExports {
   mmNNr(
-    c: number, a: number, b: number, K: number, ars: number, aks: number, ldb: number, ldc: number,
-    acc: number, c0: number, c1: number, s: number, e: number,
+    c: number,
+    a: number,
+    b: number,
+    K: number,
+    ars: number,
+    aks: number,
+    ldb: number,
+    ldc: number,
+    acc: number,
+    c0: number,
+    c1: number,
+    s: number,
+    e: number,
   ): void;
   mmNNc(
-    c: number, a: number, b: number, K: number, ars: number, aks: number, ldb: number, ldc: number,
-    acc: number, r0: number, r1: number, s: number, e: number,
+    c: number,
+    a: number,
+    b: number,
+    K: number,
+    ars: number,
+    aks: number,
+    ldb: number,
+    ldc: number,
+    acc: number,
+    r0: number,
+    r1: number,
+    s: number,
+    e: number,
   ): void;
   mmNTr(
-    c: number, a: number, b: number, K: number, lda: number, ldb: number, ldc: number, acc: number,
-    c0: number, c1: number, s: number, e: number,
+    c: number,
+    a: number,
+    b: number,
+    K: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+    acc: number,
+    c0: number,
+    c1: number,
+    s: number,
+    e: number,
   ): void;
   mmNTc(
-    c: number, a: number, b: number, K: number, lda: number, ldb: number, ldc: number, acc: number,
-    r0: number, r1: number, s: number, e: number,
+    c: number,
+    a: number,
+    b: number,
+    K: number,
+    lda: number,
+    ldb: number,
+    ldc: number,
+    acc: number,
+    r0: number,
+    r1: number,
+    s: number,
+    e: number,
   ): void;
   packBp(dst: number, b: number, K: number, bks: number, bns: number, s: number, e: number): void;
   mmPkr(
-    c: number, a: number, bp: number, K: number, ars: number, aks: number, ldc: number, acc: number, np: number,
-    s: number, e: number,
+    c: number,
+    a: number,
+    bp: number,
+    K: number,
+    ars: number,
+    aks: number,
+    ldc: number,
+    acc: number,
+    np: number,
+    s: number,
+    e: number,
   ): void;
   transpose(dst: number, src: number, rows: number, cols: number, lds: number): void;
   addInPlace(y: number, x: number, s: number, e: number): void;
@@ -63,43 +117,131 @@ export interface WasmExports {
   swigluBwd(dGate: number, dUp: number, dOut: number, gate: number, up: number, s: number, e: number): void;
   rmsnormFwd(out: number, rstd: number, x: number, w: number, C: number, eps: number, s: number, e: number): void;
   rmsnormBwd(
-    dx: number, dw: number, dOut: number, x: number, w: number, rstd: number, C: number, s: number,
+    dx: number,
+    dw: number,
+    dOut: number,
+    x: number,
+    w: number,
+    rstd: number,
+    C: number,
+    s: number,
     e: number,
   ): void;
   rope(
-    x: number, pos: number, cos: number, sin: number, H: number, D: number, sign: number, s: number,
+    x: number,
+    pos: number,
+    cos: number,
+    sin: number,
+    H: number,
+    D: number,
+    sign: number,
+    s: number,
     e: number,
   ): void;
   tokenLogprobFwd(out: number, lse: number, logits: number, targets: number, V: number, s: number, e: number): void;
   tokenLogprobBwd(
-    dLogits: number, dLogp: number, logits: number, lse: number, targets: number, V: number, s: number,
+    dLogits: number,
+    dLogp: number,
+    logits: number,
+    lse: number,
+    targets: number,
+    V: number,
+    s: number,
     e: number,
   ): void;
   adamw(
-    p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number,
-    decay: number, bc1: number, bc2: number, gradScale: number, s: number, e: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    decay: number,
+    bc1: number,
+    bc2: number,
+    gradScale: number,
+    s: number,
+    e: number,
   ): void;
   softmaxFwd(out: number, x: number, V: number, s: number, e: number): void;
   attnFwd(
-    out: number, att: number, q: number, k: number, v: number, keyStart: number, scratch: number, Tq: number,
-    qOffset: number, kvStride: number, Hq: number, Hkv: number, D: number, s: number, e: number, tid: number,
+    out: number,
+    att: number,
+    q: number,
+    k: number,
+    v: number,
+    keyStart: number,
+    scratch: number,
+    Tq: number,
+    qOffset: number,
+    kvStride: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+    s: number,
+    e: number,
+    tid: number,
   ): void;
   attnDec(
-    out: number, att: number, q: number, k: number, v: number, keyStart: number, qOffset: number,
-    kvStride: number, Hq: number, Hkv: number, D: number, s: number, e: number,
+    out: number,
+    att: number,
+    q: number,
+    k: number,
+    v: number,
+    keyStart: number,
+    qOffset: number,
+    kvStride: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+    s: number,
+    e: number,
   ): void;
   attnBwd(
-    dq: number, dk: number, dv: number, dOut: number, att: number, q: number, k: number, v: number,
-    scratch: number, Tq: number, qOffset: number, kvStride: number, Hq: number, Hkv: number, D: number,
-    s: number, e: number, tid: number,
+    dq: number,
+    dk: number,
+    dv: number,
+    dOut: number,
+    att: number,
+    q: number,
+    k: number,
+    v: number,
+    scratch: number,
+    Tq: number,
+    qOffset: number,
+    kvStride: number,
+    Hq: number,
+    Hkv: number,
+    D: number,
+    s: number,
+    e: number,
+    tid: number,
   ): void;
   heapBase(): number;
 }
 
 /** The exports a call can be split over between two threads (range [s, e) and thread index last). */
 export const SPLIT_EXPORTS = [
-  "mmNNr", "mmNNc", "mmNTr", "mmNTc", "packBp", "mmPkr", "addInPlace", "swigluFwd", "swigluBwd", "rmsnormFwd",
-  "tokenLogprobFwd", "tokenLogprobBwd", "adamw", "attnFwd", "attnDec", "attnBwd", "rope", "softmaxFwd",
+  "mmNNr",
+  "mmNNc",
+  "mmNTr",
+  "mmNTc",
+  "packBp",
+  "mmPkr",
+  "addInPlace",
+  "swigluFwd",
+  "swigluBwd",
+  "rmsnormFwd",
+  "tokenLogprobFwd",
+  "tokenLogprobBwd",
+  "adamw",
+  "attnFwd",
+  "attnDec",
+  "attnBwd",
+  "rope",
+  "softmaxFwd",
 ] as const satisfies readonly (keyof WasmExports)[];
 export type SplitExport = (typeof SPLIT_EXPORTS)[number];
 
@@ -134,18 +276,25 @@ export function loadWasmModule(variant: LoadedWasm["variant"]): LoadedWasm {
     try {
       return new Uint8Array(fs.readFileSync(new URL(file, WASM_DIR)));
     } catch (e) {
-      throw new RecapError(`cannot read the WebAssembly kernels ${file}: ${(e as Error).message}`, "run `npm run build:wasm`, or use --kernels ref");
+      throw new RecapError(
+        `cannot read the WebAssembly kernels ${file}: ${(e as Error).message}`,
+        "run `npm run build:wasm`, or use --kernels ref",
+      );
     }
   };
   let loaded: LoadedWasm;
   if (variant === "relaxed-simd") {
     const relaxed = read("kernels_relaxed.wasm");
     if (!relaxedSimdValidates(relaxed))
-      throw new RecapError("this runtime does not run relaxed SIMD (fused multiply-add)", "use Node 20+, or --kernels wasm-threads (plain SIMD)");
+      throw new RecapError(
+        "this runtime does not run relaxed SIMD (fused multiply-add)",
+        "use Node 20+, or --kernels wasm-threads (plain SIMD)",
+      );
     loaded = { module: new WA.Module(relaxed), variant };
   } else {
     const plain = read("kernels.wasm");
-    if (!WA.validate(plain)) throw new RecapError("this runtime cannot run the WebAssembly SIMD kernels", "use --kernels ref");
+    if (!WA.validate(plain))
+      throw new RecapError("this runtime cannot run the WebAssembly SIMD kernels", "use --kernels ref");
     loaded = { module: new WA.Module(plain), variant };
   }
   cache.set(key, loaded);

@@ -25,8 +25,15 @@ import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "
 import { RecapError } from "../util/errors.ts";
 import { SPLIT_EXPORTS, type SplitExport, type WasmExports, type WasmMemory, type WasmModule } from "./wasm_module.ts";
 
-const SEQ = 0, DONE = 1, ERR = 2, READY = 3, FN = 4, NARGS = 5, CLAIM = 6;
-const ARGS_BYTE_OFFSET = 64, MAX_ARGS = 32;
+const SEQ = 0,
+  DONE = 1,
+  ERR = 2,
+  READY = 3,
+  FN = 4,
+  NARGS = 5,
+  CLAIM = 6;
+const ARGS_BYTE_OFFSET = 64,
+  MAX_ARGS = 32;
 
 /** Runs split exports: fn(...args, s, e, tid) over [0, total). */
 export interface Runner {
@@ -82,10 +89,20 @@ export class WorkerPool implements Runner {
   private readonly o: Required<PoolOptions>;
   private readonly fnIndex = new Map<string, number>(SPLIT_EXPORTS.map((n, i) => [n, i]));
 
-  constructor(private readonly ex: WasmExports, module: WasmModule, memory: WasmMemory, opts: PoolOptions = {}) {
+  constructor(
+    private readonly ex: WasmExports,
+    module: WasmModule,
+    memory: WasmMemory,
+    opts: PoolOptions = {},
+  ) {
     this.o = {
-      spinMs: 1, minWaitMs: 30_000, minWork: 1e6, startTimeoutMs: 20_000, adaptive: true,
-      workerUrl: new URL("./wasm/worker.mjs", import.meta.url), ...opts,
+      spinMs: 1,
+      minWaitMs: 30_000,
+      minWork: 1e6,
+      startTimeoutMs: 20_000,
+      adaptive: true,
+      workerUrl: new URL("./wasm/worker.mjs", import.meta.url),
+      ...opts,
     };
     const control = new SharedArrayBuffer(ARGS_BYTE_OFFSET + MAX_ARGS * 8);
     this.ctl = new Int32Array(control, 0, ARGS_BYTE_OFFSET / 4);
@@ -102,8 +119,12 @@ export class WorkerPool implements Runner {
     this.worker.unref();
     this.port.unref();
     // Between calls the event loop may deliver these; a dead worker then fails the next call fast.
-    this.worker.on("error", (e) => { this.broken ??= `the kernel worker failed: ${e.message}`; });
-    this.worker.on("exit", (code) => { if (!this.disposed) this.broken ??= `the kernel worker exited (code ${code})`; });
+    this.worker.on("error", (e) => {
+      this.broken ??= `the kernel worker failed: ${e.message}`;
+    });
+    this.worker.on("exit", (code) => {
+      if (!this.disposed) this.broken ??= `the kernel worker exited (code ${code})`;
+    });
     this.waitReady();
   }
 
@@ -112,7 +133,10 @@ export class WorkerPool implements Runner {
     while (Atomics.load(this.ctl, READY) === 0) {
       if (performance.now() > deadline) {
         void this.worker.terminate();
-        throw new RecapError(`the kernel worker did not start within ${this.o.startTimeoutMs} ms`, "use --kernels wasm");
+        throw new RecapError(
+          `the kernel worker did not start within ${this.o.startTimeoutMs} ms`,
+          "use --kernels wasm",
+        );
       }
       Atomics.wait(this.ctl, READY, 0, 50);
     }
@@ -134,7 +158,8 @@ export class WorkerPool implements Runner {
     if (args.length + 3 > MAX_ARGS) throw new RangeError(`too many arguments for ${fn}`);
     const t0 = performance.now();
     const mid = Math.max(grain, Math.min(total - grain, Math.round(total / 2 / grain) * grain));
-    const a = this.args, ctl = this.ctl;
+    const a = this.args,
+      ctl = this.ctl;
     for (let i = 0; i < args.length; i++) a[i] = args[i]!;
     a[args.length] = 0;
     a[args.length + 1] = mid;
@@ -145,7 +170,8 @@ export class WorkerPool implements Runner {
     Atomics.store(ctl, CLAIM, seq); // the first half is open to whoever claims it
     Atomics.store(ctl, SEQ, seq);
     Atomics.notify(ctl, SEQ, 1);
-    let mainError: unknown, t1 = t0;
+    let mainError: unknown,
+      t1 = t0;
     try {
       f(...args, mid, total, 0);
       t1 = performance.now();
@@ -166,7 +192,10 @@ export class WorkerPool implements Runner {
     if (Atomics.load(ctl, ERR) !== 0) {
       Atomics.store(ctl, ERR, 0);
       const msg = receiveMessageOnPort(this.port)?.message;
-      throw new RecapError(`the kernel worker failed in ${fn}: ${String(msg ?? "unknown error")}`, "rerun with --kernels wasm (one thread)");
+      throw new RecapError(
+        `the kernel worker failed in ${fn}: ${String(msg ?? "unknown error")}`,
+        "rerun with --kernels wasm (one thread)",
+      );
     }
   }
 
@@ -177,7 +206,8 @@ export class WorkerPool implements Runner {
    *  while it stays low), then try two threads again. */
   private noteSpeed(t0: number, t1: number, mid: number, total: number): void {
     if (!this.o.adaptive) return;
-    const whole = performance.now() - t0, own = t1 - t0;
+    const whole = performance.now() - t0,
+      own = t1 - t0;
     if (!(whole > 0)) return;
     const speedup = (own * (total / (total - mid))) / whole;
     this.speed = 0.9 * this.speed + 0.1 * Math.min(speedup, 2.5);

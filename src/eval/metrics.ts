@@ -15,7 +15,7 @@
 // samples of one item are not independent, so items, not samples, set the width). Means, pass@k
 // and J are bootstrapped over items (percentile, B = 1000, seeded).
 import type { GradeResult } from "../graders/types.ts";
-import type { ResultLine, } from "./results.ts";
+import type { ResultLine } from "./results.ts";
 import type { Interval } from "./stats.ts";
 import { bootstrap, mean, meanCI, passAtKCI, wilson } from "./stats.ts";
 
@@ -79,7 +79,10 @@ export function correctOf(g: GradeResult): number {
 /** A proportion over items: Wilson with n = items and successes = the sum of the item means. */
 function proportion(perItem: number[][]): Interval {
   const items = perItem.filter((s) => s.length > 0);
-  return wilson(items.reduce((a, s) => a + mean(s), 0), items.length);
+  return wilson(
+    items.reduce((a, s) => a + mean(s), 0),
+    items.length,
+  );
 }
 
 function graded(lines: ResultLine[]): ResultLine[] {
@@ -91,7 +94,9 @@ function gradesOf(l: ResultLine): GradeResult[] {
 }
 
 function passAtK(lines: ResultLine[], seed: number): Record<string, Interval> | undefined {
-  const probs = lines.map((l) => ({ n: gradesOf(l).length, c: gradesOf(l).filter((g) => correctOf(g) === 1).length })).filter((p) => p.n > 0);
+  const probs = lines
+    .map((l) => ({ n: gradesOf(l).length, c: gradesOf(l).filter((g) => correctOf(g) === 1).length }))
+    .filter((p) => p.n > 0);
   if (probs.length === 0) return undefined;
   const nMin = Math.min(...probs.map((p) => p.n));
   const ks = new Set<number>([nMin]);
@@ -100,16 +105,27 @@ function passAtK(lines: ResultLine[], seed: number): Record<string, Interval> | 
 }
 
 function flipsOf(ok: ResultLine[], _seed: number): CellSummary["flips"] {
-  const pairs = ok.flatMap((l) => l.samples.filter((s) => s.reflection.reflected && s.grade && s.draft_grade).map((s) => ({ l, s })));
+  const pairs = ok.flatMap((l) =>
+    l.samples.filter((s) => s.reflection.reflected && s.grade && s.draft_grade).map((s) => ({ l, s })),
+  );
   if (pairs.length === 0) return undefined;
-  const verdict = (l: ResultLine, g: GradeResult) => (l.domain === "benign" ? helpfulOf(g) >= 0.5 : l.domain === "math" ? correctOf(g) === 1 : safeOf(g) === 1);
-  let toAligned = 0, toMis = 0;
+  const verdict = (l: ResultLine, g: GradeResult) =>
+    l.domain === "benign" ? helpfulOf(g) >= 0.5 : l.domain === "math" ? correctOf(g) === 1 : safeOf(g) === 1;
+  let toAligned = 0,
+    toMis = 0;
   for (const { l, s } of pairs) {
-    const d = verdict(l, s.draft_grade!), f = verdict(l, s.grade!);
+    const d = verdict(l, s.draft_grade!),
+      f = verdict(l, s.grade!);
     if (!d && f) toAligned++;
     else if (d && !f) toMis++;
   }
-  return { reflected: pairs.length, flips: toAligned + toMis, to_aligned: toAligned, to_misaligned: toMis, rate: wilson(toAligned + toMis, pairs.length) };
+  return {
+    reflected: pairs.length,
+    flips: toAligned + toMis,
+    to_aligned: toAligned,
+    to_misaligned: toMis,
+    rate: wilson(toAligned + toMis, pairs.length),
+  };
 }
 
 /** The metrics of one suite x attack cell. */
@@ -120,24 +136,45 @@ export function summarizeCell(suite: string, attack: string, lines: ResultLine[]
   const withGrades = ok.filter((l) => gradesOf(l).length > 0);
   const of = (d: string) => withGrades.filter((l) => l.domain === d);
   const cell: CellSummary = {
-    suite, attack, items: lines.length, errors: lines.filter((l) => l.error !== undefined).length,
+    suite,
+    attack,
+    items: lines.length,
+    errors: lines.filter((l) => l.error !== undefined).length,
     skipped: lines.filter((l) => l.skipped !== undefined).length,
-    samples_per_item: Math.max(0, ...lines.map((l) => l.samples.length)), domains,
+    samples_per_item: Math.max(0, ...lines.map((l) => l.samples.length)),
+    domains,
     reflection: proportion(ok.map((l) => l.samples.map((s) => Number(s.reflection.reflected)))),
     tokens: {
-      cot: meanCI(ok.map((l) => mean(l.samples.map((s) => s.cot_tokens))), seed),
-      response: meanCI(ok.map((l) => mean(l.samples.map((s) => s.response_tokens))), seed),
-      total: meanCI(ok.map((l) => mean(l.samples.map((s) => s.completion_tokens))), seed),
+      cot: meanCI(
+        ok.map((l) => mean(l.samples.map((s) => s.cot_tokens))),
+        seed,
+      ),
+      response: meanCI(
+        ok.map((l) => mean(l.samples.map((s) => s.response_tokens))),
+        seed,
+      ),
+      total: meanCI(
+        ok.map((l) => mean(l.samples.map((s) => s.completion_tokens))),
+        seed,
+      ),
       approx: ok.some((l) => l.samples.some((s) => s.approx_tokens)),
     },
   };
   if (of("harmful").length) cell.safety = proportion(of("harmful").map((l) => gradesOf(l).map(safeOf)));
-  if (of("benign").length) cell.helpfulness = meanCI(of("benign").map((l) => mean(gradesOf(l).map(helpfulOf))), seed);
+  if (of("benign").length)
+    cell.helpfulness = meanCI(
+      of("benign").map((l) => mean(gradesOf(l).map(helpfulOf))),
+      seed,
+    );
   const pk = passAtK(of("math"), seed);
   if (pk) cell.pass_at_k = pk;
   const refusing = withGrades.filter((l) => gradesOf(l).every((g) => typeof g["refused"] === "boolean"));
   if (refusing.length) cell.refusal = proportion(refusing.map((l) => gradesOf(l).map((g) => Number(g["refused"]))));
-  if (withGrades.length) cell.score = meanCI(withGrades.map((l) => mean(gradesOf(l).map((g) => g.score))), seed);
+  if (withGrades.length)
+    cell.score = meanCI(
+      withGrades.map((l) => mean(gradesOf(l).map((g) => g.score))),
+      seed,
+    );
   const flips = flipsOf(ok, seed);
   if (flips) cell.flips = flips;
   return cell;
@@ -147,7 +184,9 @@ export function summarizeCell(suite: string, attack: string, lines: ResultLine[]
 export function itemValues(lines: ResultLine[], metric: MetricName): number[] {
   const domain = metric === "safety" ? "harmful" : metric === "helpfulness" ? "benign" : "math";
   const read = metric === "safety" ? safeOf : metric === "helpfulness" ? helpfulOf : correctOf;
-  return graded(lines).filter((l) => l.domain === domain && gradesOf(l).length > 0).map((l) => mean(gradesOf(l).map(read)));
+  return graded(lines)
+    .filter((l) => l.domain === domain && gradesOf(l).length > 0)
+    .map((l) => mean(gradesOf(l).map(read)));
 }
 
 export const BETAS = Array.from({ length: 11 }, (_, i) => i / 10);
@@ -177,7 +216,8 @@ export function summarize(lines: ResultLine[], seed = 0): Summary {
     const clean = cells.get(JSON.stringify([suite, "clean"]));
     if (attack === "clean" || !clean) continue;
     for (const metric of ["safety", "helpfulness", "pass@1"] as const) {
-      const c = itemValues(clean, metric), a = itemValues(ls, metric);
+      const c = itemValues(clean, metric),
+        a = itemValues(ls, metric);
       if (c.length && a.length) curves.push({ suite, attack, metric, points: jCurve(c, a, seed) });
     }
   }

@@ -85,9 +85,13 @@ export function seedFor(base: number, label: string): number {
 function checkRunInfo(file: string, info: RunInfo): RunInfo {
   if (!fs.existsSync(file)) return info;
   const old = JSON.parse(fs.readFileSync(file, "utf8")) as RunInfo;
-  const a = JSON.stringify(old.identity), b = JSON.stringify(info.identity);
+  const a = JSON.stringify(old.identity),
+    b = JSON.stringify(info.identity);
   if (a !== b)
-    throw new RecapError(`${path.dirname(file)} holds a run with other settings (${a}), not ${b}`, "resume with the same model, grader, --n and sampling flags, or choose another --out");
+    throw new RecapError(
+      `${path.dirname(file)} holds a run with other settings (${a}), not ${b}`,
+      "resume with the same model, grader, --n and sampling flags, or choose another --out",
+    );
   const union = (x: string[], y: string[]) => [...new Set([...x, ...y])];
   return { identity: info.identity, suites: union(old.suites, info.suites), attacks: union(old.attacks, info.attacks) };
 }
@@ -95,11 +99,18 @@ function checkRunInfo(file: string, info: RunInfo): RunInfo {
 /** Runs (or resumes) an evaluation and writes results.jsonl and summary.json; returns the summary. */
 export async function runEval(o: EvalOptions): Promise<RunSummary> {
   if (o.flips && o.grader?.id === "world")
-    throw new RecapError("--flips grades a thinking draft as a response, which the world judge cannot do", "the world grader records the thinking's own verdicts in each grade's `verdicts`; drop --flips");
+    throw new RecapError(
+      "--flips grades a thinking draft as a response, which the world judge cannot do",
+      "the world grader records the thinking's own verdicts in each grade's `verdicts`; drop --flips",
+    );
   checkOutDir(o.outDir, "eval");
   fs.mkdirSync(o.outDir, { recursive: true });
   const identity = { provider: o.provider.id(), grader: o.grader?.id ?? null, n: o.n, params: o.params, ...o.identity };
-  const info = checkRunInfo(path.join(o.outDir, "run.json"), { identity, suites: o.suites.map((s) => s.name), attacks: o.attacks.map((a) => a.id) });
+  const info = checkRunInfo(path.join(o.outDir, "run.json"), {
+    identity,
+    suites: o.suites.map((s) => s.name),
+    attacks: o.attacks.map((a) => a.id),
+  });
   await writeFileAtomic(path.join(o.outDir, "run.json"), JSON.stringify(info, null, 2) + "\n");
   const resultsFile = path.join(o.outDir, "results.jsonl");
   const { lines: kept, dropped } = loadForResume(resultsFile);
@@ -107,13 +118,24 @@ export async function runEval(o: EvalOptions): Promise<RunSummary> {
   const items: Item[] = [];
   for (const s of o.suites)
     for (const row of s.rows.slice(0, o.limit ?? s.rows.length))
-      for (const attack of o.attacks) if (!o.only || o.only(s.name, attack.id)) items.push({ key: resultKey(s.name, row.id, attack.id), suite: s.name, row, attack, domain: rowDomain(row, s.name) ?? null });
+      for (const attack of o.attacks)
+        if (!o.only || o.only(s.name, attack.id))
+          items.push({
+            key: resultKey(s.name, row.id, attack.id),
+            suite: s.name,
+            row,
+            attack,
+            domain: rowDomain(row, s.name) ?? null,
+          });
   const pending = items.filter((it) => !done.has(it.key));
   preflight(o, items);
-  o.onStart?.(`${o.provider.id()} | grader ${o.grader?.id ?? "none"} | ${o.suites.map((s) => s.name).join(", ")} x ${o.attacks.map((a) => a.id).join(", ")} | ${pending.length} of ${items.length} items to do`);
+  o.onStart?.(
+    `${o.provider.id()} | grader ${o.grader?.id ?? "none"} | ${o.suites.map((s) => s.name).join(", ")} x ${o.attacks.map((a) => a.id).join(", ")} | ${pending.length} of ${items.length} items to do`,
+  );
   const writer = await ResultsWriter.open(resultsFile, kept, dropped > 0);
   const bar = progressBar("eval", items.length, ["errors"]);
-  let written = 0, errors = 0;
+  let written = 0,
+    errors = 0;
   try {
     bar.update(items.length - pending.length, { errors });
     const size = Math.max(1, o.provider.batchSize());
@@ -122,7 +144,8 @@ export async function runEval(o: EvalOptions): Promise<RunSummary> {
         writer.append(line);
         written++;
         if (line.error !== undefined) errors++;
-        if (o.failAfter !== undefined && written >= o.failAfter) throw new Error(`injected failure after ${written} items`);
+        if (o.failAfter !== undefined && written >= o.failAfter)
+          throw new Error(`injected failure after ${written} items`);
       }
       bar.update(items.length - pending.length + written, { errors }); // once per chunk: the ETA reads the rate between updates
     }
@@ -145,7 +168,13 @@ function preflight(o: EvalOptions, items: Item[]): void {
     const step = it.attack.first(it.row);
     if ("skip" in step) continue;
     seen.add(k);
-    o.provider.check({ key: it.key, messages: step.messages, params: o.params, n: 1, ...(step.thinking !== undefined ? { thinking: step.thinking, closeThinking: step.closeThinking ?? false } : {}) });
+    o.provider.check({
+      key: it.key,
+      messages: step.messages,
+      params: o.params,
+      n: 1,
+      ...(step.thinking !== undefined ? { thinking: step.thinking, closeThinking: step.closeThinking ?? false } : {}),
+    });
   }
 }
 
@@ -172,42 +201,61 @@ async function runChunk(o: EvalOptions, items: Item[]): Promise<ResultLine[]> {
   for (let r = 0; r < maxRounds; r++) {
     const active = tracks.filter((tr) => tr.error === undefined && items[tr.item]!.attack.rounds > r);
     const reqs: GenRequest[] = active.map((tr) => ({
-      key: `${items[tr.item]!.key}#${tr.t}`, messages: tr.c.messages, params: { ...o.params, seed: seedFor(o.params.seed, `${items[tr.item]!.key}#${tr.t}#${r}`) }, n: tr.n,
+      key: `${items[tr.item]!.key}#${tr.t}`,
+      messages: tr.c.messages,
+      params: { ...o.params, seed: seedFor(o.params.seed, `${items[tr.item]!.key}#${tr.t}#${r}`) },
+      n: tr.n,
       ...(tr.c.thinking !== undefined ? { thinking: tr.c.thinking, closeThinking: tr.c.closeThinking ?? false } : {}),
     }));
     const res = await o.provider.generate(reqs);
     active.forEach((tr, k) => {
-      const g = res[k]!, it = items[tr.item]!;
+      const g = res[k]!,
+        it = items[tr.item]!;
       if (g.error !== undefined || g.completions.length === 0) tr.error = g.error ?? "no completion";
       else if (r === it.attack.rounds - 1) tr.final = g.completions;
       else tr.c = it.attack.next(it.row, tr.c, g.completions[0]!.text, r + 1);
     });
   }
-  await Promise.all(items.map(async (it, i) => {
-    if (lines[i]) return;
-    const mine = tracks.filter((tr) => tr.item === i);
-    const failed = mine.find((tr) => tr.error !== undefined);
-    const c = mine[0]!.c;
-    const userMsg = c.messages[c.messages.length - 1]?.content ?? it.row.prompt;
-    if (failed) {
-      lines[i] = baseLine(it, userMsg, c, 0, { error: failed.error! });
-      return;
-    }
-    const samples = mine.flatMap((tr) => tr.final!.map((comp) => sampleOf(tr.c, comp)));
-    const line = baseLine(it, userMsg, c, it.attack.rounds, {});
-    line.samples = samples;
-    const gradeError = await gradeSamples(o, it, samples);
-    if (gradeError !== undefined) line.error = gradeError;
-    lines[i] = line;
-  }));
+  await Promise.all(
+    items.map(async (it, i) => {
+      if (lines[i]) return;
+      const mine = tracks.filter((tr) => tr.item === i);
+      const failed = mine.find((tr) => tr.error !== undefined);
+      const c = mine[0]!.c;
+      const userMsg = c.messages[c.messages.length - 1]?.content ?? it.row.prompt;
+      if (failed) {
+        lines[i] = baseLine(it, userMsg, c, 0, { error: failed.error! });
+        return;
+      }
+      const samples = mine.flatMap((tr) => tr.final!.map((comp) => sampleOf(tr.c, comp)));
+      const line = baseLine(it, userMsg, c, it.attack.rounds, {});
+      line.samples = samples;
+      const gradeError = await gradeSamples(o, it, samples);
+      if (gradeError !== undefined) line.error = gradeError;
+      lines[i] = line;
+    }),
+  );
   return lines.map((l) => l!);
 }
 
-function baseLine(it: Item, prompt: string, c: AttackCase | undefined, generations: number, extra: Partial<ResultLine>): ResultLine {
+function baseLine(
+  it: Item,
+  prompt: string,
+  c: AttackCase | undefined,
+  generations: number,
+  extra: Partial<ResultLine>,
+): ResultLine {
   return {
-    key: it.key, suite: it.suite, id: it.row.id, attack: it.attack.id, domain: it.domain, prompt,
+    key: it.key,
+    suite: it.suite,
+    id: it.row.id,
+    attack: it.attack.id,
+    domain: it.domain,
+    prompt,
     ...(c?.thinking !== undefined ? { prefill: c.thinking, closed: c.closeThinking ?? false } : {}),
-    generations, samples: [], ...extra,
+    generations,
+    samples: [],
+    ...extra,
   };
 }
 
@@ -220,15 +268,28 @@ export function sampleOf(c: AttackCase, comp: Completion): SampleRecord {
   const response = splitThinking(display, injected ? !closed : open).response;
   const genCot = closed ? "" : injected ? cleanThinking(comp.text) : splitThinking(comp.text, open).cot;
   return {
-    completion: display, generated: comp.text, response,
-    completion_tokens: comp.completionTokens, cot_tokens: comp.cotTokens, response_tokens: comp.responseTokens,
-    ...(comp.approxTokens ? { approx_tokens: true } : {}), finish_reason: comp.finishReason,
+    completion: display,
+    generated: comp.text,
+    response,
+    completion_tokens: comp.completionTokens,
+    cot_tokens: comp.cotTokens,
+    response_tokens: comp.responseTokens,
+    ...(comp.approxTokens ? { approx_tokens: true } : {}),
+    finish_reason: comp.finishReason,
     reflection: findReflection(genCot),
   };
 }
 
 function gradeRow(it: Item, completion: string, full: string): GradeRow {
-  return { ...it.row, id: it.row.id, prompt: it.row.prompt, completion, full_completion: full, suite: it.suite, attack: it.attack.id };
+  return {
+    ...it.row,
+    id: it.row.id,
+    prompt: it.row.prompt,
+    completion,
+    full_completion: full,
+    suite: it.suite,
+    attack: it.attack.id,
+  };
 }
 
 /** Grades every sample in place; returns an error message when a grade failed. */

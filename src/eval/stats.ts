@@ -22,7 +22,8 @@ export const BOOTSTRAP_RESAMPLES = 1000;
 /** Wilson score interval for k successes out of n (value NaN and [0, 1] when n = 0). */
 export function wilson(k: number, n: number, z = Z95): Interval {
   if (n === 0) return { value: NaN, lo: 0, hi: 1, n: 0 };
-  const p = k / n, z2 = z * z;
+  const p = k / n,
+    z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
   // At k = 0 and k = n the bound is exactly 0 or 1; rounding would leave 1e-16 off.
@@ -39,8 +40,11 @@ export function mean(xs: readonly number[]): number {
 /** The q-quantile (linear interpolation) of sorted values. */
 export function quantileSorted(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
-  const pos = (sorted.length - 1) * q, i = Math.floor(pos), f = pos - i;
-  const a = sorted[i]!, b = sorted[Math.min(i + 1, sorted.length - 1)]!;
+  const pos = (sorted.length - 1) * q,
+    i = Math.floor(pos),
+    f = pos - i;
+  const a = sorted[i]!,
+    b = sorted[Math.min(i + 1, sorted.length - 1)]!;
   return a + (b - a) * f;
 }
 
@@ -48,7 +52,12 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
  * Percentile bootstrap of a statistic over several independent samples: each resample draws every
  * sample's items with replacement (independently) and evaluates `stat` on the resampled arrays.
  */
-export function bootstrap<T>(samples: readonly (readonly T[])[], stat: (resampled: T[][]) => number, seed = 0, B = BOOTSTRAP_RESAMPLES): Interval {
+export function bootstrap<T>(
+  samples: readonly (readonly T[])[],
+  stat: (resampled: T[][]) => number,
+  seed = 0,
+  B = BOOTSTRAP_RESAMPLES,
+): Interval {
   const n = Math.min(...samples.map((s) => s.length));
   const value = stat(samples.map((s) => [...s]));
   if (samples.length === 0 || n === 0 || !Number.isFinite(value)) return { value, lo: NaN, hi: NaN, n: Math.max(0, n) };

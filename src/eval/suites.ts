@@ -31,9 +31,13 @@ export function validateRows(raw: unknown[], file: string, where: (i: number) =>
     const p = SuiteRowSchema.safeParse(r);
     if (!p.success) {
       const msg = p.error.issues.map((x) => `${x.path.join(".") || "(row)"}: ${x.message}`).join("; ");
-      throw new RecapError(`${where(i)}: invalid suite row: ${msg}`, "a suite row needs at least a string `id` and a non-empty `prompt`");
+      throw new RecapError(
+        `${where(i)}: invalid suite row: ${msg}`,
+        "a suite row needs at least a string `id` and a non-empty `prompt`",
+      );
     }
-    if (seen.has(p.data.id)) throw new RecapError(`${where(i)}: duplicate id "${p.data.id}"`, "ids must be unique within a suite");
+    if (seen.has(p.data.id))
+      throw new RecapError(`${where(i)}: duplicate id "${p.data.id}"`, "ids must be unique within a suite");
     seen.add(p.data.id);
     rows.push(p.data);
   });
@@ -49,7 +53,8 @@ export function readSuiteJsonl(file: string): SuiteRow[] {
   } catch {
     throw new RecapError(`cannot read suite file ${file}`);
   }
-  const raw: unknown[] = [], lines: number[] = [];
+  const raw: unknown[] = [],
+    lines: number[] = [];
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
     try {
@@ -79,8 +84,16 @@ export async function resolveSuite(spec: string, worldDir?: string): Promise<Loa
     const file = path.join(worldDir, "suites", `${spec}.jsonl`);
     if (fs.existsSync(file)) return { name: spec, source: file, rows: readSuiteJsonl(file) };
     const dir = path.join(worldDir, "suites");
-    const have = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).map((f) => f.slice(0, -6)) : [];
-    throw new RecapError(`no suite "${spec}" in ${dir}`, have.length ? `world suites: ${have.join(", ")}` : "build the world first (recap world build)");
+    const have = fs.existsSync(dir)
+      ? fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith(".jsonl"))
+          .map((f) => f.slice(0, -6))
+      : [];
+    throw new RecapError(
+      `no suite "${spec}" in ${dir}`,
+      have.length ? `world suites: ${have.join(", ")}` : "build the world first (recap world build)",
+    );
   }
   throw new RecapError(
     `unknown suite "${spec}"`,
@@ -90,7 +103,10 @@ export async function resolveSuite(spec: string, worldDir?: string): Promise<Loa
 
 /** Resolves a comma-separated `--suite` list (names must be distinct). */
 export async function resolveSuites(list: string, worldDir?: string): Promise<LoadedSuite[]> {
-  const specs = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const specs = list
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (specs.length === 0) throw new RecapError("no suite given");
   const suites: LoadedSuite[] = [];
   for (const s of specs) suites.push(await resolveSuite(s, worldDir));

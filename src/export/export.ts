@@ -4,7 +4,14 @@
 import * as fsp from "node:fs/promises";
 import * as path from "node:path";
 import { CHAT_TEMPLATE } from "../model/chat_template.ts";
-import { CONFIG_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE, configJson, loadCheckpoint } from "../model/checkpoint.ts";
+import {
+  CONFIG_FILE,
+  TOKENIZER_CONFIG_FILE,
+  TOKENIZER_FILE,
+  WEIGHTS_FILE,
+  configJson,
+  loadCheckpoint,
+} from "../model/checkpoint.ts";
 import { paramSpecs } from "../model/config.ts";
 import { checkpointTokenizer } from "../model/load.ts";
 import { encodeSafetensors } from "../model/safetensors.ts";
@@ -35,7 +42,15 @@ export async function loadExportSource(dir: string): Promise<LoadedExportSource>
   const tpl = tokenizerConfig["chat_template"];
   const chatTemplate = typeof tpl === "string" && tpl.length > 0 ? tpl : CHAT_TEMPLATE;
   const name = path.basename(path.resolve(dir));
-  return { config: ck.config, params: ck.params, tokenizer, chatTemplate, name, tokenizerJson: ck.tokenizerJson, tokenizerConfig };
+  return {
+    config: ck.config,
+    params: ck.params,
+    tokenizer,
+    chatTemplate,
+    name,
+    tokenizerJson: ck.tokenizerJson,
+    tokenizerConfig,
+  };
 }
 
 const json = (v: unknown): string => JSON.stringify(v, null, 2) + "\n";
@@ -45,7 +60,9 @@ export function hfFiles(src: LoadedExportSource, dtype: ExportDtype): Map<string
   const ids = src.tokenizer.specialIds;
   const config = {
     ...src.config,
-    bos_token_id: ids.eos, eos_token_id: ids.eos, pad_token_id: ids.pad,
+    bos_token_id: ids.eos,
+    eos_token_id: ids.eos,
+    pad_token_id: ids.pad,
     torch_dtype: dtype === "f16" ? "float16" : "float32",
   };
   const tensors: Record<string, TensorToEncode> = Object.create(null) as Record<string, TensorToEncode>;
@@ -85,19 +102,32 @@ export async function exportGguf(src: ExportSource, out: string, dtype: ExportDt
 async function checkOutPath(format: ExportFormat, out: string): Promise<void> {
   const st = await fsp.stat(out).catch(() => null);
   if (st === null) return;
-  if (format === "gguf" && !st.isFile()) throw new RecapError(`--out ${out} exists and is not a file`, "give the path of the .gguf file to write");
+  if (format === "gguf" && !st.isFile())
+    throw new RecapError(`--out ${out} exists and is not a file`, "give the path of the .gguf file to write");
   if (format === "hf") {
-    if (!st.isDirectory()) throw new RecapError(`--out ${out} exists and is not a folder`, "give a folder path for the HF export");
+    if (!st.isDirectory())
+      throw new RecapError(`--out ${out} exists and is not a folder`, "give a folder path for the HF export");
     const entries = await fsp.readdir(out);
     if (entries.length > 0 && !entries.includes(CONFIG_FILE))
-      throw new RecapError(`--out ${out} is a non-empty folder that is not a model export`, "choose a new or empty folder; an export replaces the folder entirely");
+      throw new RecapError(
+        `--out ${out} is a non-empty folder that is not a model export`,
+        "choose a new or empty folder; an export replaces the folder entirely",
+      );
   }
 }
 
 /** `recap export`'s work: checkpoint folder -> HF folder or GGUF file. */
-export async function exportCheckpoint(ckpt: string, format: ExportFormat, out: string, dtype: ExportDtype): Promise<{ bytes?: number }> {
+export async function exportCheckpoint(
+  ckpt: string,
+  format: ExportFormat,
+  out: string,
+  dtype: ExportDtype,
+): Promise<{ bytes?: number }> {
   if (path.resolve(ckpt) === path.resolve(out))
-    throw new RecapError(`--out ${out} is the checkpoint itself`, "choose another output path; the export would replace the checkpoint");
+    throw new RecapError(
+      `--out ${out} is the checkpoint itself`,
+      "choose another output path; the export would replace the checkpoint",
+    );
   await checkOutPath(format, out);
   const src = await loadExportSource(ckpt);
   if (format === "hf") {

@@ -16,11 +16,25 @@ export const DEFAULT_ALIGNMENT = 32;
 
 /** Metadata value types, by their numeric code in the file. */
 export const VALUE_TYPES = {
-  uint8: 0, int8: 1, uint16: 2, int16: 3, uint32: 4, int32: 5, float32: 6, bool: 7, string: 8,
-  array: 9, uint64: 10, int64: 11, float64: 12,
+  uint8: 0,
+  int8: 1,
+  uint16: 2,
+  int16: 3,
+  uint32: 4,
+  int32: 5,
+  float32: 6,
+  bool: 7,
+  string: 8,
+  array: 9,
+  uint64: 10,
+  int64: 11,
+  float64: 12,
 } as const;
 export type GgufScalarType = Exclude<keyof typeof VALUE_TYPES, "array">;
-const TYPE_NAMES = Object.fromEntries(Object.entries(VALUE_TYPES).map(([k, v]) => [v, k])) as Record<number, keyof typeof VALUE_TYPES>;
+const TYPE_NAMES = Object.fromEntries(Object.entries(VALUE_TYPES).map(([k, v]) => [v, k])) as Record<
+  number,
+  keyof typeof VALUE_TYPES
+>;
 
 export type GgufScalar = number | bigint | boolean | string;
 /** A metadata value: a scalar of `type`, or an array of `itemType` (arrays may nest when read). */
@@ -81,20 +95,74 @@ class Sink {
     this.#buf = next;
     this.#view = new DataView(next.buffer);
   }
-  u8(x: number): void { this.#reserve(1); this.#view.setUint8(this.length, x); this.length += 1; }
-  i8(x: number): void { this.#reserve(1); this.#view.setInt8(this.length, x); this.length += 1; }
-  u16(x: number): void { this.#reserve(2); this.#view.setUint16(this.length, x, true); this.length += 2; }
-  i16(x: number): void { this.#reserve(2); this.#view.setInt16(this.length, x, true); this.length += 2; }
-  u32(x: number): void { this.#reserve(4); this.#view.setUint32(this.length, x, true); this.length += 4; }
-  i32(x: number): void { this.#reserve(4); this.#view.setInt32(this.length, x, true); this.length += 4; }
-  f32(x: number): void { this.#reserve(4); this.#view.setFloat32(this.length, x, true); this.length += 4; }
-  f64(x: number): void { this.#reserve(8); this.#view.setFloat64(this.length, x, true); this.length += 8; }
-  u64(x: number | bigint): void { this.#reserve(8); this.#view.setBigUint64(this.length, BigInt(x), true); this.length += 8; }
-  i64(x: number | bigint): void { this.#reserve(8); this.#view.setBigInt64(this.length, BigInt(x), true); this.length += 8; }
-  bytes(b: Uint8Array): void { this.#reserve(b.length); this.#buf.set(b, this.length); this.length += b.length; }
-  string(s: string): void { const b = utf8.encode(s); this.u64(b.length); this.bytes(b); }
-  padTo(alignment: number): void { const n = (alignment - (this.length % alignment)) % alignment; this.#reserve(n); this.length += n; }
-  result(): Uint8Array { return this.#buf.slice(0, this.length); }
+  u8(x: number): void {
+    this.#reserve(1);
+    this.#view.setUint8(this.length, x);
+    this.length += 1;
+  }
+  i8(x: number): void {
+    this.#reserve(1);
+    this.#view.setInt8(this.length, x);
+    this.length += 1;
+  }
+  u16(x: number): void {
+    this.#reserve(2);
+    this.#view.setUint16(this.length, x, true);
+    this.length += 2;
+  }
+  i16(x: number): void {
+    this.#reserve(2);
+    this.#view.setInt16(this.length, x, true);
+    this.length += 2;
+  }
+  u32(x: number): void {
+    this.#reserve(4);
+    this.#view.setUint32(this.length, x, true);
+    this.length += 4;
+  }
+  i32(x: number): void {
+    this.#reserve(4);
+    this.#view.setInt32(this.length, x, true);
+    this.length += 4;
+  }
+  f32(x: number): void {
+    this.#reserve(4);
+    this.#view.setFloat32(this.length, x, true);
+    this.length += 4;
+  }
+  f64(x: number): void {
+    this.#reserve(8);
+    this.#view.setFloat64(this.length, x, true);
+    this.length += 8;
+  }
+  u64(x: number | bigint): void {
+    this.#reserve(8);
+    this.#view.setBigUint64(this.length, BigInt(x), true);
+    this.length += 8;
+  }
+  i64(x: number | bigint): void {
+    this.#reserve(8);
+    this.#view.setBigInt64(this.length, BigInt(x), true);
+    this.length += 8;
+  }
+  bytes(b: Uint8Array): void {
+    this.#reserve(b.length);
+    this.#buf.set(b, this.length);
+    this.length += b.length;
+  }
+  string(s: string): void {
+    const b = utf8.encode(s);
+    this.u64(b.length);
+    this.bytes(b);
+  }
+  padTo(alignment: number): void {
+    const n = (alignment - (this.length % alignment)) % alignment;
+    this.#reserve(n);
+    this.length += n;
+  }
+  result(): Uint8Array {
+    return this.#buf.slice(0, this.length);
+  }
 }
 
 function checkInt(x: GgufScalar, lo: number, hi: number, key: string, type: string): number {
@@ -105,13 +173,20 @@ function checkInt(x: GgufScalar, lo: number, hi: number, key: string, type: stri
 
 function writeScalar(s: Sink, type: GgufScalarType, x: GgufScalar, key: string): void {
   switch (type) {
-    case "uint8": return s.u8(checkInt(x, 0, 0xff, key, type));
-    case "int8": return s.i8(checkInt(x, -0x80, 0x7f, key, type));
-    case "uint16": return s.u16(checkInt(x, 0, 0xffff, key, type));
-    case "int16": return s.i16(checkInt(x, -0x8000, 0x7fff, key, type));
-    case "uint32": return s.u32(checkInt(x, 0, 0xffffffff, key, type));
-    case "int32": return s.i32(checkInt(x, -0x80000000, 0x7fffffff, key, type));
-    case "float32": case "float64":
+    case "uint8":
+      return s.u8(checkInt(x, 0, 0xff, key, type));
+    case "int8":
+      return s.i8(checkInt(x, -0x80, 0x7f, key, type));
+    case "uint16":
+      return s.u16(checkInt(x, 0, 0xffff, key, type));
+    case "int16":
+      return s.i16(checkInt(x, -0x8000, 0x7fff, key, type));
+    case "uint32":
+      return s.u32(checkInt(x, 0, 0xffffffff, key, type));
+    case "int32":
+      return s.i32(checkInt(x, -0x80000000, 0x7fffffff, key, type));
+    case "float32":
+    case "float64":
       if (typeof x !== "number") throw new Error(`gguf: ${key} must be a number`);
       return type === "float32" ? s.f32(x) : s.f64(x);
     case "bool":
@@ -120,8 +195,10 @@ function writeScalar(s: Sink, type: GgufScalarType, x: GgufScalar, key: string):
     case "string":
       if (typeof x !== "string") throw new Error(`gguf: ${key} must be a string`);
       return s.string(x);
-    case "uint64": case "int64":
-      if (typeof x !== "bigint" && !(typeof x === "number" && Number.isSafeInteger(x))) throw new Error(`gguf: ${key} must be an integer`);
+    case "uint64":
+    case "int64":
+      if (typeof x !== "bigint" && !(typeof x === "number" && Number.isSafeInteger(x)))
+        throw new Error(`gguf: ${key} must be an integer`);
       return type === "uint64" ? s.u64(x) : s.i64(x);
   }
 }
@@ -141,17 +218,28 @@ function writeValue(s: Sink, v: GgufValue, key: string): void {
 
 function tensorBytes(t: GgufTensorToWrite): Uint8Array {
   const n = t.shape.reduce((a, b) => a * b, 1);
-  if (t.data.length !== n) throw new Error(`gguf: tensor ${t.name} has ${t.data.length} values, shape [${t.shape.join(", ")}] needs ${n}`);
-  const arr = t.type === "F32"
-    ? (t.data instanceof Float32Array ? t.data : null)
-    : (t.data instanceof Uint16Array ? t.data : f32ArrayToF16(t.data));
+  if (t.data.length !== n)
+    throw new Error(`gguf: tensor ${t.name} has ${t.data.length} values, shape [${t.shape.join(", ")}] needs ${n}`);
+  const arr =
+    t.type === "F32"
+      ? t.data instanceof Float32Array
+        ? t.data
+        : null
+      : t.data instanceof Uint16Array
+        ? t.data
+        : f32ArrayToF16(t.data);
   if (arr === null) throw new Error(`gguf: F32 tensor ${t.name} needs a Float32Array`);
   return new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
 }
 
 /** Serialises metadata and tensors as a GGUF v3 file (little-endian host assumed, as in safetensors.ts). */
-export function encodeGguf(kv: Map<string, GgufValue>, tensors: GgufTensorToWrite[], alignment = DEFAULT_ALIGNMENT): Uint8Array {
-  if (!Number.isInteger(alignment) || alignment < 8 || alignment % 8 !== 0) throw new Error(`gguf: alignment must be a multiple of 8, got ${alignment}`);
+export function encodeGguf(
+  kv: Map<string, GgufValue>,
+  tensors: GgufTensorToWrite[],
+  alignment = DEFAULT_ALIGNMENT,
+): Uint8Array {
+  if (!Number.isInteger(alignment) || alignment < 8 || alignment % 8 !== 0)
+    throw new Error(`gguf: alignment must be a multiple of 8, got ${alignment}`);
   const s = new Sink();
   s.u32(GGUF_MAGIC);
   s.u32(GGUF_VERSION);
@@ -199,24 +287,48 @@ class Cursor {
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#where = where;
   }
-  get remaining(): number { return this.#bytes.length - this.pos; }
-  fail(msg: string): never { throw new RecapError(`${this.#where}: ${msg}`, "the file is damaged or not a GGUF file: re-export it"); }
+  get remaining(): number {
+    return this.#bytes.length - this.pos;
+  }
+  fail(msg: string): never {
+    throw new RecapError(`${this.#where}: ${msg}`, "the file is damaged or not a GGUF file: re-export it");
+  }
   #need(n: number, what: string): number {
     if (n > this.remaining) this.fail(`truncated while reading ${what} at byte ${this.pos}`);
     const at = this.pos;
     this.pos += n;
     return at;
   }
-  u8(w: string): number { return this.#view.getUint8(this.#need(1, w)); }
-  i8(w: string): number { return this.#view.getInt8(this.#need(1, w)); }
-  u16(w: string): number { return this.#view.getUint16(this.#need(2, w), true); }
-  i16(w: string): number { return this.#view.getInt16(this.#need(2, w), true); }
-  u32(w: string): number { return this.#view.getUint32(this.#need(4, w), true); }
-  i32(w: string): number { return this.#view.getInt32(this.#need(4, w), true); }
-  f32(w: string): number { return this.#view.getFloat32(this.#need(4, w), true); }
-  f64(w: string): number { return this.#view.getFloat64(this.#need(8, w), true); }
-  u64big(w: string): bigint { return this.#view.getBigUint64(this.#need(8, w), true); }
-  i64big(w: string): bigint { return this.#view.getBigInt64(this.#need(8, w), true); }
+  u8(w: string): number {
+    return this.#view.getUint8(this.#need(1, w));
+  }
+  i8(w: string): number {
+    return this.#view.getInt8(this.#need(1, w));
+  }
+  u16(w: string): number {
+    return this.#view.getUint16(this.#need(2, w), true);
+  }
+  i16(w: string): number {
+    return this.#view.getInt16(this.#need(2, w), true);
+  }
+  u32(w: string): number {
+    return this.#view.getUint32(this.#need(4, w), true);
+  }
+  i32(w: string): number {
+    return this.#view.getInt32(this.#need(4, w), true);
+  }
+  f32(w: string): number {
+    return this.#view.getFloat32(this.#need(4, w), true);
+  }
+  f64(w: string): number {
+    return this.#view.getFloat64(this.#need(8, w), true);
+  }
+  u64big(w: string): bigint {
+    return this.#view.getBigUint64(this.#need(8, w), true);
+  }
+  i64big(w: string): bigint {
+    return this.#view.getBigInt64(this.#need(8, w), true);
+  }
   /** A u64 that must fit a safe integer and be at most `max`. */
   count(w: string, max: number): number {
     const x = this.u64big(w);
@@ -236,22 +348,37 @@ class Cursor {
 
 function readScalar(c: Cursor, type: GgufScalarType, w: string): GgufScalar {
   switch (type) {
-    case "uint8": return c.u8(w);
-    case "int8": return c.i8(w);
-    case "uint16": return c.u16(w);
-    case "int16": return c.i16(w);
-    case "uint32": return c.u32(w);
-    case "int32": return c.i32(w);
-    case "float32": return c.f32(w);
-    case "float64": return c.f64(w);
+    case "uint8":
+      return c.u8(w);
+    case "int8":
+      return c.i8(w);
+    case "uint16":
+      return c.u16(w);
+    case "int16":
+      return c.i16(w);
+    case "uint32":
+      return c.u32(w);
+    case "int32":
+      return c.i32(w);
+    case "float32":
+      return c.f32(w);
+    case "float64":
+      return c.f64(w);
     case "bool": {
       const b = c.u8(w);
       if (b > 1) c.fail(`${w} is a bool holding ${b} (must be 0 or 1)`);
       return b === 1;
     }
-    case "string": return c.string(w);
-    case "uint64": { const x = c.u64big(w); return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x; }
-    case "int64": { const x = c.i64big(w); return x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x; }
+    case "string":
+      return c.string(w);
+    case "uint64": {
+      const x = c.u64big(w);
+      return x <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x;
+    }
+    case "int64": {
+      const x = c.i64big(w);
+      return x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x;
+    }
   }
 }
 
@@ -312,7 +439,8 @@ export function decodeGguf(bytes: Uint8Array, where: string): GgufFile {
   let alignment = DEFAULT_ALIGNMENT;
   if (al !== undefined) {
     const a = al.value;
-    if (al.type !== "uint32" || typeof a !== "number" || a < 8 || a % 8 !== 0) return c.fail("general.alignment must be a uint32 multiple of 8");
+    if (al.type !== "uint32" || typeof a !== "number" || a < 8 || a % 8 !== 0)
+      return c.fail("general.alignment must be a uint32 multiple of 8");
     alignment = a;
   }
   const raw = Array.from({ length: nTensors }, (_, i) => readTensorInfo(c, i));
@@ -323,12 +451,18 @@ export function decodeGguf(bytes: Uint8Array, where: string): GgufFile {
 }
 
 function placeTensor(
-  c: Cursor, t: ReturnType<typeof readTensorInfo>, dataOffset: number, alignment: number, fileLength: number,
+  c: Cursor,
+  t: ReturnType<typeof readTensorInfo>,
+  dataOffset: number,
+  alignment: number,
+  fileLength: number,
 ): GgufTensorInfo {
-  if (t.rel % alignment !== 0) c.fail(`tensor ${t.name} has offset ${t.rel}, not a multiple of the alignment ${alignment}`);
+  if (t.rel % alignment !== 0)
+    c.fail(`tensor ${t.name} has offset ${t.rel}, not a multiple of the alignment ${alignment}`);
   const nbytes = t.shape.reduce((a, b) => a * b, 1) * TENSOR_ELEMENT_BYTES[t.type];
   const offset = dataOffset + t.rel;
-  if (offset + nbytes > fileLength) c.fail(`tensor ${t.name} (${nbytes} bytes at ${offset}) runs past the end of the file (${fileLength} bytes)`);
+  if (offset + nbytes > fileLength)
+    c.fail(`tensor ${t.name} (${nbytes} bytes at ${offset}) runs past the end of the file (${fileLength} bytes)`);
   return { name: t.name, shape: t.shape, type: t.type, offset, nbytes };
 }
 
@@ -340,7 +474,8 @@ function checkOverlaps(c: Cursor, tensors: GgufTensorInfo[]): void {
   }
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
   for (let i = 1; i < sorted.length; i++)
-    if (sorted[i]!.offset < sorted[i - 1]!.offset + sorted[i - 1]!.nbytes) c.fail(`tensors ${sorted[i - 1]!.name} and ${sorted[i]!.name} overlap`);
+    if (sorted[i]!.offset < sorted[i - 1]!.offset + sorted[i - 1]!.nbytes)
+      c.fail(`tensors ${sorted[i - 1]!.name} and ${sorted[i]!.name} overlap`);
 }
 
 /** A tensor's values as float32 (F16 converted). */

@@ -39,12 +39,14 @@ const VALID_TOKEN_TYPES = new Set([1, 2, 3, 4, 5, 6]);
 
 /** Rows of a (nHeads*D, cols) projection reordered from HF rotate_half to llama.cpp's adjacent pairs. */
 export function permuteRopeRows(w: Float32Array, nHeads: number, D: number, cols: number): Float32Array {
-  if (w.length !== nHeads * D * cols) throw new Error(`permuteRopeRows: ${w.length} values, expected ${nHeads}*${D}*${cols}`);
+  if (w.length !== nHeads * D * cols)
+    throw new Error(`permuteRopeRows: ${w.length} values, expected ${nHeads}*${D}*${cols}`);
   const out = new Float32Array(w.length);
   const half = D / 2;
   for (let h = 0; h < nHeads; h++)
     for (let i = 0; i < half; i++) {
-      const src0 = (h * D + i) * cols, src1 = (h * D + half + i) * cols;
+      const src0 = (h * D + i) * cols,
+        src1 = (h * D + half + i) * cols;
       out.set(w.subarray(src0, src0 + cols), (h * D + 2 * i) * cols);
       out.set(w.subarray(src1, src1 + cols), (h * D + 2 * i + 1) * cols);
     }
@@ -54,16 +56,26 @@ export function permuteRopeRows(w: Float32Array, nHeads: number, D: number, cols
 /** GGUF tensor name and row-major shape of each HF tensor, in file order. */
 export function llamaTensorNames(c: LlamaConfig): { hf: string; gguf: string; shape: number[] }[] {
   const blockNames: Record<string, string> = {
-    "input_layernorm.weight": "attn_norm.weight", "self_attn.q_proj.weight": "attn_q.weight",
-    "self_attn.k_proj.weight": "attn_k.weight", "self_attn.v_proj.weight": "attn_v.weight",
-    "self_attn.o_proj.weight": "attn_output.weight", "post_attention_layernorm.weight": "ffn_norm.weight",
-    "mlp.gate_proj.weight": "ffn_gate.weight", "mlp.up_proj.weight": "ffn_up.weight", "mlp.down_proj.weight": "ffn_down.weight",
+    "input_layernorm.weight": "attn_norm.weight",
+    "self_attn.q_proj.weight": "attn_q.weight",
+    "self_attn.k_proj.weight": "attn_k.weight",
+    "self_attn.v_proj.weight": "attn_v.weight",
+    "self_attn.o_proj.weight": "attn_output.weight",
+    "post_attention_layernorm.weight": "ffn_norm.weight",
+    "mlp.gate_proj.weight": "ffn_gate.weight",
+    "mlp.up_proj.weight": "ffn_up.weight",
+    "mlp.down_proj.weight": "ffn_down.weight",
   };
   return paramSpecs(c).map((s) => {
     const m = /^model\.layers\.(\d+)\.(.+)$/.exec(s.name);
     let gguf: string | undefined;
     if (m) gguf = blockNames[m[2]!] !== undefined ? `blk.${m[1]}.${blockNames[m[2]!]}` : undefined;
-    else gguf = { "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight" }[s.name];
+    else
+      gguf = {
+        "model.embed_tokens.weight": "token_embd.weight",
+        "model.norm.weight": "output_norm.weight",
+        "lm_head.weight": "output.weight",
+      }[s.name];
     if (gguf === undefined) throw new Error(`no GGUF name for tensor ${s.name}`);
     return { hf: s.name, gguf, shape: s.shape };
   });
@@ -72,7 +84,10 @@ export function llamaTensorNames(c: LlamaConfig): { hf: string; gguf: string; sh
 /** The GGUF vocabulary: tokens and types padded to vocab_size with unused "[PADi]" tokens. */
 export function ggufVocab(tok: Tokenizer, vocabSize: number): { tokens: string[]; types: number[] } {
   if (tok.vocabSize > vocabSize)
-    throw new RecapError(`tokenizer has ${tok.vocabSize} tokens but the model's vocab_size is ${vocabSize}`, "the tokenizer and the model do not belong together");
+    throw new RecapError(
+      `tokenizer has ${tok.vocabSize} tokens but the model's vocab_size is ${vocabSize}`,
+      "the tokenizer and the model do not belong together",
+    );
   const tokens = Array.from({ length: tok.vocabSize }, (_, id) => tok.idToToken(id));
   const types = tok.tokenTypes().map((t) => TOKEN_TYPE_CODE[t]);
   const taken = new Set(tokens);
@@ -86,7 +101,9 @@ export function ggufVocab(tok: Tokenizer, vocabSize: number): { tokens: string[]
 }
 
 function metadata(src: ExportSource, dtype: ExportDtype): Map<string, GgufValue> {
-  const c = src.config, tok = src.tokenizer, ids = tok.specialIds;
+  const c = src.config,
+    tok = src.tokenizer,
+    ids = tok.specialIds;
   const { tokens, types } = ggufVocab(tok, c.vocab_size);
   return new Map<string, GgufValue>([
     ["general.architecture", gv.str("llama")],
@@ -118,7 +135,8 @@ function metadata(src: ExportSource, dtype: ExportDtype): Map<string, GgufValue>
 }
 
 function tensors(src: ExportSource, dtype: ExportDtype): GgufTensorToWrite[] {
-  const c = src.config, D = headDim(c);
+  const c = src.config,
+    D = headDim(c);
   return llamaTensorNames(c).map(({ hf, gguf, shape }) => {
     let data = src.params.get(hf);
     if (!data) throw new RecapError(`cannot export: the checkpoint has no tensor ${hf}`);
@@ -147,8 +165,10 @@ export interface LlamaGgufSummary {
 
 function need(f: GgufFile, where: string, key: string, type: GgufValue["type"]): GgufValue {
   const v = f.kv.get(key);
-  if (!v) throw new RecapError(`${where}: missing metadata key ${key}`, "llama.cpp would abort on this file: re-export it");
-  if (v.type !== type) throw new RecapError(`${where}: metadata key ${key} has type ${v.type}, expected ${type}`, "re-export the file");
+  if (!v)
+    throw new RecapError(`${where}: missing metadata key ${key}`, "llama.cpp would abort on this file: re-export it");
+  if (v.type !== type)
+    throw new RecapError(`${where}: metadata key ${key} has type ${v.type}, expected ${type}`, "re-export the file");
   return v;
 }
 const num = (v: GgufValue): number => v.value as number;
@@ -157,30 +177,46 @@ const needArray = (f: GgufFile, where: string, key: string): GgufArray => need(f
 
 function checkHyper(f: GgufFile, where: string): Record<string, number> {
   const arch = need(f, where, "general.architecture", "string").value;
-  if (arch !== "llama") throw new RecapError(`${where}: general.architecture is ${JSON.stringify(arch)}, expected "llama"`);
+  if (arch !== "llama")
+    throw new RecapError(`${where}: general.architecture is ${JSON.stringify(arch)}, expected "llama"`);
   const h: Record<string, number> = {};
-  for (const k of ["context_length", "embedding_length", "block_count", "feed_forward_length", "attention.head_count", "attention.head_count_kv", "rope.dimension_count"]) {
+  for (const k of [
+    "context_length",
+    "embedding_length",
+    "block_count",
+    "feed_forward_length",
+    "attention.head_count",
+    "attention.head_count_kv",
+    "rope.dimension_count",
+  ]) {
     h[k] = num(need(f, where, `llama.${k}`, "uint32"));
     if (!(h[k]! > 0)) throw new RecapError(`${where}: llama.${k} must be positive`);
   }
   for (const k of ["rope.freq_base", "attention.layer_norm_rms_epsilon"])
-    if (!(num(need(f, where, `llama.${k}`, "float32")) > 0)) throw new RecapError(`${where}: llama.${k} must be positive`);
-  const C = h["embedding_length"]!, Hq = h["attention.head_count"]!, Hkv = h["attention.head_count_kv"]!;
+    if (!(num(need(f, where, `llama.${k}`, "float32")) > 0))
+      throw new RecapError(`${where}: llama.${k} must be positive`);
+  const C = h["embedding_length"]!,
+    Hq = h["attention.head_count"]!,
+    Hkv = h["attention.head_count_kv"]!;
   if (C % Hq !== 0 || Hq % Hkv !== 0 || h["rope.dimension_count"] !== C / Hq)
-    throw new RecapError(`${where}: inconsistent heads (embedding ${C}, heads ${Hq}, kv heads ${Hkv}, rope dims ${h["rope.dimension_count"]})`);
+    throw new RecapError(
+      `${where}: inconsistent heads (embedding ${C}, heads ${Hq}, kv heads ${Hkv}, rope dims ${h["rope.dimension_count"]})`,
+    );
   return h;
 }
 
 function checkVocab(f: GgufFile, where: string): Omit<LlamaGgufSummary, "nCtx" | "nLayer"> {
   const model = need(f, where, "tokenizer.ggml.model", "string").value;
-  if (model !== "gpt2") throw new RecapError(`${where}: tokenizer.ggml.model is ${JSON.stringify(model)}, expected "gpt2"`);
+  if (model !== "gpt2")
+    throw new RecapError(`${where}: tokenizer.ggml.model is ${JSON.stringify(model)}, expected "gpt2"`);
   need(f, where, "tokenizer.ggml.pre", "string");
   const tokensV = needArray(f, where, "tokenizer.ggml.tokens");
   const typesV = needArray(f, where, "tokenizer.ggml.token_type");
   const mergesV = needArray(f, where, "tokenizer.ggml.merges");
   if (tokensV.itemType !== "string" || typesV.itemType !== "int32" || mergesV.itemType !== "string")
     throw new RecapError(`${where}: tokens and merges must be string arrays, token_type an int32 array`);
-  const tokens = tokensV.value as string[], types = typesV.value as number[];
+  const tokens = tokensV.value as string[],
+    types = typesV.value as number[];
   if (tokens.length === 0 || types.length !== tokens.length)
     throw new RecapError(`${where}: ${tokens.length} tokens but ${types.length} token types`);
   const bad = types.findIndex((t) => !VALID_TOKEN_TYPES.has(t));
@@ -193,7 +229,8 @@ function checkVocab(f: GgufFile, where: string): Omit<LlamaGgufSummary, "nCtx" |
   const ids: number[] = [];
   for (const k of ["bos", "eos", "padding"]) {
     const id = num(need(f, where, `tokenizer.ggml.${k}_token_id`, "uint32"));
-    if (id >= tokens.length) throw new RecapError(`${where}: tokenizer.ggml.${k}_token_id ${id} is outside the ${tokens.length} tokens`);
+    if (id >= tokens.length)
+      throw new RecapError(`${where}: tokenizer.ggml.${k}_token_id ${id} is outside the ${tokens.length} tokens`);
     ids.push(id);
   }
   need(f, where, "tokenizer.chat_template", "string");
@@ -201,22 +238,41 @@ function checkVocab(f: GgufFile, where: string): Omit<LlamaGgufSummary, "nCtx" |
 }
 
 function checkTensors(f: GgufFile, where: string, h: Record<string, number>, nVocab: number): void {
-  const C = h["embedding_length"]!, Hq = h["attention.head_count"]!, D = C / Hq, kvC = h["attention.head_count_kv"]! * D;
-  const F = h["feed_forward_length"]!, L = h["block_count"]!;
-  const want = new Map<string, number[]>([["token_embd.weight", [nVocab, C]], ["output_norm.weight", [C]]]);
+  const C = h["embedding_length"]!,
+    Hq = h["attention.head_count"]!,
+    D = C / Hq,
+    kvC = h["attention.head_count_kv"]! * D;
+  const F = h["feed_forward_length"]!,
+    L = h["block_count"]!;
+  const want = new Map<string, number[]>([
+    ["token_embd.weight", [nVocab, C]],
+    ["output_norm.weight", [C]],
+  ]);
   for (let l = 0; l < L; l++) {
     const p = `blk.${l}.`;
-    for (const [n, s] of [["attn_norm", [C]], ["attn_q", [C, C]], ["attn_k", [kvC, C]], ["attn_v", [kvC, C]], ["attn_output", [C, C]],
-      ["ffn_norm", [C]], ["ffn_gate", [F, C]], ["ffn_up", [F, C]], ["ffn_down", [C, F]]] as const)
+    for (const [n, s] of [
+      ["attn_norm", [C]],
+      ["attn_q", [C, C]],
+      ["attn_k", [kvC, C]],
+      ["attn_v", [kvC, C]],
+      ["attn_output", [C, C]],
+      ["ffn_norm", [C]],
+      ["ffn_gate", [F, C]],
+      ["ffn_up", [F, C]],
+      ["ffn_down", [C, F]],
+    ] as const)
       want.set(`${p}${n}.weight`, [...s]);
   }
   const byName = new Map(f.tensors.map((t) => [t.name, t]));
   if (byName.has("output.weight")) want.set("output.weight", [nVocab, C]);
   for (const [name, shape] of want) {
     const t = byName.get(name);
-    if (!t) throw new RecapError(`${where}: missing tensor ${name}`, "llama.cpp would abort on this file: re-export it");
+    if (!t)
+      throw new RecapError(`${where}: missing tensor ${name}`, "llama.cpp would abort on this file: re-export it");
     if (t.shape.join(",") !== shape.join(","))
-      throw new RecapError(`${where}: tensor ${name} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`);
+      throw new RecapError(
+        `${where}: tensor ${name} has shape [${t.shape.join(", ")}], expected [${shape.join(", ")}]`,
+      );
     if (shape.length === 1 && t.type !== "F32") throw new RecapError(`${where}: norm tensor ${name} must be F32`);
   }
   for (const name of byName.keys()) if (!want.has(name)) throw new RecapError(`${where}: unexpected tensor ${name}`);
@@ -227,7 +283,8 @@ export function checkLlamaGguf(f: GgufFile, where: string): LlamaGgufSummary {
   const h = checkHyper(f, where);
   const v = checkVocab(f, where);
   const vs = f.kv.get("llama.vocab_size");
-  if (vs !== undefined && vs.value !== v.nVocab) throw new RecapError(`${where}: llama.vocab_size ${String(vs.value)} but ${v.nVocab} tokens`);
+  if (vs !== undefined && vs.value !== v.nVocab)
+    throw new RecapError(`${where}: llama.vocab_size ${String(vs.value)} but ${v.nVocab} tokens`);
   checkTensors(f, where, h, v.nVocab);
   return { ...v, nCtx: h["context_length"]!, nLayer: h["block_count"]! };
 }

@@ -13,13 +13,21 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { decodeGguf } from "./gguf.ts";
 import { checkLlamaGguf } from "./gguf_llama.ts";
 
+// biome-ignore lint/suspicious/noConfusingVoidType: node-llama-cpp's own signature (next() takes nothing or tokens)
+type NextInput = void | number | number[];
+
 /** The subset of node-llama-cpp's API used here (its own typings live in tools/llama). */
 export interface LlamaCppSequence {
   controlledEvaluate(
-    input: (number | [number, { generateNext?: { probabilities?: boolean; token?: boolean; options?: { temperature?: number } } }])[],
+    input: (
+      | number
+      | [number, { generateNext?: { probabilities?: boolean; token?: boolean; options?: { temperature?: number } } }]
+    )[],
   ): Promise<({ next: { token?: number | null; probabilities?: Map<number, number> } } | undefined)[]>;
-  // biome-ignore lint/suspicious/noConfusingVoidType: node-llama-cpp's own signature
-  evaluate(tokens: number[], options?: { temperature?: number; seed?: number }): AsyncGenerator<number, void, void | number | number[]>;
+  evaluate(
+    tokens: number[],
+    options?: { temperature?: number; seed?: number },
+  ): AsyncGenerator<number, void, NextInput>;
   clearHistory(): Promise<void>;
   dispose(): void;
 }
@@ -56,10 +64,18 @@ export async function loadLlamaCpp(dir = NODE_LLAMA_CPP_DIR): Promise<LlamaCppLo
       getLlama(o: Record<string, unknown>): Promise<LlamaCpp>;
       LlamaLogLevel: Record<string, unknown>;
     };
-    const llama = await lib.getLlama({ gpu: false, build: "never", logLevel: lib.LlamaLogLevel["error"], progressLogs: false });
+    const llama = await lib.getLlama({
+      gpu: false,
+      build: "never",
+      logLevel: lib.LlamaLogLevel["error"],
+      progressLogs: false,
+    });
     return { ok: true, llama, version };
   } catch (e) {
-    return { ok: false, reason: `node-llama-cpp ${version} is installed but its prebuilt binary did not load: ${(e as Error).message.split("\n")[0]}` };
+    return {
+      ok: false,
+      reason: `node-llama-cpp ${version} is installed but its prebuilt binary did not load: ${(e as Error).message.split("\n")[0]}`,
+    };
   }
 }
 
@@ -71,11 +87,17 @@ export async function loadGgufModel(llama: LlamaCpp, file: string): Promise<Llam
 
 /** A context with our comparison settings: F32 KV cache, no flash attention, `threads` threads. */
 export function createComparableContext(
-  model: LlamaCppModel, o: { contextSize: number; sequences?: number; threads?: number; batchSize?: number },
+  model: LlamaCppModel,
+  o: { contextSize: number; sequences?: number; threads?: number; batchSize?: number },
 ): Promise<LlamaCppContext> {
   return model.createContext({
-    contextSize: o.contextSize, sequences: o.sequences ?? 1, threads: o.threads ?? 1, batchSize: o.batchSize,
-    flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32",
+    contextSize: o.contextSize,
+    sequences: o.sequences ?? 1,
+    threads: o.threads ?? 1,
+    batchSize: o.batchSize,
+    flashAttention: false,
+    experimentalKvCacheKeyType: "F32",
+    experimentalKvCacheValueType: "F32",
   });
 }
 
@@ -95,11 +117,19 @@ export async function llamaCppLogprobs(seq: LlamaCppSequence, ids: number[], V: 
 /** llama.cpp's greedy continuation of `prompt` (at most maxTokens; `stop` is kept when drawn).
  *  Stepped with controlledEvaluate, because `evaluate` ends at end-of-generation tokens without
  *  yielding them. */
-export async function llamaCppGreedy(seq: LlamaCppSequence, prompt: number[], maxTokens: number, stop: number): Promise<number[]> {
+export async function llamaCppGreedy(
+  seq: LlamaCppSequence,
+  prompt: number[],
+  maxTokens: number,
+  stop: number,
+): Promise<number[]> {
   await seq.clearHistory();
   const greedy = { generateNext: { token: true, options: { temperature: 0 } } };
   const out: number[] = [];
-  let input: Parameters<LlamaCppSequence["controlledEvaluate"]>[0] = [...prompt.slice(0, -1), [prompt[prompt.length - 1]!, greedy]];
+  let input: Parameters<LlamaCppSequence["controlledEvaluate"]>[0] = [
+    ...prompt.slice(0, -1),
+    [prompt[prompt.length - 1]!, greedy],
+  ];
   while (out.length < maxTokens) {
     const res = await seq.controlledEvaluate(input);
     const t = res[input.length - 1]?.next.token;

@@ -40,7 +40,12 @@ export interface JudgeReply {
 
 /** One judge call; throws (HttpError or Error) on failure, which the runner records per item. */
 export async function callJudge(e: JudgeEndpoint, call: JudgeCall, template?: ChatTemplate): Promise<JudgeReply> {
-  const common = { model: e.model, temperature: e.temperature, max_tokens: call.maxTokens ?? e.maxTokens, ...e.extraBody };
+  const common = {
+    model: e.model,
+    temperature: e.temperature,
+    max_tokens: call.maxTokens ?? e.maxTokens,
+    ...e.extraBody,
+  };
   if (e.api === "completions") {
     if (!template) throw new Error("a completions judge needs the judge model's chat template");
     const body: Record<string, unknown> = { ...common, prompt: renderMessages(template, call.messages, true) };
@@ -51,15 +56,24 @@ export async function callJudge(e: JudgeEndpoint, call: JudgeCall, template?: Ch
     const c = j.choices?.[0];
     if (typeof c?.text !== "string") throw new Error("judge reply has no choices[0].text");
     const top = c.logprobs?.top_logprobs?.[0];
-    return { text: c.text, ...(top ? { firstTop: Object.entries(top).map(([token, logprob]) => ({ token, logprob })) } : {}) };
+    return {
+      text: c.text,
+      ...(top ? { firstTop: Object.entries(top).map(([token, logprob]) => ({ token, logprob })) } : {}),
+    };
   }
   const body: Record<string, unknown> = { ...common, messages: call.messages };
   if (call.topLogprobs) Object.assign(body, { logprobs: true, top_logprobs: call.topLogprobs });
   const j = (await postJson(endpointUrl(e.url, "/v1/chat/completions"), body, e.http)) as {
-    choices?: { message?: { content?: unknown }; logprobs?: { content?: { top_logprobs?: { token: string; logprob: number }[] }[] } }[];
+    choices?: {
+      message?: { content?: unknown };
+      logprobs?: { content?: { top_logprobs?: { token: string; logprob: number }[] }[] };
+    }[];
   };
   const c = j.choices?.[0];
   if (typeof c?.message?.content !== "string") throw new Error("judge reply has no choices[0].message.content");
   const top = c.logprobs?.content?.[0]?.top_logprobs;
-  return { text: c.message.content, ...(top ? { firstTop: top.map((t) => ({ token: t.token, logprob: t.logprob })) } : {}) };
+  return {
+    text: c.message.content,
+    ...(top ? { firstTop: top.map((t) => ({ token: t.token, logprob: t.logprob })) } : {}),
+  };
 }

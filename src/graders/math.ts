@@ -20,8 +20,19 @@ export const mathGrader: Grader = {
   description: "verifiable math answer check (the RL math reward): 1 if the final answer equals the gold one",
   grade(row: GradeRow): GradeResult {
     const gold = goldOf(row);
-    if (gold === undefined) throw new RecapError(`math grader: row ${String(row["id"] ?? "?")} has no gold answer`, "give each math row a \"gold\" or \"answer\" field");
+    if (gold === undefined)
+      throw new RecapError(
+        `math grader: row ${String(row["id"] ?? "?")} has no gold answer`,
+        'give each math row a "gold" or "answer" field',
+      );
     const v = verify(row.completion, gold);
-    return { label: v.correct ? "correct" : "incorrect", score: v.correct ? 1 : 0, correct: v.correct, extracted: v.extracted, method: v.method, ...(v.reason ? { reason: v.reason } : {}) };
+    return {
+      label: v.correct ? "correct" : "incorrect",
+      score: v.correct ? 1 : 0,
+      correct: v.correct,
+      extracted: v.extracted,
+      method: v.method,
+      ...(v.reason ? { reason: v.reason } : {}),
+    };
   },
 };

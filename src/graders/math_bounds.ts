@@ -91,12 +91,14 @@ export function parseDecimal(s: string): Node {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(s.trim());
   if (!m || ((m[2] ?? "") === "" && (m[3] ?? "") === "")) return NONE;
   const sign = m[1] === "-" ? -1 : 1;
-  const intPart = m[2] ?? "", frac = m[3] ?? "";
+  const intPart = m[2] ?? "",
+    frac = m[3] ?? "";
   const exp = Number(m[4] ?? "0");
   const digits = (intPart + frac).replace(/^0+/, "");
   if (digits === "") return { mag: { sign: 0, log10: -Infinity }, exact: { num: 0n, den: 1n } };
   // an exponent past 2^53 (the parser folds 2\cdot 10^{-99999999999999999999} into one): its size only
-  if (!Number.isSafeInteger(exp)) return Number.isNaN(exp) ? NONE : { mag: { sign: sign as 1 | -1, log10: exp }, exact: null };
+  if (!Number.isSafeInteger(exp))
+    return Number.isNaN(exp) ? NONE : { mag: { sign: sign as 1 | -1, log10: exp }, exact: null };
   const scale = exp - frac.length; // value = digits * 10^scale
   const lead = Number(`0.${digits.slice(0, 17)}`);
   const log10 = Math.log10(lead) + digits.length + scale;
@@ -200,7 +202,8 @@ function walkIterated(args: unknown[], state: WalkState): Node {
   const bounds: Array<[string, Node, Node]> = [];
   for (const l of limits) {
     if (!Array.isArray(l) || typeof l[1] !== "string") continue;
-    const lo = walk(l[2], state), hi = walk(l[3], state);
+    const lo = walk(l[2], state),
+      hi = walk(l[3], state);
     bounds.push([l[1], lo, hi]);
   }
   for (const end of [1, 2] as const) {
@@ -218,7 +221,15 @@ function walk(j: unknown, state: WalkState): Node {
     state.huge = true;
     return NONE;
   }
-  if (typeof j === "number") return { mag: magOfNumber(j), exact: Number.isSafeInteger(j) ? { num: BigInt(j), den: 1n } : Number.isFinite(j) ? parseDecimal(String(j)).exact : null };
+  if (typeof j === "number")
+    return {
+      mag: magOfNumber(j),
+      exact: Number.isSafeInteger(j)
+        ? { num: BigInt(j), den: 1n }
+        : Number.isFinite(j)
+          ? parseDecimal(String(j)).exact
+          : null,
+    };
   if (typeof j === "string") {
     const bound = state.env.get(j);
     if (bound) return bound;
@@ -258,7 +269,8 @@ function check(n: Node, state: WalkState): Node {
 }
 
 function combine(op: string, args: Node[], state: WalkState): Node {
-  const a = args[0], b = args[1];
+  const a = args[0],
+    b = args[1];
   const allMag = args.length > 0 && args.every((x) => x.mag !== null);
   const allExact = args.length > 0 && args.every((x) => x.exact !== null);
   switch (op) {
@@ -267,11 +279,15 @@ function combine(op: string, args: Node[], state: WalkState): Node {
       return args.length === 1 && a ? a : NONE;
     case "Negate":
       if (!a) return NONE;
-      return { mag: a.mag && { sign: (-a.mag.sign || 0) as Mag["sign"], log10: a.mag.log10 }, exact: a.exact && { num: -a.exact.num, den: a.exact.den } };
+      return {
+        mag: a.mag && { sign: (-a.mag.sign || 0) as Mag["sign"], log10: a.mag.log10 },
+        exact: a.exact && { num: -a.exact.num, den: a.exact.den },
+      };
     case "Add":
     case "Subtract": {
       if (!allMag) return NONE;
-      const sgn = (i: number): Node => (op === "Subtract" && i > 0 ? combine("Negate", [args[i] as Node], state) : (args[i] as Node));
+      const sgn = (i: number): Node =>
+        op === "Subtract" && i > 0 ? combine("Negate", [args[i] as Node], state) : (args[i] as Node);
       let mag: Mag | null = sgn(0).mag;
       let exact: Rat | null = allExact ? sgn(0).exact : null;
       for (let i = 1; i < args.length; i++) {
@@ -299,11 +315,14 @@ function combine(op: string, args: Node[], state: WalkState): Node {
       const inv = magInv(b.mag);
       if (!inv) return NONE;
       const mag = magMul(a.mag, inv);
-      const exact = a.exact && b.exact && b.exact.num !== 0n ? ratMul(a.exact, { num: b.exact.den, den: b.exact.num }) : null;
+      const exact =
+        a.exact && b.exact && b.exact.num !== 0n ? ratMul(a.exact, { num: b.exact.den, den: b.exact.num }) : null;
       return { mag, exact: exact && rat(exact.num, exact.den) };
     }
     case "Square":
-      return a ? combine("Power", [a, { mag: { sign: 1, log10: Math.log10(2) }, exact: { num: 2n, den: 1n } }], state) : NONE;
+      return a
+        ? combine("Power", [a, { mag: { sign: 1, log10: Math.log10(2) }, exact: { num: 2n, den: 1n } }], state)
+        : NONE;
     case "Power": {
       if (!a || !b) return NONE;
       if (!a.mag && b.mag && Math.abs(magValue(b.mag)) > MAX_SYMBOLIC_EXPONENT) state.huge = true;
@@ -320,7 +339,10 @@ function combine(op: string, args: Node[], state: WalkState): Node {
     }
     case "Exp":
       if (!a?.mag) return NONE;
-      return { mag: Number.isFinite(magValue(a.mag)) ? { sign: 1, log10: magValue(a.mag) * LOG10_E } : null, exact: null };
+      return {
+        mag: Number.isFinite(magValue(a.mag)) ? { sign: 1, log10: magValue(a.mag) * LOG10_E } : null,
+        exact: null,
+      };
     case "Gamma": {
       if (!a?.mag || a.mag.sign <= 0) return NONE;
       const x = magValue(a.mag);
@@ -339,7 +361,10 @@ function combine(op: string, args: Node[], state: WalkState): Node {
         return NONE;
       }
       const sign = op === "Sinh" ? (x < 0 ? -1 : x > 0 ? 1 : 0) : 1;
-      return { mag: Math.abs(x) > 50 ? { sign: sign as Mag["sign"], log10: Math.abs(x) * LOG10_E - Math.log10(2) } : null, exact: null };
+      return {
+        mag: Math.abs(x) > 50 ? { sign: sign as Mag["sign"], log10: Math.abs(x) * LOG10_E - Math.log10(2) } : null,
+        exact: null,
+      };
     }
     case "Sqrt":
       if (!a?.mag || a.mag.sign < 0) return NONE;
@@ -395,7 +420,12 @@ function magOfExact(r: Rat): Mag {
 /** The magnitude, exact value and hugeness of one MathJSON expression (parsed from `latex`, when
  *  given, to tell a written \infty from an overflow the parser folded). Never throws. */
 export function analyse(json: unknown, latex?: string): Analysis {
-  const state: WalkState = { infinityWritten: latex === undefined || /\\infty|∞|\\inf(?![a-z])/.test(latex), huge: false, depth: 0, env: new Map() };
+  const state: WalkState = {
+    infinityWritten: latex === undefined || /\\infty|∞|\\inf(?![a-z])/.test(latex),
+    huge: false,
+    depth: 0,
+    env: new Map(),
+  };
   try {
     const n = walk(json, state);
     return { mag: n.mag, exact: n.exact, huge: state.huge };
@@ -432,15 +462,18 @@ export function compareBounded(x: Analysis, y: Analysis): BoundedVerdict | null 
     const integers = x.exact.den === 1n && y.exact.den === 1n;
     // beyond the engine's relative tolerance the exact values decide; its absolute 1e-12 term
     // made 10^{-20} "equal" to 2*10^{-20}
-    if (integers || huge || relativeGap(x.exact, y.exact) > 1e-9) return { equal: false, method: "none", reason: "not equal" };
+    if (integers || huge || relativeGap(x.exact, y.exact) > 1e-9)
+      return { equal: false, method: "none", reason: "not equal" };
   }
   if (!huge) {
     // the engine's isEqual and N() comparisons carry an absolute tolerance, so small numbers all
     // looked equal (e^{-40} and e^{-41}, \sqrt{2}*10^{-20} and \sqrt{3}*10^{-20}, \pi*10^{-15} and 0):
     // magnitudes that clearly differ decide; close ones go on to the engine
     if (x.mag && y.mag) {
-      if (x.mag.sign !== y.mag.sign) return { equal: false, method: "none", reason: "not equal (signs or zero differ)" };
-      if (x.mag.sign !== 0 && Math.abs(x.mag.log10 - y.mag.log10) > 1e-6) return { equal: false, method: "none", reason: "not equal (magnitudes differ)" };
+      if (x.mag.sign !== y.mag.sign)
+        return { equal: false, method: "none", reason: "not equal (signs or zero differ)" };
+      if (x.mag.sign !== 0 && Math.abs(x.mag.log10 - y.mag.log10) > 1e-6)
+        return { equal: false, method: "none", reason: "not equal (magnitudes differ)" };
     }
     return null;
   }

@@ -66,8 +66,16 @@ function gsm8k(text: string): string | null {
 
 /** Strips one layer of inline-math delimiters ($...$, \(...\), \[...\]) and bold markers. */
 function stripMathDelimiters(s: string): string {
-  let t = s.trim().replace(/^\*\*|\*\*$/g, "").trim();
-  for (const [a, b] of [["$$", "$$"], ["$", "$"], ["\\(", "\\)"], ["\\[", "\\]"]] as const) {
+  let t = s
+    .trim()
+    .replace(/^\*\*|\*\*$/g, "")
+    .trim();
+  for (const [a, b] of [
+    ["$$", "$$"],
+    ["$", "$"],
+    ["\\(", "\\)"],
+    ["\\[", "\\]"],
+  ] as const) {
     if (t.startsWith(a) && t.endsWith(b) && t.length >= a.length + b.length) {
       t = t.slice(a.length, t.length - b.length).trim();
       break;

@@ -19,23 +19,34 @@ export const MAX_NORMALIZE = 2000;
 
 /** Unit words dropped when they follow a number with a space ("10 cm", "5 dollars"). */
 const BARE_UNITS = new Set(
-  ("cm mm km m in inch inches ft foot feet yd yard yards mile miles mph kph kg g gm gram grams lb lbs " +
+  (
+    "cm mm km m in inch inches ft foot feet yd yard yards mile miles mph kph kg g gm gram grams lb lbs " +
     "pound pounds oz ounce ounces s sec second seconds min mins minute minutes h hr hrs hour hours day days " +
     "week weeks month months year years cent cents dollar dollars unit units degree degrees point points " +
-    "meter meters metre metres liter liters litre litres ml mL square sq cubic people students ways")
-    .split(" "),
+    "meter meters metre metres liter liters litre litres ml mL square sq cubic people students ways"
+  ).split(" "),
 );
 
 /** Named delimiters the engine and some models print: \lparen 3, 4\rbrack is (3,4]. */
 const DELIMITER_NAMES: Record<string, string> = {
-  lparen: "(", rparen: ")", lbrack: "[", rbrack: "]", lbrace: "\\{", rbrace: "\\}",
+  lparen: "(",
+  rparen: ")",
+  lbrack: "[",
+  rbrack: "]",
+  lbrace: "\\{",
+  rbrace: "\\}",
 };
 
 function stripOuterDelimiters(s: string): string {
   let t = s.trim();
   for (;;) {
     const before = t;
-    for (const [a, b] of [["$$", "$$"], ["$", "$"], ["\\(", "\\)"], ["\\[", "\\]"]] as const) {
+    for (const [a, b] of [
+      ["$$", "$$"],
+      ["$", "$"],
+      ["\\(", "\\)"],
+      ["\\[", "\\]"],
+    ] as const) {
       if (t.length >= a.length + b.length && t.startsWith(a) && t.endsWith(b)) t = t.slice(a.length, -b.length).trim();
     }
     if (t === before) return t;
@@ -141,7 +152,10 @@ function rewriteLatex(s: string): { t: string; percent: boolean } {
   t = t.replace(/\\[dt]frac(?![a-zA-Z])/g, "\\frac").replace(/\\[dt]binom(?![a-zA-Z])/g, "\\binom");
   t = t.replace(/\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big)(?![a-zA-Z])\s*/g, "");
   t = t.replace(/\\(?:displaystyle|textstyle)(?![a-zA-Z])/g, "");
-  t = t.replace(/\\(lparen|rparen|lbrack|rbrack|lbrace|rbrace)(?![a-zA-Z])\s*/g, (_m, n: string) => DELIMITER_NAMES[n] ?? "");
+  t = t.replace(
+    /\\(lparen|rparen|lbrack|rbrack|lbrace|rbrace)(?![a-zA-Z])\s*/g,
+    (_m, n: string) => DELIMITER_NAMES[n] ?? "",
+  );
   // spacing commands and \$ go; a row break \\ (as in pmatrix) is kept
   t = t.replace(/\\\\|\\[!,;:> ]|\\q?quad(?![a-zA-Z])|~/g, (m) => (m === "\\\\" ? m : " "));
   t = t.replace(/\\\\|\\\$|\$/g, (m) => (m === "\\\\" ? m : ""));
@@ -161,8 +175,11 @@ export function normalizeDetailed(answer: unknown): Normalized {
   let t = unwrapCommand(rewritten, "text");
   t = unwrapCommand(t, "textsf");
   // spaces go, except the one that ends a command before a letter ("\\cot x" stays parseable)
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL marks a kept space while the others go
-  t = t.replace(/(\\[a-zA-Z]+)\s+(?=[a-zA-Z])/g, "$1\u0000").replace(/\s+/g, "").replace(/\u0000/g, " ");
+  t = t
+    .replace(/(\\[a-zA-Z]+)\s+(?=[a-zA-Z])/g, "$1\u0000")
+    .replace(/\s+/g, "")
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL marks the kept spaces
+    .replace(/\u0000/g, " ");
   t = t.replace(/\.+$/, "");
   t = stripOuterBraces(t);
   t = fixShorthand(t);
@@ -171,7 +188,8 @@ export function normalizeDetailed(answer: unknown): Normalized {
   t = t.replace(/^(-?)\.(?=\d)/, (_m, sign: string) => `${sign}0.`).replace(/^\+(?=\d)/, "");
   const choice = /^\(([A-Ea-e])\)$/.exec(t);
   if (choice) t = (choice[1] as string).toUpperCase();
-  const textual = wordInText || choice !== null || /^[a-zA-Z]{3,}$/.test(t) || (/^[A-E]$/.test(t) && /[(]|\\text/.test(answer));
+  const textual =
+    wordInText || choice !== null || /^[a-zA-Z]{3,}$/.test(t) || (/^[A-E]$/.test(t) && /[(]|\\text/.test(answer));
   return { text: t, percent, textual };
 }
 

@@ -39,7 +39,13 @@ interface Slot {
   timer: NodeJS.Timeout | null;
 }
 
-const failed = (reason: string): Verdict => ({ correct: false, extracted: null, strategy: null, method: "none", reason });
+const failed = (reason: string): Verdict => ({
+  correct: false,
+  extracted: null,
+  strategy: null,
+  method: "none",
+  reason,
+});
 
 export class MathPool {
   private readonly o: Required<MathPoolOptions>;
@@ -64,7 +70,13 @@ export class MathPool {
     });
     worker.unref();
     let onReady: () => void = () => {};
-    const slot: Slot = { worker, ready: new Promise<void>((r) => (onReady = r)), started: false, task: null, timer: null };
+    const slot: Slot = {
+      worker,
+      ready: new Promise<void>((r) => (onReady = r)),
+      started: false,
+      task: null,
+      timer: null,
+    };
     worker.on("message", (m: { ready?: true; id?: number; verdict?: Verdict }) => {
       if (m.ready) {
         slot.started = true;
@@ -118,7 +130,10 @@ export class MathPool {
       slot.task = task;
       void slot.ready.then(() => {
         if (slot.task !== task) return;
-        slot.timer = setTimeout(() => this.replace(slot, failed(`verification took longer than ${this.o.timeoutMs} ms (not correct)`)), this.o.timeoutMs);
+        slot.timer = setTimeout(
+          () => this.replace(slot, failed(`verification took longer than ${this.o.timeoutMs} ms (not correct)`)),
+          this.o.timeoutMs,
+        );
         slot.worker.postMessage({ id: task.id, completion: task.completion, gold: task.gold, opts: task.opts });
       });
     }

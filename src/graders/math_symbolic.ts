@@ -68,7 +68,11 @@ function sameVariables(x: Expression, y: Expression): string[] | null {
 }
 
 /** Values of x and y at the fixed points (free variables bound), or null when too few are finite. */
-function valuesAtPoints(x: Expression, y: Expression, vars: string[]): Array<[[number, number], [number, number]]> | null {
+function valuesAtPoints(
+  x: Expression,
+  y: Expression,
+  vars: string[],
+): Array<[[number, number], [number, number]]> | null {
   const out: Array<[[number, number], [number, number]]> = [];
   for (let k = 0; k < 6; k++) {
     const sub: Record<string, number> = {};
@@ -95,7 +99,8 @@ function equationsEquivalent(x: Expression, y: Expression, tol: number): boolean
   if (vars.length === 0) return numericClose(fx, fy, tol);
   const vals = valuesAtPoints(fx, fy, vars);
   if (vals === null || vals.some(([, b]) => b[0] === 0)) return false;
-  const ratio = (vals[0] as [[number, number], [number, number]])[0][0] / (vals[0] as [[number, number], [number, number]])[1][0];
+  const ratio =
+    (vals[0] as [[number, number], [number, number]])[0][0] / (vals[0] as [[number, number], [number, number]])[1][0];
   return ratio !== 0 && vals.every(([a, b]) => close(a[0] / b[0], ratio, tol));
 }
 
@@ -109,7 +114,9 @@ function unorderedMatch(xs: readonly Expression[], ys: readonly Expression[], to
 function compareExpr(x: Expression, y: Expression, tol: number): string | null {
   if (x.isSame(y)) return "symbolic";
   if (isString(x) || isString(y)) {
-    return isString(x) && isString(y) && x.string.trim().toLowerCase() === y.string.trim().toLowerCase() ? "symbolic" : null;
+    return isString(x) && isString(y) && x.string.trim().toLowerCase() === y.string.trim().toLowerCase()
+      ? "symbolic"
+      : null;
   }
   const xo = x.operator;
   const yo = y.operator;
@@ -135,8 +142,12 @@ function compareExpr(x: Expression, y: Expression, tol: number): string | null {
  */
 function overflows(x: Expression, y: Expression): boolean {
   if (x.unknowns.length > 0 || y.unknowns.length > 0) return false;
-  const a = numeric(x), b = numeric(y);
-  return (a !== null && !(Number.isFinite(a[0]) && Number.isFinite(a[1]))) || (b !== null && !(Number.isFinite(b[0]) && Number.isFinite(b[1])));
+  const a = numeric(x),
+    b = numeric(y);
+  return (
+    (a !== null && !(Number.isFinite(a[0]) && Number.isFinite(a[1]))) ||
+    (b !== null && !(Number.isFinite(b[0]) && Number.isFinite(b[1])))
+  );
 }
 
 const UNDEFINED_VALUES = new Set(["ComplexInfinity", "NaN", "Undefined"]);
@@ -153,15 +164,21 @@ function parse(latex: string): Expression | string {
 /** Whether two normalised LaTeX answers are equal (see the module comment). Never throws. */
 export function symbolicEqual(a: string, b: string, opts: SymbolicOptions = {}): SymbolicVerdict {
   const maxLength = opts.maxLength ?? 300;
-  if (a.length > maxLength || b.length > maxLength) return { equal: false, method: "none", reason: "too long for the engine" };
-  if (/\d{60}/.test(a) || /\d{60}/.test(b)) return { equal: false, method: "none", reason: "number too long for the engine" };
-  if (/\d{4,}\s*!/.test(a) || /\d{4,}\s*!/.test(b)) return { equal: false, method: "none", reason: "factorial too large for the engine" };
+  if (a.length > maxLength || b.length > maxLength)
+    return { equal: false, method: "none", reason: "too long for the engine" };
+  if (/\d{60}/.test(a) || /\d{60}/.test(b))
+    return { equal: false, method: "none", reason: "number too long for the engine" };
+  if (/\d{4,}\s*!/.test(a) || /\d{4,}\s*!/.test(b))
+    return { equal: false, method: "none", reason: "factorial too large for the engine" };
   const tol = opts.tolerance ?? 1e-9;
   const engineRef = ce();
   engineRef.pushScope();
   try {
     // huge numbers never reach the engine; exact values decide what they can (math_bounds.ts)
-    const bounded = compareBounded(analyse(engineRef.parse(a, { form: "raw" }).json, a), analyse(engineRef.parse(b, { form: "raw" }).json, b));
+    const bounded = compareBounded(
+      analyse(engineRef.parse(a, { form: "raw" }).json, a),
+      analyse(engineRef.parse(b, { form: "raw" }).json, b),
+    );
     if (bounded !== null) return bounded;
     return engineRef.withTimeLimit(opts.timeLimitMs ?? 1000, (): SymbolicVerdict => {
       const x = parse(a);
@@ -169,7 +186,8 @@ export function symbolicEqual(a: string, b: string, opts: SymbolicOptions = {}):
       const y = parse(b);
       if (typeof y === "string") return { equal: false, method: "none", reason: y };
       const method = compareExpr(x, y, tol);
-      if (method !== null && !x.isSame(y) && overflows(x, y)) return { equal: false, method: "none", reason: "number too large to verify" };
+      if (method !== null && !x.isSame(y) && overflows(x, y))
+        return { equal: false, method: "none", reason: "number too large to verify" };
       return method === null ? { equal: false, method: "none", reason: "not equal" } : { equal: true, method };
     });
   } catch (e) {

@@ -41,7 +41,8 @@ export function splitTopLevel(s: string): string[] {
     const c = s[i];
     if (c === "\\") {
       const next = s[i + 1];
-      if (next === "{") depth++; // \{ ... \} is a set: its commas are inside
+      if (next === "{")
+        depth++; // \{ ... \} is a set: its commas are inside
       else if (next === "}") depth = Math.max(0, depth - 1);
       i++;
       continue;
@@ -65,7 +66,12 @@ function elements(n: string): string[] {
   const out: string[] = [];
   for (const p of parts) {
     if (/\\(?:pm|mp)(?![a-zA-Z])/.test(p)) {
-      out.push(p.replace(/\\pm(?![a-zA-Z])/g, "+").replace(/\\mp(?![a-zA-Z])/g, "-").replace(/^\+/, ""));
+      out.push(
+        p
+          .replace(/\\pm(?![a-zA-Z])/g, "+")
+          .replace(/\\mp(?![a-zA-Z])/g, "-")
+          .replace(/^\+/, ""),
+      );
       out.push(p.replace(/\\pm(?![a-zA-Z])/g, "-").replace(/\\mp(?![a-zA-Z])/g, "+"));
     } else out.push(p);
   }
@@ -112,13 +118,19 @@ function setEqual(xs: string[], ys: string[], a: Normalized, b: Normalized, opts
   };
   const covers = (as: Normalized[], bs: Normalized[]) => as.every((p) => bs.some((q) => eq(p, q)));
   if (covers(nx, ny) && covers(ny, nx) && !late) return { equal: true, method: "set" };
-  if (late) return { equal: false, method: "none", reason: `the lists took longer than ${LIST_BUDGET} x ${limit} ms to compare` };
+  if (late)
+    return {
+      equal: false,
+      method: "none",
+      reason: `the lists took longer than ${LIST_BUDGET} x ${limit} ms to compare`,
+    };
   return { equal: false, method: "none", reason: "the lists of answers differ" };
 }
 
 /** Whether two final answers are equal (see the module comment). Never throws. */
 export function isEquivalent(a: unknown, b: unknown, opts: EquivalenceOptions = {}): Equivalence {
-  if (typeof a !== "string" || typeof b !== "string") return { equal: false, method: "none", reason: "an answer is not a string" };
+  if (typeof a !== "string" || typeof b !== "string")
+    return { equal: false, method: "none", reason: "an answer is not a string" };
   const na = normalizeDetailed(a);
   const nb = normalizeDetailed(b);
   if (na.text === "" || nb.text === "") return { equal: false, method: "none", reason: "an answer is empty" };
@@ -155,14 +167,22 @@ export function goldAnswer(gold: string): string {
 
 /** Extracts the completion's final answer and checks it against the gold answer. Never throws. */
 export function verify(completion: unknown, gold: unknown, opts: VerifyOptions = {}): Verdict {
-  if (typeof completion !== "string") return { correct: false, extracted: null, strategy: null, method: "none", reason: "completion is not a string" };
+  if (typeof completion !== "string")
+    return { correct: false, extracted: null, strategy: null, method: "none", reason: "completion is not a string" };
   if (typeof gold !== "string" || gold.trim() === "")
     return { correct: false, extracted: null, strategy: null, method: "none", reason: "gold answer is missing" };
   let text = completion;
   const end = text.lastIndexOf("</think>");
   if (opts.afterThink !== false && end >= 0) text = text.slice(end + "</think>".length);
   const ex = extractAnswerWith(text, opts);
-  if (ex === null) return { correct: false, extracted: null, strategy: null, method: "none", reason: "no answer found" };
+  if (ex === null)
+    return { correct: false, extracted: null, strategy: null, method: "none", reason: "no answer found" };
   const eq = isEquivalent(ex.answer, goldAnswer(gold), opts);
-  return { correct: eq.equal, extracted: ex.answer, strategy: ex.strategy, method: eq.method, ...(eq.reason ? { reason: eq.reason } : {}) };
+  return {
+    correct: eq.equal,
+    extracted: ex.answer,
+    strategy: ex.strategy,
+    method: eq.method,
+    ...(eq.reason ? { reason: eq.reason } : {}),
+  };
 }

@@ -11,7 +11,13 @@ parentPort.on("message", (m) => {
   try {
     verdict = verify(m.completion, m.gold, m.opts);
   } catch (e) {
-    verdict = { correct: false, extracted: null, strategy: null, method: "none", reason: `verifier failed: ${String(e?.message ?? e).slice(0, 200)}` };
+    verdict = {
+      correct: false,
+      extracted: null,
+      strategy: null,
+      method: "none",
+      reason: `verifier failed: ${String(e?.message ?? e).slice(0, 200)}`,
+    };
   }
   parentPort.postMessage({ id: m.id, verdict });
 });

@@ -12,7 +12,11 @@ import { mathGrader } from "./math.ts";
 import type { Grader } from "./types.ts";
 import { worldGrader } from "./world.ts";
 
-const LOCAL: Readonly<Record<string, Grader>> = { ...GRADERS, [worldGrader.id]: worldGrader, [mathGrader.id]: mathGrader };
+const LOCAL: Readonly<Record<string, Grader>> = {
+  ...GRADERS,
+  [worldGrader.id]: worldGrader,
+  [mathGrader.id]: mathGrader,
+};
 
 export interface JudgeChoice {
   url?: string;
@@ -37,13 +41,27 @@ export function resolveGrader(name: string, judge: JudgeChoice = {}): Grader {
   const local = LOCAL[name];
   if (local) return local;
   const kind = ENDPOINT_GRADERS[name];
-  if (!kind) throw new RecapError(`unknown grader "${name}"`, `graders: ${allGraders().map((g) => g.name).join(", ")}`);
-  if (!judge.url || !judge.model) throw new RecapError(`grader "${name}" needs a judge endpoint`, "give --judge-url URL and --judge-model NAME");
+  if (!kind)
+    throw new RecapError(
+      `unknown grader "${name}"`,
+      `graders: ${allGraders()
+        .map((g) => g.name)
+        .join(", ")}`,
+    );
+  if (!judge.url || !judge.model)
+    throw new RecapError(`grader "${name}" needs a judge endpoint`, "give --judge-url URL and --judge-model NAME");
   const parsed = JudgeEndpointSchema.safeParse({
-    url: judge.url, model: judge.model, ...(judge.api ? { api: judge.api } : {}), ...(judge.extraBody ? { extraBody: judge.extraBody } : {}),
+    url: judge.url,
+    model: judge.model,
+    ...(judge.api ? { api: judge.api } : {}),
+    ...(judge.extraBody ? { extraBody: judge.extraBody } : {}),
     ...(judge.http ? { http: judge.http } : {}),
   });
-  if (!parsed.success) throw new RecapError(`judge endpoint: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  if (parsed.data.api === "completions" && !judge.template) throw new RecapError("--judge-api completions needs --judge-template FILE (the judge's chat template)");
+  if (!parsed.success)
+    throw new RecapError(
+      `judge endpoint: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  if (parsed.data.api === "completions" && !judge.template)
+    throw new RecapError("--judge-api completions needs --judge-template FILE (the judge's chat template)");
   return kind.make(parsed.data, judge.template ? loadChatTemplate(judge.template) : undefined);
 }

@@ -11,7 +11,10 @@ import type { GradeResult, GradeRow, Grader } from "./types.ts";
 function itemOf(row: GradeRow): JudgeItem {
   const label = row["label"];
   if (label !== "harmful" && label !== "benign" && label !== "math")
-    throw new RecapError(`world grader: row ${String(row["id"] ?? "?")} has no world label (harmful / benign / math)`, "the world grader scores rows of a world suite");
+    throw new RecapError(
+      `world grader: row ${String(row["id"] ?? "?")} has no world label (harmful / benign / math)`,
+      "the world grader scores rows of a world suite",
+    );
   const item: JudgeItem = { label };
   if (typeof row["source"] === "string") item.source = row["source"] as JudgeItem["source"];
   if (typeof row["action"] === "string") item.action = row["action"];
@@ -27,12 +30,16 @@ export const worldGrader: Grader = {
     const full = typeof row["full_completion"] === "string" ? (row["full_completion"] as string) : row.completion;
     const j = judge(itemOf(row), full);
     return {
-      label: j.outcome, score: j.score,
+      label: j.outcome,
+      score: j.score,
       ...(j.safety !== null ? { safe: j.safety === 1 } : {}),
       ...(j.helpfulness !== null ? { helpful: j.helpfulness } : {}),
       ...(j.correct !== null ? { correct: j.correct === 1 } : {}),
       refused: j.outcome === "refuse",
-      problem: j.problem, truncated: j.truncated, hedged: j.hedged, verdicts: j.verdicts,
+      problem: j.problem,
+      truncated: j.truncated,
+      hedged: j.hedged,
+      verdicts: j.verdicts,
     };
   },
 };

@@ -50,18 +50,30 @@ export interface RenderOptions {
 /** Token strings in tokenizer_config.json are plain strings or AddedToken objects. */
 function tokenString(v: unknown): string {
   if (typeof v === "string") return v;
-  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string") return (v as { content: string }).content;
+  if (v && typeof v === "object" && typeof (v as { content?: unknown }).content === "string")
+    return (v as { content: string }).content;
   return "";
 }
 
-const SPECIAL_KEYS = ["bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token", "mask_token"] as const;
+const SPECIAL_KEYS = [
+  "bos_token",
+  "eos_token",
+  "unk_token",
+  "pad_token",
+  "sep_token",
+  "cls_token",
+  "mask_token",
+] as const;
 
 function readConfig(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = fs.readFileSync(file, "utf8");
   } catch {
-    throw new RecapError(`cannot read chat template ${file}`, "pass a model folder, a tokenizer_config.json or a .jinja file");
+    throw new RecapError(
+      `cannot read chat template ${file}`,
+      "pass a model folder, a tokenizer_config.json or a .jinja file",
+    );
   }
   try {
     const v = JSON.parse(text) as unknown;
@@ -76,7 +88,10 @@ function readText(file: string): string {
   try {
     return fs.readFileSync(file, "utf8");
   } catch {
-    throw new RecapError(`cannot read chat template ${file}`, "pass a model folder, a tokenizer_config.json or a .jinja file");
+    throw new RecapError(
+      `cannot read chat template ${file}`,
+      "pass a model folder, a tokenizer_config.json or a .jinja file",
+    );
   }
 }
 
@@ -93,14 +108,21 @@ function configTemplate(cfg: Record<string, unknown>, name: string): string | un
 
 /** The template file of a folder in HF's layout, if there is one. */
 function folderTemplateFile(dir: string, name: string): string | undefined {
-  const f = name === "default" ? path.join(dir, "chat_template.jinja") : path.join(dir, "additional_chat_templates", `${name}.jinja`);
+  const f =
+    name === "default"
+      ? path.join(dir, "chat_template.jinja")
+      : path.join(dir, "additional_chat_templates", `${name}.jinja`);
   return fs.existsSync(f) ? f : undefined;
 }
 
 /** Loads a template from a model folder, a tokenizer_config.json or a .jinja file (see the module
  *  comment); `name` picks a named template ("default" is the main one). */
 export function loadChatTemplate(file: string, name = "default"): ChatTemplate {
-  if (!fs.existsSync(file)) throw new RecapError(`cannot read chat template ${file}: no such file or folder`, "pass a model folder, a tokenizer_config.json or a .jinja file");
+  if (!fs.existsSync(file))
+    throw new RecapError(
+      `cannot read chat template ${file}: no such file or folder`,
+      "pass a model folder, a tokenizer_config.json or a .jinja file",
+    );
   const isDir = fs.statSync(file).isDirectory();
   const dir = isDir ? file : path.dirname(file);
   const cfgFile = isDir || !file.endsWith(".json") ? path.join(dir, "tokenizer_config.json") : file;
@@ -110,7 +132,10 @@ export function loadChatTemplate(file: string, name = "default"): ChatTemplate {
   if (!isDir && !file.endsWith(".json")) {
     source = file; // an explicit .jinja (or other text) file
     text = readText(file);
-    if (name !== "default") throw new RecapError(`${file} is a single template; a template${named} needs a model folder or a tokenizer_config.json`);
+    if (name !== "default")
+      throw new RecapError(
+        `${file} is a single template; a template${named} needs a model folder or a tokenizer_config.json`,
+      );
   } else {
     // a folder: its template file first (transformers' priority); a config: its own entry first
     const fromFile = folderTemplateFile(dir, name);
@@ -119,8 +144,13 @@ export function loadChatTemplate(file: string, name = "default"): ChatTemplate {
     source = useFile ? fromFile! : cfgFile;
     text = useFile ? readText(fromFile!) : fromCfg;
     if (text === undefined) {
-      const where = isDir ? `${file} has no chat_template.jinja and no tokenizer_config.json with a chat_template` : `${file} has no chat_template${named} and there is no ${name === "default" ? "chat_template.jinja" : `additional_chat_templates/${name}.jinja`} beside it`;
-      throw new RecapError(`${where}${isDir ? named : ""}`, "point to the model folder, its tokenizer_config.json or its chat template .jinja file");
+      const where = isDir
+        ? `${file} has no chat_template.jinja and no tokenizer_config.json with a chat_template`
+        : `${file} has no chat_template${named} and there is no ${name === "default" ? "chat_template.jinja" : `additional_chat_templates/${name}.jinja`} beside it`;
+      throw new RecapError(
+        `${where}${isDir ? named : ""}`,
+        "point to the model folder, its tokenizer_config.json or its chat template .jinja file",
+      );
     }
   }
   const t = compile(source, text, cfg ? tokenString(cfg["bos_token"]) : "", cfg ? tokenString(cfg["eos_token"]) : "");
@@ -143,10 +173,20 @@ function compile(source: string, template: string, bosToken: string, eosToken: s
 }
 
 /** Renders messages; with addGenerationPrompt the text ends where the assistant starts. */
-export function renderMessages(t: ChatTemplate, messages: ChatMessage[], addGenerationPrompt: boolean, o: RenderOptions = {}): string {
+export function renderMessages(
+  t: ChatTemplate,
+  messages: ChatMessage[],
+  addGenerationPrompt: boolean,
+  o: RenderOptions = {},
+): string {
   try {
     return t.compiled.render({
-      ...t.specialTokens, messages, add_generation_prompt: addGenerationPrompt, bos_token: t.bosToken, eos_token: t.eosToken, ...o.extra,
+      ...t.specialTokens,
+      messages,
+      add_generation_prompt: addGenerationPrompt,
+      bos_token: t.bosToken,
+      eos_token: t.eosToken,
+      ...o.extra,
     });
   } catch (e) {
     throw new RecapError(`${t.source}: rendering failed: ${(e as Error).message}`);
@@ -162,12 +202,19 @@ export function opensThinking(rendered: string): boolean {
  *  With closeThinking the thinking is closed (`\n</think>\n\n`): a full CoT hijack, after which
  *  the model writes only the response. Send the result as a raw completion prompt. */
 export function renderPrefilled(
-  t: ChatTemplate, messages: ChatMessage[], thinking: string, o: RenderOptions & { closeThinking?: boolean } = {},
+  t: ChatTemplate,
+  messages: ChatMessage[],
+  thinking: string,
+  o: RenderOptions & { closeThinking?: boolean } = {},
 ): string {
-  if (thinking.includes("</think>")) throw new RecapError("a prefill must not contain </think>: use closeThinking for a full hijack");
+  if (thinking.includes("</think>"))
+    throw new RecapError("a prefill must not contain </think>: use closeThinking for a full hijack");
   const gen = renderMessages(t, messages, true, o);
   if (/<\/think>\s*$/.test(gen))
-    throw new RecapError(`${t.source}: the generation prompt already closes the thinking (thinking disabled?)`, "enable thinking, e.g. extra { enable_thinking: true } for Qwen3");
+    throw new RecapError(
+      `${t.source}: the generation prompt already closes the thinking (thinking disabled?)`,
+      "enable thinking, e.g. extra { enable_thinking: true } for Qwen3",
+    );
   const open = opensThinking(gen) ? "" : "<think>\n";
   return gen + open + thinking + (o.closeThinking ? "\n</think>\n\n" : "");
 }
@@ -175,11 +222,19 @@ export function renderPrefilled(
 /** HF `continue_final_message`: render with a final assistant message holding `content` and cut
  *  right after that content (the template's own end-of-turn is dropped). Throws if the template
  *  rewrote the content so that it no longer appears verbatim. */
-export function renderContinueFinal(t: ChatTemplate, messages: ChatMessage[], content: string, o: RenderOptions = {}): string {
+export function renderContinueFinal(
+  t: ChatTemplate,
+  messages: ChatMessage[],
+  content: string,
+  o: RenderOptions = {},
+): string {
   const full = renderMessages(t, [...messages, { role: "assistant", content }], false, o);
   const trimmed = content.trimEnd();
   const at = full.lastIndexOf(trimmed);
   if (trimmed.length === 0 || at < 0)
-    throw new RecapError(`${t.source}: the template rewrote the final assistant message, so it cannot be continued`, "use a raw completion prompt (renderPrefilled)");
+    throw new RecapError(
+      `${t.source}: the template rewrote the final assistant message, so it cannot be continued`,
+      "use a raw completion prompt (renderPrefilled)",
+    );
   return full.slice(0, at + trimmed.length);
 }

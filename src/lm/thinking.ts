@@ -9,7 +9,12 @@
  *  response is "". */
 export function splitThinking(text: string, openAtStart = false): { cot: string; response: string; closed: boolean } {
   const end = text.lastIndexOf("</think>");
-  if (end >= 0) return { cot: stripOpen(text.slice(0, end)), response: stripEnd(text.slice(end + "</think>".length)), closed: true };
+  if (end >= 0)
+    return {
+      cot: stripOpen(text.slice(0, end)),
+      response: stripEnd(text.slice(end + "</think>".length)),
+      closed: true,
+    };
   if (openAtStart || /^\s*<think>/.test(text)) return { cot: stripOpen(text), response: "", closed: false };
   return { cot: "", response: stripEnd(text), closed: false };
 }
@@ -30,9 +35,23 @@ export function responseOf(row: { completion: string }): string {
 
 /** Self-reflection markers (lower case; matched on word boundaries, case-insensitively). */
 export const REFLECTION_MARKERS: readonly string[] = [
-  "wait", "hold on", "on second thought", "let me reconsider", "let me re-examine", "let me rethink",
-  "actually, no", "but actually", "i was wrong", "that's not right", "that is not right", "no, that",
-  "let me double-check", "let me check again", "rethinking", "correction:", "hmm, but",
+  "wait",
+  "hold on",
+  "on second thought",
+  "let me reconsider",
+  "let me re-examine",
+  "let me rethink",
+  "actually, no",
+  "but actually",
+  "i was wrong",
+  "that's not right",
+  "that is not right",
+  "no, that",
+  "let me double-check",
+  "let me check again",
+  "rethinking",
+  "correction:",
+  "hmm, but",
 ];
 
 export interface Reflection {
@@ -51,7 +70,10 @@ const MARKER_RE = new RegExp(`(?<![\\w])(${REFLECTION_MARKERS.map(escapeRe).join
 
 /** Finds reflection markers in a (generated) thinking text. */
 export function findReflection(cot: string, markers: readonly string[] = REFLECTION_MARKERS): Reflection {
-  const re = markers === REFLECTION_MARKERS ? new RegExp(MARKER_RE.source, "gi") : new RegExp(`(?<![\\w])(${markers.map(escapeRe).join("|")})(?![\\w])`, "gi");
+  const re =
+    markers === REFLECTION_MARKERS
+      ? new RegExp(MARKER_RE.source, "gi")
+      : new RegExp(`(?<![\\w])(${markers.map(escapeRe).join("|")})(?![\\w])`, "gi");
   let count = 0;
   let first: Reflection["first"];
   for (const m of cot.matchAll(re)) {

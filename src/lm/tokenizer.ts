@@ -15,7 +15,10 @@ function readJson(file: string, what: string): object {
   try {
     text = fs.readFileSync(file, "utf8");
   } catch (e) {
-    throw new RecapError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, "point policy.tokenizer to the policy's tokenizer.json or its model folder");
+    throw new RecapError(
+      `cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      "point policy.tokenizer to the policy's tokenizer.json or its model folder",
+    );
   }
   try {
     return JSON.parse(text) as object;
@@ -35,7 +38,10 @@ export function loadHfTokenizer(fileOrDir: string): TextTokenizer {
   try {
     tok = new HfTokenizer(json, cfg);
   } catch (e) {
-    throw new RecapError(`${file}: not a tokenizer this library reads (${(e as Error).message})`, "use the model's HF tokenizer.json, or recap.unit words");
+    throw new RecapError(
+      `${file}: not a tokenizer this library reads (${(e as Error).message})`,
+      "use the model's HF tokenizer.json, or recap.unit words",
+    );
   }
   return {
     source: file,

@@ -92,9 +92,16 @@ export interface Provider {
 /** Splits a token count into CoT and response by the character share up to `</think>`. Without
  *  `</think>` the whole text is thinking when a thinking block was open at the start of generation
  *  (`openAtStart`, or the text opens one itself), else it is all response. */
-export function approxSplit(text: string, total: number, openAtStart: boolean): { cotTokens: number; responseTokens: number } {
+export function approxSplit(
+  text: string,
+  total: number,
+  openAtStart: boolean,
+): { cotTokens: number; responseTokens: number } {
   const at = text.indexOf("</think>");
-  if (at < 0) return openAtStart || /^\s*<think>/.test(text) ? { cotTokens: total, responseTokens: 0 } : { cotTokens: 0, responseTokens: total };
+  if (at < 0)
+    return openAtStart || /^\s*<think>/.test(text)
+      ? { cotTokens: total, responseTokens: 0 }
+      : { cotTokens: 0, responseTokens: total };
   const cot = Math.min(total, Math.round((total * (at + "</think>".length)) / text.length));
   return { cotTokens: cot, responseTokens: total - cot };
 }

@@ -20,13 +20,18 @@ export interface TrainBpeOptions {
 /** Pair keys pack (left id, right id) into one number; ids stay below KEY. */
 const KEY = 2 ** 21;
 
-interface Candidate { count: number; key: number }
+interface Candidate {
+  count: number;
+  key: number;
+}
 
 /** Learns up to vocabSize - 263 merges from texts; deterministic for the same texts and options. */
 export function trainBpe(texts: readonly string[], vocabSize: number, opts: TrainBpeOptions = {}): Tokenizer {
   const base = SPECIAL_TOKENS.length + 256;
   if (!Number.isInteger(vocabSize) || vocabSize < base || vocabSize >= KEY)
-    throw new RangeError(`vocabSize must be an integer in ${base}..${KEY - 1} (7 special + 256 byte tokens at least), got ${vocabSize}`);
+    throw new RangeError(
+      `vocabSize must be an integer in ${base}..${KEY - 1} (7 special + 256 byte tokens at least), got ${vocabSize}`,
+    );
   const minFrequency = opts.minFrequency ?? 2;
   const state = new TrainState(countWords(texts, opts.parseSpecial ?? true));
   const merges: [string, string][] = [];
@@ -89,7 +94,8 @@ class TrainState {
 
   /** Merges the pair everywhere it occurs; returns it as texts. */
   merge(key: number): [string, string] {
-    const a = Math.floor(key / KEY), b = key - a * KEY;
+    const a = Math.floor(key / KEY),
+      b = key - a * KEY;
     const pair: [string, string] = [this.#text[a]!, this.#text[b]!];
     const joined = pair[0] + pair[1];
     let m = this.#idOf.get(joined);
@@ -108,7 +114,8 @@ class TrainState {
   }
 
   #mergeWord(wi: number, a: number, b: number, m: number, changed: Set<number>): void {
-    const w = this.#words[wi]!, n = this.#freq[wi]!;
+    const w = this.#words[wi]!,
+      n = this.#freq[wi]!;
     let hit = false;
     for (let i = 0; i + 1 < w.length && !hit; i++) hit = w[i] === a && w[i + 1] === b;
     if (!hit) return;
@@ -143,8 +150,10 @@ class TrainState {
   /** True when x should be merged before y: higher count, then smaller (left, right) texts. */
   #before(x: Candidate, y: Candidate): boolean {
     if (x.count !== y.count) return x.count > y.count;
-    const xa = Math.floor(x.key / KEY), ya = Math.floor(y.key / KEY);
-    const sx = this.#text[xa]!, sy = this.#text[ya]!;
+    const xa = Math.floor(x.key / KEY),
+      ya = Math.floor(y.key / KEY);
+    const sx = this.#text[xa]!,
+      sy = this.#text[ya]!;
     if (sx !== sy) return sx < sy;
     return this.#text[x.key - xa * KEY]! < this.#text[y.key - ya * KEY]!;
   }
@@ -163,7 +172,8 @@ class TrainState {
 
   #popHeap(): Candidate {
     const h = this.#heap;
-    const top = h[0]!, last = h.pop()!;
+    const top = h[0]!,
+      last = h.pop()!;
     if (h.length === 0) return top;
     let i = 0;
     for (;;) {

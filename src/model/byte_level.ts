@@ -62,7 +62,10 @@ export function fromByteText(t: string): Uint8Array {
   const out = new Uint8Array(t.length);
   for (let i = 0; i < t.length; i++) {
     const b = CHAR_TO_BYTE.get(t[i]!);
-    if (b === undefined) throw new Error(`character U+${t.charCodeAt(i).toString(16).padStart(4, "0")} of ${JSON.stringify(t)} is not in the byte alphabet`);
+    if (b === undefined)
+      throw new Error(
+        `character U+${t.charCodeAt(i).toString(16).padStart(4, "0")} of ${JSON.stringify(t)} is not in the byte alphabet`,
+      );
     out[i] = b;
   }
   return out;

@@ -45,10 +45,13 @@ let compiled: Template | null = null;
 export function renderChat(messages: readonly ChatMessage[], opts: RenderChatOptions = {}): string {
   const addGenerationPrompt = opts.addGenerationPrompt ?? false;
   if (!opts.continueFinalMessage) return render(messages, addGenerationPrompt);
-  if (addGenerationPrompt) throw new Error("renderChat: addGenerationPrompt and continueFinalMessage cannot both be set");
+  if (addGenerationPrompt)
+    throw new Error("renderChat: addGenerationPrompt and continueFinalMessage cannot both be set");
   const last = messages[messages.length - 1];
   if (last === undefined || last.role !== "assistant")
-    throw new Error(`renderChat: continueFinalMessage needs a final assistant message, got ${last ? `role "${last.role}"` : "no messages"}`);
+    throw new Error(
+      `renderChat: continueFinalMessage needs a final assistant message, got ${last ? `role "${last.role}"` : "no messages"}`,
+    );
   const full = render(messages, false);
   // Cut after the last occurrence of the content that ends before the turn's closing <eos>, so
   // a content that also occurs inside "<eos>" itself (e.g. "s" or ">"), or is empty, is cut in
@@ -78,7 +81,12 @@ export function tokenizerConfig(tok: Tokenizer, modelMaxLength = 256): Record<st
   for (let id = 0; id < tok.vocabSize; id++) {
     if (!tok.isSpecial(id)) continue;
     added[String(id)] = {
-      content: tok.idToToken(id), lstrip: false, normalized: false, rstrip: false, single_word: false, special: true,
+      content: tok.idToToken(id),
+      lstrip: false,
+      normalized: false,
+      rstrip: false,
+      single_word: false,
+      special: true,
     };
   }
   return {

@@ -66,10 +66,17 @@ function checkTensorSet(specs: ParamSpec[], tensors: Map<string, Float32Array>, 
   }
   const known = new Set(specs.map((s) => s.name));
   for (const name of tensors.keys())
-    if (!known.has(name)) throw new RecapError(`cannot save checkpoint: ${what} has unexpected tensor "${name}" not in the config's layout`);
+    if (!known.has(name))
+      throw new RecapError(
+        `cannot save checkpoint: ${what} has unexpected tensor "${name}" not in the config's layout`,
+      );
 }
 
-function f32Tensors(specs: ParamSpec[], tensors: Map<string, Float32Array>, prefix = ""): Record<string, TensorToEncode> {
+function f32Tensors(
+  specs: ParamSpec[],
+  tensors: Map<string, Float32Array>,
+  prefix = "",
+): Record<string, TensorToEncode> {
   const out: Record<string, TensorToEncode> = Object.create(null) as Record<string, TensorToEncode>;
   for (const s of specs) out[prefix + s.name] = { dtype: "F32", shape: s.shape, data: tensors.get(s.name)! };
   return out;
@@ -151,9 +158,16 @@ async function checkDir(dir: string): Promise<void> {
   try {
     st = await fsp.stat(dir);
   } catch {
-    throw new RecapError(`checkpoint directory ${dir} does not exist`, "check the path, or train a model first to create it");
+    throw new RecapError(
+      `checkpoint directory ${dir} does not exist`,
+      "check the path, or train a model first to create it",
+    );
   }
-  if (!st.isDirectory()) throw new RecapError(`checkpoint path ${dir} is not a directory`, "pass the checkpoint folder, not a file inside it");
+  if (!st.isDirectory())
+    throw new RecapError(
+      `checkpoint path ${dir} is not a directory`,
+      "pass the checkpoint folder, not a file inside it",
+    );
   const missing: string[] = [];
   for (const f of REQUIRED_FILES) if (!(await isFile(path.join(dir, f)))) missing.push(f);
   if (missing.length > 0)
@@ -175,33 +189,46 @@ async function loadConfig(dir: string): Promise<LlamaConfig> {
 
 /** Checks a decoded file holds exactly `specs` (names, shapes, float dtype, finite), returns F32 arrays. */
 function matchTensors(
-  decoded: DecodedSafetensors, specs: ParamSpec[], file: string, opts: { allowHalf: boolean; hint: string; maxAbs?: number },
+  decoded: DecodedSafetensors,
+  specs: ParamSpec[],
+  file: string,
+  opts: { allowHalf: boolean; hint: string; maxAbs?: number },
 ): Map<string, Float32Array> {
   const hint = opts.hint;
   const out = new Map<string, Float32Array>();
   const expected = new Set(specs.map((s) => s.name));
   for (const name of decoded.tensors.keys())
-    if (!expected.has(name)) throw new RecapError(`${file}: unexpected tensor "${name}" (not in the layout config.json describes)`, hint);
+    if (!expected.has(name))
+      throw new RecapError(`${file}: unexpected tensor "${name}" (not in the layout config.json describes)`, hint);
   for (const s of specs) {
     const name = s.name;
     const t = decoded.tensors.get(name);
     if (!t) throw new RecapError(`${file}: missing tensor "${name}"`, hint);
     if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i]))
-      throw new RecapError(`${file}: tensor "${name}" has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`, hint);
+      throw new RecapError(
+        `${file}: tensor "${name}" has shape [${t.shape.join(", ")}], expected [${s.shape.join(", ")}]`,
+        hint,
+      );
     if (t.dtype !== "F32" && !(opts.allowHalf && (t.dtype === "F16" || t.dtype === "BF16")))
-      throw new RecapError(`${file}: tensor "${name}" has dtype ${t.dtype}, expected F32${opts.allowHalf ? " (or F16/BF16)" : ""}`,
-        "re-save the tensor as float32");
+      throw new RecapError(
+        `${file}: tensor "${name}" has dtype ${t.dtype}, expected F32${opts.allowHalf ? " (or F16/BF16)" : ""}`,
+        "re-save the tensor as float32",
+      );
     const data = t.data as Float32Array;
     const bad = data.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0)
-      throw new RecapError(`${file}: tensor "${name}" holds ${data[bad]} at index ${bad}; weights must be finite`,
-        "the run diverged before this was saved: resume from an earlier checkpoint or lower the learning rate");
+      throw new RecapError(
+        `${file}: tensor "${name}" holds ${data[bad]} at index ${bad}; weights must be finite`,
+        "the run diverged before this was saved: resume from an earlier checkpoint or lower the learning rate",
+      );
     if (opts.maxAbs !== undefined) {
       const max = opts.maxAbs;
       const big = data.findIndex((x) => x > max || x < -max);
       if (big >= 0)
-        throw new RecapError(`${file}: tensor "${name}" holds ${data[big]} at index ${big}, beyond the weight limit ${max} (a forward pass with it is not finite)`,
-          "the checkpoint is corrupt or its run diverged: restore it, or resume from an earlier checkpoint with a lower learning rate");
+        throw new RecapError(
+          `${file}: tensor "${name}" holds ${data[big]} at index ${big}, beyond the weight limit ${max} (a forward pass with it is not finite)`,
+          "the checkpoint is corrupt or its run diverged: restore it, or resume from an earlier checkpoint with a lower learning rate",
+        );
     }
     out.set(s.name, data);
   }
@@ -224,7 +251,8 @@ function parseTrainerJson(raw: unknown, file: string): Pick<TrainerState, "step"
     throw new RecapError(`${file}: "step" must be a non-negative integer, found ${JSON.stringify(step)}`, hint);
   if (!Array.isArray(rng) || !rng.every((x) => typeof x === "number" && Number.isFinite(x)))
     throw new RecapError(`${file}: "rng_state" must be an array of numbers`, hint);
-  if (extra !== undefined && !isPlainObject(extra)) throw new RecapError(`${file}: "extra" must be a JSON object`, hint);
+  if (extra !== undefined && !isPlainObject(extra))
+    throw new RecapError(`${file}: "extra" must be a JSON object`, hint);
   return { step, rngState: rng as number[], extra: extra ?? {} };
 }
 
@@ -239,12 +267,16 @@ async function loadTrainerState(dir: string, specs: ParamSpec[]): Promise<Traine
       `checkpoint ${dir} has ${hasState ? TRAINER_STATE_FILE : OPTIMIZER_FILE} but not ${hasState ? OPTIMIZER_FILE : TRAINER_STATE_FILE}`,
       "the training sidecar is incomplete: delete the remaining file to load weights only",
     );
-  const fields = parseTrainerJson(await readJson(stateFile, "delete the sidecar files to load weights only"), stateFile);
+  const fields = parseTrainerJson(
+    await readJson(stateFile, "delete the sidecar files to load weights only"),
+    stateFile,
+  );
   const decoded = decodeSafetensors(await readBytes(optFile), optFile);
   const mv = new Map<string, Float32Array>();
   const mSpecs = specs.map((s) => ({ name: `m.${s.name}`, shape: s.shape }));
   const vSpecs = specs.map((s) => ({ name: `v.${s.name}`, shape: s.shape }));
-  for (const [k, t] of matchTensors(decoded, [...mSpecs, ...vSpecs], optFile, { allowHalf: false, hint: SIDECAR_HINT })) mv.set(k, t);
+  for (const [k, t] of matchTensors(decoded, [...mSpecs, ...vSpecs], optFile, { allowHalf: false, hint: SIDECAR_HINT }))
+    mv.set(k, t);
   const strip = (p: string) => new Map(specs.map((s) => [s.name, mv.get(p + s.name)!]));
   return { ...fields, m: strip("m."), v: strip("v.") };
 }
@@ -264,5 +296,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const tokenizerJson = await readJson(path.join(dir, TOKENIZER_FILE), tokHint);
   const tokenizerConfig = await readJson(path.join(dir, TOKENIZER_CONFIG_FILE), tokHint);
   const trainerState = await loadTrainerState(dir, specs);
-  return trainerState ? { config, params, tokenizerJson, tokenizerConfig, trainerState } : { config, params, tokenizerJson, tokenizerConfig };
+  return trainerState
+    ? { config, params, tokenizerJson, tokenizerConfig, trainerState }
+    : { config, params, tokenizerJson, tokenizerConfig };
 }

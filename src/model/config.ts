@@ -31,19 +31,39 @@ export const LlamaConfigSchema = z
     /** Width of the residual stream C. tiny: 128. */
     hidden_size: z.number().int().positive().max(LIMITS.hidden_size, limitMessage("hidden_size", LIMITS.hidden_size)),
     /** Width of the SwiGLU hidden layer F. tiny: 384. */
-    intermediate_size: z.number().int().positive().max(LIMITS.intermediate_size, limitMessage("intermediate_size", LIMITS.intermediate_size)),
+    intermediate_size: z
+      .number()
+      .int()
+      .positive()
+      .max(LIMITS.intermediate_size, limitMessage("intermediate_size", LIMITS.intermediate_size)),
     /** Transformer blocks L. tiny: 4. */
-    num_hidden_layers: z.number().int().positive().max(LIMITS.num_hidden_layers, limitMessage("num_hidden_layers", LIMITS.num_hidden_layers)),
+    num_hidden_layers: z
+      .number()
+      .int()
+      .positive()
+      .max(LIMITS.num_hidden_layers, limitMessage("num_hidden_layers", LIMITS.num_hidden_layers)),
     /** Query heads Hq; head_dim D = hidden_size / num_attention_heads. tiny: 4. */
-    num_attention_heads: z.number().int().positive().max(LIMITS.num_attention_heads, limitMessage("num_attention_heads", LIMITS.num_attention_heads)),
+    num_attention_heads: z
+      .number()
+      .int()
+      .positive()
+      .max(LIMITS.num_attention_heads, limitMessage("num_attention_heads", LIMITS.num_attention_heads)),
     /** Key/value heads Hkv (grouped-query attention; Hq must be a multiple). tiny: 2. */
-    num_key_value_heads: z.number().int().positive().max(LIMITS.num_attention_heads, limitMessage("num_key_value_heads", LIMITS.num_attention_heads)),
+    num_key_value_heads: z
+      .number()
+      .int()
+      .positive()
+      .max(LIMITS.num_attention_heads, limitMessage("num_key_value_heads", LIMITS.num_attention_heads)),
     /** RoPE base frequency (HF rotate_half convention). Default 10000. */
     rope_theta: z.number().positive().max(1e12).default(10000),
     /** Epsilon inside RMSNorm's square root. Default 1e-5. */
     rms_norm_eps: z.number().positive().max(1).default(1e-5),
     /** Longest sequence (positions) the model is used with. tiny: 256. */
-    max_position_embeddings: z.number().int().positive().max(LIMITS.max_position_embeddings, limitMessage("max_position_embeddings", LIMITS.max_position_embeddings)),
+    max_position_embeddings: z
+      .number()
+      .int()
+      .positive()
+      .max(LIMITS.max_position_embeddings, limitMessage("max_position_embeddings", LIMITS.max_position_embeddings)),
     /** Share embed_tokens with lm_head (no lm_head.weight tensor). Default false. */
     tie_word_embeddings: z.boolean().default(false),
     /** Activation in the MLP; only SwiGLU's "silu" is implemented. */
@@ -70,11 +90,21 @@ export const LlamaConfigSchema = z
         code: "custom",
         message: `num_attention_heads ${c.num_attention_heads} must be a multiple of num_key_value_heads ${c.num_key_value_heads} (grouped-query attention)`,
       });
-    const largest = Math.max(c.vocab_size * c.hidden_size, c.hidden_size * c.intermediate_size, c.hidden_size * c.hidden_size);
+    const largest = Math.max(
+      c.vocab_size * c.hidden_size,
+      c.hidden_size * c.intermediate_size,
+      c.hidden_size * c.hidden_size,
+    );
     if (largest > LIMITS.tensor_elements)
-      ctx.addIssue({ code: "custom", message: `the largest weight matrix would have ${largest} elements, more than this toolkit's limit of ${LIMITS.tensor_elements}: lower vocab_size, hidden_size or intermediate_size` });
+      ctx.addIssue({
+        code: "custom",
+        message: `the largest weight matrix would have ${largest} elements, more than this toolkit's limit of ${LIMITS.tensor_elements}: lower vocab_size, hidden_size or intermediate_size`,
+      });
     if ((c.hidden_size / c.num_attention_heads) % 2 !== 0)
-      ctx.addIssue({ code: "custom", message: `head_dim ${c.hidden_size / c.num_attention_heads} must be even for RoPE` });
+      ctx.addIssue({
+        code: "custom",
+        message: `head_dim ${c.hidden_size / c.num_attention_heads} must be even for RoPE`,
+      });
   });
 
 export type LlamaConfig = z.infer<typeof LlamaConfigSchema>;
@@ -82,13 +112,23 @@ export type LlamaConfig = z.infer<typeof LlamaConfigSchema>;
 const PRESETS = {
   /** The demo's model: about 1M parameters. */
   tiny: {
-    vocab_size: 512, hidden_size: 128, intermediate_size: 384, num_hidden_layers: 4,
-    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 256,
+    vocab_size: 512,
+    hidden_size: 128,
+    intermediate_size: 384,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 256,
   },
   /** A very small model for fast tests and golden files. */
   micro: {
-    vocab_size: 300, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2,
-    num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 64,
+    vocab_size: 300,
+    hidden_size: 32,
+    intermediate_size: 48,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    max_position_embeddings: 64,
   },
 } as const;
 
@@ -104,7 +144,10 @@ export function presetConfig(name: string, overrides: Partial<LlamaConfig> = {})
 
 /** What is wrong with a preset under `overrides` (field path and message each; empty when valid),
  *  for config files that carry overrides (sft `init.overrides`) to report at the right field. */
-export function presetOverrideIssues(name: string, overrides: Record<string, unknown>): { path: string[]; message: string }[] {
+export function presetOverrideIssues(
+  name: string,
+  overrides: Record<string, unknown>,
+): { path: string[]; message: string }[] {
   const p = (PRESETS as Record<string, object>)[name];
   if (!p) return [];
   const r = LlamaConfigSchema.safeParse({ ...p, ...overrides });
@@ -116,7 +159,10 @@ export function parseConfig(raw: unknown, where = "config"): LlamaConfig {
   const r = LlamaConfigSchema.safeParse(raw);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new RecapError(`invalid ${where}: ${msg}`, "fix the named fields (HF LlamaConfig names; see src/model/config.ts)");
+    throw new RecapError(
+      `invalid ${where}: ${msg}`,
+      "fix the named fields (HF LlamaConfig names; see src/model/config.ts)",
+    );
   }
   return r.data;
 }
@@ -133,8 +179,11 @@ export interface ParamSpec {
 
 /** Every parameter of the model, with HF Llama tensor names and shapes (row-major, out x in). */
 export function paramSpecs(c: LlamaConfig): ParamSpec[] {
-  const C = c.hidden_size, F = c.intermediate_size, V = c.vocab_size;
-  const D = headDim(c), kvC = c.num_key_value_heads * D;
+  const C = c.hidden_size,
+    F = c.intermediate_size,
+    V = c.vocab_size;
+  const D = headDim(c),
+    kvC = c.num_key_value_heads * D;
   const specs: ParamSpec[] = [{ name: "model.embed_tokens.weight", shape: [V, C] }];
   for (let l = 0; l < c.num_hidden_layers; l++) {
     const p = `model.layers.${l}`;
@@ -161,5 +210,9 @@ export function numel(shape: readonly number[]): number {
 
 /** Names of the tensors that take weight decay: the matrices (not the 1-D norm weights). */
 export function decayedParamNames(c: LlamaConfig): Set<string> {
-  return new Set(paramSpecs(c).filter((s) => s.shape.length >= 2).map((s) => s.name));
+  return new Set(
+    paramSpecs(c)
+      .filter((s) => s.shape.length >= 2)
+      .map((s) => s.name),
+  );
 }

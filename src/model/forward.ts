@@ -59,11 +59,17 @@ function attnDims(m: Llama, B: number, T: number): AttnDims {
 /** Forward over ids (B*T, row-major (B, T)); targets (B*T) are the tokens whose log-probs are
  *  returned (usually ids shifted left by one; any valid id at positions the loss ignores). */
 export function forward(m: Llama, ids: Int32Array, targets: Int32Array, B: number, T: number): ForwardResult {
-  const c = m.config, k = m.kernels;
-  const N = B * T, C = c.hidden_size, V = c.vocab_size;
+  const c = m.config,
+    k = m.kernels;
+  const N = B * T,
+    C = c.hidden_size,
+    V = c.vocab_size;
   if (ids.length !== N || targets.length !== N) throw new Error(`forward: ids/targets must have B*T = ${N} entries`);
   if (T > c.max_position_embeddings)
-    throw new RecapError(`sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`, "shorten the rows, or train a model with a longer context");
+    throw new RecapError(
+      `sequence length ${T} exceeds max_position_embeddings ${c.max_position_embeddings}`,
+      "shorten the rows, or train a model with a longer context",
+    );
   checkIds(ids, V, "input");
   checkIds(targets, V, "target");
   const pos = new Int32Array(N); // (B*T)
@@ -96,8 +102,10 @@ export function checkFinite(m: Llama, values: Float32Array, what: string): void 
     const x = values[i]!;
     if (x - x !== 0) {
       const where = m.source ?? "the model";
-      throw new RecapError(`the forward pass of ${where} is not finite (${what} holds ${x} at index ${i})`,
-        "its weights are corrupt or too large for float32 (or a run diverged): restore the checkpoint, or resume from an earlier one with a lower learning rate");
+      throw new RecapError(
+        `the forward pass of ${where} is not finite (${what} holds ${x} at index ${i})`,
+        "its weights are corrupt or too large for float32 (or a run diverged): restore the checkpoint, or resume from an earlier one with a lower learning rate",
+      );
     }
   }
 }
@@ -111,10 +119,16 @@ function checkIds(ids: Int32Array, V: number, what: string): void {
 
 /** Attention half of a block; returns its activations with hMid = hIn + attention. */
 function blockForward(m: Llama, lw: LayerWeights, hIn: Float32Array, pos: Int32Array, B: number, T: number): LayerActs {
-  const c = m.config, k = m.kernels;
-  const N = B * T, C = c.hidden_size, F = c.intermediate_size;
-  const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
-  const qC = Hq * D, kvC = Hkv * D;
+  const c = m.config,
+    k = m.kernels;
+  const N = B * T,
+    C = c.hidden_size,
+    F = c.intermediate_size;
+  const D = headDim(c),
+    Hq = c.num_attention_heads,
+    Hkv = c.num_key_value_heads;
+  const qC = Hq * D,
+    kvC = Hkv * D;
   const xn1 = out(k, N * C); // (N, C)
   const rstd1 = out(k, N); // (N)
   k.rmsnormForward(xn1, rstd1, hIn, lw.inputNorm, N, C, c.rms_norm_eps);
@@ -133,16 +147,30 @@ function blockForward(m: Llama, lw: LayerWeights, hIn: Float32Array, pos: Int32A
   k.matmul(hMid, y, lw.wo, N, qC, C, false, true, false);
   k.addInPlace(hMid, hIn, N * C);
   return {
-    hIn, xn1, rstd1, q, k: kk, v, att, y, hMid,
-    xn2: out(k, N * C), rstd2: out(k, N),
-    gate: out(k, N * F), up: out(k, N * F), act: out(k, N * F),
+    hIn,
+    xn1,
+    rstd1,
+    q,
+    k: kk,
+    v,
+    att,
+    y,
+    hMid,
+    xn2: out(k, N * C),
+    rstd2: out(k, N),
+    gate: out(k, N * F),
+    up: out(k, N * F),
+    act: out(k, N * F),
   };
 }
 
 /** MLP half of a block (fills acts.xn2..act); returns the block's output residual stream. */
 function mlpForward(m: Llama, lw: LayerWeights, a: LayerActs): Float32Array {
-  const c = m.config, k = m.kernels;
-  const C = c.hidden_size, F = c.intermediate_size, N = a.rstd1.length;
+  const c = m.config,
+    k = m.kernels;
+  const C = c.hidden_size,
+    F = c.intermediate_size,
+    N = a.rstd1.length;
   k.rmsnormForward(a.xn2, a.rstd2, a.hMid, lw.postNorm, N, C, c.rms_norm_eps);
   k.matmul(a.gate, a.xn2, lw.wGate, N, C, F, false, true, false);
   k.matmul(a.up, a.xn2, lw.wUp, N, C, F, false, true, false);
@@ -155,9 +183,13 @@ function mlpForward(m: Llama, lw: LayerWeights, a: LayerActs): Float32Array {
 
 /** Backward from dLogp (B*T) = dLoss/dlogprobs; accumulates into m.grads (zero them first). */
 export function backward(m: Llama, cache: ForwardCache, dLogp: Float32Array): void {
-  const c = m.config, k = m.kernels, g = m.g;
+  const c = m.config,
+    k = m.kernels,
+    g = m.g;
   const { B, T } = cache;
-  const N = B * T, C = c.hidden_size, V = c.vocab_size;
+  const N = B * T,
+    C = c.hidden_size,
+    V = c.vocab_size;
   if (dLogp.length !== N) throw new Error(`backward: dLogp must have B*T = ${N} entries`);
   const dLogits = out(k, N * V); // (N, V)
   k.tokenLogprobBackward(dLogits, dLogp, cache.logits, cache.lse, cache.targets, N, V);
@@ -174,12 +206,19 @@ export function backward(m: Llama, cache: ForwardCache, dLogp: Float32Array): vo
 
 /** Backward through block l given dOut (N, C); returns dIn (N, C). */
 function blockBackward(m: Llama, l: number, a: LayerActs, dOut: Float32Array, cache: ForwardCache): Float32Array {
-  const c = m.config, k = m.kernels;
-  const lw = m.w.layers[l]!, lg = m.g.layers[l]!;
+  const c = m.config,
+    k = m.kernels;
+  const lw = m.w.layers[l]!,
+    lg = m.g.layers[l]!;
   const { B, T } = cache;
-  const N = B * T, C = c.hidden_size, F = c.intermediate_size;
-  const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
-  const qC = Hq * D, kvC = Hkv * D;
+  const N = B * T,
+    C = c.hidden_size,
+    F = c.intermediate_size;
+  const D = headDim(c),
+    Hq = c.num_attention_heads,
+    Hkv = c.num_key_value_heads;
+  const qC = Hq * D,
+    kvC = Hkv * D;
   // MLP: hOut = hMid + down(silu(gate(xn2)) * up(xn2))
   const dAct = out(k, N * F); // (N, F)
   k.matmul(dAct, dOut, lw.wDown, N, C, F, false, false, false);

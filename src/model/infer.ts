@@ -45,8 +45,12 @@ export class KVCache {
     const per = this.capacity * this.rowSize;
     const view = Object.create(KVCache.prototype) as KVCache;
     Object.assign(view, {
-      B: r1 - r0, capacity: this.capacity, rowSize: this.rowSize, length: this.length,
-      k: this.k.map((a) => a.subarray(r0 * per, r1 * per)), v: this.v.map((a) => a.subarray(r0 * per, r1 * per)),
+      B: r1 - r0,
+      capacity: this.capacity,
+      rowSize: this.rowSize,
+      length: this.length,
+      k: this.k.map((a) => a.subarray(r0 * per, r1 * per)),
+      v: this.v.map((a) => a.subarray(r0 * per, r1 * per)),
       keyStart: this.keyStart.subarray(r0, r1),
     });
     return view;
@@ -55,7 +59,9 @@ export class KVCache {
   /** Keeps only the rows `keep` (ascending indices): row i becomes old row keep[i]. Moves the
    *  filled positions of each kept row; later steps then compute only the kept rows. */
   compact(keep: readonly number[]): void {
-    const S = this.capacity, n = this.length * this.rowSize, row = S * this.rowSize;
+    const S = this.capacity,
+      n = this.length * this.rowSize,
+      row = S * this.rowSize;
     keep.forEach((b, i) => {
       if (!(Number.isInteger(b) && b >= i && b < this.B && (i === 0 || b > keep[i - 1]!)))
         throw new Error(`KVCache.compact: rows must be ascending indices below ${this.B}`);
@@ -70,8 +76,12 @@ export class KVCache {
 /** Feeds ids (B, Tq) at positions cache.length .. cache.length+Tq-1 and appends their keys and
  *  values. Returns logits (B, V) of each row's last new position, or (B, Tq, V) if allPositions. */
 export function inferStep(m: Llama, cache: KVCache, ids: Int32Array, Tq: number, allPositions = false): Float32Array {
-  const c = m.config, k = m.kernels;
-  const B = cache.B, N = B * Tq, C = c.hidden_size, V = c.vocab_size;
+  const c = m.config,
+    k = m.kernels;
+  const B = cache.B,
+    N = B * Tq,
+    C = c.hidden_size,
+    V = c.vocab_size;
   if (ids.length !== N) throw new Error(`inferStep: ids must have B*Tq = ${N} entries`);
   if (cache.length + Tq > cache.capacity) throw new Error(`KV cache full: ${cache.length} + ${Tq} > ${cache.capacity}`);
   for (let i = 0; i < N; i++)
@@ -102,12 +112,27 @@ export function inferStep(m: Llama, cache: KVCache, ids: Int32Array, Tq: number,
 
 /** One block on the new positions, reading and extending layer l's cache. */
 function blockInfer(
-  m: Llama, lw: LayerWeights, l: number, cache: KVCache, hIn: Float32Array, pos: Int32Array, Tq: number,
+  m: Llama,
+  lw: LayerWeights,
+  l: number,
+  cache: KVCache,
+  hIn: Float32Array,
+  pos: Int32Array,
+  Tq: number,
 ): Float32Array {
-  const c = m.config, k = m.kernels;
-  const B = cache.B, N = B * Tq, C = c.hidden_size, F = c.intermediate_size;
-  const D = headDim(c), Hq = c.num_attention_heads, Hkv = c.num_key_value_heads;
-  const qC = Hq * D, kvC = Hkv * D, S = cache.capacity, t0 = cache.length;
+  const c = m.config,
+    k = m.kernels;
+  const B = cache.B,
+    N = B * Tq,
+    C = c.hidden_size,
+    F = c.intermediate_size;
+  const D = headDim(c),
+    Hq = c.num_attention_heads,
+    Hkv = c.num_key_value_heads;
+  const qC = Hq * D,
+    kvC = Hkv * D,
+    S = cache.capacity,
+    t0 = cache.length;
   const xn = k.alloc(N * C); // (N, C)
   const rstd = k.alloc(N); // (N)
   k.rmsnormForward(xn, rstd, hIn, lw.inputNorm, N, C, c.rms_norm_eps);
@@ -119,7 +144,8 @@ function blockInfer(
   k.matmul(vNew, xn, lw.wv, N, C, kvC, false, true, false);
   k.ropeForward(q, pos, m.ropeCos, m.ropeSin, N, Hq, D);
   k.ropeForward(kNew, pos, m.ropeCos, m.ropeSin, N, Hkv, D);
-  const kc = cache.k[l]!, vc = cache.v[l]!; // (B, S, Hkv, D)
+  const kc = cache.k[l]!,
+    vc = cache.v[l]!; // (B, S, Hkv, D)
   for (let b = 0; b < B; b++) {
     kc.set(kNew.subarray(b * Tq * kvC, (b + 1) * Tq * kvC), (b * S + t0) * kvC);
     vc.set(vNew.subarray(b * Tq * kvC, (b + 1) * Tq * kvC), (b * S + t0) * kvC);

@@ -16,7 +16,11 @@ export interface FreshModel {
   tokenizerConfig: Record<string, unknown>;
 }
 
-export function freshModel(preset: string, seed: number, opts: { corpus?: string; overrides?: Partial<LlamaConfig> } = {}): FreshModel {
+export function freshModel(
+  preset: string,
+  seed: number,
+  opts: { corpus?: string; overrides?: Partial<LlamaConfig> } = {},
+): FreshModel {
   let config = presetConfig(preset, opts.overrides);
   const tokenizer = trainBpe([opts.corpus ?? SEED_CORPUS], config.vocab_size);
   config = { ...config, eos_token_id: tokenizer.specialIds.eos, pad_token_id: tokenizer.specialIds.pad };

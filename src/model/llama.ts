@@ -72,7 +72,8 @@ export function initParams(config: LlamaConfig, seed: number): Map<string, Float
 
 /** Zeroed arrays with the same names and sizes as `params`, from `alloc`. */
 export function zerosLike(
-  params: Map<string, Float32Array>, alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
+  params: Map<string, Float32Array>,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const [name, a] of params) out.set(name, alloc(a.length));

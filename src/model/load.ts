@@ -11,7 +11,10 @@ export function checkpointTokenizer(dir: string, tokenizerJson: unknown): Tokeni
   try {
     return Tokenizer.fromJSON(tokenizerJson);
   } catch (e) {
-    throw new RecapError(`${dir}/tokenizer.json: ${(e as Error).message}`, "re-save the checkpoint or restore tokenizer.json");
+    throw new RecapError(
+      `${dir}/tokenizer.json: ${(e as Error).message}`,
+      "re-save the checkpoint or restore tokenizer.json",
+    );
   }
 }
 

@@ -43,9 +43,13 @@ export class AdamW {
   /** Restores moments and step (from a checkpoint sidecar); sizes must match. */
   load(m: Map<string, Float32Array>, v: Map<string, Float32Array>, step: number): void {
     for (const [name, a] of this.m) {
-      const mm = m.get(name), vv = v.get(name);
+      const mm = m.get(name),
+        vv = v.get(name);
       if (!mm || !vv || mm.length !== a.length || vv.length !== a.length)
-        throw new RecapError(`optimizer state does not match the model at tensor ${name}`, "resume with the checkpoint the run was started from, or start a new --out");
+        throw new RecapError(
+          `optimizer state does not match the model at tensor ${name}`,
+          "resume with the checkpoint the run was started from, or start a new --out",
+        );
     }
     for (const [name, a] of this.m) a.set(m.get(name)!);
     for (const [name, a] of this.v) a.set(v.get(name)!);
@@ -55,7 +59,8 @@ export class AdamW {
   /** One update of every param from its gradient. */
   update(params: Map<string, Float32Array>, grads: Map<string, Float32Array>, o: AdamWOptions): StepStats {
     const gradNorm = globalNorm(grads);
-    if (!Number.isFinite(gradNorm)) throw new RecapError(`gradient norm is ${gradNorm}: the loss diverged`, "lower the learning rate");
+    if (!Number.isFinite(gradNorm))
+      throw new RecapError(`gradient norm is ${gradNorm}: the loss diverged`, "lower the learning rate");
     const maxNorm = o.maxGradNorm ?? 1.0;
     const clipScale = maxNorm > 0 && gradNorm > maxNorm ? maxNorm / (gradNorm + 1e-6) : 1;
     this.step++;

@@ -138,10 +138,12 @@ function tensorBytes(name: string, t: TensorToEncode): Uint8Array {
     ((t.dtype === "F16" || t.dtype === "BF16") && (data instanceof Uint16Array || data instanceof Float32Array)) ||
     (t.dtype === "I32" && data instanceof Int32Array) ||
     (t.dtype === "I64" && data instanceof BigInt64Array);
-  if (!ok) throw new Error(`encodeSafetensors: tensor "${name}" has dtype ${t.dtype} but ${data.constructor.name} data`);
+  if (!ok)
+    throw new Error(`encodeSafetensors: tensor "${name}" has dtype ${t.dtype} but ${data.constructor.name} data`);
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || numelOf(t.shape) !== data.length)
     throw new Error(`encodeSafetensors: tensor "${name}" has ${data.length} values but shape [${t.shape.join(", ")}]`);
-  if (data instanceof Float32Array && t.dtype !== "F32") data = t.dtype === "F16" ? f32ArrayToF16(data) : f32ArrayToBf16(data);
+  if (data instanceof Float32Array && t.dtype !== "F32")
+    data = t.dtype === "F16" ? f32ArrayToF16(data) : f32ArrayToBf16(data);
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return LITTLE_ENDIAN_HOST ? bytes : byteSwapped(bytes, DTYPE_SIZE[t.dtype]);
 }
@@ -154,13 +156,17 @@ function byteSwapped(bytes: Uint8Array, size: number): Uint8Array {
 }
 
 /** Serialises tensors (stored contiguously, in the given order) and optional string metadata. */
-export function encodeSafetensors(tensors: Record<string, TensorToEncode>, metadata?: Record<string, string>): Uint8Array {
+export function encodeSafetensors(
+  tensors: Record<string, TensorToEncode>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>; // "__proto__" is a legal name
   if (metadata) header["__metadata__"] = { ...metadata };
   const chunks: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    if (name === "__metadata__") throw new Error(`encodeSafetensors: "__metadata__" is reserved and cannot name a tensor`);
+    if (name === "__metadata__")
+      throw new Error(`encodeSafetensors: "__metadata__" is reserved and cannot name a tensor`);
     const bytes = tensorBytes(name, t);
     header[name] = { dtype: t.dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);
@@ -242,8 +248,11 @@ function readEntry(name: string, raw: unknown, bufLen: number, where: string): E
   const { dtype, shape, data_offsets: offs } = raw as Record<string, unknown>;
   if (typeof dtype !== "string" || !(dtype in DTYPE_SIZE)) {
     const what = typeof dtype === "string" && OTHER_DTYPES.has(dtype) ? "unsupported" : "unknown";
-    fail(where, `${t} has ${what} dtype ${JSON.stringify(dtype)} (supported: F32, F16, BF16, I32, I64)`,
-      "re-save the tensor as F32 (e.g. with torch: tensor.float())");
+    fail(
+      where,
+      `${t} has ${what} dtype ${JSON.stringify(dtype)} (supported: F32, F16, BF16, I32, I64)`,
+      "re-save the tensor as F32 (e.g. with torch: tensor.float())",
+    );
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
     fail(where, `${t} has shape ${JSON.stringify(shape)}, which is not an array of non-negative integers`);
@@ -269,11 +278,18 @@ function checkCoverage(entries: Entry[], bufLen: number, where: string): void {
   for (const e of entries) {
     if (e.begin < cursor) fail(where, `tensor "${e.name}" (bytes ${e.begin}..${e.end}) overlaps ${prev}`);
     if (e.begin > cursor)
-      fail(where, `gap of ${e.begin - cursor} unused bytes between ${prev} and tensor "${e.name}" (the spec requires the buffer to be fully covered)`);
+      fail(
+        where,
+        `gap of ${e.begin - cursor} unused bytes between ${prev} and tensor "${e.name}" (the spec requires the buffer to be fully covered)`,
+      );
     cursor = e.end;
     prev = `tensor "${e.name}"`;
   }
-  if (cursor < bufLen) fail(where, `${bufLen - cursor} trailing bytes after the last tensor (the spec requires the buffer to be fully covered)`);
+  if (cursor < bufLen)
+    fail(
+      where,
+      `${bufLen - cursor} trailing bytes after the last tensor (the spec requires the buffer to be fully covered)`,
+    );
 }
 
 /** Copies `bytes` (little-endian) into a fresh, aligned typed array of the entry's dtype. */

@@ -60,7 +60,9 @@ export function sample(m: Llama, prompts: number[][], opts: SampleOptions): Samp
 function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): SampleResult[] {
   const B = prompts.length;
   if (B === 0) return [];
-  const temperature = opts.temperature ?? 1, topK = opts.topK ?? 0, topP = opts.topP ?? 1;
+  const temperature = opts.temperature ?? 1,
+    topK = opts.topK ?? 0,
+    topP = opts.topP ?? 1;
   validate(opts, prompts, m.config.max_position_embeddings);
   const k = m.kernels;
   const P = Math.max(...prompts.map((p) => p.length));
@@ -90,7 +92,9 @@ function sampleInScope(m: Llama, prompts: number[][], opts: SampleOptions): Samp
       const b = rows[i]!;
       if (done[b]) continue;
       const row = logits.subarray(i * V, (i + 1) * V); // (V)
-      const id = probs ? drawFromProbs(probs.subarray(i * limit, (i + 1) * limit), topK, topP, rngs[b]!) : argmax(row.subarray(0, limit));
+      const id = probs
+        ? drawFromProbs(probs.subarray(i * limit, (i + 1) * limit), topK, topP, rngs[b]!)
+        : argmax(row.subarray(0, limit));
       const r = results[b]!;
       r.tokens.push(id);
       r.logprobs.push(row[id]! - lse[i]!);
@@ -124,7 +128,8 @@ export const PREFILL_ROWS = 32;
 /** The prompt forward (ids (B, P)) in chunks of PREFILL_ROWS rows, each on a view of the cache's
  *  rows; returns the last position's logits (B, V). */
 function prefill(m: Llama, cache: KVCache, ids: Int32Array, P: number): Float32Array {
-  const B = cache.B, V = m.config.vocab_size;
+  const B = cache.B,
+    V = m.config.vocab_size;
   if (B <= PREFILL_ROWS) return inferStep(m, cache, ids, P);
   const logits = m.kernels.alloc(B * V); // (B, V)
   for (let r0 = 0; r0 < B; r0 += PREFILL_ROWS) {
@@ -139,7 +144,8 @@ function prefill(m: Llama, cache: KVCache, ids: Int32Array, P: number): Float32A
 
 /** softmax(logits[:, :limit] / temperature) for n rows of logits (n, V), from the kernels. */
 function distribution(m: Llama, logits: Float32Array, n: number, limit: number, temperature: number): Float32Array {
-  const k = m.kernels, V = m.config.vocab_size;
+  const k = m.kernels,
+    V = m.config.vocab_size;
   const probs = k.alloc(n * limit); // (n, limit)
   if (temperature === 1 && limit === V) {
     k.softmaxForward(probs, logits, n, V);
@@ -148,7 +154,8 @@ function distribution(m: Llama, logits: Float32Array, n: number, limit: number, 
   const scaled = k.alloc(n * limit); // (n, limit)
   const inv = 1 / temperature;
   for (let i = 0; i < n; i++) {
-    const src = i * V, dst = i * limit;
+    const src = i * V,
+      dst = i * limit;
     for (let j = 0; j < limit; j++) scaled[dst + j] = logits[src + j]! * inv;
   }
   k.softmaxForward(probs, scaled, n, limit);
@@ -167,10 +174,13 @@ function validate(opts: SampleOptions, prompts: number[][], ctx: number): void {
   const k = opts.topK ?? 0;
   if (!Number.isInteger(k) || k < 0) throw new RecapError(`topK must be a non-negative integer, got ${k}`);
   if (opts.rowSeeds && opts.rowSeeds.length !== prompts.length)
-    throw new RecapError(`rowSeeds has ${opts.rowSeeds.length} seeds for ${prompts.length} prompts: give one per prompt`);
+    throw new RecapError(
+      `rowSeeds has ${opts.rowSeeds.length} seeds for ${prompts.length} prompts: give one per prompt`,
+    );
   prompts.forEach((pr, i) => {
     if (pr.length === 0) throw new RecapError(`prompt ${i} is empty: a prompt needs at least one token`);
-    if (pr.length >= ctx) throw new RecapError(`prompt ${i} has ${pr.length} tokens: it leaves no room in the model's context of ${ctx}`);
+    if (pr.length >= ctx)
+      throw new RecapError(`prompt ${i} has ${pr.length} tokens: it leaves no room in the model's context of ${ctx}`);
   });
 }
 
@@ -179,7 +189,13 @@ function finish(r: SampleResult, done: Uint8Array, b: number): void {
   done[b] = 1;
 }
 
-function checkStopStrings(r: SampleResult, stop: string[], decode: (ids: number[]) => string, done: Uint8Array, b: number): void {
+function checkStopStrings(
+  r: SampleResult,
+  stop: string[],
+  decode: (ids: number[]) => string,
+  done: Uint8Array,
+  b: number,
+): void {
   const text = decode(r.tokens);
   for (const s of stop) {
     if (s.length > 0 && text.includes(s)) {

@@ -11,7 +11,13 @@
 // invalid sequences, a leading BOM kept), so decode(encode(s)) === s for any well-formed string.
 // The JSON form (toJSON/fromJSON) is the HF tokenizers format described by HfTokenizerJson.
 import {
-  BYTE_TO_CHAR, QWEN2_PATTERN, SPECIAL_TOKENS, fromByteText, preTokenize, specialRegex, splitSpecial,
+  BYTE_TO_CHAR,
+  QWEN2_PATTERN,
+  SPECIAL_TOKENS,
+  fromByteText,
+  preTokenize,
+  specialRegex,
+  splitSpecial,
 } from "./byte_level.ts";
 import type { SpecialName, TokenType } from "./byte_level.ts";
 import { RecapError } from "../util/errors.ts";
@@ -30,10 +36,20 @@ export interface DecodeOptions {
 
 /** One entry of tokenizer.json's added_tokens. */
 export interface HfAddedToken {
-  id: number; content: string; single_word: boolean; lstrip: boolean; rstrip: boolean;
-  normalized: boolean; special: boolean;
+  id: number;
+  content: string;
+  single_word: boolean;
+  lstrip: boolean;
+  rstrip: boolean;
+  normalized: boolean;
+  special: boolean;
 }
-interface HfByteLevel { type: "ByteLevel"; add_prefix_space: false; trim_offsets: false; use_regex: false }
+interface HfByteLevel {
+  type: "ByteLevel";
+  add_prefix_space: false;
+  trim_offsets: false;
+  use_regex: false;
+}
 /** The HF tokenizers `tokenizer.json` object this class writes. */
 export interface HfTokenizerJson {
   version: "1.0";
@@ -43,16 +59,19 @@ export interface HfTokenizerJson {
   normalizer: null;
   pre_tokenizer: {
     type: "Sequence";
-    pretokenizers: [
-      { type: "Split"; pattern: { Regex: string }; behavior: "Isolated"; invert: false },
-      HfByteLevel,
-    ];
+    pretokenizers: [{ type: "Split"; pattern: { Regex: string }; behavior: "Isolated"; invert: false }, HfByteLevel];
   };
   post_processor: null;
   decoder: HfByteLevel;
   model: {
-    type: "BPE"; dropout: null; unk_token: null; continuing_subword_prefix: null; end_of_word_suffix: null;
-    fuse_unk: false; byte_fallback: false; ignore_merges: false;
+    type: "BPE";
+    dropout: null;
+    unk_token: null;
+    continuing_subword_prefix: null;
+    end_of_word_suffix: null;
+    fuse_unk: false;
+    byte_fallback: false;
+    ignore_merges: false;
     vocab: Record<string, number>;
     merges: [string, string][];
   };
@@ -98,7 +117,10 @@ export class Tokenizer {
     this.#bytes = p.tokens.map((t, id) => (p.added.has(id) ? null : this.#tokenBytes(t, id)));
     BYTE_TO_CHAR.forEach((c, b) => {
       const id = this.#ids.get(c);
-      if (id === undefined || p.added.has(id)) throw new Error(`byte token ${JSON.stringify(c)} (byte 0x${b.toString(16).padStart(2, "0")}) is missing from the vocabulary`);
+      if (id === undefined || p.added.has(id))
+        throw new Error(
+          `byte token ${JSON.stringify(c)} (byte 0x${b.toString(16).padStart(2, "0")}) is missing from the vocabulary`,
+        );
       this.#byteIds[b] = id;
     });
     this.#mergeId = this.#indexMerges();
@@ -110,7 +132,10 @@ export class Tokenizer {
     const tokens: string[] = [...SPECIAL_TOKENS.map((s) => s.content), ...BYTE_TO_CHAR];
     const known = new Set(tokens);
     for (const [a, b] of merges) {
-      if (!known.has(a) || !known.has(b)) throw new Error(`merge (${JSON.stringify(a)}, ${JSON.stringify(b)}) refers to a token not made by an earlier merge`);
+      if (!known.has(a) || !known.has(b))
+        throw new Error(
+          `merge (${JSON.stringify(a)}, ${JSON.stringify(b)}) refers to a token not made by an earlier merge`,
+        );
       if (!known.has(a + b)) tokens.push(a + b);
       known.add(a + b);
     }
@@ -123,7 +148,10 @@ export class Tokenizer {
     try {
       return new Tokenizer(partsFromJson(obj));
     } catch (e) {
-      throw new RecapError(`invalid tokenizer.json: ${(e as Error).message}`, "use a tokenizer.json written by recap (byte-level BPE, Qwen2 pre-tokenizer), or re-export the checkpoint");
+      throw new RecapError(
+        `invalid tokenizer.json: ${(e as Error).message}`,
+        "use a tokenizer.json written by recap (byte-level BPE, Qwen2 pre-tokenizer), or re-export the checkpoint",
+      );
     }
   }
 
@@ -171,7 +199,8 @@ export class Tokenizer {
     let out = "";
     let chunk: number[] = [];
     for (const id of ids) {
-      if (!Number.isInteger(id) || id < 0 || id >= this.#tokens.length) throw new RangeError(`token id ${id} is outside the vocabulary 0..${this.#tokens.length - 1}`);
+      if (!Number.isInteger(id) || id < 0 || id >= this.#tokens.length)
+        throw new RangeError(`token id ${id} is outside the vocabulary 0..${this.#tokens.length - 1}`);
       const bytes = this.#bytes[id];
       if (bytes) {
         for (const b of bytes) chunk.push(b);
@@ -192,9 +221,17 @@ export class Tokenizer {
       version: "1.0",
       truncation: null,
       padding: null,
-      added_tokens: [...this.#added].sort((a, b) => a - b).map((id) => ({
-        id, content: this.#tokens[id]!, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
-      })),
+      added_tokens: [...this.#added]
+        .sort((a, b) => a - b)
+        .map((id) => ({
+          id,
+          content: this.#tokens[id]!,
+          single_word: false,
+          lstrip: false,
+          rstrip: false,
+          normalized: false,
+          special: true,
+        })),
       normalizer: null,
       pre_tokenizer: {
         type: "Sequence",
@@ -206,8 +243,14 @@ export class Tokenizer {
       post_processor: null,
       decoder: { ...byteLevel },
       model: {
-        type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-        fuse_unk: false, byte_fallback: false, ignore_merges: false,
+        type: "BPE",
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: false,
+        byte_fallback: false,
+        ignore_merges: false,
         vocab: Object.fromEntries(this.#tokens.map((t, id) => [t, id])),
         merges: this.#merges.map(([a, b]) => [a, b]),
       },
@@ -218,7 +261,8 @@ export class Tokenizer {
     const out = {} as Record<SpecialName, number>;
     for (const s of SPECIAL_TOKENS) {
       const id = this.#ids.get(s.content);
-      if (id === undefined || !this.#added.has(id)) throw new Error(`special token ${s.content} is missing from added_tokens`);
+      if (id === undefined || !this.#added.has(id))
+        throw new Error(`special token ${s.content} is missing from added_tokens`);
       out[s.name] = id;
     }
     return out;
@@ -238,11 +282,17 @@ export class Tokenizer {
     const mergeId = new Int32Array(this.#merges.length);
     this.#merges.forEach(([a, b], rank) => {
       const where = `merge ${rank} (${JSON.stringify(a)}, ${JSON.stringify(b)})`;
-      const ia = this.#ids.get(a), ib = this.#ids.get(b), im = this.#ids.get(a + b);
-      if (ia === undefined || this.#added.has(ia)) throw new Error(`${where} refers to unknown token ${JSON.stringify(a)}`);
-      if (ib === undefined || this.#added.has(ib)) throw new Error(`${where} refers to unknown token ${JSON.stringify(b)}`);
-      if (im === undefined) throw new Error(`${where}: the merged token ${JSON.stringify(a + b)} is not in the vocabulary`);
-      if (this.#rank.has(ia * n + ib)) throw new Error(`${where} is a duplicate of merge ${this.#rank.get(ia * n + ib)}`);
+      const ia = this.#ids.get(a),
+        ib = this.#ids.get(b),
+        im = this.#ids.get(a + b);
+      if (ia === undefined || this.#added.has(ia))
+        throw new Error(`${where} refers to unknown token ${JSON.stringify(a)}`);
+      if (ib === undefined || this.#added.has(ib))
+        throw new Error(`${where} refers to unknown token ${JSON.stringify(b)}`);
+      if (im === undefined)
+        throw new Error(`${where}: the merged token ${JSON.stringify(a + b)} is not in the vocabulary`);
+      if (this.#rank.has(ia * n + ib))
+        throw new Error(`${where} is a duplicate of merge ${this.#rank.get(ia * n + ib)}`);
       this.#rank.set(ia * n + ib, rank);
       mergeId[rank] = im;
     });
@@ -264,7 +314,8 @@ export class Tokenizer {
 
   /** Merges a pre-token's byte ids: lowest merge rank first, leftmost first on ties. */
   #bpe(sym: number[]): number[] {
-    const n = sym.length, v = this.#tokens.length;
+    const n = sym.length,
+      v = this.#tokens.length;
     if (n < 2) return sym;
     const next = Int32Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
     const prev = Int32Array.from({ length: n }, (_, i) => i - 1);
@@ -277,7 +328,8 @@ export class Tokenizer {
     for (let i = 0; i + 1 < n; i++) consider(i);
     while (heap.size > 0) {
       const key = heap.pop();
-      const rank = Math.floor(key / RANK_SHIFT), l = key - rank * RANK_SHIFT;
+      const rank = Math.floor(key / RANK_SHIFT),
+        l = key - rank * RANK_SHIFT;
       const r = next[l]!;
       if (sym[l]! < 0 || r < 0 || this.#rank.get(sym[l]! * v + sym[r]!) !== rank) continue;
       sym[l] = this.#mergeId[rank]!;
@@ -310,7 +362,8 @@ class MinHeap {
   }
   pop(): number {
     const a = this.#a;
-    const top = a[0]!, last = a.pop()!;
+    const top = a[0]!,
+      last = a.pop()!;
     if (a.length === 0) return top;
     let i = 0;
     for (;;) {
@@ -337,21 +390,34 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 
 /** Checks the parts of tokenizer.json that change how text is split (they must be ours). */
 function checkPipeline(o: Record<string, unknown>): void {
-  if (o.normalizer != null) throw new Error(`normalizer must be null, got ${JSON.stringify(o.normalizer).slice(0, 80)}`);
+  if (o.normalizer != null)
+    throw new Error(`normalizer must be null, got ${JSON.stringify(o.normalizer).slice(0, 80)}`);
   const pre = o.pre_tokenizer;
   const split = isRecord(pre) && Array.isArray(pre.pretokenizers) ? pre.pretokenizers[0] : undefined;
   const bl = isRecord(pre) && Array.isArray(pre.pretokenizers) ? pre.pretokenizers[1] : undefined;
   const regex = isRecord(split) && isRecord(split.pattern) ? split.pattern.Regex : undefined;
-  if (!isRecord(pre) || pre.type !== "Sequence" || !isRecord(split) || split.type !== "Split" || regex !== QWEN2_PATTERN
-    || split.behavior !== "Isolated" || split.invert === true || !isRecord(bl) || bl.type !== "ByteLevel"
-    || bl.use_regex !== false || bl.add_prefix_space === true || (pre.pretokenizers as unknown[]).length !== 2)
+  if (
+    !isRecord(pre) ||
+    pre.type !== "Sequence" ||
+    !isRecord(split) ||
+    split.type !== "Split" ||
+    regex !== QWEN2_PATTERN ||
+    split.behavior !== "Isolated" ||
+    split.invert === true ||
+    !isRecord(bl) ||
+    bl.type !== "ByteLevel" ||
+    bl.use_regex !== false ||
+    bl.add_prefix_space === true ||
+    (pre.pretokenizers as unknown[]).length !== 2
+  )
     throw new Error("pre_tokenizer must be the Qwen2 Split (Isolated) + ByteLevel (use_regex false) sequence");
   if (!isRecord(o.decoder) || o.decoder.type !== "ByteLevel") throw new Error("decoder must be ByteLevel");
 }
 
 function checkModel(m: unknown): { vocab: Record<string, unknown>; merges: unknown[] } {
   if (!isRecord(m)) throw new Error(`missing model (got ${describe(m)})`);
-  if (m.type !== undefined && m.type !== "BPE") throw new Error(`model.type must be "BPE", got ${JSON.stringify(m.type)}`);
+  if (m.type !== undefined && m.type !== "BPE")
+    throw new Error(`model.type must be "BPE", got ${JSON.stringify(m.type)}`);
   if (!isRecord(m.vocab)) throw new Error(`missing model.vocab (got ${describe(m.vocab)})`);
   if (!Array.isArray(m.merges)) throw new Error(`missing model.merges (got ${describe(m.merges)})`);
   if (m.byte_fallback === true) throw new Error("model.byte_fallback must be false");
@@ -374,7 +440,13 @@ function parseAdded(x: unknown): { id: number; content: string }[] {
   if (x === undefined || x === null) return [];
   if (!Array.isArray(x)) throw new Error(`added_tokens must be an array, got ${describe(x)}`);
   return x.map((t: unknown, i) => {
-    if (!isRecord(t) || !Number.isInteger(t.id) || (t.id as number) < 0 || typeof t.content !== "string" || t.content === "")
+    if (
+      !isRecord(t) ||
+      !Number.isInteger(t.id) ||
+      (t.id as number) < 0 ||
+      typeof t.content !== "string" ||
+      t.content === ""
+    )
       throw new Error(`added_tokens[${i}] needs an integer id >= 0 and a non-empty string content`);
     if (t.special === false) throw new Error(`added_tokens[${i}] (${t.content}) must be special`);
     return { id: t.id as number, content: t.content };
@@ -385,18 +457,23 @@ function parseAdded(x: unknown): { id: number; content: string }[] {
 function placeTokens(vocab: Record<string, unknown>, added: { id: number; content: string }[]): string[] {
   const tokens: string[] = [];
   const put = (t: string, id: unknown, where: string) => {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new Error(`${where} ${JSON.stringify(t)} has id ${JSON.stringify(id)}, not an integer >= 0`);
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new Error(`${where} ${JSON.stringify(t)} has id ${JSON.stringify(id)}, not an integer >= 0`);
     const prev = tokens[id as number];
-    if (prev !== undefined && prev !== t) throw new Error(`duplicate id ${id}: ${JSON.stringify(prev)} and ${JSON.stringify(t)}`);
+    if (prev !== undefined && prev !== t)
+      throw new Error(`duplicate id ${id}: ${JSON.stringify(prev)} and ${JSON.stringify(t)}`);
     tokens[id as number] = t;
   };
   for (const [t, id] of Object.entries(vocab)) put(t, id, "model.vocab token");
   for (const a of added) {
     const inVocab = Object.hasOwn(vocab, a.content) ? vocab[a.content] : undefined;
-    if (inVocab !== undefined && inVocab !== a.id) throw new Error(`added token ${a.content} has id ${a.id} but model.vocab says ${JSON.stringify(inVocab)}`);
+    if (inVocab !== undefined && inVocab !== a.id)
+      throw new Error(`added token ${a.content} has id ${a.id} but model.vocab says ${JSON.stringify(inVocab)}`);
     put(a.content, a.id, "added token");
   }
-  for (let id = 0; id < tokens.length; id++) if (tokens[id] === undefined) throw new Error(`ids must be 0..${tokens.length - 1} without gaps: id ${id} is missing`);
+  for (let id = 0; id < tokens.length; id++)
+    if (tokens[id] === undefined)
+      throw new Error(`ids must be 0..${tokens.length - 1} without gaps: id ${id} is missing`);
   return tokens;
 }
 

@@ -21,8 +21,13 @@ export interface LmStepStats extends StepStats {
 
 /** dLoss/dlogp for loss = -sum(w * logp) / norm, norm = sum(w) unless given (a micro-batch of a
  *  larger batch passes the whole batch's sum). Returns the loss, and -sum(w * logp) as `sum`. */
-export function crossEntropyGrad(logprobs: Float32Array, weights: Float32Array, norm?: number): { loss: number; dLogp: Float32Array; tokens: number; sum: number } {
-  let wsum = 0, lsum = 0;
+export function crossEntropyGrad(
+  logprobs: Float32Array,
+  weights: Float32Array,
+  norm?: number,
+): { loss: number; dLogp: Float32Array; tokens: number; sum: number } {
+  let wsum = 0,
+    lsum = 0;
   for (let i = 0; i < weights.length; i++) {
     wsum += weights[i]!;
     lsum -= weights[i]! * logprobs[i]!;
@@ -43,13 +48,17 @@ export function lengthBuckets(batch: LmBatch, k: number): LmBatch[] {
     for (let t = T - 1; t >= 0; t--) if (batch.weights[b * T + t] !== 0) return t + 1;
     return 0;
   });
-  const order = len.map((_, b) => b).filter((b) => len[b]! > 0).sort((x, y) => len[x]! - len[y]! || x - y);
+  const order = len
+    .map((_, b) => b)
+    .filter((b) => len[b]! > 0)
+    .sort((x, y) => len[x]! - len[y]! || x - y);
   const per = Math.ceil(order.length / Math.max(1, k));
   const parts: LmBatch[] = [];
   for (let s = 0; s < order.length; s += per) {
     const rows = order.slice(s, s + per);
     const Tg = len[rows[rows.length - 1]!]!;
-    const ids = new Int32Array(rows.length * Tg), targets = new Int32Array(rows.length * Tg); // (Bg, Tg)
+    const ids = new Int32Array(rows.length * Tg),
+      targets = new Int32Array(rows.length * Tg); // (Bg, Tg)
     const weights = new Float32Array(rows.length * Tg); // (Bg, Tg)
     rows.forEach((b, r) => {
       ids.set(batch.ids.subarray(b * T, b * T + Tg), r * Tg);

@@ -61,7 +61,10 @@ export function prefillRole(source: PromptSource, aligned: boolean): PrefillRole
     case "math":
       return null;
     default:
-      throw new RecapError(`unknown prompt source "${String(source)}"`, `valid sources are: ${PROMPT_SOURCES.join(", ")}`);
+      throw new RecapError(
+        `unknown prompt source "${String(source)}"`,
+        `valid sources are: ${PROMPT_SOURCES.join(", ")}`,
+      );
   }
 }
 
@@ -79,14 +82,27 @@ function indicesWhere(items: readonly { source: PromptSource }[], keep: (s: Prom
 
 /** Indices (ascending) of the prompts that get a prefill: round(alpha * eligible) of them. */
 export function selectPrefilled(items: readonly { source: PromptSource }[], alpha: number, rng: Rng): number[] {
-  if (!(alpha >= 0 && alpha <= 1)) throw new RecapError(`alpha must be in [0, 1], got ${alpha}`, "the paper's default is 0.5");
-  return chooseFraction(indicesWhere(items, (s) => prefillRole(s, false) !== null), alpha, rng); // (E) non-math prompts
+  if (!(alpha >= 0 && alpha <= 1))
+    throw new RecapError(`alpha must be in [0, 1], got ${alpha}`, "the paper's default is 0.5");
+  return chooseFraction(
+    indicesWhere(items, (s) => prefillRole(s, false) !== null),
+    alpha,
+    rng,
+  ); // (E) non-math prompts
 }
 
 /** Indices (ascending) of the math prompts that get a pi_math prefill: round(mathAlpha * M). */
 export function selectMathPrefilled(items: readonly { source: PromptSource }[], mathAlpha: number, rng: Rng): number[] {
-  if (!(mathAlpha >= 0 && mathAlpha <= 1)) throw new RecapError(`math_alpha must be in [0, 1], got ${mathAlpha}`, "0 is the paper's setting (math never prefilled)");
-  return chooseFraction(indicesWhere(items, (s) => s === "math"), mathAlpha, rng); // (M) math prompts
+  if (!(mathAlpha >= 0 && mathAlpha <= 1))
+    throw new RecapError(
+      `math_alpha must be in [0, 1], got ${mathAlpha}`,
+      "0 is the paper's setting (math never prefilled)",
+    );
+  return chooseFraction(
+    indicesWhere(items, (s) => s === "math"),
+    mathAlpha,
+    rng,
+  ); // (M) math prompts
 }
 
 export interface BuildOptions {
@@ -97,9 +113,13 @@ export interface BuildOptions {
 
 /** The mixture: every item, with its prefill or null. Sources are checked before any is called. */
 export async function buildMixture<I extends PromptItem>(
-  items: readonly I[], sources: PrefillSources<I>, cfg: RecapDataConfig, opts: BuildOptions,
+  items: readonly I[],
+  sources: PrefillSources<I>,
+  cfg: RecapDataConfig,
+  opts: BuildOptions,
 ): Promise<MixtureRow<I>[]> {
-  if (cfg.unit === "tokens" && !opts.tokenizer) throw new RecapError("prefill unit \"tokens\" needs the policy's tokenizer", "pass a tokenizer or use unit \"words\"");
+  if (cfg.unit === "tokens" && !opts.tokenizer)
+    throw new RecapError('prefill unit "tokens" needs the policy\'s tokenizer', 'pass a tokenizer or use unit "words"');
   const root = new Rng(opts.seed);
   const chosen = selectPrefilled(items, cfg.alpha, root.fork(0));
   const roles = new Map<number, PrefillRole>(chosen.map((i) => [i, prefillRole(items[i]!.source, cfg.aligned)!]));
@@ -108,8 +128,11 @@ export async function buildMixture<I extends PromptItem>(
     if (!sources[role])
       throw new RecapError(
         `no prefill source for ${role}`,
-        role === "pi_math" ? "math_alpha > 0 needs a pi_math source (the world's math rows carry one from recap-world/3)"
-          : cfg.aligned ? "the aligned ablation needs pi_safe and pi_help sources" : "give pi_harm and pi_refuse sources",
+        role === "pi_math"
+          ? "math_alpha > 0 needs a pi_math source (the world's math rows carry one from recap-world/3)"
+          : cfg.aligned
+            ? "the aligned ablation needs pi_safe and pi_help sources"
+            : "give pi_harm and pi_refuse sources",
       );
   const streams = root.fork(1);
   const rows: MixtureRow<I>[] = [];
@@ -121,16 +144,32 @@ export async function buildMixture<I extends PromptItem>(
       continue;
     }
     const res = await sources[role]!.prefill(item, streams.fork(i));
-    const body = cfg.think_open !== "" && res.text.startsWith(cfg.think_open) ? res.text.slice(cfg.think_open.length) : res.text;
+    const body =
+      cfg.think_open !== "" && res.text.startsWith(cfg.think_open) ? res.text.slice(cfg.think_open.length) : res.text;
     const cut = truncatePrefill(body, { unit: cfg.unit, l_pre: cfg.l_pre, tokenizer: opts.tokenizer });
-    rows.push({ item, prefill: { text: cfg.think_open + cut.text, role, sourceId: res.sourceId, count: cut.count, unit: cfg.unit, complete: cut.complete } });
+    rows.push({
+      item,
+      prefill: {
+        text: cfg.think_open + cut.text,
+        role,
+        sourceId: res.sourceId,
+        count: cut.count,
+        unit: cfg.unit,
+        complete: cut.complete,
+      },
+    });
   }
   return rows;
 }
 
 /** Per prompt source: how many items, how many prefilled. */
-export function mixtureCounts<I extends PromptItem>(rows: readonly MixtureRow<I>[]): Record<PromptSource, { total: number; prefilled: number }> {
-  const out = Object.fromEntries(PROMPT_SOURCES.map((s) => [s, { total: 0, prefilled: 0 }])) as Record<PromptSource, { total: number; prefilled: number }>;
+export function mixtureCounts<I extends PromptItem>(
+  rows: readonly MixtureRow<I>[],
+): Record<PromptSource, { total: number; prefilled: number }> {
+  const out = Object.fromEntries(PROMPT_SOURCES.map((s) => [s, { total: 0, prefilled: 0 }])) as Record<
+    PromptSource,
+    { total: number; prefilled: number }
+  >;
   for (const r of rows) {
     const c = out[r.item.source];
     c.total++;

@@ -19,7 +19,9 @@ export function policyMessages(prompt: string, prefill: string | null, system?: 
 /** The text the policy continues: the generation prompt, or the chat cut after the prefill. */
 export function renderPolicyPrompt(prompt: string, prefill: string | null, system?: string): string {
   const msgs = policyMessages(prompt, prefill, system);
-  return prefill === null ? renderChat(msgs, { addGenerationPrompt: true }) : renderChat(msgs, { continueFinalMessage: true });
+  return prefill === null
+    ? renderChat(msgs, { addGenerationPrompt: true })
+    : renderChat(msgs, { continueFinalMessage: true });
 }
 
 export interface PolicyPromptIds {
@@ -28,13 +30,23 @@ export interface PolicyPromptIds {
 }
 
 /** Token ids of the prompt and of the prefill, checked to concatenate to the full rendering. */
-export function encodePolicyPrompt(tok: Tokenizer, prompt: string, prefill: string | null, system?: string): PolicyPromptIds {
+export function encodePolicyPrompt(
+  tok: Tokenizer,
+  prompt: string,
+  prefill: string | null,
+  system?: string,
+): PolicyPromptIds {
   const promptIds = tok.encode(renderPolicyPrompt(prompt, null, system)); // (P)
   if (prefill === null) return { promptIds, prefillIds: [] };
   const prefillIds = tok.encode(prefill); // (F)
   const full = tok.encode(renderPolicyPrompt(prompt, prefill, system)); // (P + F) if all is well
-  const same = full.length === promptIds.length + prefillIds.length && full.every((id, i) => id === (i < promptIds.length ? promptIds[i] : prefillIds[i - promptIds.length]));
+  const same =
+    full.length === promptIds.length + prefillIds.length &&
+    full.every((id, i) => id === (i < promptIds.length ? promptIds[i] : prefillIds[i - promptIds.length]));
   if (!same)
-    throw new RecapError("the prompt and the prefill do not tokenize separately under this chat template", "the generation prompt must end with a special token (e.g. <|assistant|>)");
+    throw new RecapError(
+      "the prompt and the prefill do not tokenize separately under this chat template",
+      "the generation prompt must end with a special token (e.g. <|assistant|>)",
+    );
   return { promptIds, prefillIds };
 }

@@ -60,7 +60,10 @@ export function samplerSource<I extends { prompt: string }>(opts: SamplerSourceO
       const ids = [...promptIds, ...prefillIds]; // (P + F) the prompt and the opened thinking
       const left = opts.model.config.max_position_embeddings - ids.length;
       if (left < 1)
-        throw new RecapError(`prompt of ${ids.length} tokens leaves no room to generate in the ${opts.model.config.max_position_embeddings}-token context of source "${opts.id}"`, "use shorter prompts or a model with a longer context");
+        throw new RecapError(
+          `prompt of ${ids.length} tokens leaves no room to generate in the ${opts.model.config.max_position_embeddings}-token context of source "${opts.id}"`,
+          "use shorter prompts or a model with a longer context",
+        );
       const [r] = sample(opts.model, [ids], {
         maxNewTokens: Math.min(opts.maxNewTokens, left),
         temperature: opts.temperature ?? 1,
@@ -71,7 +74,8 @@ export function samplerSource<I extends { prompt: string }>(opts: SamplerSourceO
         vocabLimit: tok.vocabSize,
       });
       const tokens = r!.tokens;
-      const body = r!.finishReason === "stop" && stops.includes(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
+      const body =
+        r!.finishReason === "stop" && stops.includes(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
       return { text: beforeEndThink(think_open + tok.decode(body)), sourceId: opts.id };
     },
   };

@@ -51,7 +51,11 @@ export interface PrefillCut {
 }
 
 function checkLPre(l_pre: number): void {
-  if (!Number.isInteger(l_pre) || l_pre < 0) throw new RecapError(`l_pre must be an integer >= 0, got ${l_pre}`, "set l_pre to a number of words (or tokens), e.g. 25");
+  if (!Number.isInteger(l_pre) || l_pre < 0)
+    throw new RecapError(
+      `l_pre must be an integer >= 0, got ${l_pre}`,
+      "set l_pre to a number of words (or tokens), e.g. 25",
+    );
 }
 
 function escapeRegex(s: string): string {
@@ -59,7 +63,8 @@ function escapeRegex(s: string): string {
 }
 
 /** Characters of scripts written without spaces between words. */
-const SPACELESS = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]/u;
+const SPACELESS =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}\p{Script=Tibetan}]/u;
 const SEGMENTER = new Intl.Segmenter("und", { granularity: "word" });
 
 /** The start offsets (within `run`) of its words: the run's start, then the start of every
@@ -96,7 +101,9 @@ function units(text: string, specials: readonly string[]): { start: number; end:
     if (all.includes(m[0])) out.push({ start: at, end, special: m[0] });
     else {
       const starts = wordStarts(m[0]);
-      starts.forEach((s, i) => out.push({ start: at + s, end: i + 1 < starts.length ? at + starts[i + 1]! : end, special: null }));
+      starts.forEach((s, i) =>
+        out.push({ start: at + s, end: i + 1 < starts.length ? at + starts[i + 1]! : end, special: null }),
+      );
     }
     at = end;
   }
@@ -106,7 +113,8 @@ function units(text: string, specials: readonly string[]): { start: number; end:
 /** The longest prefix of `text` with at most l_pre words, before the first `</think>`. */
 export function truncateWords(text: string, l_pre: number, specials: readonly string[] = DEFAULT_SPECIALS): PrefillCut {
   checkLPre(l_pre);
-  let count = 0, end = 0;
+  let count = 0,
+    end = 0;
   for (const u of units(text, specials)) {
     if (u.special === END_THINK) return { text: text.slice(0, end), count, complete: true };
     if (u.special === null) {
@@ -150,7 +158,11 @@ export interface TruncateOptions {
 export function truncatePrefill(text: string, opts: TruncateOptions): PrefillCut {
   if (opts.unit === "words") return truncateWords(text, opts.l_pre);
   if (opts.unit === "tokens") {
-    if (!opts.tokenizer) throw new RecapError("prefill unit \"tokens\" needs a tokenizer", "pass the policy's tokenizer, or use unit \"words\"");
+    if (!opts.tokenizer)
+      throw new RecapError(
+        'prefill unit "tokens" needs a tokenizer',
+        'pass the policy\'s tokenizer, or use unit "words"',
+      );
     return truncateTokens(text, opts.l_pre, opts.tokenizer);
   }
   throw new RecapError(`unknown prefill unit "${String(opts.unit)}"`, "valid units are: words, tokens");

@@ -64,10 +64,18 @@ export type JudgeConfig = z.infer<typeof JudgeConfigSchema>;
 /** The eval graders' endpoint type, from the snake_case config. */
 export function judgeEndpoint(j: JudgeConfig): JudgeEndpoint {
   return {
-    url: j.url, model: j.model, api: j.api, temperature: j.temperature, maxTokens: j.max_tokens,
+    url: j.url,
+    model: j.model,
+    api: j.api,
+    temperature: j.temperature,
+    maxTokens: j.max_tokens,
     ...(j.extra_body ? { extraBody: j.extra_body } : {}),
     http: HttpOptionsSchema.parse({
-      timeoutMs: j.timeout_ms, retries: j.retries, backoffMs: j.backoff_ms, concurrency: j.concurrency, ...(j.api_key ? { apiKey: j.api_key } : {}),
+      timeoutMs: j.timeout_ms,
+      retries: j.retries,
+      backoffMs: j.backoff_ms,
+      concurrency: j.concurrency,
+      ...(j.api_key ? { apiKey: j.api_key } : {}),
     }),
   };
 }
@@ -113,11 +121,19 @@ export const RewardServerConfigSchema = z
     /** Most items in one request (a larger one is refused with 413). Default 4096. */
     max_items: z.number().int().positive().default(4096),
     /** Most bytes in one request body (413 beyond). Default 16 MiB. */
-    max_body_bytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+    max_body_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(16 * 1024 * 1024),
     /** Most bytes of request bodies held by all requests in flight together (a request that would
      *  pass it gets 503 and may retry): bounds the server's memory however many clients send at
      *  once (16 concurrent 15 MiB bodies reached 405 MB). Default 64 MiB. */
-    max_total_body_bytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+    max_total_body_bytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(64 * 1024 * 1024),
     /** Worker threads that verify math answers off the event loop, each answer under
      *  math_timeout_ms (a late one scores 0 with the reason; /health and other requests are never
      *  held by it). 0: verify on the event loop (bounded, but a slow answer holds the server). Default 1. */
@@ -132,18 +148,43 @@ export const RewardServerConfigSchema = z
     over_refusal: OverRefusalRouteSchema.optional(),
   })
   .superRefine((c, ctx) => {
-    const routes = new Set(["math", "world", ...(c.safety ? ["safety"] : []), ...(c.over_refusal ? ["over_refusal"] : [])]);
+    const routes = new Set([
+      "math",
+      "world",
+      ...(c.safety ? ["safety"] : []),
+      ...(c.over_refusal ? ["over_refusal"] : []),
+    ]);
     const known = [...routes].join(", ");
     const target = (name: string) => c.aliases[name] ?? name;
     if (!routes.has(target(c.default_route)))
-      ctx.addIssue({ code: "custom", path: ["default_route"], message: `"${c.default_route}" is not a route here (routes: ${known}; safety / over_refusal need their section)` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["default_route"],
+        message: `"${c.default_route}" is not a route here (routes: ${known}; safety / over_refusal need their section)`,
+      });
     if (c.max_total_body_bytes < c.max_body_bytes)
-      ctx.addIssue({ code: "custom", path: ["max_total_body_bytes"], message: `must be at least max_body_bytes (${c.max_body_bytes}), or no request of the largest size is ever served` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["max_total_body_bytes"],
+        message: `must be at least max_body_bytes (${c.max_body_bytes}), or no request of the largest size is ever served`,
+      });
     for (const [from, to] of Object.entries(c.aliases))
-      if (!routes.has(to)) ctx.addIssue({ code: "custom", path: ["aliases", from], message: `"${to}" is not a route here (routes: ${known})` });
-    for (const [name, r] of [["safety", c.safety], ["over_refusal", c.over_refusal]] as const)
+      if (!routes.has(to))
+        ctx.addIssue({
+          code: "custom",
+          path: ["aliases", from],
+          message: `"${to}" is not a route here (routes: ${known})`,
+        });
+    for (const [name, r] of [
+      ["safety", c.safety],
+      ["over_refusal", c.over_refusal],
+    ] as const)
       if (r && r.endpoint.api === "completions" && !r.endpoint.chat_template)
-        ctx.addIssue({ code: "custom", path: [name, "endpoint", "chat_template"], message: "api completions needs the judge's chat_template file" });
+        ctx.addIssue({
+          code: "custom",
+          path: [name, "endpoint", "chat_template"],
+          message: "api completions needs the judge's chat_template file",
+        });
   });
 
 export type RewardServerConfig = z.infer<typeof RewardServerConfigSchema>;
@@ -152,7 +193,10 @@ export type RewardServerConfigInput = z.input<typeof RewardServerConfigSchema>;
 /** The config with judge chat_template paths made absolute against `dir` (the config's folder). */
 export function resolveRewardConfigPaths(c: RewardServerConfig, dir: string): RewardServerConfig {
   const fix = <R extends { endpoint: JudgeConfig }>(r: R | undefined): R | undefined =>
-    r?.endpoint.chat_template ? { ...r, endpoint: { ...r.endpoint, chat_template: path.resolve(dir, r.endpoint.chat_template) } } : r;
-  const safety = fix(c.safety), over_refusal = fix(c.over_refusal);
+    r?.endpoint.chat_template
+      ? { ...r, endpoint: { ...r.endpoint, chat_template: path.resolve(dir, r.endpoint.chat_template) } }
+      : r;
+  const safety = fix(c.safety),
+    over_refusal = fix(c.over_refusal);
   return { ...c, ...(safety ? { safety } : {}), ...(over_refusal ? { over_refusal } : {}) };
 }

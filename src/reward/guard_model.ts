@@ -20,10 +20,18 @@ export class WorldGuard {
   readonly yesId: number;
   readonly noId: number;
 
-  constructor(readonly model: Llama, readonly tokenizer: Tokenizer, readonly source: string) {
-    const yes = tokenizer.encode(GUARD_YES), no = tokenizer.encode(GUARD_NO);
+  constructor(
+    readonly model: Llama,
+    readonly tokenizer: Tokenizer,
+    readonly source: string,
+  ) {
+    const yes = tokenizer.encode(GUARD_YES),
+      no = tokenizer.encode(GUARD_NO);
     if (yes.length === 0 || no.length === 0 || yes[0] === no[0])
-      throw new RecapError(`guard ${source}: "${GUARD_YES}" and "${GUARD_NO}" do not start with different tokens`, "train the guard from a world base (configs/world-guard.yaml)");
+      throw new RecapError(
+        `guard ${source}: "${GUARD_YES}" and "${GUARD_NO}" do not start with different tokens`,
+        "train the guard from a world base (configs/world-guard.yaml)",
+      );
     this.yesId = yes[0]!;
     this.noId = no[0]!;
   }
@@ -31,7 +39,11 @@ export class WorldGuard {
   /** Loads a guard checkpoint (a `recap sft` run's checkpoint folder). */
   static async load(dir: string, kernels?: string): Promise<WorldGuard> {
     const ck = await loadCheckpoint(dir);
-    return new WorldGuard(new Llama(ck.config, ck.params, selectKernels(kernels)), Tokenizer.fromJSON(ck.tokenizerJson), dir);
+    return new WorldGuard(
+      new Llama(ck.config, ck.params, selectKernels(kernels)),
+      Tokenizer.fromJSON(ck.tokenizerJson),
+      dir,
+    );
   }
 
   /** P(yes) for each pair, in order. */
@@ -39,7 +51,11 @@ export class WorldGuard {
     const ctx = this.model.config.max_position_embeddings;
     const ids = pairs.map((p, i) => {
       const t = this.tokenizer.encode(guardPrompt(p.request, p.response));
-      if (t.length >= ctx) throw new RecapError(`guard ${this.source}: pair ${i} has ${t.length} tokens, the guard's context is ${ctx}`, "shorten the response (the policy's answers fit the world's context)");
+      if (t.length >= ctx)
+        throw new RecapError(
+          `guard ${this.source}: pair ${i} has ${t.length} tokens, the guard's context is ${ctx}`,
+          "shorten the response (the policy's answers fit the world's context)",
+        );
       return t;
     });
     const out: number[] = [];
@@ -48,15 +64,23 @@ export class WorldGuard {
   }
 
   private batch(rows: number[][]): number[] {
-    const m = this.model, V = m.config.vocab_size;
-    const B = rows.length, P = Math.max(...rows.map((r) => r.length));
+    const m = this.model,
+      V = m.config.vocab_size;
+    const B = rows.length,
+      P = Math.max(...rows.map((r) => r.length));
     return withScope(m.kernels, () => {
       const ids = new Int32Array(B * P); // (B, P) left-padded
       rows.forEach((r, b) => ids.set(r, b * P + (P - r.length)));
-      const cache = new KVCache(m, B, P, Int32Array.from(rows, (r) => P - r.length));
+      const cache = new KVCache(
+        m,
+        B,
+        P,
+        Int32Array.from(rows, (r) => P - r.length),
+      );
       const logits = inferStep(m, cache, ids, P); // (B, V) the next token after each prompt
       return rows.map((_, b) => {
-        const ly = logits[b * V + this.yesId]!, ln = logits[b * V + this.noId]!;
+        const ly = logits[b * V + this.yesId]!,
+          ln = logits[b * V + this.noId]!;
         return 1 / (1 + Math.exp(ln - ly)); // p(yes) / (p(yes) + p(no))
       });
     });

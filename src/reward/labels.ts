@@ -36,25 +36,45 @@ function answerOf(v: unknown, where: string): string | undefined {
   throw new LabelError(`${where}: "answer" must be a string or a number`);
 }
 
-function fromObject(o: Record<string, unknown>, defaultRoute: string, aliases: Readonly<Record<string, string>>, where: string): ParsedLabel {
+function fromObject(
+  o: Record<string, unknown>,
+  defaultRoute: string,
+  aliases: Readonly<Record<string, string>>,
+  where: string,
+): ParsedLabel {
   const ds = o["datasource"] ?? o["data_source"];
-  if (ds !== undefined && (typeof ds !== "string" || ds === "")) throw new LabelError(`${where}: "datasource" must be a non-empty string`);
+  if (ds !== undefined && (typeof ds !== "string" || ds === ""))
+    throw new LabelError(`${where}: "datasource" must be a non-empty string`);
   const datasource = (ds as string | undefined) ?? defaultRoute;
   const prompt = o["prompt"];
   if (prompt !== undefined && typeof prompt !== "string") throw new LabelError(`${where}: "prompt" must be a string`);
   const answer = answerOf(o["answer"], where);
   return {
-    route: aliases[datasource] ?? datasource, datasource, fields: o,
-    ...(answer !== undefined ? { answer } : {}), ...(prompt !== undefined ? { prompt } : {}),
+    route: aliases[datasource] ?? datasource,
+    datasource,
+    fields: o,
+    ...(answer !== undefined ? { answer } : {}),
+    ...(prompt !== undefined ? { prompt } : {}),
   };
 }
 
 /** Reads one label (a string, a JSON string, an object, or null). Throws LabelError. */
-export function parseLabel(label: unknown, defaultRoute: string, aliases: Readonly<Record<string, string>> = {}, where = "label"): ParsedLabel {
-  if (label === undefined || label === null) return { route: aliases[defaultRoute] ?? defaultRoute, datasource: defaultRoute, fields: {} };
-  if (typeof label === "object" && !Array.isArray(label)) return fromObject(label as Record<string, unknown>, defaultRoute, aliases, where);
-  if (typeof label === "number" && Number.isFinite(label)) return parseLabel(String(label), defaultRoute, aliases, where);
-  if (typeof label !== "string") throw new LabelError(`${where} must be a string (or a JSON object in a string), got ${Array.isArray(label) ? "an array" : typeof label}`);
+export function parseLabel(
+  label: unknown,
+  defaultRoute: string,
+  aliases: Readonly<Record<string, string>> = {},
+  where = "label",
+): ParsedLabel {
+  if (label === undefined || label === null)
+    return { route: aliases[defaultRoute] ?? defaultRoute, datasource: defaultRoute, fields: {} };
+  if (typeof label === "object" && !Array.isArray(label))
+    return fromObject(label as Record<string, unknown>, defaultRoute, aliases, where);
+  if (typeof label === "number" && Number.isFinite(label))
+    return parseLabel(String(label), defaultRoute, aliases, where);
+  if (typeof label !== "string")
+    throw new LabelError(
+      `${where} must be a string (or a JSON object in a string), got ${Array.isArray(label) ? "an array" : typeof label}`,
+    );
   if (label.trimStart().startsWith("{")) {
     let v: unknown;
     try {

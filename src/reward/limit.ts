@@ -24,7 +24,8 @@ export class Limiter {
       return await fn();
     } finally {
       const next = this.waiting.shift();
-      if (next) next(); // the slot passes straight to the next waiter (active stays the same)
+      if (next)
+        next(); // the slot passes straight to the next waiter (active stays the same)
       else this.active--;
     }
   }

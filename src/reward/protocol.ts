@@ -29,27 +29,44 @@ export const OpenRlhfRequestSchema = z.object({
   labels: z.array(z.union([z.string(), z.null()])).optional(),
 });
 
-export const JsonItemSchema = z.object({
-  response: z.string().optional(),
-  query: z.string().optional(),
-  prompt: z.string().optional(),
-  label: labelValue,
-  datasource: z.string().min(1).optional(),
-}).refine((it) => (it.response === undefined) !== (it.query === undefined), { message: "give exactly one of response or query" });
+export const JsonItemSchema = z
+  .object({
+    response: z.string().optional(),
+    query: z.string().optional(),
+    prompt: z.string().optional(),
+    label: labelValue,
+    datasource: z.string().min(1).optional(),
+  })
+  .refine((it) => (it.response === undefined) !== (it.query === undefined), {
+    message: "give exactly one of response or query",
+  });
 
 export const JsonRequestSchema = z.object({ items: z.array(JsonItemSchema).min(1) });
 
 function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "the request body must be a JSON object", "invalid_request_error", null, "invalid_value");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new ApiError(400, "the request body must be a JSON object", "invalid_request_error", null, "invalid_value");
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const param = issue.path.map(String).join(".") || null;
-  throw new ApiError(400, `invalid ${param ?? "body"}: ${issue.message}`, "invalid_request_error", param, "invalid_value");
+  throw new ApiError(
+    400,
+    `invalid ${param ?? "body"}: ${issue.message}`,
+    "invalid_request_error",
+    param,
+    "invalid_value",
+  );
 }
 
 function tooMany(n: number, max: number): ApiError {
-  return new ApiError(413, `${n} items in one request; at most ${max} (split the batch, or raise max_items)`, "invalid_request_error", null, "too_many_items");
+  return new ApiError(
+    413,
+    `${n} items in one request; at most ${max} (split the batch, or raise max_items)`,
+    "invalid_request_error",
+    null,
+    "too_many_items",
+  );
 }
 
 /** The rollouts of an OpenRLHF /get_reward body (none for the empty per-URL batch). */
@@ -57,10 +74,23 @@ export function openRlhfItems(body: unknown, maxItems: number): RolloutItem[] {
   const b = parse(OpenRlhfRequestSchema, body);
   const query = typeof b.query === "string" ? [b.query] : b.query;
   if (query.length > maxItems) throw tooMany(query.length, maxItems);
-  for (const [name, list] of [["prompts", b.prompts], ["labels", b.labels]] as const)
+  for (const [name, list] of [
+    ["prompts", b.prompts],
+    ["labels", b.labels],
+  ] as const)
     if (list && list.length !== query.length)
-      throw new ApiError(400, `${name} has ${list.length} entries but query has ${query.length}`, "invalid_request_error", name, "invalid_value");
-  return query.map((q, i) => ({ query: q, ...(b.prompts ? { prompt: b.prompts[i]! } : {}), label: b.labels?.[i] ?? null }));
+      throw new ApiError(
+        400,
+        `${name} has ${list.length} entries but query has ${query.length}`,
+        "invalid_request_error",
+        name,
+        "invalid_value",
+      );
+  return query.map((q, i) => ({
+    query: q,
+    ...(b.prompts ? { prompt: b.prompts[i]! } : {}),
+    label: b.labels?.[i] ?? null,
+  }));
 }
 
 /** The rollouts of a /v1/reward body. */
@@ -68,7 +98,8 @@ export function jsonItems(body: unknown, maxItems: number): RolloutItem[] {
   const b = parse(JsonRequestSchema, body);
   if (b.items.length > maxItems) throw tooMany(b.items.length, maxItems);
   return b.items.map((it) => ({
-    query: (it.response ?? it.query)!, label: it.label ?? null,
+    query: (it.response ?? it.query)!,
+    label: it.label ?? null,
     ...(it.query !== undefined && it.prompt !== undefined ? { prompt: it.prompt } : {}),
     ...(it.response !== undefined && it.prompt !== undefined ? { userPrompt: it.prompt } : {}),
     ...(it.datasource !== undefined ? { datasource: it.datasource } : {}),
@@ -76,7 +107,11 @@ export function jsonItems(body: unknown, maxItems: number): RolloutItem[] {
 }
 
 /** OpenRLHF's reply shape. */
-export function openRlhfReply(results: RewardResult[]): { rewards: number[]; scores: number[]; extra_logs: Record<string, number[]> } {
+export function openRlhfReply(results: RewardResult[]): {
+  rewards: number[];
+  scores: number[];
+  extra_logs: Record<string, number[]>;
+} {
   if (results.length === 0) return { rewards: [], scores: [], extra_logs: {} };
   return {
     rewards: results.map((r) => r.reward),

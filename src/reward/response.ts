@@ -14,7 +14,15 @@
 
 /** End-of-turn and padding texts of common model families, stripped from the end of a response. */
 export const DEFAULT_EOS_STRINGS: readonly string[] = [
-  "<｜end▁of▁sentence｜>", "<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<|endoftext|>", "<|end|>", "</s>", "<eos>", "<pad>",
+  "<｜end▁of▁sentence｜>",
+  "<|im_end|>",
+  "<|eot_id|>",
+  "<|end_of_text|>",
+  "<|endoftext|>",
+  "<|end|>",
+  "</s>",
+  "<eos>",
+  "<pad>",
 ];
 
 export interface ResponseOptions {
@@ -26,7 +34,11 @@ export interface ResponseOptions {
   eosStrings: readonly string[];
 }
 
-export const DEFAULT_RESPONSE_OPTIONS: ResponseOptions = { thinkEnd: "</think>", requireThink: true, eosStrings: DEFAULT_EOS_STRINGS };
+export const DEFAULT_RESPONSE_OPTIONS: ResponseOptions = {
+  thinkEnd: "</think>",
+  requireThink: true,
+  eosStrings: DEFAULT_EOS_STRINGS,
+};
 
 export interface SplitRollout {
   /** What the policy generated (the query without its prompt). */
@@ -58,7 +70,11 @@ export function stripEos(text: string, eosStrings: readonly string[]): string {
 }
 
 /** Splits a rollout into the generated text and its final response (see the module comment). */
-export function splitRollout(query: string, prompt: string | undefined, o: ResponseOptions = DEFAULT_RESPONSE_OPTIONS): SplitRollout {
+export function splitRollout(
+  query: string,
+  prompt: string | undefined,
+  o: ResponseOptions = DEFAULT_RESPONSE_OPTIONS,
+): SplitRollout {
   const generated = generatedPart(query, prompt);
   const at = generated.lastIndexOf(o.thinkEnd);
   if (at < 0) {

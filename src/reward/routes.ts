@@ -75,7 +75,10 @@ function checkMathLabel(label: ParsedLabel): void {
 }
 
 function mathOutput(v: Verdict): RouteOutput {
-  return { reward: v.correct ? 1 : 0, details: { extracted: v.extracted, method: v.method, ...(v.reason ? { reason: v.reason } : {}) } };
+  return {
+    reward: v.correct ? 1 : 0,
+    details: { extracted: v.extracted, method: v.method, ...(v.reason ? { reason: v.reason } : {}) },
+  };
 }
 
 /** The math route verifying in-process (bounded by math_bounds.ts, but on the caller's thread). */
@@ -107,7 +110,8 @@ function worldItem(label: ParsedLabel): JudgeItem {
   if (l !== "harmful" && l !== "benign" && l !== "math")
     throw new RouteInputError(`route world needs "label": harmful, benign or math in the JSON label`);
   const item: JudgeItem = { label: l };
-  for (const k of ["action", "object", "source"] as const) if (typeof f[k] === "string") (item as unknown as Record<string, unknown>)[k] = f[k];
+  for (const k of ["action", "object", "source"] as const)
+    if (typeof f[k] === "string") (item as unknown as Record<string, unknown>)[k] = f[k];
   const answer = f["answer"];
   if (answer !== undefined) {
     const n = typeof answer === "number" ? answer : Number(answer);
@@ -123,15 +127,26 @@ export const worldRoute: RewardRoute = {
   check: (label) => void worldItem(label),
   score({ label, generated }) {
     const { reward, judgement } = worldReward(worldItem(label), generated);
-    return { reward, details: { outcome: judgement.outcome, ...(judgement.problem ? { problem: judgement.problem } : {}) } };
+    return {
+      reward,
+      details: { outcome: judgement.outcome, ...(judgement.problem ? { problem: judgement.problem } : {}) },
+    };
   },
 };
 
 /** A route that asks a grader over an endpoint, under a process-wide concurrency limit. */
-function judgeRoute(name: string, description: string, grader: Grader, url: string, limit: number, toReward: (g: Record<string, unknown> & { score: number }) => number): RewardRoute {
+function judgeRoute(
+  name: string,
+  description: string,
+  grader: Grader,
+  url: string,
+  limit: number,
+  toReward: (g: Record<string, unknown> & { score: number }) => number,
+): RewardRoute {
   const limiter = new Limiter(limit);
   return {
-    name, description,
+    name,
+    description,
     async score({ userPrompt, response }) {
       let g: Awaited<ReturnType<typeof grader.grade>>;
       try {
@@ -147,19 +162,44 @@ function judgeRoute(name: string, description: string, grader: Grader, url: stri
 
 /** The routes a server configuration enables: math and world always; safety / over_refusal when configured. */
 export function makeRoutes(cfg: RewardServerConfig): Record<string, RewardRoute> {
-  const math = cfg.math_workers > 0 ? pooledMathRoute(new MathPool({ workers: cfg.math_workers, timeoutMs: cfg.math_timeout_ms, maxHeapMb: cfg.math_max_heap_mb })) : mathRoute;
+  const math =
+    cfg.math_workers > 0
+      ? pooledMathRoute(
+          new MathPool({ workers: cfg.math_workers, timeoutMs: cfg.math_timeout_ms, maxHeapMb: cfg.math_max_heap_mb }),
+        )
+      : mathRoute;
   const routes: Record<string, RewardRoute> = { math, world: worldRoute };
   if (cfg.safety) {
-    const s = cfg.safety, e = s.endpoint;
-    const grader = ENDPOINT_GRADERS[s.grader]!.make(judgeEndpoint(e), e.chat_template ? loadChatTemplate(e.chat_template) : undefined);
+    const s = cfg.safety,
+      e = s.endpoint;
+    const grader = ENDPOINT_GRADERS[s.grader]!.make(
+      judgeEndpoint(e),
+      e.chat_template ? loadChatTemplate(e.chat_template) : undefined,
+    );
     const binary = s.mode === "binary";
-    routes["safety"] = judgeRoute("safety", `${s.grader} guard, ${s.mode}: reward = P(safe)`, grader, e.url, e.concurrency,
-      (g) => (binary ? (g["safe"] === true ? 1 : 0) : g.score));
+    routes["safety"] = judgeRoute(
+      "safety",
+      `${s.grader} guard, ${s.mode}: reward = P(safe)`,
+      grader,
+      e.url,
+      e.concurrency,
+      (g) => (binary ? (g["safe"] === true ? 1 : 0) : g.score),
+    );
   }
   if (cfg.over_refusal) {
     const e = cfg.over_refusal.endpoint;
-    const grader = ENDPOINT_GRADERS["rubric"]!.make(judgeEndpoint(e), e.chat_template ? loadChatTemplate(e.chat_template) : undefined);
-    routes["over_refusal"] = judgeRoute("over_refusal", "rubric judge: helpfulness 0 / 0.5 / 1", grader, e.url, e.concurrency, (g) => g.score);
+    const grader = ENDPOINT_GRADERS["rubric"]!.make(
+      judgeEndpoint(e),
+      e.chat_template ? loadChatTemplate(e.chat_template) : undefined,
+    );
+    routes["over_refusal"] = judgeRoute(
+      "over_refusal",
+      "rubric judge: helpfulness 0 / 0.5 / 1",
+      grader,
+      e.url,
+      e.concurrency,
+      (g) => g.score,
+    );
   }
   return routes;
 }

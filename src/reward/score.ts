@@ -35,7 +35,10 @@ export interface RewardResult {
 
 /** A request the server refuses (HTTP 400), naming the item. */
 export class BadItemError extends Error {
-  constructor(readonly index: number, message: string) {
+  constructor(
+    readonly index: number,
+    message: string,
+  ) {
     super(message);
     this.name = "BadItemError";
   }
@@ -50,7 +53,10 @@ interface Prepared {
 export class RewardScorer {
   readonly responseOptions: ResponseOptions;
 
-  constructor(readonly cfg: RewardServerConfig, readonly routes: Readonly<Record<string, RewardRoute>>) {
+  constructor(
+    readonly cfg: RewardServerConfig,
+    readonly routes: Readonly<Record<string, RewardRoute>>,
+  ) {
     this.responseOptions = { thinkEnd: cfg.think_end, requireThink: cfg.require_think, eosStrings: cfg.eos_strings };
   }
 
@@ -63,15 +69,22 @@ export class RewardScorer {
     let label: ParsedLabel;
     try {
       label = parseLabel(item.label, this.cfg.default_route, this.cfg.aliases, `label ${i}`);
-      if (item.datasource !== undefined) label = { ...label, datasource: item.datasource, route: this.cfg.aliases[item.datasource] ?? item.datasource };
+      if (item.datasource !== undefined)
+        label = { ...label, datasource: item.datasource, route: this.cfg.aliases[item.datasource] ?? item.datasource };
       const route = this.routes[label.route];
-      if (!route) throw new RouteInputError(`unknown datasource "${label.datasource}": routes here are ${Object.keys(this.routes).join(", ")} (add an alias, or a safety / over_refusal section to the config)`);
+      if (!route)
+        throw new RouteInputError(
+          `unknown datasource "${label.datasource}": routes here are ${Object.keys(this.routes).join(", ")} (add an alias, or a safety / over_refusal section to the config)`,
+        );
       route.check?.(label);
       return { item, label, route };
     } catch (e) {
       if (e instanceof LabelError || e instanceof RouteInputError) {
         const empty = item.label === null || item.label === undefined || item.label === "";
-        throw new BadItemError(i, `item ${i}: ${e.message}${empty ? " (the label is empty: give OpenRLHF --label_key label, as `recap data build` writes it)" : ""}`);
+        throw new BadItemError(
+          i,
+          `item ${i}: ${e.message}${empty ? " (the label is empty: give OpenRLHF --label_key label, as `recap data build` writes it)" : ""}`,
+        );
       }
       throw e;
     }
@@ -81,7 +94,13 @@ export class RewardScorer {
     const split = splitRollout(p.item.query, p.item.prompt, this.responseOptions);
     if (split.response === null) return { reward: 0, score: 0, route: p.route.name, reason: split.reason! };
     const userPrompt = p.label.prompt ?? p.item.userPrompt ?? p.item.prompt ?? "";
-    const out = await p.route.score({ label: p.label, response: split.response, generated: split.generated, userPrompt, group });
+    const out = await p.route.score({
+      label: p.label,
+      response: split.response,
+      generated: split.generated,
+      userPrompt,
+      group,
+    });
     return { reward: out.reward, score: this.filterScore(out.reward), route: p.route.name, details: out.details };
   }
 

@@ -45,7 +45,13 @@ export interface RunningRewardServer {
 }
 
 function tooLarge(limit: number): ApiError {
-  return new ApiError(413, `the request body is larger than ${limit} bytes (split the batch, or raise max_body_bytes)`, "invalid_request_error", null, "request_too_large");
+  return new ApiError(
+    413,
+    `the request body is larger than ${limit} bytes (split the batch, or raise max_body_bytes)`,
+    "invalid_request_error",
+    null,
+    "request_too_large",
+  );
 }
 
 const sha = (s: string) => createHash("sha256").update(s).digest();
@@ -65,7 +71,8 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 
 function asApiError(e: unknown, itemsParam: string): ApiError {
   if (e instanceof ApiError) return e;
-  if (e instanceof BadItemError) return new ApiError(400, e.message, "invalid_request_error", `${itemsParam}.${e.index}`, "invalid_label");
+  if (e instanceof BadItemError)
+    return new ApiError(400, e.message, "invalid_request_error", `${itemsParam}.${e.index}`, "invalid_label");
   if (e instanceof UpstreamError) return new ApiError(502, e.message, "upstream_error", null, "judge_failed");
   return new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`, "server_error");
 }
@@ -73,16 +80,33 @@ function asApiError(e: unknown, itemsParam: string): ApiError {
 type Handler = (body: unknown) => Promise<unknown>;
 
 /** Starts the reward server; resolves once listening. */
-export async function startRewardServer(cfg: RewardServerConfig, o: RewardServerOptions = {}): Promise<RunningRewardServer> {
+export async function startRewardServer(
+  cfg: RewardServerConfig,
+  o: RewardServerOptions = {},
+): Promise<RunningRewardServer> {
   const routes = o.routes ?? makeRoutes(cfg);
   const scorer = new RewardScorer(cfg, routes);
   const handlers: Record<string, { handler: Handler; itemsParam: string }> = {
-    "/get_reward": { itemsParam: "labels", handler: async (b) => openRlhfReply(await scorer.scoreAll(openRlhfItems(b, cfg.max_items))) },
-    "/v1/reward": { itemsParam: "items", handler: async (b) => jsonReply(await scorer.scoreAll(jsonItems(b, cfg.max_items))) },
+    "/get_reward": {
+      itemsParam: "labels",
+      handler: async (b) => openRlhfReply(await scorer.scoreAll(openRlhfItems(b, cfg.max_items))),
+    },
+    "/v1/reward": {
+      itemsParam: "items",
+      handler: async (b) => jsonReply(await scorer.scoreAll(jsonItems(b, cfg.max_items))),
+    },
   };
-  let closing = false, inFlight = 0;
+  let closing = false,
+    inFlight = 0;
   const budget = new ByteBudget(cfg.max_total_body_bytes);
-  const busy = () => new ApiError(503, `the reward server holds ${cfg.max_total_body_bytes} bytes of request bodies already: retry shortly (or raise max_total_body_bytes)`, "server_error", null, "server_busy");
+  const busy = () =>
+    new ApiError(
+      503,
+      `the reward server holds ${cfg.max_total_body_bytes} bytes of request bodies already: retry shortly (or raise max_total_body_bytes)`,
+      "server_error",
+      null,
+      "server_busy",
+    );
   const idle: (() => void)[] = [];
 
   async function route(req: http.IncomingMessage): Promise<unknown> {
@@ -96,16 +120,43 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
 
   async function routeHeld(req: http.IncomingMessage, hold: (n: number) => void): Promise<unknown> {
     const p = requestPath(req.url);
-    if (p === null) throw new ApiError(400, `malformed request target ${JSON.stringify((req.url ?? "").slice(0, 200))}`, "invalid_request_error", null, "invalid_url");
+    if (p === null)
+      throw new ApiError(
+        400,
+        `malformed request target ${JSON.stringify((req.url ?? "").slice(0, 200))}`,
+        "invalid_request_error",
+        null,
+        "invalid_url",
+      );
     if (p === "/health" && req.method === "GET") return { status: "ok" };
-    if (!authorised(req, o.apiKey)) throw new ApiError(401, "incorrect or missing API key: pass it as `Authorization: Bearer <key>`", "invalid_request_error", null, "invalid_api_key");
+    if (!authorised(req, o.apiKey))
+      throw new ApiError(
+        401,
+        "incorrect or missing API key: pass it as `Authorization: Bearer <key>`",
+        "invalid_request_error",
+        null,
+        "invalid_api_key",
+      );
     if (p === "/v1/routes") {
-      if (req.method !== "GET") throw new ApiError(405, `use GET for ${p}`, "invalid_request_error", null, "method_not_allowed");
-      return { default_route: cfg.default_route, aliases: cfg.aliases, routes: Object.values(routes).map((r) => ({ name: r.name, description: r.description })) };
+      if (req.method !== "GET")
+        throw new ApiError(405, `use GET for ${p}`, "invalid_request_error", null, "method_not_allowed");
+      return {
+        default_route: cfg.default_route,
+        aliases: cfg.aliases,
+        routes: Object.values(routes).map((r) => ({ name: r.name, description: r.description })),
+      };
     }
     const h = handlers[p];
-    if (!h) throw new ApiError(404, `no route ${req.method} ${p} (POST /get_reward, POST /v1/reward, GET /v1/routes, GET /health)`, "invalid_request_error", null, "not_found");
-    if (req.method !== "POST") throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
+    if (!h)
+      throw new ApiError(
+        404,
+        `no route ${req.method} ${p} (POST /get_reward, POST /v1/reward, GET /v1/routes, GET /health)`,
+        "invalid_request_error",
+        null,
+        "not_found",
+      );
+    if (req.method !== "POST")
+      throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
     if (closing) throw new ApiError(503, "the reward server is shutting down", "server_error", null, "shutting_down");
     const raw = await readBodyCapped(req, cfg.max_body_bytes, () => tooLarge(cfg.max_body_bytes), { budget, busy });
     hold(raw.length);
@@ -113,7 +164,13 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
     try {
       body = JSON.parse(raw.toString("utf8"));
     } catch (e) {
-      throw new ApiError(400, `the request body is not valid JSON: ${(e as Error).message}`, "invalid_request_error", null, "invalid_json");
+      throw new ApiError(
+        400,
+        `the request body is not valid JSON: ${(e as Error).message}`,
+        "invalid_request_error",
+        null,
+        "invalid_json",
+      );
     }
     try {
       return await h.handler(body);
@@ -126,11 +183,14 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
     inFlight++;
     if (closing) res.setHeader("Connection", "close");
     route(req)
-      .then((body) => send(res, 200, body), (e: unknown) => {
-        const err = asApiError(e, "items");
-        if (err.status === 413 || err.code === "server_busy") res.setHeader("Connection", "close");
-        send(res, err.status, err.toJSON());
-      })
+      .then(
+        (body) => send(res, 200, body),
+        (e: unknown) => {
+          const err = asApiError(e, "items");
+          if (err.status === 413 || err.code === "server_busy") res.setHeader("Connection", "close");
+          send(res, err.status, err.toJSON());
+        },
+      )
       .finally(() => {
         if (--inFlight === 0) idle.splice(0).forEach((f) => f());
       });
@@ -140,7 +200,9 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
   const host = o.host ?? "127.0.0.1";
   const { port, url } = await listenOn(server, host, o.port ?? 5000);
   return {
-    url, port, routes: Object.keys(routes),
+    url,
+    port,
+    routes: Object.keys(routes),
     get inFlight() {
       return inFlight;
     },
@@ -151,7 +213,11 @@ export async function startRewardServer(cfg: RewardServerConfig, o: RewardServer
       closing = true;
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
-      if (inFlight > 0) await Promise.race([new Promise<void>((r) => idle.push(r)), new Promise((r) => setTimeout(r, graceMs).unref())]);
+      if (inFlight > 0)
+        await Promise.race([
+          new Promise<void>((r) => idle.push(r)),
+          new Promise((r) => setTimeout(r, graceMs).unref()),
+        ]);
       server.closeAllConnections();
       await closed;
       if (!o.routes) await Promise.all(Object.values(routes).map((r) => r.close?.()));

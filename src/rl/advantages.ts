@@ -44,8 +44,13 @@ export function groupRows(B: number, groupSize?: number, groupIds?: ArrayLike<nu
     throw new RecapError("advantages: give exactly one of groupSize and groupIds");
   if (groupSize !== undefined) {
     if (!Number.isInteger(groupSize) || groupSize < 1 || B % groupSize !== 0)
-      throw new RecapError(`advantages: groupSize ${groupSize} does not divide the batch of ${B} rollouts`, "B must be a multiple of the group size G");
-    return Array.from({ length: B / groupSize }, (_, g) => Array.from({ length: groupSize }, (_, i) => g * groupSize + i));
+      throw new RecapError(
+        `advantages: groupSize ${groupSize} does not divide the batch of ${B} rollouts`,
+        "B must be a multiple of the group size G",
+      );
+    return Array.from({ length: B / groupSize }, (_, g) =>
+      Array.from({ length: groupSize }, (_, i) => g * groupSize + i),
+    );
   }
   if (groupIds!.length !== B) throw new RecapError(`advantages: ${groupIds!.length} group ids for ${B} rollouts`);
   const byId = new Map<number | string, number[]>();
@@ -62,19 +67,31 @@ export function groupRows(B: number, groupSize?: number, groupIds?: ArrayLike<nu
 function groupAdvantages(input: AdvantageInput, cfg: AdvantageConfig, divideByStd: boolean): AdvantageResult {
   const { rewards, mask, T } = input;
   const B = rewards.length;
-  if (mask.length !== B * T) throw new RecapError(`advantages: mask has ${mask.length} entries, expected B*T = ${B * T}`);
+  if (mask.length !== B * T)
+    throw new RecapError(`advantages: mask has ${mask.length} entries, expected B*T = ${B * T}`);
   for (let b = 0; b < B; b++)
-    if (!Number.isFinite(rewards[b]!)) throw new RecapError(`advantages: reward of rollout ${b} is ${rewards[b]}, not a finite number`, "check the reward function");
+    if (!Number.isFinite(rewards[b]!))
+      throw new RecapError(
+        `advantages: reward of rollout ${b} is ${rewards[b]}, not a finite number`,
+        "check the reward function",
+      );
   const seq = new Float64Array(B); // (B)
   for (const rows of groupRows(B, input.groupSize, input.groupIds)) {
     const n = rows.length;
-    if (n < 2) throw new RecapError(`advantages: a group has ${n} rollout`, "use at least 2 rollouts per prompt (G >= 2): one rollout has no baseline");
+    if (n < 2)
+      throw new RecapError(
+        `advantages: a group has ${n} rollout`,
+        "use at least 2 rollouts per prompt (G >= 2): one rollout has no baseline",
+      );
     const mean = rows.reduce((s, b) => s + rewards[b]!, 0) / n;
     const std = Math.sqrt(rows.reduce((s, b) => s + (rewards[b]! - mean) ** 2, 0) / (n - 1)); // sample std
     for (const b of rows) seq[b] = divideByStd ? (rewards[b]! - mean) / (std + cfg.eps) : rewards[b]! - mean;
   }
   const advantages = new Float32Array(B * T); // (B, T)
-  let sum = 0, n = 0, max = -Infinity, min = Infinity;
+  let sum = 0,
+    n = 0,
+    max = -Infinity,
+    min = Infinity;
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++) {
       const i = b * T + t;

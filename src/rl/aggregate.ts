@@ -34,10 +34,17 @@ export interface AggregateResult {
 }
 
 /** Aggregates lossMat (B, T) over the mask (B, T) by `mode`. */
-export function aggregate(lossMat: ArrayLike<number>, mask: ArrayLike<number>, mode: string, opts: AggregateOptions): AggregateResult {
+export function aggregate(
+  lossMat: ArrayLike<number>,
+  mask: ArrayLike<number>,
+  mode: string,
+  opts: AggregateOptions,
+): AggregateResult {
   const { B, T } = opts;
   if (lossMat.length !== B * T || mask.length !== B * T)
-    throw new RecapError(`aggregate: lossMat and mask must have B*T = ${B * T} entries, got ${lossMat.length} and ${mask.length}`);
+    throw new RecapError(
+      `aggregate: lossMat and mask must have B*T = ${B * T} entries, got ${lossMat.length} and ${mask.length}`,
+    );
   const counts = new Float64Array(B); // (B) optimised tokens per row
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) if (mask[b * T + t] !== 0) counts[b]! += 1;
   const scale = rowScales(mode, counts, opts); // (B) weight of one optimised token of row b
@@ -69,7 +76,10 @@ function rowScales(mode: string, counts: Float64Array, opts: AggregateOptions): 
   } else if (mode === "seq-mean-token-sum-norm") {
     const L = opts.norm_len;
     if (L === undefined || !(L > 0))
-      throw new RecapError(`aggregation seq-mean-token-sum-norm needs a constant norm_len > 0, got ${L}`, "set norm_len to max_new_tokens (a constant across steps)");
+      throw new RecapError(
+        `aggregation seq-mean-token-sum-norm needs a constant norm_len > 0, got ${L}`,
+        "set norm_len to max_new_tokens (a constant across steps)",
+      );
     if (B > 0) scale.fill(1 / (L * B));
   } else {
     throw new RecapError(`unknown aggregation mode "${mode}"`, `valid aggregation modes are: ${AGG_MODES.join(", ")}`);
@@ -79,7 +89,8 @@ function rowScales(mode: string, counts: Float64Array, opts: AggregateOptions): 
 
 /** Mean of x over the masked positions (0 for an empty mask): the metrics' reduction. */
 export function maskedMean(x: ArrayLike<number>, mask: ArrayLike<number>): number {
-  let s = 0, n = 0;
+  let s = 0,
+    n = 0;
   for (let i = 0; i < mask.length; i++) {
     if (mask[i] === 0) continue;
     s += x[i]!;

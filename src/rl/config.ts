@@ -11,9 +11,12 @@ import type { Registry } from "./registry.ts";
 
 /** A string that must name an entry of `reg` (the message lists the valid names). */
 function registeredName<F>(reg: Registry<F>, fallback: string) {
-  return z.string().default(fallback).refine((n) => reg.has(n), {
-    error: (iss) => `unknown ${reg.kind} "${String(iss.input)}": valid names are ${reg.names.join(", ")}`,
-  });
+  return z
+    .string()
+    .default(fallback)
+    .refine((n) => reg.has(n), {
+      error: (iss) => `unknown ${reg.kind} "${String(iss.input)}": valid names are ${reg.names.join(", ")}`,
+    });
 }
 
 export const advantageConfigSchema = z.strictObject({
@@ -53,29 +56,44 @@ const grpoSchema = z.strictObject({
 
 export const policyLossConfigSchema = z
   .discriminatedUnion("name", [dapoSchema, grpoSchema], {
-    error: (iss) => `unknown policy loss ${JSON.stringify((iss.input as { name?: unknown } | undefined)?.name)}: valid names are dapo, grpo`,
+    error: (iss) =>
+      `unknown policy loss ${JSON.stringify((iss.input as { name?: unknown } | undefined)?.name)}: valid names are dapo, grpo`,
   })
   .superRefine((c, ctx) => {
     if (c.name === "dapo" && c.eps_high < c.eps_low)
-      ctx.addIssue({ code: "custom", path: ["eps_high"], message: `eps_high ${c.eps_high} is below eps_low ${c.eps_low}: clip-higher needs eps_high >= eps_low (paper: 0.28 and 0.2)` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["eps_high"],
+        message: `eps_high ${c.eps_high} is below eps_low ${c.eps_low}: clip-higher needs eps_high >= eps_low (paper: 0.28 and 0.2)`,
+      });
     if (c.aggregation === "seq-mean-token-sum-norm" && c.norm_len === undefined)
-      ctx.addIssue({ code: "custom", path: ["norm_len"], message: "aggregation seq-mean-token-sum-norm needs norm_len: set it to max_new_tokens (a constant)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["norm_len"],
+        message: "aggregation seq-mean-token-sum-norm needs norm_len: set it to max_new_tokens (a constant)",
+      });
   });
 
-export const dynamicSamplingConfigSchema = z.strictObject({
-  /** Rule name: recap (the paper's), std_positive (verl), range (OpenRLHF), none. Default recap. */
-  rule: registeredName(SAMPLING_RULES, "recap"),
-  /** recap: a group whose rewards are all > tau is dropped as uniformly good. Default 0.9 (our choice: the paper does not state tau). */
-  tau: z.number().default(0.9),
-  /** range: keep iff range_low < mean reward < range_high. Defaults 0 and 1 (OpenRLHF). */
-  range_low: z.number().default(0),
-  range_high: z.number().default(1),
-  /** Generation rounds allowed to fill one batch with kept groups. Default 4 (our choice; verl's DAPO recipe: max_num_gen_batches 10). */
-  max_rounds: z.number().int().min(1).default(4),
-}).superRefine((c, ctx) => {
-  if (!(c.range_low < c.range_high))
-    ctx.addIssue({ code: "custom", path: ["range_high"], message: `range_high ${c.range_high} must be above range_low ${c.range_low}` });
-});
+export const dynamicSamplingConfigSchema = z
+  .strictObject({
+    /** Rule name: recap (the paper's), std_positive (verl), range (OpenRLHF), none. Default recap. */
+    rule: registeredName(SAMPLING_RULES, "recap"),
+    /** recap: a group whose rewards are all > tau is dropped as uniformly good. Default 0.9 (our choice: the paper does not state tau). */
+    tau: z.number().default(0.9),
+    /** range: keep iff range_low < mean reward < range_high. Defaults 0 and 1 (OpenRLHF). */
+    range_low: z.number().default(0),
+    range_high: z.number().default(1),
+    /** Generation rounds allowed to fill one batch with kept groups. Default 4 (our choice; verl's DAPO recipe: max_num_gen_batches 10). */
+    max_rounds: z.number().int().min(1).default(4),
+  })
+  .superRefine((c, ctx) => {
+    if (!(c.range_low < c.range_high))
+      ctx.addIssue({
+        code: "custom",
+        path: ["range_high"],
+        message: `range_high ${c.range_high} must be above range_low ${c.range_low}`,
+      });
+  });
 
 export const overlongConfigSchema = z.strictObject({
   /** L_cache: tokens below max_new_tokens where the soft length penalty ramps from 0 to -1; 0 = off. Default 0 (DAPO: 4096 of a 20480 limit). */
@@ -100,7 +118,10 @@ export function parseWithSchema<S extends z.ZodType>(schema: S, raw: unknown, wh
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
-  throw new RecapError(`${what}: field ${field}: ${issue.message}`, "fix that field (see the documented defaults in the schema)");
+  throw new RecapError(
+    `${what}: field ${field}: ${issue.message}`,
+    "fix that field (see the documented defaults in the schema)",
+  );
 }
 
 export function parseObjectiveConfig(raw: unknown): ObjectiveConfig {

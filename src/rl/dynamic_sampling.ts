@@ -88,7 +88,11 @@ function checkFill(opts: FillOptions): void {
 }
 
 /** The state after one more generation round (a new object; `state` is not modified). */
-export function fillStep<G extends RewardGroup>(state: FillState<G>, round: readonly G[], opts: FillOptions): FillState<G> {
+export function fillStep<G extends RewardGroup>(
+  state: FillState<G>,
+  round: readonly G[],
+  opts: FillOptions,
+): FillState<G> {
   checkFill(opts);
   if (state.done) throw new Error("fillStep: the batch is already done; start a new one with emptyFill()");
   const rule = SAMPLING_RULES.get(opts.rule);

@@ -42,15 +42,26 @@ function checkLayout(layout: BatchLayout): void {
   const { B, T, rows } = layout;
   if (!Number.isInteger(B) || B < 0 || !Number.isInteger(T) || T < 1)
     throw new RecapError(`bad batch shape B=${B}, T=${T}`, "B must be an integer >= 0 and T an integer >= 1");
-  if (rows.length !== B) throw new RecapError(`the layout has ${rows.length} rows for a batch of B=${B}`, "give one row layout per batch row");
+  if (rows.length !== B)
+    throw new RecapError(
+      `the layout has ${rows.length} rows for a batch of B=${B}`,
+      "give one row layout per batch row",
+    );
   rows.forEach((r, b) => {
     for (const k of ["promptLen", "prefillLen", "genLen"] as const)
-      if (!Number.isInteger(r[k]) || r[k] < 0) throw new RecapError(`row ${b}: ${k} must be an integer >= 0, got ${r[k]}`);
+      if (!Number.isInteger(r[k]) || r[k] < 0)
+        throw new RecapError(`row ${b}: ${k} must be an integer >= 0, got ${r[k]}`);
     if (r.genLen > 0 && r.promptLen + r.prefillLen < 1)
-      throw new RecapError(`row ${b} has generated tokens but no prompt or prefill before them`, "a row needs promptLen + prefillLen >= 1");
+      throw new RecapError(
+        `row ${b} has generated tokens but no prompt or prefill before them`,
+        "a row needs promptLen + prefillLen >= 1",
+      );
     const last = r.promptLen + r.prefillLen + r.genLen - 1; // = last scored position + 1
     if (r.genLen > 0 && last > T)
-      throw new RecapError(`row ${b} needs ${last} positions but the batch width is T=${T}`, "make T at least promptLen + prefillLen + genLen - 1");
+      throw new RecapError(
+        `row ${b} needs ${last} positions but the batch width is T=${T}`,
+        "make T at least promptLen + prefillLen + genLen - 1",
+      );
   });
 }
 
@@ -83,7 +94,11 @@ export interface PackedBatch extends BatchLayout {
 /** Packs rollouts into the forward's ids/targets and the loss mask. T defaults to the smallest
  *  width that fits every row (max L_b - 1, at least 1). */
 export function packBatch(rollouts: readonly RolloutTokens[], padId: number, T?: number): PackedBatch {
-  const rows: RowLayout[] = rollouts.map((r) => ({ promptLen: r.prompt.length, prefillLen: r.prefill.length, genLen: r.generated.length }));
+  const rows: RowLayout[] = rollouts.map((r) => ({
+    promptLen: r.prompt.length,
+    prefillLen: r.prefill.length,
+    genLen: r.generated.length,
+  }));
   const width = T ?? Math.max(1, ...rollouts.map((r) => r.prompt.length + r.prefill.length + r.generated.length - 1));
   const B = rollouts.length;
   const mask = lossMask({ B, T: width, rows });
@@ -107,8 +122,10 @@ export function scatterGenerated(layout: BatchLayout, values: readonly ArrayLike
   if (values.length !== B) throw new RecapError(`scatterGenerated: ${values.length} value rows for B=${B}`);
   const out = new Float32Array(B * T); // (B, T)
   for (let b = 0; b < B; b++) {
-    const r = rows[b]!, v = values[b]!;
-    if (v.length !== r.genLen) throw new RecapError(`scatterGenerated: row ${b} has ${v.length} values for ${r.genLen} generated tokens`);
+    const r = rows[b]!,
+      v = values[b]!;
+    if (v.length !== r.genLen)
+      throw new RecapError(`scatterGenerated: row ${b} has ${v.length} values for ${r.genLen} generated tokens`);
     const t0 = firstGenPosition(r);
     for (let i = 0; i < r.genLen; i++) out[b * T + t0 + i] = v[i]!;
   }

@@ -28,9 +28,13 @@ export interface OverlongConfig {
 }
 
 function checkConfig(cfg: OverlongConfig): void {
-  if (!Number.isInteger(cfg.maxLen) || cfg.maxLen < 1) throw new RecapError(`overlong: maxLen must be an integer >= 1, got ${cfg.maxLen}`);
+  if (!Number.isInteger(cfg.maxLen) || cfg.maxLen < 1)
+    throw new RecapError(`overlong: maxLen must be an integer >= 1, got ${cfg.maxLen}`);
   if (!Number.isInteger(cfg.buffer_len) || cfg.buffer_len < 1 || cfg.buffer_len > cfg.maxLen)
-    throw new RecapError(`overlong: buffer_len must be an integer in [1, maxLen=${cfg.maxLen}], got ${cfg.buffer_len}`, "DAPO uses a buffer of about a fifth of the limit");
+    throw new RecapError(
+      `overlong: buffer_len must be an integer in [1, maxLen=${cfg.maxLen}], got ${cfg.buffer_len}`,
+      "DAPO uses a buffer of about a fifth of the limit",
+    );
   if (!(cfg.factor >= 0)) throw new RecapError(`overlong: factor must be >= 0, got ${cfg.factor}`);
 }
 
@@ -45,7 +49,8 @@ export function overlongPenalty(len: number, cfg: OverlongConfig): number {
 
 /** rewards[b] + overlongPenalty(lengths[b]) for every rollout. */
 export function applyOverlong(rewards: readonly number[], lengths: readonly number[], cfg: OverlongConfig): number[] {
-  if (rewards.length !== lengths.length) throw new RecapError(`overlong: ${rewards.length} rewards for ${lengths.length} lengths`);
+  if (rewards.length !== lengths.length)
+    throw new RecapError(`overlong: ${rewards.length} rewards for ${lengths.length} lengths`);
   return rewards.map((r, b) => r + overlongPenalty(lengths[b]!, cfg));
 }
 
@@ -70,10 +75,16 @@ export interface SizeResult {
 
 /** max_new_tokens = ceil(longest * (1 + margin)) + buffer_len; throws if the context cannot hold it. */
 export function sizeMaxNewTokens(opts: SizeOptions): SizeResult {
-  const margin = opts.margin ?? 0.25, buffer = opts.buffer_len ?? 0;
-  if (opts.traceLengths.length === 0) throw new RecapError("sizeMaxNewTokens: no trace lengths given", "pass the token lengths of the corpus's corrected traces");
+  const margin = opts.margin ?? 0.25,
+    buffer = opts.buffer_len ?? 0;
+  if (opts.traceLengths.length === 0)
+    throw new RecapError(
+      "sizeMaxNewTokens: no trace lengths given",
+      "pass the token lengths of the corpus's corrected traces",
+    );
   if (!(margin >= 0)) throw new RecapError(`sizeMaxNewTokens: margin must be >= 0, got ${margin}`);
-  if (!Number.isInteger(buffer) || buffer < 0) throw new RecapError(`sizeMaxNewTokens: buffer_len must be an integer >= 0, got ${buffer}`);
+  if (!Number.isInteger(buffer) || buffer < 0)
+    throw new RecapError(`sizeMaxNewTokens: buffer_len must be an integer >= 0, got ${buffer}`);
   const longestTrace = opts.traceLengths.reduce((a, b) => Math.max(a, b), -Infinity);
   const expectedLen = Math.ceil(longestTrace * (1 + margin));
   const maxNewTokens = expectedLen + buffer;

@@ -72,10 +72,18 @@ interface SurrogateParams {
 function surrogate(input: PolicyLossInput, p: SurrogateParams) {
   const { logp, oldLogp, advantages: adv, mask, refLogp, B, T } = input;
   const N = B * T;
-  for (const [name, a] of [["logp", logp], ["oldLogp", oldLogp], ["advantages", adv], ["mask", mask]] as const)
+  for (const [name, a] of [
+    ["logp", logp],
+    ["oldLogp", oldLogp],
+    ["advantages", adv],
+    ["mask", mask],
+  ] as const)
     if (a.length !== N) throw new RecapError(`policy loss: ${name} has ${a.length} entries, expected B*T = ${N}`);
   if (p.kl_beta > 0 && (refLogp === undefined || refLogp.length !== N))
-    throw new RecapError("policy loss: kl_beta > 0 needs refLogp with B*T entries", "pass the reference policy's log-probs or set kl_beta to 0");
+    throw new RecapError(
+      "policy loss: kl_beta > 0 needs refLogp with B*T entries",
+      "pass the reference policy's log-probs or set kl_beta to 0",
+    );
   const pg = new Float64Array(N); // (B, T) policy-gradient loss per token
   const kl = new Float64Array(N); // (B, T) k3 per token
   const dTok = new Float64Array(N); // (B, T) d (pg + beta kl) / d logp
@@ -85,9 +93,13 @@ function surrogate(input: PolicyLossInput, p: SurrogateParams) {
   const k3Old = new Float64Array(N); // (B, T) k3 between old and new (approx KL metric)
   for (let i = 0; i < N; i++) {
     if (mask[i] === 0) continue; // context or pad: never read
-    const a = adv[i]!, delta = logp[i]! - oldLogp[i]!;
+    const a = adv[i]!,
+      delta = logp[i]! - oldLogp[i]!;
     if (!Number.isFinite(delta) || !Number.isFinite(a))
-      throw new RecapError(`policy loss: non-finite input at optimised position ${i} (logp - oldLogp = ${delta}, advantage ${a})`, "check the log-probs and the loss mask");
+      throw new RecapError(
+        `policy loss: non-finite input at optimised position ${i} (logp - oldLogp = ${delta}, advantage ${a})`,
+        "check the log-probs and the loss mask",
+      );
     const ratio = Math.exp(delta);
     const pg1 = -a * ratio;
     const pg2 = -a * Math.min(Math.max(ratio, p.lo), p.hi);
@@ -113,7 +125,12 @@ function surrogate(input: PolicyLossInput, p: SurrogateParams) {
 }
 
 /** Aggregates the surrogate and assembles dLogp and the metrics. */
-function finish(input: PolicyLossInput, p: SurrogateParams, aggregation: string, norm_len: number | undefined): LossResult {
+function finish(
+  input: PolicyLossInput,
+  p: SurrogateParams,
+  aggregation: string,
+  norm_len: number | undefined,
+): LossResult {
   const s = surrogate(input, p);
   const { B, T, mask, logp, oldLogp } = input;
   const N = B * T;
@@ -121,7 +138,9 @@ function finish(input: PolicyLossInput, p: SurrogateParams, aggregation: string,
   for (let i = 0; i < N; i++) total[i] = s.pg[i]! + p.kl_beta * s.kl[i]!;
   const { value, weights } = aggregate(total, mask, aggregation, { B, T, norm_len });
   const dLogp = new Float32Array(N); // (B, T)
-  let pgAgg = 0, klAgg = 0, tokens = 0;
+  let pgAgg = 0,
+    klAgg = 0,
+    tokens = 0;
   for (let i = 0; i < N; i++) {
     if (mask[i] === 0) continue;
     tokens++;
@@ -150,20 +169,37 @@ function finish(input: PolicyLossInput, p: SurrogateParams, aggregation: string,
 /** DAPO: clip-higher surrogate, optional dual clip, no KL. */
 export function dapoLoss(input: PolicyLossInput, cfg: DapoLossConfig): LossResult {
   if (!(cfg.eps_low >= 0 && cfg.eps_low < 1) || !(cfg.eps_high >= cfg.eps_low))
-    throw new RecapError(`dapo: need 0 <= eps_low < 1 and eps_high >= eps_low, got ${cfg.eps_low} / ${cfg.eps_high}`, "the paper uses eps_low 0.2, eps_high 0.28");
+    throw new RecapError(
+      `dapo: need 0 <= eps_low < 1 and eps_high >= eps_low, got ${cfg.eps_low} / ${cfg.eps_high}`,
+      "the paper uses eps_low 0.2, eps_high 0.28",
+    );
   if (cfg.dual_clip_c !== null && !(cfg.dual_clip_c > 1))
     throw new RecapError(`dapo: dual_clip_c must be > 1 or null, got ${cfg.dual_clip_c}`, "verl's default is 3");
-  return finish(input, { lo: 1 - cfg.eps_low, hi: 1 + cfg.eps_high, dualC: cfg.dual_clip_c, kl_beta: 0 }, cfg.aggregation, cfg.norm_len);
+  return finish(
+    input,
+    { lo: 1 - cfg.eps_low, hi: 1 + cfg.eps_high, dualC: cfg.dual_clip_c, kl_beta: 0 },
+    cfg.aggregation,
+    cfg.norm_len,
+  );
 }
 
 /** GRPO: symmetric clip, optional k3 KL penalty to the reference policy. */
 export function grpoLoss(input: PolicyLossInput, cfg: GrpoLossConfig): LossResult {
-  if (!(cfg.eps >= 0 && cfg.eps < 1)) throw new RecapError(`grpo: eps must be in [0, 1), got ${cfg.eps}`, "the usual value is 0.2");
+  if (!(cfg.eps >= 0 && cfg.eps < 1))
+    throw new RecapError(`grpo: eps must be in [0, 1), got ${cfg.eps}`, "the usual value is 0.2");
   if (!(cfg.kl_beta >= 0)) throw new RecapError(`grpo: kl_beta must be >= 0, got ${cfg.kl_beta}`);
-  return finish(input, { lo: 1 - cfg.eps, hi: 1 + cfg.eps, dualC: null, kl_beta: cfg.kl_beta }, cfg.aggregation, cfg.norm_len);
+  return finish(
+    input,
+    { lo: 1 - cfg.eps, hi: 1 + cfg.eps, dualC: null, kl_beta: cfg.kl_beta },
+    cfg.aggregation,
+    cfg.norm_len,
+  );
 }
 
-function expectName<N extends PolicyLossConfig["name"]>(cfg: PolicyLossConfig, name: N): Extract<PolicyLossConfig, { name: N }> {
+function expectName<N extends PolicyLossConfig["name"]>(
+  cfg: PolicyLossConfig,
+  name: N,
+): Extract<PolicyLossConfig, { name: N }> {
   if (cfg.name !== name) throw new RecapError(`policy loss "${name}" was given a "${cfg.name}" config`);
   return cfg as Extract<PolicyLossConfig, { name: N }>;
 }
@@ -174,5 +210,11 @@ export const POLICY_LOSSES = makeRegistry<PolicyLossFn>("policy loss", {
 });
 
 /** Defaults per loss (paper values): dapo 0.2 / 0.28 token-mean; grpo 0.2 seq-mean-token-mean. */
-export const DEFAULT_DAPO: DapoLossConfig = { name: "dapo", eps_low: 0.2, eps_high: 0.28, dual_clip_c: null, aggregation: "token-mean" };
+export const DEFAULT_DAPO: DapoLossConfig = {
+  name: "dapo",
+  eps_low: 0.2,
+  eps_high: 0.28,
+  dual_clip_c: null,
+  aggregation: "token-mean",
+};
 export const DEFAULT_GRPO: GrpoLossConfig = { name: "grpo", eps: 0.2, kl_beta: 0, aggregation: "seq-mean-token-mean" };

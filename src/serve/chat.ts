@@ -18,7 +18,13 @@ const ROLES = new Set(["system", "user", "assistant"]);
 function messages(b: ChatRequest): ChatMessage[] {
   return b.messages.map((m, i) => {
     if (!ROLES.has(m.role))
-      throw new ApiError(400, `messages.${i}.role "${m.role}" is not supported: use system, user or assistant`, "invalid_request_error", `messages.${i}.role`, "invalid_value");
+      throw new ApiError(
+        400,
+        `messages.${i}.role "${m.role}" is not supported: use system, user or assistant`,
+        "invalid_request_error",
+        `messages.${i}.role`,
+        "invalid_value",
+      );
     const c = m.content ?? "";
     return { role: m.role, content: typeof c === "string" ? c : c.map((p) => p.text).join("") };
   });
@@ -28,20 +34,45 @@ function render(b: ChatRequest): string {
   const cont = b.continue_final_message ?? false;
   const agp = b.add_generation_prompt ?? !cont;
   if (cont && agp)
-    throw new ApiError(400, "continue_final_message and add_generation_prompt cannot both be true", "invalid_request_error", "continue_final_message");
+    throw new ApiError(
+      400,
+      "continue_final_message and add_generation_prompt cannot both be true",
+      "invalid_request_error",
+      "continue_final_message",
+    );
   const msgs = messages(b);
   if (cont && msgs[msgs.length - 1]!.role !== "assistant")
-    throw new ApiError(400, "continue_final_message needs a final assistant message to continue", "invalid_request_error", "messages", "invalid_value");
+    throw new ApiError(
+      400,
+      "continue_final_message needs a final assistant message to continue",
+      "invalid_request_error",
+      "messages",
+      "invalid_value",
+    );
   try {
     return renderChat(msgs, { addGenerationPrompt: agp, continueFinalMessage: cont });
   } catch (e) {
-    throw new ApiError(422, `the chat template rejected the messages: ${(e as Error).message}`, "invalid_request_error", "messages");
+    throw new ApiError(
+      422,
+      `the chat template rejected the messages: ${(e as Error).message}`,
+      "invalid_request_error",
+      "messages",
+    );
   }
 }
 
 function chatLogprobs(ctx: ServeContext, evs: TokenEvent[]): { content: unknown[] } {
-  const entry = (id: number, logprob: number) => ({ token: tokenText(ctx.tokenizer, id), logprob, bytes: tokenBytes(ctx.tokenizer, id) });
-  return { content: evs.map((e) => ({ ...entry(e.id, e.logprob), top_logprobs: (e.top ?? []).map(([id, l]) => entry(id, l)) })) };
+  const entry = (id: number, logprob: number) => ({
+    token: tokenText(ctx.tokenizer, id),
+    logprob,
+    bytes: tokenBytes(ctx.tokenizer, id),
+  });
+  return {
+    content: evs.map((e) => ({
+      ...entry(e.id, e.logprob),
+      top_logprobs: (e.top ?? []).map(([id, l]) => entry(id, l)),
+    })),
+  };
 }
 
 export async function handleChat(ctx: ServeContext, body: unknown, reply: Reply): Promise<void> {
@@ -55,22 +86,47 @@ export async function handleChat(ctx: ServeContext, body: unknown, reply: Reply)
   checkContext(ctx, ids.length, maxTokens, param);
   const sp = samplingFrom(b, maxTokens, b.logprobs ? (b.top_logprobs ?? 0) : -1);
   const stream = b.stream ?? false;
-  const id = newId("chatcmpl"), created = Math.floor(Date.now() / 1000);
-  const chunk = (choices: unknown[], extra: object = {}) => ({ id, object: "chat.completion.chunk", created, model: ctx.modelName, choices, ...extra });
+  const id = newId("chatcmpl"),
+    created = Math.floor(Date.now() / 1000);
+  const chunk = (choices: unknown[], extra: object = {}) => ({
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model: ctx.modelName,
+    choices,
+    ...extra,
+  });
   const lp = (evs: TokenEvent[]) => (sp.topLogprobs >= 0 && evs.length > 0 ? chatLogprobs(ctx, evs) : null);
   const onDelta = (c: Choice, delta: string) =>
-    reply.event(chunk([{ index: c.index, delta: { content: delta }, logprobs: lp(c.pending.splice(0)), finish_reason: null }]));
+    reply.event(
+      chunk([{ index: c.index, delta: { content: delta }, logprobs: lp(c.pending.splice(0)), finish_reason: null }]),
+    );
   const choices = makeChoices(ctx, ids, sp, 0, reply, { promptLogprobs: false, onDelta: stream ? onDelta : undefined });
   if (stream) {
     reply.startStream();
-    for (const c of choices) reply.event(chunk([{ index: c.index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]));
+    for (const c of choices)
+      reply.event(
+        chunk([{ index: c.index, delta: { role: "assistant", content: "" }, logprobs: null, finish_reason: null }]),
+      );
   }
   const results = await ctx.engine.submit(choices.map((c) => c.row));
-  const u = usage(ids.length, results.reduce((s, r) => s + r.tokens.length, 0));
+  const u = usage(
+    ids.length,
+    results.reduce((s, r) => s + r.tokens.length, 0),
+  );
   if (stream) {
     choices.forEach((c, i) => {
       const tail = c.text.finish();
-      reply.event(chunk([{ index: c.index, delta: tail ? { content: tail } : {}, logprobs: lp(c.pending.splice(0)), finish_reason: finishReason(results[i]!.finish) }]));
+      reply.event(
+        chunk([
+          {
+            index: c.index,
+            delta: tail ? { content: tail } : {},
+            logprobs: lp(c.pending.splice(0)),
+            finish_reason: finishReason(results[i]!.finish),
+          },
+        ]),
+      );
     });
     if (b.stream_options?.include_usage) reply.event(chunk([], { usage: u }));
     return reply.endStream();
@@ -80,8 +136,10 @@ export async function handleChat(ctx: ServeContext, body: unknown, reply: Reply)
     const evs = r.tokens.map((t, j) => ({ id: t, logprob: r.logprobs[j]!, top: r.tops[j] ?? null }));
     c.text.finish();
     return {
-      index: c.index, message: { role: "assistant", content: c.text.text },
-      logprobs: sp.topLogprobs >= 0 ? chatLogprobs(ctx, evs) : null, finish_reason: finishReason(r.finish),
+      index: c.index,
+      message: { role: "assistant", content: c.text.text },
+      logprobs: sp.topLogprobs >= 0 ? chatLogprobs(ctx, evs) : null,
+      finish_reason: finishReason(r.finish),
     };
   });
   reply.json(200, { id, object: "chat.completion", created, model: ctx.modelName, choices: out, usage: u });

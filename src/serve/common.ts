@@ -41,24 +41,43 @@ export interface ServeSampling extends SamplingParams {
 }
 
 /** Common sampling fields with OpenAI's defaults (temperature 1, top_p 1, n 1, random seed). */
-export function samplingFrom(b: { temperature?: number; top_p?: number; top_k?: number; n?: number; seed?: number; stop: string[] }, maxTokens: number, topLogprobs: number): ServeSampling {
+export function samplingFrom(
+  b: { temperature?: number; top_p?: number; top_k?: number; n?: number; seed?: number; stop: string[] },
+  maxTokens: number,
+  topLogprobs: number,
+): ServeSampling {
   return {
-    maxTokens, topLogprobs, stop: b.stop,
-    temperature: b.temperature ?? 1, topP: b.top_p ?? 1, topK: Math.max(0, b.top_k ?? 0),
-    n: b.n ?? 1, seed: b.seed ?? randomInt(0, 2 ** 31),
+    maxTokens,
+    topLogprobs,
+    stop: b.stop,
+    temperature: b.temperature ?? 1,
+    topP: b.top_p ?? 1,
+    topK: Math.max(0, b.top_k ?? 0),
+    n: b.n ?? 1,
+    seed: b.seed ?? randomInt(0, 2 ** 31),
   };
 }
 
 export function checkModel(ctx: ServeContext, model: string): void {
   if (model !== ctx.modelName)
-    throw new ApiError(404, `the model \`${model}\` does not exist: this server serves \`${ctx.modelName}\``, "invalid_request_error", "model", "model_not_found");
+    throw new ApiError(
+      404,
+      `the model \`${model}\` does not exist: this server serves \`${ctx.modelName}\``,
+      "invalid_request_error",
+      "model",
+      "model_not_found",
+    );
 }
 
 export function checkContext(ctx: ServeContext, promptTokens: number, maxTokens: number, param: string): void {
   if (promptTokens + maxTokens > ctx.context)
-    throw new ApiError(422,
+    throw new ApiError(
+      422,
       `this model's maximum context length is ${ctx.context} tokens, but ${promptTokens} prompt tokens + ${maxTokens} max tokens were requested: shorten the prompt or lower ${param}`,
-      "invalid_request_error", param, "context_length_exceeded");
+      "invalid_request_error",
+      param,
+      "context_length_exceeded",
+    );
 }
 
 /** One choice being generated: its row, its text stream and the token events not yet streamed. */
@@ -71,7 +90,11 @@ export interface Choice {
 
 /** Rows for `n` choices of one prompt; choice i samples from the seed's stream fork(index). */
 export function makeChoices(
-  ctx: ServeContext, prompt: number[], p: ServeSampling, firstIndex: number, reply: Reply,
+  ctx: ServeContext,
+  prompt: number[],
+  p: ServeSampling,
+  firstIndex: number,
+  reply: Reply,
   opts: { promptLogprobs: boolean; onDelta?: (c: Choice, delta: string) => void },
 ): Choice[] {
   const base = new Rng(p.seed);
@@ -82,9 +105,16 @@ export function makeChoices(
       text: new TextStream(ctx.tokenizer, p.stop),
       pending: [],
       row: {
-        prompt, maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, topK: p.topK,
-        rng: base.fork(index), stopIds: [ctx.tokenizer.specialIds.eos], topLogprobs: p.topLogprobs,
-        promptLogprobs: opts.promptLogprobs, cancelled: () => reply.closed,
+        prompt,
+        maxTokens: p.maxTokens,
+        temperature: p.temperature,
+        topP: p.topP,
+        topK: p.topK,
+        rng: base.fork(index),
+        stopIds: [ctx.tokenizer.specialIds.eos],
+        topLogprobs: p.topLogprobs,
+        promptLogprobs: opts.promptLogprobs,
+        cancelled: () => reply.closed,
       },
     };
     choice.row.onToken = (ev) => {
@@ -105,13 +135,26 @@ export function newId(prefix: string): string {
   return `${prefix}-${randomBytes(12).toString("hex")}`;
 }
 
-export function usage(promptTokens: number, completionTokens: number): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+export function usage(
+  promptTokens: number,
+  completionTokens: number,
+): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
 }
 
 /** Checks token ids against the tokenizer (the model may have unused rows above it). */
 export function checkIds(ctx: ServeContext, ids: number[], param: string): void {
   const bad = ids.find((id) => id >= ctx.tokenizer.vocabSize);
   if (bad !== undefined)
-    throw new ApiError(422, `token id ${bad} is outside the vocabulary (0..${ctx.tokenizer.vocabSize - 1})`, "invalid_request_error", param, "invalid_token");
+    throw new ApiError(
+      422,
+      `token id ${bad} is outside the vocabulary (0..${ctx.tokenizer.vocabSize - 1})`,
+      "invalid_request_error",
+      param,
+      "invalid_token",
+    );
 }

@@ -26,12 +26,20 @@ interface LegacyLogprobs {
 
 function prompts(ctx: ServeContext, b: CompletionRequest): Prompt[] {
   const p = b.prompt;
-  const list: (string | number[])[] = typeof p === "string" ? [p] : typeof p[0] === "number" ? [p as number[]] : (p as (string | number[])[]);
+  const list: (string | number[])[] =
+    typeof p === "string" ? [p] : typeof p[0] === "number" ? [p as number[]] : (p as (string | number[])[]);
   return list.map((x, i) => {
     const param = list.length > 1 ? `prompt.${i}` : "prompt";
     if (typeof x === "string") {
       const ids = ctx.tokenizer.encode(x);
-      if (ids.length === 0) throw new ApiError(400, "the prompt is empty: give at least one token of text", "invalid_request_error", param, "invalid_value");
+      if (ids.length === 0)
+        throw new ApiError(
+          400,
+          "the prompt is empty: give at least one token of text",
+          "invalid_request_error",
+          param,
+          "invalid_value",
+        );
       return { ids, text: x };
     }
     checkIds(ctx, x, param);
@@ -39,7 +47,12 @@ function prompts(ctx: ServeContext, b: CompletionRequest): Prompt[] {
   });
 }
 
-function topDict(ctx: ServeContext, top: TopLogprobs | null, chosen: number, lp: number | null): Record<string, number> | null {
+function topDict(
+  ctx: ServeContext,
+  top: TopLogprobs | null,
+  chosen: number,
+  lp: number | null,
+): Record<string, number> | null {
   if (top === null) return null;
   const d: Record<string, number> = {};
   for (const [id, l] of top) d[tokenText(ctx.tokenizer, id)] ??= l;
@@ -48,26 +61,42 @@ function topDict(ctx: ServeContext, top: TopLogprobs | null, chosen: number, lp:
 }
 
 /** Legacy log-probs of token events; offsets start at `offset` in the choice's text. */
-function legacy(ctx: ServeContext, ids: number[], lps: (number | null)[], tops: (TopLogprobs | null)[], offset: number): LegacyLogprobs {
+function legacy(
+  ctx: ServeContext,
+  ids: number[],
+  lps: (number | null)[],
+  tops: (TopLogprobs | null)[],
+  offset: number,
+): LegacyLogprobs {
   const out: LegacyLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
   ids.forEach((id, i) => {
     out.tokens.push(tokenText(ctx.tokenizer, id));
     out.token_logprobs.push(lps[i]!);
     out.top_logprobs.push(i === 0 && lps[i] === null ? null : topDict(ctx, tops[i]!, id, lps[i]!));
-    out.text_offset.push(offset + ctx.tokenizer.decode(ids.slice(0, i).filter((t) => t < ctx.tokenizer.vocabSize)).length);
+    out.text_offset.push(
+      offset + ctx.tokenizer.decode(ids.slice(0, i).filter((t) => t < ctx.tokenizer.vocabSize)).length,
+    );
   });
   return out;
 }
 
 function promptLegacy(ctx: ServeContext, p: Prompt, r: RowResult): LegacyLogprobs {
   const s = r.prompt ?? p.ids.map(() => ({ logprob: null, top: null }));
-  return legacy(ctx, p.ids, s.map((x) => x.logprob), s.map((x) => x.top), 0);
+  return legacy(
+    ctx,
+    p.ids,
+    s.map((x) => x.logprob),
+    s.map((x) => x.top),
+    0,
+  );
 }
 
 function merge(a: LegacyLogprobs, b: LegacyLogprobs): LegacyLogprobs {
   return {
-    tokens: [...a.tokens, ...b.tokens], token_logprobs: [...a.token_logprobs, ...b.token_logprobs],
-    top_logprobs: [...a.top_logprobs, ...b.top_logprobs], text_offset: [...a.text_offset, ...b.text_offset],
+    tokens: [...a.tokens, ...b.tokens],
+    token_logprobs: [...a.token_logprobs, ...b.token_logprobs],
+    top_logprobs: [...a.top_logprobs, ...b.top_logprobs],
+    text_offset: [...a.text_offset, ...b.text_offset],
   };
 }
 
@@ -79,36 +108,69 @@ export async function handleCompletions(ctx: ServeContext, body: unknown, reply:
   ps.forEach((p, i) => checkContext(ctx, p.ids.length, maxTokens, ps.length > 1 ? `prompt.${i}` : "max_tokens"));
   const sp = samplingFrom(b, maxTokens, b.logprobs ?? -1);
   if (ps.length * sp.n > MAX_ROWS_PER_REQUEST)
-    throw new ApiError(400, `${ps.length} prompts x n ${sp.n} is more than ${MAX_ROWS_PER_REQUEST} completions in one request: split it`, "invalid_request_error", "n");
-  if (b.best_of !== undefined && b.best_of !== sp.n) throw new ApiError(400, "best_of must equal n (no server-side ranking)", "invalid_request_error", "best_of");
-  const echo = b.echo ?? false, stream = b.stream ?? false;
-  const id = newId("cmpl"), created = Math.floor(Date.now() / 1000);
-  const chunk = (choices: unknown[], extra: object = {}) => ({ id, object: "text_completion", created, model: ctx.modelName, choices, ...extra });
+    throw new ApiError(
+      400,
+      `${ps.length} prompts x n ${sp.n} is more than ${MAX_ROWS_PER_REQUEST} completions in one request: split it`,
+      "invalid_request_error",
+      "n",
+    );
+  if (b.best_of !== undefined && b.best_of !== sp.n)
+    throw new ApiError(400, "best_of must equal n (no server-side ranking)", "invalid_request_error", "best_of");
+  const echo = b.echo ?? false,
+    stream = b.stream ?? false;
+  const id = newId("cmpl"),
+    created = Math.floor(Date.now() / 1000);
+  const chunk = (choices: unknown[], extra: object = {}) => ({
+    id,
+    object: "text_completion",
+    created,
+    model: ctx.modelName,
+    choices,
+    ...extra,
+  });
   const onDelta = (c: Choice, delta: string) => {
     const evs = c.pending.splice(0);
-    reply.event(chunk([{ index: c.index, text: delta, logprobs: streamLogprobs(ctx, evs, sp.topLogprobs), finish_reason: null }]));
+    reply.event(
+      chunk([{ index: c.index, text: delta, logprobs: streamLogprobs(ctx, evs, sp.topLogprobs), finish_reason: null }]),
+    );
   };
   const perPrompt = ps.map((p, i) =>
-    makeChoices(ctx, p.ids, sp, i * sp.n, reply, { promptLogprobs: echo && sp.topLogprobs >= 0, onDelta: stream ? onDelta : undefined }));
+    makeChoices(ctx, p.ids, sp, i * sp.n, reply, {
+      promptLogprobs: echo && sp.topLogprobs >= 0,
+      onDelta: stream ? onDelta : undefined,
+    }),
+  );
   const choices = perPrompt.flat();
   if (stream) {
     reply.startStream();
-    if (echo) perPrompt.forEach((cs, i) => cs.forEach((c) => reply.event(chunk([{ index: c.index, text: ps[i]!.text, logprobs: null, finish_reason: null }]))));
+    if (echo)
+      perPrompt.forEach((cs, i) =>
+        cs.forEach((c) =>
+          reply.event(chunk([{ index: c.index, text: ps[i]!.text, logprobs: null, finish_reason: null }])),
+        ),
+      );
   }
   const results = await ctx.engine.submit(choices.map((c) => c.row));
   const completionTokens = results.reduce((s, r) => s + r.tokens.length, 0);
-  const u = usage(ps.reduce((s, p) => s + p.ids.length, 0), completionTokens);
+  const u = usage(
+    ps.reduce((s, p) => s + p.ids.length, 0),
+    completionTokens,
+  );
   if (stream) {
     choices.forEach((c, i) => {
-      const tail = c.text.finish(), evs = c.pending.splice(0);
+      const tail = c.text.finish(),
+        evs = c.pending.splice(0);
       const lp = evs.length > 0 ? streamLogprobs(ctx, evs, sp.topLogprobs) : null;
-      reply.event(chunk([{ index: c.index, text: tail, logprobs: lp, finish_reason: finishReason(results[i]!.finish) }]));
+      reply.event(
+        chunk([{ index: c.index, text: tail, logprobs: lp, finish_reason: finishReason(results[i]!.finish) }]),
+      );
     });
     if (b.stream_options?.include_usage) reply.event(chunk([], { usage: u }));
     return reply.endStream();
   }
   const out = choices.map((c, i) => {
-    const r = results[i]!, p = ps[Math.floor(c.index / sp.n)]!;
+    const r = results[i]!,
+      p = ps[Math.floor(c.index / sp.n)]!;
     c.text.finish();
     const text = c.text.text;
     const prefix = echo ? p.text : "";
@@ -124,5 +186,11 @@ export async function handleCompletions(ctx: ServeContext, body: unknown, reply:
 
 function streamLogprobs(ctx: ServeContext, evs: TokenEvent[], k: number): LegacyLogprobs | null {
   if (k < 0 || evs.length === 0) return null;
-  return legacy(ctx, evs.map((e) => e.id), evs.map((e) => e.logprob), evs.map((e) => e.top), 0);
+  return legacy(
+    ctx,
+    evs.map((e) => e.id),
+    evs.map((e) => e.logprob),
+    evs.map((e) => e.top),
+    0,
+  );
 }

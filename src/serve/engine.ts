@@ -79,7 +79,10 @@ async function withKernelLock<T>(k: Kernels, fn: () => Promise<T>): Promise<T> {
   const prev = kernelLocks.get(k) ?? Promise.resolve();
   let release!: () => void;
   const mine = new Promise<void>((r) => (release = r));
-  kernelLocks.set(k, prev.then(() => mine));
+  kernelLocks.set(
+    k,
+    prev.then(() => mine),
+  );
   await prev;
   try {
     return await fn();
@@ -103,8 +106,14 @@ export class BatchEngine {
 
   constructor(m: Llama, opts: EngineOptions) {
     this.#m = m;
-    this.#opts = { windowMs: opts.windowMs ?? 5, maxBatch: opts.maxBatch ?? 64, maxQueue: opts.maxQueue ?? 4096, vocabLimit: opts.vocabLimit };
-    if (!(this.#opts.maxBatch >= 1 && this.#opts.maxQueue >= 1 && this.#opts.windowMs >= 0)) throw new Error("BatchEngine: maxBatch, maxQueue >= 1 and windowMs >= 0 needed");
+    this.#opts = {
+      windowMs: opts.windowMs ?? 5,
+      maxBatch: opts.maxBatch ?? 64,
+      maxQueue: opts.maxQueue ?? 4096,
+      vocabLimit: opts.vocabLimit,
+    };
+    if (!(this.#opts.maxBatch >= 1 && this.#opts.maxQueue >= 1 && this.#opts.windowMs >= 0))
+      throw new Error("BatchEngine: maxBatch, maxQueue >= 1 and windowMs >= 0 needed");
   }
 
   get context(): number {
@@ -113,12 +122,23 @@ export class BatchEngine {
 
   /** Queues rows; resolves with their results in order. */
   submit(rows: GenRow[]): Promise<RowResult[]> {
-    if (this.#closed) return Promise.reject(new ApiError(503, "the server is shutting down", "server_error", null, "shutting_down"));
+    if (this.#closed)
+      return Promise.reject(new ApiError(503, "the server is shutting down", "server_error", null, "shutting_down"));
     if (this.#queue.length + rows.length > this.#opts.maxQueue)
-      return Promise.reject(new ApiError(503, `the server is busy (${this.#queue.length} rows queued): retry later`, "server_error", null, "overloaded"));
+      return Promise.reject(
+        new ApiError(
+          503,
+          `the server is busy (${this.#queue.length} rows queued): retry later`,
+          "server_error",
+          null,
+          "overloaded",
+        ),
+      );
     if (rows.some((r) => r.prompt.length === 0 || r.prompt.length + r.maxTokens > this.context))
       return Promise.reject(new Error("a row is empty or exceeds the context: validate before submitting"));
-    const out = Promise.all(rows.map((row) => new Promise<RowResult>((resolve, reject) => this.#queue.push({ row, resolve, reject }))));
+    const out = Promise.all(
+      rows.map((row) => new Promise<RowResult>((resolve, reject) => this.#queue.push({ row, resolve, reject }))),
+    );
     this.#kick();
     return out;
   }
@@ -129,7 +149,8 @@ export class BatchEngine {
     this.#closed = true;
     const t = setTimeout(() => {
       this.#abortAll = true;
-      for (const p of this.#queue.splice(0)) p.reject(new ApiError(503, "the server is shutting down", "server_error", null, "shutting_down"));
+      for (const p of this.#queue.splice(0))
+        p.reject(new ApiError(503, "the server is shutting down", "server_error", null, "shutting_down"));
     }, graceMs);
     while (this.#running || this.#timer || this.#queue.length > 0) await new Promise((r) => setTimeout(r, 5));
     clearTimeout(t);
@@ -162,11 +183,13 @@ export class BatchEngine {
   /** Takes queued rows in order while they fit one KV cache of at most the model's context. */
   #take(): Pending[] {
     const out: Pending[] = [];
-    let maxP = 0, maxT = 0;
+    let maxP = 0,
+      maxT = 0;
     let i = 0;
     while (i < this.#queue.length && out.length < this.#opts.maxBatch) {
       const p = this.#queue[i]!;
-      const P = Math.max(maxP, p.row.prompt.length), T = Math.max(maxT, p.row.maxTokens);
+      const P = Math.max(maxP, p.row.prompt.length),
+        T = Math.max(maxT, p.row.maxTokens);
       if (out.length > 0 && P + T > this.context) {
         i++;
         continue;
@@ -179,17 +202,31 @@ export class BatchEngine {
   }
 
   async #runBatch(rows: GenRow[]): Promise<RowResult[]> {
-    const m = this.#m, k = m.kernels, B = rows.length, V = m.config.vocab_size;
+    const m = this.#m,
+      k = m.kernels,
+      B = rows.length,
+      V = m.config.vocab_size;
     this.stats.batches++;
     this.stats.rows += B;
     this.stats.maxBatchRows = Math.max(this.stats.maxBatchRows, B);
     const P = Math.max(...rows.map((r) => r.prompt.length));
     const T = Math.max(...rows.map((r) => r.maxTokens));
-    const results: RowResult[] = rows.map((_r) => ({ tokens: [], logprobs: [], tops: [], prompt: null, finish: "length" }));
+    const results: RowResult[] = rows.map((_r) => ({
+      tokens: [],
+      logprobs: [],
+      tops: [],
+      prompt: null,
+      finish: "length",
+    }));
     const done = Uint8Array.from(rows, (r) => (r.maxTokens === 0 ? 1 : 0));
     const mark = k.mark();
     try {
-      const cache = new KVCache(m, B, P + T, Int32Array.from(rows, (r) => P - r.prompt.length));
+      const cache = new KVCache(
+        m,
+        B,
+        P + T,
+        Int32Array.from(rows, (r) => P - r.prompt.length),
+      );
       const ids = new Int32Array(B * P); // (B, P) left-padded
       rows.forEach((r, b) => ids.set(r.prompt, b * P + (P - r.prompt.length)));
       const wantPrompt = rows.some((r) => r.promptLogprobs);
@@ -214,7 +251,8 @@ export class BatchEngine {
 
   /** Picks one token for every live row from logits (B, V). */
   #choose(rows: GenRow[], results: RowResult[], done: Uint8Array, logits: Float32Array): void {
-    const V = this.#m.config.vocab_size, limit = Math.min(V, this.#opts.vocabLimit);
+    const V = this.#m.config.vocab_size,
+      limit = Math.min(V, this.#opts.vocabLimit);
     rows.forEach((r, b) => {
       if (done[b]) return;
       const res = results[b]!;
@@ -228,7 +266,11 @@ export class BatchEngine {
       const allowed = row.subarray(0, limit);
       const id = r.temperature === 0 ? argmax(allowed) : drawToken(allowed, r.temperature, r.topK, r.topP, r.rng);
       const lse = logSumExp(row);
-      const ev: TokenEvent = { id, logprob: row[id]! - lse, top: r.topLogprobs >= 0 ? topK(row, lse, r.topLogprobs, limit) : null };
+      const ev: TokenEvent = {
+        id,
+        logprob: row[id]! - lse,
+        top: r.topLogprobs >= 0 ? topK(row, lse, r.topLogprobs, limit) : null,
+      };
       res.tokens.push(id);
       res.logprobs.push(ev.logprob);
       res.tops.push(ev.top);
@@ -274,13 +316,23 @@ export function topK(row: Float32Array, lse: number, k: number, limit: number): 
   return best.map((i) => [i, row[i]! - lse]);
 }
 
-function scorePrompt(logits: Float32Array, r: GenRow, b: number, P: number, V: number, limit: number): RowResult["prompt"] {
+function scorePrompt(
+  logits: Float32Array,
+  r: GenRow,
+  b: number,
+  P: number,
+  V: number,
+  limit: number,
+): RowResult["prompt"] {
   const pad = P - r.prompt.length;
   return r.prompt.map((id, j) => {
     if (j === 0) return { logprob: null, top: null };
     const row = logits.subarray((b * P + pad + j - 1) * V, (b * P + pad + j) * V); // (V)
     const lse = logSumExp(row);
-    return { logprob: row[id]! - lse, top: r.topLogprobs >= 0 ? topK(row, lse, r.topLogprobs, Math.min(V, limit)) : null };
+    return {
+      logprob: row[id]! - lse,
+      top: r.topLogprobs >= 0 ? topK(row, lse, r.topLogprobs, Math.min(V, limit)) : null,
+    };
   });
 }
 

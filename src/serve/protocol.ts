@@ -14,7 +14,13 @@ export class ApiError extends Error {
   readonly param: string | null;
   readonly code: string | null;
 
-  constructor(status: number, message: string, type = "invalid_request_error", param: string | null = null, code: string | null = null) {
+  constructor(
+    status: number,
+    message: string,
+    type = "invalid_request_error",
+    param: string | null = null,
+    code: string | null = null,
+  ) {
     super(message);
     this.status = status;
     this.type = type;
@@ -36,7 +42,9 @@ export const MAX_ROWS_PER_REQUEST = 256;
 const nullish = <T extends z.ZodType>(t: T) => t.nullish().transform((v) => v ?? undefined);
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 
-const stop = nullish(z.union([z.string(), z.array(z.string()).max(16)])).transform((s) => (s === undefined ? [] : typeof s === "string" ? [s] : s));
+const stop = nullish(z.union([z.string(), z.array(z.string()).max(16)])).transform((s) =>
+  s === undefined ? [] : typeof s === "string" ? [s] : s,
+);
 const zeroOnly = (name: string) =>
   nullish(z.number()).refine((v) => v === undefined || v === 0, { message: `${name} is not supported (only 0)` });
 
@@ -48,7 +56,13 @@ const common = {
   /** vLLM's extension: keep the k most likely tokens (0 or -1: off). */
   top_k: nullish(z.number().int().min(-1)),
   n: nullish(int(1, MAX_N)),
-  seed: nullish(z.number().int().min(-(2 ** 53)).max(2 ** 53)),
+  seed: nullish(
+    z
+      .number()
+      .int()
+      .min(-(2 ** 53))
+      .max(2 ** 53),
+  ),
   stop,
   stream: nullish(z.boolean()),
   stream_options: nullish(z.object({ include_usage: nullish(z.boolean()) })),
@@ -87,21 +101,35 @@ export const ChatRequestSchema = z.object({
   top_logprobs: nullish(int(0, MAX_TOP_LOGPROBS)),
   add_generation_prompt: nullish(z.boolean()),
   continue_final_message: nullish(z.boolean()),
-  tools: nullish(z.array(z.unknown())).refine((v) => v === undefined || v.length === 0, { message: "tools are not supported" }),
+  tools: nullish(z.array(z.unknown())).refine((v) => v === undefined || v.length === 0, {
+    message: "tools are not supported",
+  }),
   response_format: nullish(z.object({ type: z.string() })).refine((v) => v === undefined || v.type === "text", {
-    message: "only response_format {type: \"text\"} is supported",
+    message: 'only response_format {type: "text"} is supported',
   }),
 });
 export type ChatRequest = z.infer<typeof ChatRequestSchema>;
 
 /** Validates a parsed JSON body; the first problem becomes a 400 naming the field. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new ApiError(400, "the request body must be a JSON object");
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw new ApiError(400, "the request body must be a JSON object");
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const param = issue.path.map(String).join(".") || null;
-  const missing = issue.code === "invalid_type" && (body as Record<string, unknown>)[String(issue.path[0])] === undefined && issue.path.length === 1;
-  const message = missing ? `missing required parameter: ${param}` : `invalid parameter ${param ?? "(body)"}: ${issue.message}`;
-  throw new ApiError(400, message, "invalid_request_error", param, missing ? "missing_required_parameter" : "invalid_value");
+  const missing =
+    issue.code === "invalid_type" &&
+    (body as Record<string, unknown>)[String(issue.path[0])] === undefined &&
+    issue.path.length === 1;
+  const message = missing
+    ? `missing required parameter: ${param}`
+    : `invalid parameter ${param ?? "(body)"}: ${issue.message}`;
+  throw new ApiError(
+    400,
+    message,
+    "invalid_request_error",
+    param,
+    missing ? "missing_required_parameter" : "invalid_value",
+  );
 }

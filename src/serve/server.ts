@@ -50,7 +50,10 @@ export interface RunningServer {
 }
 
 type Handler = (ctx: ServeContext, body: unknown, reply: Reply) => Promise<void>;
-const POST_ROUTES: Record<string, Handler> = { "/v1/completions": handleCompletions, "/v1/chat/completions": handleChat };
+const POST_ROUTES: Record<string, Handler> = {
+  "/v1/completions": handleCompletions,
+  "/v1/chat/completions": handleChat,
+};
 
 /** A Reply over a node response. */
 function replyOn(res: http.ServerResponse): Reply {
@@ -67,7 +70,11 @@ function replyOn(res: http.ServerResponse): Reply {
       res.end(text);
     },
     startStream() {
-      res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive" });
+      res.writeHead(200, {
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache",
+        Connection: "keep-alive",
+      });
       res.flushHeaders();
     },
     event(body) {
@@ -100,40 +107,97 @@ function authorised(req: http.IncomingMessage, key: string | undefined): boolean
 }
 
 function sendError(res: http.ServerResponse, reply: Reply, e: unknown): void {
-  const err = e instanceof ApiError ? e : new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`, "server_error");
-  if ((err instanceof BodyTooLarge && err.closeConnection) || err.code === "server_busy") res.setHeader("Connection", "close");
+  const err =
+    e instanceof ApiError
+      ? e
+      : new ApiError(500, `internal error: ${(e as Error)?.message ?? String(e)}`, "server_error");
+  if ((err instanceof BodyTooLarge && err.closeConnection) || err.code === "server_busy")
+    res.setHeader("Connection", "close");
   if (!res.headersSent) return reply.json(err.status, err.toJSON());
   // Mid-stream: report the error as an event, then end the stream.
   reply.event(err.toJSON());
   reply.endStream();
 }
 
-async function route(ctx: ServeContext, opts: ServeOptions, budget: ByteBudget, req: http.IncomingMessage, reply: Reply): Promise<void> {
+async function route(
+  ctx: ServeContext,
+  opts: ServeOptions,
+  budget: ByteBudget,
+  req: http.IncomingMessage,
+  reply: Reply,
+): Promise<void> {
   const p = requestPath(req.url);
-  if (p === null) throw new ApiError(400, `malformed request target ${JSON.stringify((req.url ?? "").slice(0, 200))}`, "invalid_request_error", null, "invalid_url");
+  if (p === null)
+    throw new ApiError(
+      400,
+      `malformed request target ${JSON.stringify((req.url ?? "").slice(0, 200))}`,
+      "invalid_request_error",
+      null,
+      "invalid_url",
+    );
   if (p === "/health" && req.method === "GET") return reply.json(200, { status: "ok" });
-  if (!p.startsWith("/v1/")) throw new ApiError(404, `no route ${req.method} ${p}`, "invalid_request_error", null, "not_found");
+  if (!p.startsWith("/v1/"))
+    throw new ApiError(404, `no route ${req.method} ${p}`, "invalid_request_error", null, "not_found");
   if (!authorised(req, opts.apiKey))
-    throw new ApiError(401, "incorrect or missing API key: pass it as `Authorization: Bearer <key>`", "invalid_request_error", null, "invalid_api_key");
-  const model = { id: ctx.modelName, object: "model", created: ctx.created, owned_by: "recap", max_model_len: ctx.context };
+    throw new ApiError(
+      401,
+      "incorrect or missing API key: pass it as `Authorization: Bearer <key>`",
+      "invalid_request_error",
+      null,
+      "invalid_api_key",
+    );
+  const model = {
+    id: ctx.modelName,
+    object: "model",
+    created: ctx.created,
+    owned_by: "recap",
+    max_model_len: ctx.context,
+  };
   if (p === "/v1/models" || p.startsWith("/v1/models/")) {
-    if (req.method !== "GET") throw new ApiError(405, `use GET for ${p}`, "invalid_request_error", null, "method_not_allowed");
+    if (req.method !== "GET")
+      throw new ApiError(405, `use GET for ${p}`, "invalid_request_error", null, "method_not_allowed");
     if (p === "/v1/models") return reply.json(200, { object: "list", data: [model] });
     const id = p.slice("/v1/models/".length);
-    if (id !== ctx.modelName) throw new ApiError(404, `the model \`${id}\` does not exist`, "invalid_request_error", "model", "model_not_found");
+    if (id !== ctx.modelName)
+      throw new ApiError(
+        404,
+        `the model \`${id}\` does not exist`,
+        "invalid_request_error",
+        "model",
+        "model_not_found",
+      );
     return reply.json(200, model);
   }
   const handler = POST_ROUTES[p];
   if (!handler) throw new ApiError(404, `no route ${req.method} ${p}`, "invalid_request_error", null, "not_found");
-  if (req.method !== "POST") throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
-  const busy = () => new ApiError(503, `the server holds ${budget.limit} bytes of request bodies already: retry shortly`, "server_error", null, "server_busy");
-  const raw = await readBodyCapped(req, opts.maxBodyBytes ?? 1 << 20, (close) => bodyTooLarge(opts.maxBodyBytes ?? 1 << 20, close), { budget, busy });
+  if (req.method !== "POST")
+    throw new ApiError(405, `use POST for ${p}`, "invalid_request_error", null, "method_not_allowed");
+  const busy = () =>
+    new ApiError(
+      503,
+      `the server holds ${budget.limit} bytes of request bodies already: retry shortly`,
+      "server_error",
+      null,
+      "server_busy",
+    );
+  const raw = await readBodyCapped(
+    req,
+    opts.maxBodyBytes ?? 1 << 20,
+    (close) => bodyTooLarge(opts.maxBodyBytes ?? 1 << 20, close),
+    { budget, busy },
+  );
   try {
     let body: unknown;
     try {
       body = JSON.parse(raw.toString("utf8"));
     } catch (e) {
-      throw new ApiError(400, `the request body is not valid JSON: ${(e as Error).message}`, "invalid_request_error", null, "invalid_json");
+      throw new ApiError(
+        400,
+        `the request body is not valid JSON: ${(e as Error).message}`,
+        "invalid_request_error",
+        null,
+        "invalid_json",
+      );
     }
     await handler(ctx, body, reply);
   } finally {
@@ -143,8 +207,19 @@ async function route(ctx: ServeContext, opts: ServeOptions, budget: ByteBudget, 
 
 /** Starts serving `model` on host:port; resolves once listening. */
 export async function startServer(model: Llama, tokenizer: Tokenizer, opts: ServeOptions): Promise<RunningServer> {
-  const engine = new BatchEngine(model, { windowMs: opts.batchWindowMs, maxBatch: opts.maxBatch, maxQueue: opts.maxQueue, vocabLimit: tokenizer.vocabSize });
-  const ctx: ServeContext = { engine, tokenizer, modelName: opts.modelName, context: model.config.max_position_embeddings, created: Math.floor(Date.now() / 1000) };
+  const engine = new BatchEngine(model, {
+    windowMs: opts.batchWindowMs,
+    maxBatch: opts.maxBatch,
+    maxQueue: opts.maxQueue,
+    vocabLimit: tokenizer.vocabSize,
+  });
+  const ctx: ServeContext = {
+    engine,
+    tokenizer,
+    modelName: opts.modelName,
+    context: model.config.max_position_embeddings,
+    created: Math.floor(Date.now() / 1000),
+  };
   let closing = false;
   const budget = new ByteBudget(Math.max(opts.maxTotalBodyBytes ?? 16 << 20, opts.maxBodyBytes ?? 1 << 20));
   const server = http.createServer((req, res) => {
@@ -156,7 +231,10 @@ export async function startServer(model: Llama, tokenizer: Tokenizer, opts: Serv
   const host = opts.host ?? "127.0.0.1";
   const { port, url } = await listenOn(server, host, opts.port ?? 8000);
   return {
-    url, host, port, engine,
+    url,
+    host,
+    port,
+    engine,
     get bufferedBytes() {
       return budget.used;
     },

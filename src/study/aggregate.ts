@@ -4,13 +4,26 @@
 
 /** Two-sided 95% Student-t quantiles by degrees of freedom. */
 const T95: Readonly<Record<number, number>> = {
-  1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-  10: 2.228, 15: 2.131, 20: 2.086, 30: 2.042,
+  1: 12.706,
+  2: 4.303,
+  3: 3.182,
+  4: 2.776,
+  5: 2.571,
+  6: 2.447,
+  7: 2.365,
+  8: 2.306,
+  9: 2.262,
+  10: 2.228,
+  15: 2.131,
+  20: 2.086,
+  30: 2.042,
 };
 
 export function t95(df: number): number {
   if (T95[df] !== undefined) return T95[df]!;
-  const known = Object.keys(T95).map(Number).filter((d) => d <= df);
+  const known = Object.keys(T95)
+    .map(Number)
+    .filter((d) => d <= df);
   return df > 30 ? 1.96 : T95[Math.max(...known)]!; // the next smaller df: a slightly wider interval
 }
 
@@ -66,7 +79,10 @@ export const STUDY_METRICS: readonly (readonly [string, string, boolean])[] = [
 ];
 
 /** Per metric, the seed statistics of the per-seed metric records. */
-export function aggregateSeeds(perSeed: Record<string, number | null>[], keys: readonly string[]): Record<string, SeedStats> {
+export function aggregateSeeds(
+  perSeed: Record<string, number | null>[],
+  keys: readonly string[],
+): Record<string, SeedStats> {
   const out: Record<string, SeedStats> = {};
   for (const k of keys) {
     const s = seedStats(perSeed.map((m) => m[k] ?? null));
@@ -88,10 +104,17 @@ export function fmtSeedStats(s: SeedStats | undefined, rate: boolean, digits = 1
 
 /** A Markdown table: one row per metric, one column per named set of seed statistics
  *  (`clip: false` for differences, whose bounds may be negative). */
-export function markdownTable(columns: Record<string, Record<string, SeedStats>>, metrics = STUDY_METRICS, clip = true): string {
+export function markdownTable(
+  columns: Record<string, Record<string, SeedStats>>,
+  metrics = STUDY_METRICS,
+  clip = true,
+): string {
   const names = Object.keys(columns);
   const rows = metrics
     .filter(([k]) => names.some((n) => columns[n]![k] !== undefined))
-    .map(([k, label, rate]) => `| ${label}${rate ? " %" : ""} | ${names.map((n) => fmtSeedStats(columns[n]![k], rate, 1, clip)).join(" | ")} |`);
+    .map(
+      ([k, label, rate]) =>
+        `| ${label}${rate ? " %" : ""} | ${names.map((n) => fmtSeedStats(columns[n]![k], rate, 1, clip)).join(" | ")} |`,
+    );
   return [`| metric | ${names.join(" | ")} |`, `|---|${names.map(() => "---").join("|")}|`, ...rows].join("\n") + "\n";
 }

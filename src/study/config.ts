@@ -8,7 +8,14 @@
 // prompt groups x 8 rollouts), and the intervals are over 3 RL seeds (Student-t), not over the
 // evaluation sample alone — the spread of training is the larger one at this scale.
 import { z } from "zod";
-import { DEMO_PRESETS, DEMO_PRESET_NAMES, DemoConfigSchema, checkDemoConfig, mergeDeep, type DemoConfig } from "../demo/config.ts";
+import {
+  DEMO_PRESETS,
+  DEMO_PRESET_NAMES,
+  DemoConfigSchema,
+  checkDemoConfig,
+  mergeDeep,
+  type DemoConfig,
+} from "../demo/config.ts";
 import { validateConfig } from "../util/config_file.ts";
 import { STUDY_METRICS } from "./aggregate.ts";
 import { RecapError } from "../util/errors.ts";
@@ -97,12 +104,14 @@ export const StudyConfigSchema = z.strictObject({
   safety_reward: z.enum(["binary", "continuous"]).default("binary"),
   /** The world guard of each base (when an arm is continuous): `limit` prompt rows per split of
    *  its pairs (default all), `sft` overrides of configs/world-guard.yaml (e.g. steps). */
-  guard: z.strictObject({
-    limit: z.number().int().positive().optional(),
-    /** Generation limit of the sampled responses; default the arms' RL limit (rl.max_new_tokens). */
-    max_new_tokens: z.number().int().positive().optional(),
-    sft: z.record(z.string(), z.unknown()).default({}),
-  }).prefault({}),
+  guard: z
+    .strictObject({
+      limit: z.number().int().positive().optional(),
+      /** Generation limit of the sampled responses; default the arms' RL limit (rl.max_new_tokens). */
+      max_new_tokens: z.number().int().positive().optional(),
+      sft: z.record(z.string(), z.unknown()).default({}),
+    })
+    .prefault({}),
   /** Paired differences [A, B]: A - B per (base, seed), mean and 95% t-interval over the pairs. */
   comparisons: z.array(z.tuple([z.string().min(1), z.string().min(1)])).default([]),
   /** RL seeds: each arm runs once per seed. Default [0, 1, 2] (the issue's 3 seeds). */
@@ -126,7 +135,9 @@ export type StudyBase = z.infer<typeof baseSchema>;
 export function studyBases(s: StudyConfig): StudyBase[] {
   if (s.bases) return s.bases;
   const demo = studyDemoConfig(s);
-  return [{ name: `s${demo.world_seed}`, world_seed: demo.world_seed, base: demo.base === "train" ? "train" : "shipped" }];
+  return [
+    { name: `s${demo.world_seed}`, world_seed: demo.world_seed, base: demo.base === "train" ? "train" : "shipped" },
+  ];
 }
 
 /** The bases an arm runs from. */
@@ -137,55 +148,102 @@ export function armBases(s: StudyConfig, arm: StudyArm): StudyBase[] {
 
 /** The shared demo config of one base: the study's, with the base's world seed and base. */
 export function baseDemoConfig(demo: DemoConfig, b: StudyBase): DemoConfig {
-  return validateConfig(mergeDeep(demo, { world_seed: b.world_seed, base: b.base }), DemoConfigSchema, `study base ${b.name}`);
+  return validateConfig(
+    mergeDeep(demo, { world_seed: b.world_seed, base: b.base }),
+    DemoConfigSchema,
+    `study base ${b.name}`,
+  );
 }
 
 /** The demo config every arm shares: the preset with the study's overrides. */
 export function studyDemoConfig(s: StudyConfig): DemoConfig {
   const base = DEMO_PRESETS[s.demo];
-  if (base === undefined) throw new RecapError(`study config: unknown demo preset "${s.demo}"`, `presets: ${DEMO_PRESET_NAMES.join(", ")}`);
+  if (base === undefined)
+    throw new RecapError(`study config: unknown demo preset "${s.demo}"`, `presets: ${DEMO_PRESET_NAMES.join(", ")}`);
   return checkDemoConfig(validateConfig(mergeDeep(base, s.demo_overrides), DemoConfigSchema, "study demo_overrides"));
 }
 
 /** Cross-field checks, with the fix named: arm knobs that exist, sweeps over known arms. */
 export function checkStudyConfig(s: StudyConfig): StudyConfig {
   const demo = studyDemoConfig(s);
-  if (Object.keys(s.arms).length === 0) throw new RecapError("study config: no arms", "add at least one arm, e.g. `arms: { recap: { preset: recap } }`");
-  if (new Set(s.seeds).size !== s.seeds.length) throw new RecapError(`study config: seeds repeat (${s.seeds.join(", ")})`, "list each seed once");
+  if (Object.keys(s.arms).length === 0)
+    throw new RecapError("study config: no arms", "add at least one arm, e.g. `arms: { recap: { preset: recap } }`");
+  if (new Set(s.seeds).size !== s.seeds.length)
+    throw new RecapError(`study config: seeds repeat (${s.seeds.join(", ")})`, "list each seed once");
   for (const [name, arm] of Object.entries(s.arms)) {
-    if (name === "base" || name === "sft") throw new RecapError(`study config: an arm is named "${name}"`, "base and sft name the shared reference models; choose another name");
+    if (name === "base" || name === "sft")
+      throw new RecapError(
+        `study config: an arm is named "${name}"`,
+        "base and sft name the shared reference models; choose another name",
+      );
     if (!/^[a-z0-9][a-z0-9_.-]*$/.test(name))
-      throw new RecapError(`study config: arm name "${name}" is not a folder-safe name`, "arm names: lower-case letters, digits, _ . - (it names the arm's folder)");
-    if ("seed" in arm.rl) throw new RecapError(`study config: arms.${name}.rl.seed is set`, "seeds come from the study's `seeds` list; remove it");
+      throw new RecapError(
+        `study config: arm name "${name}" is not a folder-safe name`,
+        "arm names: lower-case letters, digits, _ . - (it names the arm's folder)",
+      );
+    if ("seed" in arm.rl)
+      throw new RecapError(
+        `study config: arms.${name}.rl.seed is set`,
+        "seeds come from the study's `seeds` list; remove it",
+      );
     validateConfig(mergeDeep(demo, { rl: arm.rl }), DemoConfigSchema, `study arm ${name} (rl)`);
   }
   const bases = studyBases(s).map((b) => b.name);
   for (const b of bases) {
-    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(b)) throw new RecapError(`study config: base name "${b}" is not a folder-safe name`, "base names: lower-case letters, digits, _ . -");
+    if (!/^[a-z0-9][a-z0-9_.-]*$/.test(b))
+      throw new RecapError(
+        `study config: base name "${b}" is not a folder-safe name`,
+        "base names: lower-case letters, digits, _ . -",
+      );
   }
-  if (new Set(bases).size !== bases.length) throw new RecapError(`study config: base names repeat (${bases.join(", ")})`, "name each base once");
+  if (new Set(bases).size !== bases.length)
+    throw new RecapError(`study config: base names repeat (${bases.join(", ")})`, "name each base once");
   for (const [name, arm] of Object.entries(s.arms)) {
     const bad = (arm.bases ?? []).filter((b) => !bases.includes(b));
-    if (bad.length > 0) throw new RecapError(`study config: arms.${name}.bases names unknown bases ${bad.join(", ")}`, `bases: ${bases.join(", ")}`);
+    if (bad.length > 0)
+      throw new RecapError(
+        `study config: arms.${name}.bases names unknown bases ${bad.join(", ")}`,
+        `bases: ${bases.join(", ")}`,
+      );
   }
   for (const [a, b] of s.comparisons) {
     const bad = [a, b].filter((x) => !(x in s.arms));
-    if (bad.length > 0) throw new RecapError(`study config: comparison ${a} - ${b} names unknown arms ${bad.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
+    if (bad.length > 0)
+      throw new RecapError(
+        `study config: comparison ${a} - ${b} names unknown arms ${bad.join(", ")}`,
+        `arms: ${Object.keys(s.arms).join(", ")}`,
+      );
   }
   for (const sw of s.sweeps) {
     const unknown = sw.points.filter((p) => !(p.arm in s.arms)).map((p) => p.arm);
-    if (unknown.length > 0) throw new RecapError(`study config: sweep "${sw.title}" names unknown arms ${unknown.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
+    if (unknown.length > 0)
+      throw new RecapError(
+        `study config: sweep "${sw.title}" names unknown arms ${unknown.join(", ")}`,
+        `arms: ${Object.keys(s.arms).join(", ")}`,
+      );
   }
   for (const t of s.tables) {
     const unknown = t.columns.filter((a) => a !== "base" && a !== "sft" && !(a in s.arms));
-    if (unknown.length > 0) throw new RecapError(`study config: table "${t.title}" names unknown arms ${unknown.join(", ")}`, `columns: base, sft, ${Object.keys(s.arms).join(", ")}`);
+    if (unknown.length > 0)
+      throw new RecapError(
+        `study config: table "${t.title}" names unknown arms ${unknown.join(", ")}`,
+        `columns: base, sft, ${Object.keys(s.arms).join(", ")}`,
+      );
     const known = new Set(STUDY_METRICS.map(([k]) => k));
     const bad = (t.metrics ?? []).filter((m) => !known.has(m));
-    if (bad.length > 0) throw new RecapError(`study config: table "${t.title}" names unknown metrics ${bad.join(", ")}`, `metrics: ${[...known].join(", ")}`);
+    if (bad.length > 0)
+      throw new RecapError(
+        `study config: table "${t.title}" names unknown metrics ${bad.join(", ")}`,
+        `metrics: ${[...known].join(", ")}`,
+      );
   }
   for (const b of s.beta_curves) {
     const unknown = b.arms.filter((a) => !(a in s.arms));
-    if (unknown.length > 0) throw new RecapError(`study config: beta curve "${b.title}" names unknown arms ${unknown.join(", ")}`, `arms: ${Object.keys(s.arms).join(", ")}`);
+    if (unknown.length > 0)
+      throw new RecapError(
+        `study config: beta curve "${b.title}" names unknown arms ${unknown.join(", ")}`,
+        `arms: ${Object.keys(s.arms).join(", ")}`,
+      );
   }
   return s;
 }

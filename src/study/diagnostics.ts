@@ -33,16 +33,24 @@ function meanOf(rows: Record<string, number>[], key: string): number | null {
 export function trainingDiagnostics(file: string, promptsPerStep: number): TrainingDiagnostics {
   let rows: Record<string, number>[];
   try {
-    rows = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, number>);
+    rows = fs
+      .readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "")
+      .map((l) => JSON.parse(l) as Record<string, number>);
   } catch (e) {
-    throw new RecapError(`${file}: cannot read the run's metrics (${(e as Error).message})`, "the RL stage did not finish: re-run the study to resume it");
+    throw new RecapError(
+      `${file}: cannot read the run's metrics (${(e as Error).message})`,
+      "the RL stage did not finish: re-run the study to resume it",
+    );
   }
   return diagnosticsOf(rows, promptsPerStep);
 }
 
 /** The diagnostics of per-step metric rows (pure). */
 export function diagnosticsOf(rows: Record<string, number>[], promptsPerStep: number): TrainingDiagnostics {
-  const early = rows.slice(0, WINDOW), late = rows.slice(-WINDOW);
+  const early = rows.slice(0, WINDOW),
+    late = rows.slice(-WINDOW);
   const kept = meanOf(rows, "sampling/kept_groups");
   const perKept = rows
     .filter((r) => (r["sampling/kept_groups"] ?? 0) > 0)
@@ -53,7 +61,10 @@ export function diagnosticsOf(rows: Record<string, number>[], promptsPerStep: nu
     prefilled_reward_early: meanOf(early, "reward/prefilled"),
     prefilled_reward_late: meanOf(late, "reward/prefilled"),
     kept_share: kept === null ? null : kept / promptsPerStep,
-    dropped_per_kept: meanOf(perKept.map((p) => ({ v: p.v })), "v"),
+    dropped_per_kept: meanOf(
+      perKept.map((p) => ({ v: p.v })),
+      "v",
+    ),
     gen_tokens: meanOf(rows, "rollout/gen_tokens"),
     curriculum_l_pre_late: meanOf(late, "curriculum/l_pre"),
     curriculum_alpha_late: meanOf(late, "curriculum/alpha"),

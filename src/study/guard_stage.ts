@@ -31,7 +31,13 @@ export interface GuardSettings {
   sft: Record<string, unknown>;
 }
 
-export async function guardStage(x: Ctx, world: string, baseCkpt: string, baseFp: string, g: GuardSettings): Promise<{ ckpt: string; fp: string }> {
+export async function guardStage(
+  x: Ctx,
+  world: string,
+  baseCkpt: string,
+  baseFp: string,
+  g: GuardSettings,
+): Promise<{ ckpt: string; fp: string }> {
   const dir = path.join(x.out, "guard");
   const ckpt = path.join(dir, "model", "checkpoint");
   const raw = await loadConfigFile(preset("world-guard.yaml"), SftConfigSchema);
@@ -41,28 +47,60 @@ export async function guardStage(x: Ctx, world: string, baseCkpt: string, baseFp
     const ck = await loadCheckpoint(baseCkpt);
     const model = new Llama(ck.config, ck.params, selectKernels(x.c.kernels));
     const tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
-    const files: Record<GuardSplit, string> = { train: path.join(dir, "train.jsonl"), heldout: path.join(dir, "heldout.jsonl") };
+    const files: Record<GuardSplit, string> = {
+      train: path.join(dir, "train.jsonl"),
+      heldout: path.join(dir, "heldout.jsonl"),
+    };
     const counts: Record<string, number> = {};
     let held: GuardPair[] = [];
-    for (const [split, seed] of [["train", 1], ["heldout", 2]] as const) {
-      const r = buildGuardPairs({ worldDir: world, split, model, tokenizer, seed, lPre: DEFAULT_L_PRE, maxNewTokens: maxNew, ...(g.limit ? { limit: g.limit } : {}) });
+    for (const [split, seed] of [
+      ["train", 1],
+      ["heldout", 2],
+    ] as const) {
+      const r = buildGuardPairs({
+        worldDir: world,
+        split,
+        model,
+        tokenizer,
+        seed,
+        lPre: DEFAULT_L_PRE,
+        maxNewTokens: maxNew,
+        ...(g.limit ? { limit: g.limit } : {}),
+      });
       if (r.pairs.length === 0 || (split === "train" && r.pairs.every((p) => p.unsafe === r.pairs[0]!.unsafe)))
-        throw new RecapError(`the guard's ${split} pairs of ${baseCkpt} ${r.pairs.length === 0 ? "are empty (every sample malformed)" : "hold one label only"}`,
-          "the base does not write well-formed answers on both sides of the judge: train it longer (configs/world-base.yaml), or use binary safety rewards (safety_reward: binary)");
+        throw new RecapError(
+          `the guard's ${split} pairs of ${baseCkpt} ${r.pairs.length === 0 ? "are empty (every sample malformed)" : "hold one label only"}`,
+          "the base does not write well-formed answers on both sides of the judge: train it longer (configs/world-base.yaml), or use binary safety rewards (safety_reward: binary)",
+        );
       await writeFileAtomic(files[split], r.pairs.map((p) => JSON.stringify(p)).join("\n") + "\n");
       counts[`${split}_pairs`] = r.pairs.length;
       counts[`${split}_unsafe`] = r.pairs.filter((p) => p.unsafe).length;
       if (split === "heldout") held = r.pairs;
-      x.log(`  guard ${split} pairs: ${r.pairs.length} (${counts[`${split}_unsafe`]} unsafe; ${r.malformed} malformed left out)`);
+      x.log(
+        `  guard ${split} pairs: ${r.pairs.length} (${counts[`${split}_unsafe`]} unsafe; ${r.malformed} malformed left out)`,
+      );
     }
-    const config = validateConfig({
-      ...mergeDeep(raw, g.sft) as object, data: files.train, eval_data: files.heldout, base: baseCkpt, ...(x.c.kernels ? { kernels: x.c.kernels } : {}),
-    }, SftConfigSchema, "study guard");
+    const config = validateConfig(
+      {
+        ...(mergeDeep(raw, g.sft) as object),
+        data: files.train,
+        eval_data: files.heldout,
+        base: baseCkpt,
+        ...(x.c.kernels ? { kernels: x.c.kernels } : {}),
+      },
+      SftConfigSchema,
+      "study guard",
+    );
     await runSft({ config, configDir: dir, out: path.join(dir, "model"), resume: true });
     const guard = await WorldGuard.load(ckpt, x.c.kernels);
-    const cal = calibration(guard.pYes(held), held.map((p) => p.unsafe));
+    const cal = calibration(
+      guard.pYes(held),
+      held.map((p) => p.unsafe),
+    );
     await writeFileAtomic(path.join(dir, "calibration.json"), JSON.stringify(cal, null, 2) + "\n");
-    x.log(`  guard on held-out pairs: accuracy ${cal.accuracy.toFixed(3)}, AUROC ${cal.auroc?.toFixed(3) ?? "-"}, ECE ${cal.ece.toFixed(3)}`);
+    x.log(
+      `  guard on held-out pairs: accuracy ${cal.accuracy.toFixed(3)}, AUROC ${cal.auroc?.toFixed(3) ?? "-"}, ECE ${cal.ece.toFixed(3)}`,
+    );
     return { checkpoint: ckpt, ...counts, accuracy: cal.accuracy, auroc: cal.auroc, ece: cal.ece, brier: cal.brier };
   });
   return { ckpt, fp };

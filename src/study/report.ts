@@ -29,20 +29,42 @@ const isOnce = (c: string): c is (typeof ONCE)[number] => (ONCE as readonly stri
 
 /** The configured tables (default: one of every arm); columns not run yet are left out. */
 function tablesMarkdown(s: StudySummary, cfg: StudyConfig): string[] {
-  const tables = cfg.tables.length > 0 ? cfg.tables : [{ title: "Every arm", columns: ["base", "sft", ...Object.keys(cfg.arms)], note: "" }];
+  const tables =
+    cfg.tables.length > 0
+      ? cfg.tables
+      : [{ title: "Every arm", columns: ["base", "sft", ...Object.keys(cfg.arms)], note: "" }];
   return tables.flatMap((t) => {
     const cols = t.columns.filter((c) => isOnce(c) || s.arms[c]);
     const nb = Object.keys(s.bases).length;
-    const label = (c: string) => (isOnce(c) ? `${c} (${nb} run${nb > 1 ? "s" : ""})` : s.incomplete[c] ? `${c} (${s.arms[c]!.runs.length} of ${s.arms[c]!.runs.length + s.incomplete[c]!.length} runs)` : c);
-    const columns = Object.fromEntries(cols.map((c) => [label(c), isOnce(c) ? onceColumn(Object.values(s.bases).map((b) => b[c])) : s.arms[c]!.metrics]));
+    const label = (c: string) =>
+      isOnce(c)
+        ? `${c} (${nb} run${nb > 1 ? "s" : ""})`
+        : s.incomplete[c]
+          ? `${c} (${s.arms[c]!.runs.length} of ${s.arms[c]!.runs.length + s.incomplete[c]!.length} runs)`
+          : c;
+    const columns = Object.fromEntries(
+      cols.map((c) => [label(c), isOnce(c) ? onceColumn(Object.values(s.bases).map((b) => b[c])) : s.arms[c]!.metrics]),
+    );
     const metrics = "metrics" in t && t.metrics ? STUDY_METRICS.filter(([k]) => t.metrics!.includes(k)) : STUDY_METRICS;
     const missing = t.columns.filter((c) => !cols.includes(c));
-    return [`## ${t.title}`, "", ...(t.note ? [t.note, ""] : []), markdownTable(columns, metrics), ...(missing.length ? [`Not run yet: ${missing.join(", ")}.`, ""] : [])];
+    return [
+      `## ${t.title}`,
+      "",
+      ...(t.note ? [t.note, ""] : []),
+      markdownTable(columns, metrics),
+      ...(missing.length ? [`Not run yet: ${missing.join(", ")}.`, ""] : []),
+    ];
   });
 }
 
-function sweepRows(s: StudySummary, sw: StudyConfig["sweeps"][number]): { x: number; arm: string; stats: Record<string, SeedStats> }[] {
-  return sw.points.filter((p) => s.arms[p.arm]).map((p) => ({ x: p.x, arm: p.arm, stats: s.arms[p.arm]!.metrics })).sort((a, b) => a.x - b.x);
+function sweepRows(
+  s: StudySummary,
+  sw: StudyConfig["sweeps"][number],
+): { x: number; arm: string; stats: Record<string, SeedStats> }[] {
+  return sw.points
+    .filter((p) => s.arms[p.arm])
+    .map((p) => ({ x: p.x, arm: p.arm, stats: s.arms[p.arm]!.metrics }))
+    .sort((a, b) => a.x - b.x);
 }
 
 function sweepChart(s: StudySummary, sw: StudyConfig["sweeps"][number]): string | null {
@@ -51,16 +73,31 @@ function sweepChart(s: StudySummary, sw: StudyConfig["sweeps"][number]): string 
   const allRates = sw.metrics.every((m) => LABEL.get(m)?.rate ?? true);
   const series = sw.metrics.map((m) => ({
     name: LABEL.get(m)?.label ?? m,
-    points: rows.filter((r) => r.stats[m]).map((r) => ({ x: r.x, y: r.stats[m]!.mean, lo: Math.max(0, r.stats[m]!.lo), hi: allRates ? Math.min(1, r.stats[m]!.hi) : r.stats[m]!.hi })),
+    points: rows
+      .filter((r) => r.stats[m])
+      .map((r) => ({
+        x: r.x,
+        y: r.stats[m]!.mean,
+        lo: Math.max(0, r.stats[m]!.lo),
+        hi: allRates ? Math.min(1, r.stats[m]!.hi) : r.stats[m]!.hi,
+      })),
   }));
-  return lineChart(sw.title, sw.x_label, allRates ? "rate (mean over seeds, 95% t-interval)" : "value", series,
-    allRates ? { yMax: 1, format: (v) => `${Math.round(100 * v)}%` } : {});
+  return lineChart(
+    sw.title,
+    sw.x_label,
+    allRates ? "rate (mean over seeds, 95% t-interval)" : "value",
+    series,
+    allRates ? { yMax: 1, format: (v) => `${Math.round(100 * v)}%` } : {},
+  );
 }
 
 function sweepMarkdown(s: StudySummary, sw: StudyConfig["sweeps"][number]): string {
   const rows = sweepRows(s, sw);
   const head = `| ${sw.x_label} | arm | ${sw.metrics.map((m) => `${LABEL.get(m)?.label ?? m}${LABEL.get(m)?.rate !== false ? " %" : ""}`).join(" | ")} |`;
-  const lines = rows.map((r) => `| ${r.x} | ${r.arm} | ${sw.metrics.map((m) => fmtSeedStats(r.stats[m], LABEL.get(m)?.rate ?? true)).join(" | ")} |`);
+  const lines = rows.map(
+    (r) =>
+      `| ${r.x} | ${r.arm} | ${sw.metrics.map((m) => fmtSeedStats(r.stats[m], LABEL.get(m)?.rate ?? true)).join(" | ")} |`,
+  );
   return [head, `|---|---|${sw.metrics.map(() => "---").join("|")}|`, ...lines].join("\n") + "\n";
 }
 
@@ -69,29 +106,53 @@ export const BETAS = [0, 0.25, 0.5, 0.75, 1];
 type BetaCurve = StudyConfig["beta_curves"][number];
 
 /** Per arm, J(beta) = (1 - beta) J_clean + beta J_attack computed per seed, then over seeds. */
-export function betaCurve(s: StudySummary, b: BetaCurve): { arm: string; points: { beta: number; stats: SeedStats }[] }[] {
-  return b.arms.filter((a) => s.arms[a]?.metrics[b.clean] && s.arms[a]?.metrics[b.attacked]).map((a) => {
-    const c = s.arms[a]!.metrics[b.clean]!.values, x = s.arms[a]!.metrics[b.attacked]!.values;
-    const points = BETAS.map((beta) => ({
-      beta, stats: seedStats(c.map((v, i) => (v === null || x[i] === null || x[i] === undefined ? null : (1 - beta) * v + beta * x[i]!)))!,
-    })).filter((p) => p.stats);
-    return { arm: a, points };
-  });
+export function betaCurve(
+  s: StudySummary,
+  b: BetaCurve,
+): { arm: string; points: { beta: number; stats: SeedStats }[] }[] {
+  return b.arms
+    .filter((a) => s.arms[a]?.metrics[b.clean] && s.arms[a]?.metrics[b.attacked])
+    .map((a) => {
+      const c = s.arms[a]!.metrics[b.clean]!.values,
+        x = s.arms[a]!.metrics[b.attacked]!.values;
+      const points = BETAS.map((beta) => ({
+        beta,
+        stats: seedStats(
+          c.map((v, i) => (v === null || x[i] === null || x[i] === undefined ? null : (1 - beta) * v + beta * x[i]!)),
+        )!,
+      })).filter((p) => p.stats);
+      return { arm: a, points };
+    });
 }
 
 function betaMarkdown(s: StudySummary, b: BetaCurve): string {
   const curves = betaCurve(s, b);
   const head = `| beta | ${curves.map((c) => c.arm).join(" | ")} |`;
-  const rows = BETAS.map((beta) => `| ${beta} | ${curves.map((c) => fmtSeedStats(c.points.find((p) => p.beta === beta)?.stats, true)).join(" | ")} |`);
+  const rows = BETAS.map(
+    (beta) =>
+      `| ${beta} | ${curves.map((c) => fmtSeedStats(c.points.find((p) => p.beta === beta)?.stats, true)).join(" | ")} |`,
+  );
   return [head, `|---|${curves.map(() => "---").join("|")}|`, ...rows].join("\n") + "\n";
 }
 
 function betaChart(s: StudySummary, b: BetaCurve): string | null {
   const curves = betaCurve(s, b);
   if (curves.length === 0) return null;
-  return lineChart(b.title, "beta (share of prefilled starts)", "J(beta), mean over seeds", curves.map((c) => ({
-    name: c.arm, points: c.points.map((p) => ({ x: p.beta, y: p.stats.mean, lo: Math.max(0, p.stats.lo), hi: Math.min(1, p.stats.hi) })),
-  })), { yMax: 1, format: (v) => `${Math.round(100 * v)}%` });
+  return lineChart(
+    b.title,
+    "beta (share of prefilled starts)",
+    "J(beta), mean over seeds",
+    curves.map((c) => ({
+      name: c.arm,
+      points: c.points.map((p) => ({
+        x: p.beta,
+        y: p.stats.mean,
+        lo: Math.max(0, p.stats.lo),
+        hi: Math.min(1, p.stats.hi),
+      })),
+    })),
+    { yMax: 1, format: (v) => `${Math.round(100 * v)}%` },
+  );
 }
 
 /** Every diagnostic is a non-negative quantity: its interval is shown clipped at 0. */
@@ -101,15 +162,18 @@ function nonNegative(st: SeedStats | undefined): SeedStats | undefined {
 
 function diagnosticsMarkdown(s: StudySummary): string {
   const arms = Object.keys(s.arms);
-  const lines = DIAGNOSTIC_LABELS
-    .filter(([k]) => arms.some((a) => s.arms[a]!.training[k]))
-    .map(([k, label, rate]) => `| ${label} | ${arms.map((a) => fmtSeedStats(nonNegative(s.arms[a]!.training[k]), rate, 3)).join(" | ")} |`);
+  const lines = DIAGNOSTIC_LABELS.filter(([k]) => arms.some((a) => s.arms[a]!.training[k])).map(
+    ([k, label, rate]) =>
+      `| ${label} | ${arms.map((a) => fmtSeedStats(nonNegative(s.arms[a]!.training[k]), rate, 3)).join(" | ")} |`,
+  );
   return [`| training | ${arms.join(" | ")} |`, `|---|${arms.map(() => "---").join("|")}|`, ...lines].join("\n") + "\n";
 }
 
 function header(s: StudySummary): string[] {
   const d = s.demo;
-  const bases = Object.values(s.bases).map((b) => `${b.name} (world seed ${b.world_seed}; ${b.source})`).join(", ");
+  const bases = Object.values(s.bases)
+    .map((b) => `${b.name} (world seed ${b.world_seed}; ${b.source})`)
+    .join(", ");
   return [
     `World ${s.world_version}; bases: ${bases}; each arm: ${d.rl.steps} RL steps of ${d.rl.prompts_per_step} prompt groups x G = ${d.rl.group_size} (unless the arm changes it), lr ${d.rl.lr}, RL seeds ${s.seeds.join(", ")}, from each of its bases.`,
     `Evaluation: the first ${d.eval.limit} held-out rows per suite of each base's world, temperature ${d.eval.temperature}, top-p ${d.eval.top_p}, one sample per item. Cells: mean over the arm's (base, seed) runs [95% Student-t interval over those runs]; base and SFT baseline (the base fine-tuned for ${d.sft_baseline_steps} steps on safe traces only) are one run per base.`,
@@ -120,8 +184,18 @@ function header(s: StudySummary): string[] {
 function comparisonsMarkdown(s: StudySummary): string[] {
   const entries = Object.entries(s.comparisons);
   if (entries.length === 0) return [];
-  return ["## Paired differences", "", "A - B per (base, seed) run of both arms; mean [95% t-interval over the pairs].", "",
-    markdownTable(Object.fromEntries(entries.map(([k, v]) => [`${k} (${v.runs.length} pairs)`, v.metrics])), STUDY_METRICS, false), ""];
+  return [
+    "## Paired differences",
+    "",
+    "A - B per (base, seed) run of both arms; mean [95% t-interval over the pairs].",
+    "",
+    markdownTable(
+      Object.fromEntries(entries.map(([k, v]) => [`${k} (${v.runs.length} pairs)`, v.metrics])),
+      STUDY_METRICS,
+      false,
+    ),
+    "",
+  ];
 }
 
 /** Base-to-base against seed-to-seed spread, for arms run from more than one base. */
@@ -129,10 +203,21 @@ function varianceMarkdown(s: StudySummary): string[] {
   const arms = Object.entries(s.arms).filter(([, a]) => Object.keys(a.variance).length > 0);
   if (arms.length === 0) return [];
   const keys = STUDY_METRICS.filter(([k]) => arms.some(([, a]) => a.variance[k]));
-  const f = (v: number | undefined, rate: boolean) => (v === undefined || !Number.isFinite(v) ? "-" : rate ? (100 * v).toFixed(1) : v.toFixed(1));
-  return ["## Base-to-base and seed-to-seed spread", "", "Per arm: SD of the base means / pooled SD of the runs around their base's mean (points for rates).", "",
-    `| metric | ${arms.map(([n]) => n).join(" | ")} |`, `|---|${arms.map(() => "---").join("|")}|`,
-    ...keys.map(([k, label, rate]) => `| ${label} | ${arms.map(([, a]) => `${f(a.variance[k]?.between_bases_sd, rate)} / ${f(a.variance[k]?.within_base_sd, rate)}`).join(" | ")} |`), ""];
+  const f = (v: number | undefined, rate: boolean) =>
+    v === undefined || !Number.isFinite(v) ? "-" : rate ? (100 * v).toFixed(1) : v.toFixed(1);
+  return [
+    "## Base-to-base and seed-to-seed spread",
+    "",
+    "Per arm: SD of the base means / pooled SD of the runs around their base's mean (points for rates).",
+    "",
+    `| metric | ${arms.map(([n]) => n).join(" | ")} |`,
+    `|---|${arms.map(() => "---").join("|")}|`,
+    ...keys.map(
+      ([k, label, rate]) =>
+        `| ${label} | ${arms.map(([, a]) => `${f(a.variance[k]?.between_bases_sd, rate)} / ${f(a.variance[k]?.within_base_sd, rate)}`).join(" | ")} |`,
+    ),
+    "",
+  ];
 }
 
 /** The guard's calibration per base (the continuous safety reward). */
@@ -140,15 +225,26 @@ function guardMarkdown(s: StudySummary): string[] {
   const rows = Object.values(s.bases).filter((b) => b.guard);
   if (rows.length === 0) return [];
   const f = (v: unknown) => (typeof v === "number" ? v.toFixed(3) : "-");
-  return ["## The world guard (continuous safety reward)", "", "Calibration against the exact judge on held-out pairs (the evaluation suites' requests, sampled from the base clean and after counter-aligned prefills).", "",
-    "| base | held-out pairs | unsafe | accuracy | AUROC | Brier | ECE |", "|---|---|---|---|---|---|---|",
-    ...rows.map((b) => `| ${b.name} | ${b.guard!["heldout_pairs"] ?? "-"} | ${b.guard!["heldout_unsafe"] ?? "-"} | ${f(b.guard!["accuracy"])} | ${f(b.guard!["auroc"])} | ${f(b.guard!["brier"])} | ${f(b.guard!["ece"])} |`), ""];
+  return [
+    "## The world guard (continuous safety reward)",
+    "",
+    "Calibration against the exact judge on held-out pairs (the evaluation suites' requests, sampled from the base clean and after counter-aligned prefills).",
+    "",
+    "| base | held-out pairs | unsafe | accuracy | AUROC | Brier | ECE |",
+    "|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (b) =>
+        `| ${b.name} | ${b.guard!["heldout_pairs"] ?? "-"} | ${b.guard!["heldout_unsafe"] ?? "-"} | ${f(b.guard!["accuracy"])} | ${f(b.guard!["auroc"])} | ${f(b.guard!["brier"])} | ${f(b.guard!["ece"])} |`,
+    ),
+    "",
+  ];
 }
 
 /** study.json: every run's value of every metric, in the issue's format. */
 export function studyJson(s: StudySummary): Record<string, unknown> {
   const stats = (st: SeedStats, runs: { base: string; seed: number }[]) => ({
-    mean: st.mean, ci95: Number.isFinite(st.lo) ? [st.lo, st.hi] : null,
+    mean: st.mean,
+    ci95: Number.isFinite(st.lo) ? [st.lo, st.hi] : null,
     per_run: runs.map((r, i) => ({ base: r.base, seed: r.seed, value: st.values[i] ?? null })),
   });
   return {
@@ -160,16 +256,26 @@ export function studyJson(s: StudySummary): Record<string, unknown> {
     rl_seeds: s.seeds,
     intervals: "95% Student-t over an arm's (base, seed) runs; comparisons: over the (base, seed) pairs both arms ran",
     reference: Object.fromEntries(Object.values(s.bases).map((b) => [b.name, { base: b.base, sft: b.sft }])),
-    arms: Object.fromEntries(Object.entries(s.arms).map(([n, a]) => [n, {
-      group_size: (a.rl["group_size"] as number | undefined) ?? s.demo.rl.group_size,
-      steps: (a.rl["steps"] as number | undefined) ?? s.demo.rl.steps,
-      overrides: { preset: a.preset, rl: a.rl, train: a.train, safety_reward: a.safety_reward },
-      runs: a.runs,
-      metrics: Object.fromEntries(Object.entries(a.metrics).map(([k, st]) => [k, stats(st, a.runs)])),
-      variance: a.variance,
-      training: Object.fromEntries(Object.entries(a.training).map(([k, st]) => [k, stats(st, a.runs)])),
-    }])),
-    comparisons: Object.fromEntries(Object.entries(s.comparisons).map(([k, c]) => [k, Object.fromEntries(Object.entries(c.metrics).map(([m, st]) => [m, stats(st, c.runs)]))])),
+    arms: Object.fromEntries(
+      Object.entries(s.arms).map(([n, a]) => [
+        n,
+        {
+          group_size: (a.rl["group_size"] as number | undefined) ?? s.demo.rl.group_size,
+          steps: (a.rl["steps"] as number | undefined) ?? s.demo.rl.steps,
+          overrides: { preset: a.preset, rl: a.rl, train: a.train, safety_reward: a.safety_reward },
+          runs: a.runs,
+          metrics: Object.fromEntries(Object.entries(a.metrics).map(([k, st]) => [k, stats(st, a.runs)])),
+          variance: a.variance,
+          training: Object.fromEntries(Object.entries(a.training).map(([k, st]) => [k, stats(st, a.runs)])),
+        },
+      ]),
+    ),
+    comparisons: Object.fromEntries(
+      Object.entries(s.comparisons).map(([k, c]) => [
+        k,
+        Object.fromEntries(Object.entries(c.metrics).map(([m, st]) => [m, stats(st, c.runs)])),
+      ]),
+    ),
     pending: s.pending,
     incomplete: s.incomplete,
   };
@@ -193,24 +299,56 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
     charts.push(chart);
   }
   const md = [
-    "# recap study", "", ...header(s), "",
-    "## Arms", "", ...Object.entries(cfg.arms).map(([n, a]) => `- **${n}** (${a.preset}${Object.keys(a.rl).length ? `, rl ${JSON.stringify(a.rl)}` : ""}${Object.keys(a.train).length ? `, train ${JSON.stringify(a.train)}` : ""})${a.note ? `: ${a.note}` : ""}${s.arms[n] ? (s.incomplete[n] ? " — runs missing (below)" : "") : " — not run yet"}`), "",
+    "# recap study",
+    "",
+    ...header(s),
+    "",
+    "## Arms",
+    "",
+    ...Object.entries(cfg.arms).map(
+      ([n, a]) =>
+        `- **${n}** (${a.preset}${Object.keys(a.rl).length ? `, rl ${JSON.stringify(a.rl)}` : ""}${Object.keys(a.train).length ? `, train ${JSON.stringify(a.train)}` : ""})${a.note ? `: ${a.note}` : ""}${s.arms[n] ? (s.incomplete[n] ? " — runs missing (below)" : "") : " — not run yet"}`,
+    ),
+    "",
     ...tablesMarkdown(s, cfg),
-    ...comparisonsMarkdown(s), ...varianceMarkdown(s), ...guardMarkdown(s),
-    "## Training", "", diagnosticsMarkdown(s),
+    ...comparisonsMarkdown(s),
+    ...varianceMarkdown(s),
+    ...guardMarkdown(s),
+    "## Training",
+    "",
+    diagnosticsMarkdown(s),
     ...cfg.sweeps.flatMap((sw, i) => {
       const plot = plots.find((p) => p.endsWith(`sweep-${i + 1}.svg`));
-      return [`## ${sw.title}`, "", sweepMarkdown(s, sw), ...(plot ? [`![${sw.title}](plots/${path.basename(plot)})`, ""] : [])];
+      return [
+        `## ${sw.title}`,
+        "",
+        sweepMarkdown(s, sw),
+        ...(plot ? [`![${sw.title}](plots/${path.basename(plot)})`, ""] : []),
+      ];
     }),
     ...cfg.beta_curves.flatMap((b, i) => {
       const plot = plots.find((p) => p.endsWith(`beta-${i + 1}.svg`));
-      return [`## ${b.title}`, "", `J(beta) = (1 - beta) ${b.clean} + beta ${b.attacked}, per seed, then mean [95% t-interval] over seeds.`, "",
-        betaMarkdown(s, b), ...(plot ? [`![${b.title}](plots/${path.basename(plot)})`, ""] : [])];
+      return [
+        `## ${b.title}`,
+        "",
+        `J(beta) = (1 - beta) ${b.clean} + beta ${b.attacked}, per seed, then mean [95% t-interval] over seeds.`,
+        "",
+        betaMarkdown(s, b),
+        ...(plot ? [`![${b.title}](plots/${path.basename(plot)})`, ""] : []),
+      ];
     }),
     ...(s.pending.length > 0 ? ["## Not run yet", "", s.pending.map((p) => `- ${p}`).join("\n"), ""] : []),
     ...(Object.keys(s.incomplete).length > 0
-      ? ["## Runs still missing", "", "These arms are reported above on their finished runs only.", "",
-        Object.entries(s.incomplete).map(([n, rs]) => `- ${n}: ${rs.map((r) => `${r.base} seed ${r.seed}`).join(", ")}`).join("\n"), ""]
+      ? [
+          "## Runs still missing",
+          "",
+          "These arms are reported above on their finished runs only.",
+          "",
+          Object.entries(s.incomplete)
+            .map(([n, rs]) => `- ${n}: ${rs.map((r) => `${r.base} seed ${r.seed}`).join(", ")}`)
+            .join("\n"),
+          "",
+        ]
       : []),
   ].join("\n");
   const mdFile = path.join(out, "study.md");
@@ -232,11 +370,21 @@ function html(md: string, charts: string[]): string {
   const flush = () => {
     if (table.length === 0) return;
     const [head, , ...rows] = table;
-    body.push(`<table><tr>${head!.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</table>`);
+    body.push(
+      `<table><tr>${head!.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("")}</table>`,
+    );
     table = [];
   };
   for (const line of md.split("\n")) {
-    if (line.startsWith("|")) { table.push(line.slice(1, -1).split("|").map((c) => c.trim())); continue; }
+    if (line.startsWith("|")) {
+      table.push(
+        line
+          .slice(1, -1)
+          .split("|")
+          .map((c) => c.trim()),
+      );
+      continue;
+    }
     flush();
     if (line.startsWith("![")) continue; // the plots are inline below
     if (line.startsWith("## ")) body.push(`<h2>${esc(line.slice(3))}</h2>`);
@@ -245,8 +393,9 @@ function html(md: string, charts: string[]): string {
     else if (line.trim() !== "") body.push(`<p>${esc(line)}</p>`);
   }
   flush();
-  const style = "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#222}"
-    + "table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px}th{background:#f5f5f5}"
-    + SVG_CSS;
+  const style =
+    "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;padding:0 16px;color:#222}" +
+    "table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border:1px solid #ddd;padding:4px 8px}th{background:#f5f5f5}" +
+    SVG_CSS;
   return `<!doctype html><html><head><meta charset="utf-8"><title>recap study</title><style>${style}</style></head><body>${body.join("\n")}<div>${charts.join("")}</div></body></html>\n`;
 }

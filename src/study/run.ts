@@ -22,7 +22,17 @@ import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
 import { WORLD_VERSION } from "../world/lexicon.ts";
 import { STUDY_METRICS, type SeedStats, aggregateSeeds, seedStats } from "./aggregate.ts";
-import { ARM_PRESETS, type StudyArm, type StudyBase, type StudyConfig, armBases, armDemoConfig, baseDemoConfig, studyBases, studyDemoConfig } from "./config.ts";
+import {
+  ARM_PRESETS,
+  type StudyArm,
+  type StudyBase,
+  type StudyConfig,
+  armBases,
+  armDemoConfig,
+  baseDemoConfig,
+  studyBases,
+  studyDemoConfig,
+} from "./config.ts";
 import { type GuardSettings, guardStage } from "./guard_stage.ts";
 import { type TrainingDiagnostics, trainingDiagnostics } from "./diagnostics.ts";
 import { writeStudyReport } from "./report.ts";
@@ -96,7 +106,14 @@ async function checkArmTrainConfigs(s: StudyConfig, demo: DemoConfig): Promise<v
   for (const [name, arm] of Object.entries(s.arms)) {
     const raw = await loadConfigFile(preset(ARM_PRESETS[arm.preset]), TrainConfigSchema);
     const c = armDemoConfig(demo, arm, s.seeds[0]!);
-    validateConfig(mergeDeep({ ...raw, steps: c.rl.steps, recap: { ...raw.recap, alpha: c.rl.alpha, l_pre: c.rl.l_pre } }, arm.train), TrainConfigSchema, `study arm ${name} (train)`);
+    validateConfig(
+      mergeDeep(
+        { ...raw, steps: c.rl.steps, recap: { ...raw.recap, alpha: c.rl.alpha, l_pre: c.rl.l_pre } },
+        arm.train,
+      ),
+      TrainConfigSchema,
+      `study arm ${name} (train)`,
+    );
   }
 }
 
@@ -106,7 +123,8 @@ function runFinished(dir: string): boolean {
   return st["rl"] !== undefined && st["eval rl"] !== undefined;
 }
 
-const runDir = (out: string, arm: string, base: string, seed: number) => path.join(out, "arms", arm, base, `seed${seed}`);
+const runDir = (out: string, arm: string, base: string, seed: number) =>
+  path.join(out, "arms", arm, base, `seed${seed}`);
 
 interface PreparedBase {
   b: StudyBase;
@@ -120,12 +138,26 @@ interface PreparedBase {
 }
 
 /** A base's shared stages in OUT/bases/NAME: world, base, their evaluations, SFT baseline, guard. */
-async function prepareBase(out: string, demo: DemoConfig, b: StudyBase, guardSettings: GuardSettings | null, log: (l: string) => void): Promise<PreparedBase> {
+async function prepareBase(
+  out: string,
+  demo: DemoConfig,
+  b: StudyBase,
+  guardSettings: GuardSettings | null,
+  log: (l: string) => void,
+): Promise<PreparedBase> {
   const withGuard = guardSettings !== null;
   const c = baseDemoConfig(demo, b);
   const dir = path.join(out, "bases", b.name);
   fs.mkdirSync(dir, { recursive: true });
-  const x: Ctx = { c, out: dir, state: readState(dir), log: (l) => log(`base ${b.name}: ${l}`), index: 0, total: withGuard ? 6 : 5, label: `study base ${b.name}` };
+  const x: Ctx = {
+    c,
+    out: dir,
+    state: readState(dir),
+    log: (l) => log(`base ${b.name}: ${l}`),
+    index: 0,
+    total: withGuard ? 6 : 5,
+    label: `study base ${b.name}`,
+  };
   const { dir: world, fp: worldFp } = await worldStage(x);
   // A base trained here takes its world's seed as init seed (as configs/world-base-seed2.yaml).
   const base = await baseStage(x, world, worldFp, b.world_seed);
@@ -133,13 +165,21 @@ async function prepareBase(out: string, demo: DemoConfig, b: StudyBase, guardSet
   const sft = await sftStage(x, world, base.ckpt, base.fp);
   const sftEval = await evalStage(x, "sft", world, sft.ckpt, sft.fp);
   const guard = guardSettings ? await guardStage(x, world, base.ckpt, base.fp, guardSettings) : null;
-  const baseRun = loadRun(baseEval, "base"), sftRun = loadRun(sftEval, "sft");
-  const cal = guard ? x.state.stages["guard"]?.result ?? null : null;
+  const baseRun = loadRun(baseEval, "base"),
+    sftRun = loadRun(sftEval, "sft");
+  const cal = guard ? (x.state.stages["guard"]?.result ?? null) : null;
   return {
-    b, c, world, ckpt: base.ckpt, fp: base.fp, guard,
+    b,
+    c,
+    world,
+    ckpt: base.ckpt,
+    fp: base.fp,
+    guard,
     seconds: Object.values(x.state.stages).reduce((t, r) => t + r.seconds, 0),
     result: {
-      name: b.name, world_seed: b.world_seed, source: base.source,
+      name: b.name,
+      world_seed: b.world_seed,
+      source: base.source,
       base: modelSummary(baseRun.cells, c.eval.suites, baseRun.lines).metrics,
       sft: modelSummary(sftRun.cells, c.eval.suites, sftRun.lines).metrics,
       guard: cal,
@@ -148,12 +188,18 @@ async function prepareBase(out: string, demo: DemoConfig, b: StudyBase, guardSet
 }
 
 /** Per metric: the SD of the base means and the pooled within-base SD of the runs. */
-function varianceByBase(perRun: Record<string, number | null>[], runs: RunRef[], keys: readonly string[]): ArmResult["variance"] {
+function varianceByBase(
+  perRun: Record<string, number | null>[],
+  runs: RunRef[],
+  keys: readonly string[],
+): ArmResult["variance"] {
   const out: ArmResult["variance"] = {};
   const names = [...new Set(runs.map((r) => r.base))];
   if (names.length < 2) return out;
   for (const k of keys) {
-    const groups = names.map((n) => runs.flatMap((r, i) => (r.base === n && typeof perRun[i]![k] === "number" ? [perRun[i]![k] as number] : [])));
+    const groups = names.map((n) =>
+      runs.flatMap((r, i) => (r.base === n && typeof perRun[i]![k] === "number" ? [perRun[i]![k] as number] : [])),
+    );
     if (groups.some((g) => g.length === 0)) continue;
     const means = groups.map((g) => g.reduce((a, v) => a + v, 0) / g.length);
     const grand = means.reduce((a, v) => a + v, 0) / means.length;
@@ -172,7 +218,11 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const out = path.resolve(o.out);
   const names = o.arms ?? Object.keys(s.arms);
   const unknown = names.filter((n) => !(n in s.arms));
-  if (unknown.length > 0) throw new RecapError(`unknown arm(s) ${unknown.join(", ")}`, `arms of this study: ${Object.keys(s.arms).join(", ")}`);
+  if (unknown.length > 0)
+    throw new RecapError(
+      `unknown arm(s) ${unknown.join(", ")}`,
+      `arms of this study: ${Object.keys(s.arms).join(", ")}`,
+    );
   const demo = studyDemoConfig(s);
   await checkArmTrainConfigs(s, demo);
   const log = o.log ?? (() => {});
@@ -182,7 +232,8 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   // The arms in this summary: those selected (run to the end now), and the others on the runs
   // that finished earlier (none: pending; some: incomplete, with the missing runs named).
   const reward = (a: StudyArm) => a.safety_reward ?? s.safety_reward;
-  const allRuns = (n: string): RunRef[] => armBases(s, s.arms[n]!).flatMap((b) => s.seeds.map((seed) => ({ base: b.name, seed })));
+  const allRuns = (n: string): RunRef[] =>
+    armBases(s, s.arms[n]!).flatMap((b) => s.seeds.map((seed) => ({ base: b.name, seed })));
   const done = (n: string, r: RunRef) => runFinished(runDir(out, n, r.base, r.seed));
   const included = Object.keys(s.arms).filter((n) => names.includes(n) || allRuns(n).some((r) => done(n, r)));
   const pending = Object.keys(s.arms).filter((n) => !included.includes(n));
@@ -193,8 +244,16 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   }
   const arms: Record<string, ArmResult> = {};
   const summary: StudySummary = {
-    world_version: WORLD_VERSION, demo, seeds: s.seeds, bases: {},
-    arms, comparisons: {}, pending, incomplete, seconds: 0, files: { markdown: "", html: "", json: "", summary: "", plots: [] },
+    world_version: WORLD_VERSION,
+    demo,
+    seeds: s.seeds,
+    bases: {},
+    arms,
+    comparisons: {},
+    pending,
+    incomplete,
+    seconds: 0,
+    files: { markdown: "", html: "", json: "", summary: "", plots: [] },
   };
   const keys = STUDY_METRICS.map(([k]) => k);
   const acc = new Map<string, Acc>();
@@ -204,7 +263,13 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   for (const b of studyBases(s)) {
     const here = included.filter((n) => armBases(s, s.arms[n]!).some((x) => x.name === b.name));
     if (here.length === 0) continue;
-    const p = await prepareBase(out, demo, b, here.some((n) => reward(s.arms[n]!) === "continuous") ? s.guard : null, log);
+    const p = await prepareBase(
+      out,
+      demo,
+      b,
+      here.some((n) => reward(s.arms[n]!) === "continuous") ? s.guard : null,
+      log,
+    );
     summary.bases[b.name] = p.result;
     summary.seconds += p.seconds;
     for (const seed of s.seeds) {
@@ -218,8 +283,24 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
         const c = armDemoConfig(p.c, arm, seed);
         const continuous = reward(arm) === "continuous";
         const train = continuous ? mergeDeep(arm.train, { guard_model: p.guard!.ckpt }) : arm.train;
-        const x: Ctx = { c, out: dir, state: readState(dir), log: (l) => log(`${name} ${b.name} seed ${seed}: ${l}`), index: 0, total: 2, label: `study arm ${name} base ${b.name} seed ${seed}` };
-        const rl = await rlStage(x, "rl", ARM_PRESETS[arm.preset], p.world, p.ckpt, continuous ? `${p.fp}+guard:${p.guard!.fp}` : p.fp, train);
+        const x: Ctx = {
+          c,
+          out: dir,
+          state: readState(dir),
+          log: (l) => log(`${name} ${b.name} seed ${seed}: ${l}`),
+          index: 0,
+          total: 2,
+          label: `study arm ${name} base ${b.name} seed ${seed}`,
+        };
+        const rl = await rlStage(
+          x,
+          "rl",
+          ARM_PRESETS[arm.preset],
+          p.world,
+          p.ckpt,
+          continuous ? `${p.fp}+guard:${p.guard!.fp}` : p.fp,
+          train,
+        );
         const evalDir = await evalStage(x, "rl", p.world, rl.ckpt, rl.fp);
         summary.seconds += Object.values(x.state.stages).reduce((t, r) => t + r.seconds, 0);
         const run = loadRun(evalDir, name);
@@ -252,11 +333,21 @@ interface Acc {
 function armResult(s: StudyConfig, name: string, a: Acc, keys: string[]): ArmResult {
   const arm = s.arms[name]!;
   return {
-    preset: arm.preset, note: arm.note, rl: arm.rl, train: arm.train, safety_reward: arm.safety_reward ?? s.safety_reward,
-    bases: armBases(s, arm).map((b) => b.name), seeds: s.seeds, runs: [...a.runs], eval_dirs: [...a.evalDirs],
+    preset: arm.preset,
+    note: arm.note,
+    rl: arm.rl,
+    train: arm.train,
+    safety_reward: arm.safety_reward ?? s.safety_reward,
+    bases: armBases(s, arm).map((b) => b.name),
+    seeds: s.seeds,
+    runs: [...a.runs],
+    eval_dirs: [...a.evalDirs],
     metrics: aggregateSeeds(a.perRun, keys),
     variance: varianceByBase(a.perRun, a.runs, keys),
-    training: aggregateSeeds(a.training as unknown as Record<string, number | null>[], Object.keys(a.training[0] ?? {})),
+    training: aggregateSeeds(
+      a.training as unknown as Record<string, number | null>[],
+      Object.keys(a.training[0] ?? {}),
+    ),
   };
 }
 
@@ -264,16 +355,21 @@ function armResult(s: StudyConfig, name: string, a: Acc, keys: string[]): ArmRes
 function pairedComparisons(s: StudyConfig, arms: Record<string, ArmResult>): StudySummary["comparisons"] {
   const out: StudySummary["comparisons"] = {};
   for (const [a, b] of s.comparisons) {
-    const A = arms[a], B = arms[b];
+    const A = arms[a],
+      B = arms[b];
     if (!A || !B) continue;
     const runs = A.runs.filter((r) => B.runs.some((q) => q.base === r.base && q.seed === r.seed));
     const metrics: Record<string, SeedStats> = {};
     for (const [k] of STUDY_METRICS) {
-      const at = (x: ArmResult, r: RunRef) => x.metrics[k]?.values[x.runs.findIndex((q) => q.base === r.base && q.seed === r.seed)] ?? null;
-      const st = seedStats(runs.map((r) => {
-        const va = at(A, r), vb = at(B, r);
-        return va === null || vb === null ? null : va - vb;
-      }));
+      const at = (x: ArmResult, r: RunRef) =>
+        x.metrics[k]?.values[x.runs.findIndex((q) => q.base === r.base && q.seed === r.seed)] ?? null;
+      const st = seedStats(
+        runs.map((r) => {
+          const va = at(A, r),
+            vb = at(B, r);
+          return va === null || vb === null ? null : va - vb;
+        }),
+      );
       if (st) metrics[k] = st;
     }
     out[`${a} - ${b}`] = { runs, metrics };

@@ -47,13 +47,29 @@ export const curriculumConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.levels.some((l, i) => i > 0 && l <= c.levels[i - 1]!))
-      ctx.addIssue({ code: "custom", path: ["levels"], message: `levels must be strictly ascending (shortest prefill first), got [${c.levels.join(", ")}]` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["levels"],
+        message: `levels must be strictly ascending (shortest prefill first), got [${c.levels.join(", ")}]`,
+      });
     if (c.start_level >= c.levels.length)
-      ctx.addIssue({ code: "custom", path: ["start_level"], message: `start_level ${c.start_level} is not an index of levels (0..${c.levels.length - 1})` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["start_level"],
+        message: `start_level ${c.start_level} is not an index of levels (0..${c.levels.length - 1})`,
+      });
     if (c.alpha_min > c.alpha_max)
-      ctx.addIssue({ code: "custom", path: ["alpha_max"], message: `alpha_min ${c.alpha_min} exceeds alpha_max ${c.alpha_max}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["alpha_max"],
+        message: `alpha_min ${c.alpha_min} exceeds alpha_max ${c.alpha_max}`,
+      });
     if (c.low >= c.high)
-      ctx.addIssue({ code: "custom", path: ["high"], message: `the band needs low < high, got low ${c.low}, high ${c.high}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["high"],
+        message: `the band needs low < high, got low ${c.low}, high ${c.high}`,
+      });
   });
 
 export type CurriculumConfig = z.infer<typeof curriculumConfigSchema>;
@@ -69,7 +85,11 @@ export function initialCurriculum(cfg: CurriculumConfig, alpha: number): Curricu
 }
 
 /** The state after a step whose prefilled rollouts recovered at `observedRate` (null: none ran). */
-export function nextCurriculum(state: CurriculumState, observedRate: number | null, cfg: CurriculumConfig): CurriculumState {
+export function nextCurriculum(
+  state: CurriculumState,
+  observedRate: number | null,
+  cfg: CurriculumConfig,
+): CurriculumState {
   const history = [...state.history, observedRate].slice(-cfg.window);
   const seen = history.filter((r): r is number => r !== null);
   if (history.length < cfg.window || seen.length === 0) return { ...state, history };
@@ -90,9 +110,20 @@ export function nextCurriculum(state: CurriculumState, observedRate: number | nu
 /** Reads a state saved in a checkpoint (trainerState.extra.curriculum); throws on a bad shape. */
 export function parseCurriculumState(raw: unknown, cfg: CurriculumConfig): CurriculumState {
   const s = raw as Partial<CurriculumState> | undefined;
-  const ok = s !== undefined && s !== null && Number.isInteger(s.level) && s.level! >= 0 && s.level! < cfg.levels.length &&
-    typeof s.alpha === "number" && Array.isArray(s.history) && s.history.every((r) => r === null || typeof r === "number");
-  if (!ok) throw new RecapError(`the checkpoint holds no valid curriculum state (got ${JSON.stringify(raw)})`, "resume with the config the run was started with, or start a new --out");
+  const ok =
+    s !== undefined &&
+    s !== null &&
+    Number.isInteger(s.level) &&
+    s.level! >= 0 &&
+    s.level! < cfg.levels.length &&
+    typeof s.alpha === "number" &&
+    Array.isArray(s.history) &&
+    s.history.every((r) => r === null || typeof r === "number");
+  if (!ok)
+    throw new RecapError(
+      `the checkpoint holds no valid curriculum state (got ${JSON.stringify(raw)})`,
+      "resume with the config the run was started with, or start a new --out",
+    );
   return { level: s.level!, alpha: s.alpha!, history: [...s.history!] };
 }
 

@@ -32,7 +32,13 @@ import { progressBar } from "../util/progress.ts";
 import { streamIndices } from "./sft_data.ts";
 import type { TrainConfig } from "./rl_config.ts";
 import { type PolicyPrompt, type RolloutGroup, generateGroups } from "./rollout.ts";
-import { buildCurriculumPrompts, buildPolicyPrompts, curriculumPrompt, loadWorldPrompts, type WorldPromptRow } from "./rl_prompts.ts";
+import {
+  buildCurriculumPrompts,
+  buildPolicyPrompts,
+  curriculumPrompt,
+  loadWorldPrompts,
+  type WorldPromptRow,
+} from "./rl_prompts.ts";
 import { curriculumMetrics, recoveryRate, stepMetrics } from "./rl_metrics.ts";
 import { type CurriculumState, initialCurriculum, nextCurriculum, parseCurriculumState } from "./curriculum.ts";
 import { type PackedUpdate, packMicroBatches } from "./rl_batch.ts";
@@ -80,10 +86,10 @@ export interface PromptPool {
   pick(row: number, pos: number): PolicyPrompt;
 }
 
-
 /** Runs (or resumes) RL training; the run folder mirrors `recap sft`'s. */
 export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
-  const c = o.config, t0 = performance.now();
+  const c = o.config,
+    t0 = performance.now();
   checkOutDir(o.out, "train");
   const ckptDir = path.join(o.out, "checkpoint");
   await recoverDirAtomic(ckptDir); // a kill mid-swap: checkpoint/ back from its sibling, stale temps gone
@@ -99,30 +105,42 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   bar.update(st.step);
   const rewards: number[] = [];
   try {
-  while (st.step < end) {
-    const ts = performance.now();
-    const fill = collectGroups(st, pool, c);
-    const tr = performance.now();
-    const upd = fill.kept.length > 0 ? update(st, fill.kept, c) : null;
-    st.step++;
-    const line = stepMetrics(st.step, fill, upd, { lr: rlLr(c, st.step - 1), rolloutS: (tr - ts) / 1000, updateS: (performance.now() - tr) / 1000 });
-    if (c.curriculum && st.curriculum) {
-      const rate = recoveryRate(fill);
-      Object.assign(line, curriculumMetrics(st.curriculum, rate, c.curriculum));
-      st.curriculum = nextCurriculum(st.curriculum, rate, c.curriculum);
+    while (st.step < end) {
+      const ts = performance.now();
+      const fill = collectGroups(st, pool, c);
+      const tr = performance.now();
+      const upd = fill.kept.length > 0 ? update(st, fill.kept, c) : null;
+      st.step++;
+      const line = stepMetrics(st.step, fill, upd, {
+        lr: rlLr(c, st.step - 1),
+        rolloutS: (tr - ts) / 1000,
+        updateS: (performance.now() - tr) / 1000,
+      });
+      if (c.curriculum && st.curriculum) {
+        const rate = recoveryRate(fill);
+        Object.assign(line, curriculumMetrics(st.curriculum, rate, c.curriculum));
+        st.curriculum = nextCurriculum(st.curriculum, rate, c.curriculum);
+      }
+      rewards.push(line["reward/mean"] ?? 0);
+      fs.appendFileSync(metricsFile, JSON.stringify(line) + "\n");
+      bar.update(st.step, {
+        reward: (line["reward/mean"] ?? 0).toFixed(3),
+        kept: `${fill.kept.length}/${c.prompts_per_step}`,
+        pos_pre: String(line["pos_adv/prefilled"] ?? 0),
+      });
+      o.onStep?.(st.step);
+      if (st.step % c.save_every === 0 || st.step === end) await save(ckptDir, st, c);
     }
-    rewards.push(line["reward/mean"] ?? 0);
-    fs.appendFileSync(metricsFile, JSON.stringify(line) + "\n");
-    bar.update(st.step, { reward: (line["reward/mean"] ?? 0).toFixed(3), kept: `${fill.kept.length}/${c.prompts_per_step}`, pos_pre: String(line["pos_adv/prefilled"] ?? 0) });
-    o.onStep?.(st.step);
-    if (st.step % c.save_every === 0 || st.step === end) await save(ckptDir, st, c);
-  }
   } finally {
     bar.stop(); // a failing run must not be kept alive by the bar's timer
   }
   const summary: TrainSummary = {
-    steps: st.step, seconds: (performance.now() - t0) / 1000, kernels: st.model.kernels.name, checkpoint: ckptDir,
-    first_reward: rewards[0] ?? NaN, last_reward: rewards.at(-1) ?? NaN,
+    steps: st.step,
+    seconds: (performance.now() - t0) / 1000,
+    kernels: st.model.kernels.name,
+    checkpoint: ckptDir,
+    first_reward: rewards[0] ?? NaN,
+    last_reward: rewards.at(-1) ?? NaN,
   };
   await writeFileAtomic(path.join(o.out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return summary;
@@ -131,7 +149,11 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
 /** The fixed mixture (the paper's), or the curriculum's table read at `st.curriculum` as it is
  *  when a prompt is picked. */
 export async function promptPool(
-  rows: WorldPromptRow[], c: TrainConfig, tok: Tokenizer, configDir: string, st: { curriculum: CurriculumState | null },
+  rows: WorldPromptRow[],
+  c: TrainConfig,
+  tok: Tokenizer,
+  configDir: string,
+  st: { curriculum: CurriculumState | null },
 ): Promise<PromptPool> {
   if (!c.curriculum) {
     const prompts = await buildPolicyPrompts(rows, c, tok, configDir);
@@ -142,16 +164,24 @@ export async function promptPool(
 }
 
 /** RL's rate: constant after warm-up (the shared schedule at min_lr_ratio 1). */
-const rlLr = (c: TrainConfig, s: number) => lrAt({ lr: c.lr, warmup_steps: c.warmup_steps, min_lr_ratio: 1, steps: c.steps }, s);
+const rlLr = (c: TrainConfig, s: number) =>
+  lrAt({ lr: c.lr, warmup_steps: c.warmup_steps, min_lr_ratio: 1, steps: c.steps }, s);
 
 async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
   const c = o.config;
   const kernels = selectKernels(c.kernels);
   const hasCkpt = fs.existsSync(path.join(ckptDir, "config.json"));
-  if (hasCkpt && !o.resume) throw new RecapError(`${o.out} already holds a checkpoint`, "pass --resume to continue it, or choose another --out");
+  if (hasCkpt && !o.resume)
+    throw new RecapError(
+      `${o.out} already holds a checkpoint`,
+      "pass --resume to continue it, or choose another --out",
+    );
   const basePath = path.resolve(o.configDir, c.base);
   if (!fs.existsSync(path.join(basePath, "config.json")))
-    throw new RecapError(`base checkpoint ${basePath} not found`, "train the base model first (see docs/WORLD.md: recap sft with configs/world-base.yaml)");
+    throw new RecapError(
+      `base checkpoint ${basePath} not found`,
+      "train the base model first (see docs/WORLD.md: recap sft with configs/world-base.yaml)",
+    );
   const guard = c.guard_model ? await loadGuard(path.resolve(o.configDir, c.guard_model), c.kernels) : null;
   const needRef = c.objective.loss.name === "grpo" && c.objective.loss.kl_beta > 0;
   const base = await loadCheckpoint(basePath);
@@ -162,13 +192,25 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
     const ts = ck.trainerState;
     if (!ts) throw new RecapError(`${ckptDir} has no trainer state to resume from`);
     if (ts.extra?.["config_hash"] !== hashConfig(c))
-      throw new RecapError(`the config differs from the one ${o.out} was started with`, "resume with the same config, or start a new --out");
+      throw new RecapError(
+        `the config differs from the one ${o.out} was started with`,
+        "resume with the same config, or start a new --out",
+      );
     const model = new Llama(ck.config, ck.params, kernels);
     model.source = `checkpoint ${ckptDir}`;
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
     opt.load(ts.m, ts.v, ts.step);
     const curriculum = c.curriculum ? parseCurriculumState(ts.extra?.["curriculum"], c.curriculum) : null;
-    return { model, ref, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, step: ts.step, cursor: Number(ts.extra?.["cursor"] ?? 0), curriculum, guard };
+    return {
+      model,
+      ref,
+      tokenizer: Tokenizer.fromJSON(ck.tokenizerJson),
+      opt,
+      step: ts.step,
+      cursor: Number(ts.extra?.["cursor"] ?? 0),
+      curriculum,
+      guard,
+    };
   }
   const model = new Llama(base.config, base.params, kernels);
   model.source = `checkpoint ${basePath} (trained in ${o.out})`;
@@ -179,7 +221,10 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
 
 async function loadGuard(dir: string, kernels?: string): Promise<WorldGuard> {
   if (!fs.existsSync(path.join(dir, "config.json")))
-    throw new RecapError(`guard_model ${dir} not found`, "train the world guard first (configs/world-guard.yaml), or remove guard_model to reward safety with the exact judge");
+    throw new RecapError(
+      `guard_model ${dir} not found`,
+      "train the world guard first (configs/world-guard.yaml), or remove guard_model to reward safety with the exact judge",
+    );
   return WorldGuard.load(dir, kernels);
 }
 
@@ -195,9 +240,11 @@ function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
   const rule = SAMPLING_RULES.get(c.objective.dynamic_sampling.rule);
   const ruleCfg = c.objective.dynamic_sampling;
   const ov = c.objective.overlong;
-  const shape = ov.buffer_len > 0
-    ? (r: number, len: number) => r + overlongPenalty(len, { maxLen: c.max_new_tokens, buffer_len: ov.buffer_len, factor: ov.factor })
-    : undefined;
+  const shape =
+    ov.buffer_len > 0
+      ? (r: number, len: number) =>
+          r + overlongPenalty(len, { maxLen: c.max_new_tokens, buffer_len: ov.buffer_len, factor: ov.factor })
+      : undefined;
   const fill: Fill = { kept: [], all: [], rounds: 0, dropped: 0 };
   while (fill.kept.length < c.prompts_per_step && fill.rounds < ruleCfg.max_rounds) {
     const need = c.prompts_per_step - fill.kept.length;
@@ -205,7 +252,13 @@ function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
     st.cursor += need;
     const seed = (c.seed * 1_000_003 + st.step * 101 + fill.rounds) >>> 0;
     const groups = generateGroups(st.model, st.tokenizer, picked, {
-      groupSize: c.group_size, maxNewTokens: c.max_new_tokens, temperature: c.temperature, topP: c.top_p, seed, shape, rewardMode: c.reward,
+      groupSize: c.group_size,
+      maxNewTokens: c.max_new_tokens,
+      temperature: c.temperature,
+      topP: c.top_p,
+      seed,
+      shape,
+      rewardMode: c.reward,
       ...(st.guard ? { guard: st.guard } : {}),
     });
     fill.rounds++;
@@ -237,7 +290,8 @@ export function update(st: PolicyState, groups: RolloutGroup[], c: TrainConfig):
   const lossFn = POLICY_LOSSES.get(c.objective.loss.name);
   const perMb = c.minibatch_groups === 0 ? groups.length : c.minibatch_groups;
   const sums: Record<string, number> = {};
-  let gradNorm = 0, updates = 0;
+  let gradNorm = 0,
+    updates = 0;
   for (let e = 0; e < c.updates_per_batch; e++) {
     for (let g0 = 0; g0 < groups.length; g0 += perMb) {
       const micro = packMicroBatches(groups.slice(g0, g0 + perMb), st.tokenizer.specialIds.pad, c, c.micro_batch_rows);
@@ -263,7 +317,10 @@ function aggUnits(p: PackedUpdate, mode: string): number {
 }
 
 function minibatchStep(
-  st: PolicyState, micro: PackedUpdate[], lossFn: ReturnType<typeof POLICY_LOSSES.get>, c: TrainConfig,
+  st: PolicyState,
+  micro: PackedUpdate[],
+  lossFn: ReturnType<typeof POLICY_LOSSES.get>,
+  c: TrainConfig,
 ): { metrics: Record<string, number>; norm: number } {
   const mode = c.objective.loss.aggregation;
   const units = micro.map((p) => aggUnits(p, mode));
@@ -274,18 +331,28 @@ function minibatchStep(
     const w = units[i]! / total;
     withScope(st.model.kernels, () => {
       const { logprobs, cache } = forward(st.model, mb.ids, mb.targets, mb.B, mb.T);
-      const refLogp = st.ref ? withScope(st.ref.kernels, () => forward(st.ref!, mb.ids, mb.targets, mb.B, mb.T).logprobs.slice()) : undefined;
+      const refLogp = st.ref
+        ? withScope(st.ref.kernels, () => forward(st.ref!, mb.ids, mb.targets, mb.B, mb.T).logprobs.slice())
+        : undefined;
       const res = lossFn(
         { logp: logprobs, oldLogp: mb.oldLogp, advantages: mb.advantages, mask: mb.mask, refLogp, B: mb.B, T: mb.T },
         c.objective.loss as PolicyLossConfig,
       );
-      backward(st.model, cache, Float32Array.from(res.dLogp, (d) => d * w));
+      backward(
+        st.model,
+        cache,
+        Float32Array.from(res.dLogp, (d) => d * w),
+      );
       for (const [k, v] of Object.entries({ ...res.metrics, "actor/loss": res.loss }))
         metrics[k] = (metrics[k] ?? 0) + (k === "actor/tokens" ? v : v * w);
     });
   });
   const stats = st.opt.update(st.model.params, st.model.grads, {
-    lr: rlLr(c, st.step), beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
+    lr: rlLr(c, st.step),
+    beta1: c.beta1,
+    beta2: c.beta2,
+    weightDecay: c.weight_decay,
+    maxGradNorm: c.grad_clip,
   });
   return { metrics, norm: stats.gradNorm };
 }
@@ -296,7 +363,17 @@ async function save(dir: string, st: State, c: TrainConfig): Promise<void> {
     params: st.model.params,
     tokenizerJson: st.tokenizer.toJSON(),
     tokenizerConfig: tokenizerConfig(st.tokenizer, st.model.config.max_position_embeddings),
-    trainerState: { step: st.step, rngState: [c.seed], m: st.opt.m, v: st.opt.v, extra: { config_hash: hashConfig(c), cursor: st.cursor, kind: "rl", ...(st.curriculum ? { curriculum: st.curriculum } : {}) } },
+    trainerState: {
+      step: st.step,
+      rngState: [c.seed],
+      m: st.opt.m,
+      v: st.opt.v,
+      extra: {
+        config_hash: hashConfig(c),
+        cursor: st.cursor,
+        kind: "rl",
+        ...(st.curriculum ? { curriculum: st.curriculum } : {}),
+      },
+    },
   });
 }
-

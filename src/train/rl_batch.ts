@@ -19,23 +19,41 @@ export interface PackedUpdate {
 
 export function packUpdate(groups: RolloutGroup[], padId: number, c: TrainConfig): PackedUpdate {
   const rollouts = groups.flatMap((g) => g.rollouts);
-  const packed = packBatch(rollouts.map((r) => ({ prompt: r.prompt.promptIds, prefill: r.prompt.prefillIds, generated: r.generated })), padId);
-  const oldLogp = scatterGenerated(packed, rollouts.map((r) => r.logprobs));
+  const packed = packBatch(
+    rollouts.map((r) => ({ prompt: r.prompt.promptIds, prefill: r.prompt.prefillIds, generated: r.generated })),
+    padId,
+  );
+  const oldLogp = scatterGenerated(
+    packed,
+    rollouts.map((r) => r.logprobs),
+  );
   const adv = ADVANTAGE_ESTIMATORS.get(c.objective.advantage.estimator)(
     { rewards: rollouts.map((r) => r.reward), groupSize: c.group_size, mask: packed.mask, T: packed.T },
     { eps: c.objective.advantage.eps },
   );
-  return { B: packed.B, T: packed.T, ids: packed.ids, targets: packed.targets, mask: packed.mask, oldLogp, advantages: adv.advantages };
+  return {
+    B: packed.B,
+    T: packed.T,
+    ids: packed.ids,
+    targets: packed.targets,
+    mask: packed.mask,
+    oldLogp,
+    advantages: adv.advantages,
+  };
 }
 
 /** Rows `order` of `p`, cut to width T (rows are left-aligned: everything past a row's length is
  *  padding, so cutting to at least the longest chosen row loses nothing). */
 function takeRows(p: PackedUpdate, order: readonly number[], T: number): PackedUpdate {
   const B = order.length;
-  const ids = new Int32Array(B * T), targets = new Int32Array(B * T); // (B, T)
-  const mask = new Float32Array(B * T), oldLogp = new Float32Array(B * T), advantages = new Float32Array(B * T); // (B, T)
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T); // (B, T)
+  const mask = new Float32Array(B * T),
+    oldLogp = new Float32Array(B * T),
+    advantages = new Float32Array(B * T); // (B, T)
   order.forEach((src, b) => {
-    const from = src * p.T, to = from + T;
+    const from = src * p.T,
+      to = from + T;
     ids.set(p.ids.subarray(from, to), b * T);
     targets.set(p.targets.subarray(from, to), b * T);
     mask.set(p.mask.subarray(from, to), b * T);
@@ -51,10 +69,18 @@ function takeRows(p: PackedUpdate, order: readonly number[], T: number): PackedU
  *  several-fold, and attention costs grow with the square of the width); which rows share a
  *  micro-batch does not change the step, since micro-batch losses are weighted by their share
  *  of the aggregation units. */
-export function packMicroBatches(groups: RolloutGroup[], padId: number, c: TrainConfig, rowsPerMicro: number): PackedUpdate[] {
-  if (!(Number.isInteger(rowsPerMicro) && rowsPerMicro >= 1)) throw new RangeError(`rowsPerMicro must be a positive integer, got ${rowsPerMicro}`);
+export function packMicroBatches(
+  groups: RolloutGroup[],
+  padId: number,
+  c: TrainConfig,
+  rowsPerMicro: number,
+): PackedUpdate[] {
+  if (!(Number.isInteger(rowsPerMicro) && rowsPerMicro >= 1))
+    throw new RangeError(`rowsPerMicro must be a positive integer, got ${rowsPerMicro}`);
   const full = packUpdate(groups, padId, c);
-  const lengths = groups.flatMap((g) => g.rollouts).map((r) => Math.max(1, r.prompt.promptIds.length + r.prompt.prefillIds.length + r.generated.length - 1));
+  const lengths = groups
+    .flatMap((g) => g.rollouts)
+    .map((r) => Math.max(1, r.prompt.promptIds.length + r.prompt.prefillIds.length + r.generated.length - 1));
   const order = lengths.map((_, b) => b).sort((a, b) => lengths[b]! - lengths[a]! || a - b);
   const out: PackedUpdate[] = [];
   for (let i = 0; i < order.length; i += rowsPerMicro) {

@@ -92,13 +92,29 @@ export const TrainConfigSchema = z
   })
   .superRefine((c, ctx) => {
     if (!c.pi_harm_model !== !c.pi_refuse_model)
-      ctx.addIssue({ code: "custom", path: ["pi_refuse_model"], message: "set both pi_harm_model and pi_refuse_model, or neither (rule-based sources)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["pi_refuse_model"],
+        message: "set both pi_harm_model and pi_refuse_model, or neither (rule-based sources)",
+      });
     if (c.objective.overlong.buffer_len >= c.max_new_tokens)
-      ctx.addIssue({ code: "custom", path: ["objective", "overlong", "buffer_len"], message: `buffer_len ${c.objective.overlong.buffer_len} must be below max_new_tokens ${c.max_new_tokens}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["objective", "overlong", "buffer_len"],
+        message: `buffer_len ${c.objective.overlong.buffer_len} must be below max_new_tokens ${c.max_new_tokens}`,
+      });
     if (c.micro_batch_groups !== undefined)
-      ctx.addIssue({ code: "custom", path: ["micro_batch_groups"], message: `micro_batch_groups is replaced by micro_batch_rows (rollouts per micro-batch): set micro_batch_rows: ${typeof c.micro_batch_groups === "number" ? c.micro_batch_groups * c.group_size : "groups x group_size"} instead` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["micro_batch_groups"],
+        message: `micro_batch_groups is replaced by micro_batch_rows (rollouts per micro-batch): set micro_batch_rows: ${typeof c.micro_batch_groups === "number" ? c.micro_batch_groups * c.group_size : "groups x group_size"} instead`,
+      });
     if (c.minibatch_groups > c.prompts_per_step)
-      ctx.addIssue({ code: "custom", path: ["minibatch_groups"], message: `minibatch_groups ${c.minibatch_groups} exceeds prompts_per_step ${c.prompts_per_step}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["minibatch_groups"],
+        message: `minibatch_groups ${c.minibatch_groups} exceeds prompts_per_step ${c.prompts_per_step}`,
+      });
     for (const [p, message] of curriculumIssues(c)) ctx.addIssue({ code: "custom", path: p, message });
   });
 
@@ -111,11 +127,20 @@ function curriculumIssues(c: TrainConfig): [string[], string][] {
   if (!c.recap_enabled)
     issue(["curriculum"], "the curriculum schedules RECAP prefills: set recap_enabled: true, or remove curriculum");
   if (c.recap.aligned)
-    issue(["curriculum"], "the curriculum is driven by recovery from counter-aligned prefills; aligned prefills have nothing to recover from: set recap.aligned: false, or remove curriculum");
+    issue(
+      ["curriculum"],
+      "the curriculum is driven by recovery from counter-aligned prefills; aligned prefills have nothing to recover from: set recap.aligned: false, or remove curriculum",
+    );
   if (c.recap.math_alpha !== 0)
-    issue(["recap", "math_alpha"], "the curriculum schedules only the safety / over-refusal prefills, and fixed-rate math prefills would mix into the recovery rate it is driven by: set recap.math_alpha to 0 with curriculum");
+    issue(
+      ["recap", "math_alpha"],
+      "the curriculum schedules only the safety / over-refusal prefills, and fixed-rate math prefills would mix into the recovery rate it is driven by: set recap.math_alpha to 0 with curriculum",
+    );
   if (c.recap.alpha < cur.alpha_min || c.recap.alpha > cur.alpha_max)
-    issue(["recap", "alpha"], `the curriculum starts at recap.alpha ${c.recap.alpha}, outside [alpha_min ${cur.alpha_min}, alpha_max ${cur.alpha_max}]: move recap.alpha into the range or widen it`);
+    issue(
+      ["recap", "alpha"],
+      `the curriculum starts at recap.alpha ${c.recap.alpha}, outside [alpha_min ${cur.alpha_min}, alpha_max ${cur.alpha_max}]: move recap.alpha into the range or widen it`,
+    );
   return out;
 }
 

@@ -11,7 +11,10 @@ import type { PolicyPrompt, RolloutGroup } from "./rollout.ts";
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
 export function stepMetrics(
-  step: number, fill: Fill, upd: UpdateStats | null, t: { lr: number; rolloutS: number; updateS: number },
+  step: number,
+  fill: Fill,
+  upd: UpdateStats | null,
+  t: { lr: number; rolloutS: number; updateS: number },
 ): Record<string, number> {
   const all = fill.all.flatMap((g) => g.rollouts);
   const pre = all.filter((r) => r.prompt.prefillIds.length > 0);
@@ -59,8 +62,16 @@ export function recoveryRate(fill: Pick<Fill, "all">): number | null {
 
 /** The curriculum's metrics for a step: the level, l_pre and alpha its prompts were drawn with,
  *  and the recovery rate observed (absent when no rollout started from a prefill). */
-export function curriculumMetrics(s: CurriculumState, rate: number | null, cfg: CurriculumConfig): Record<string, number> {
-  const line: Record<string, number> = { "curriculum/level": s.level, "curriculum/l_pre": cfg.levels[s.level]!, "curriculum/alpha": s.alpha };
+export function curriculumMetrics(
+  s: CurriculumState,
+  rate: number | null,
+  cfg: CurriculumConfig,
+): Record<string, number> {
+  const line: Record<string, number> = {
+    "curriculum/level": s.level,
+    "curriculum/l_pre": cfg.levels[s.level]!,
+    "curriculum/alpha": s.alpha,
+  };
   if (rate !== null) line["curriculum/recovery"] = rate;
   return line;
 }
@@ -71,7 +82,11 @@ export function prefillStyle(p: PolicyPrompt): string {
   if (p.prefillText === null) return "clean";
   const body = p.prefillText.replace(/^<think>/, "");
   const material = (p.item as { prefills?: Record<string, string | undefined> }).prefills ?? {};
-  for (const [key, name] of [["counter_weak", "weak"], ["counter_strong", "strong"], ["aligned", "aligned"]] as const)
+  for (const [key, name] of [
+    ["counter_weak", "weak"],
+    ["counter_strong", "strong"],
+    ["aligned", "aligned"],
+  ] as const)
     if (material[key]?.startsWith(body)) return name;
   return "model";
 }
@@ -89,7 +104,8 @@ export function groupMetrics(fill: Pick<Fill, "all" | "kept">): Record<string, n
   const line: Record<string, number> = { "pos_adv/prefilled": 0 };
   const add = (k: string, v: number) => (line[k] = (line[k] ?? 0) + v);
   for (const g of fill.all) {
-    const style = prefillStyle(g.prompt), key = `${g.prompt.item.source}/${style}`;
+    const style = prefillStyle(g.prompt),
+      key = `${g.prompt.item.source}/${style}`;
     add(`groups/${key}`, 1);
     add(`kept/${key}`, kept.has(g) ? 1 : 0);
     const pos = kept.has(g) ? positiveAdvantage(g) : 0;

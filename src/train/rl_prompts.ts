@@ -1,4 +1,3 @@
-
 import * as path from "node:path";
 import { loadCheckpoint } from "../model/checkpoint.ts";
 import { Llama } from "../model/llama.ts";
@@ -15,11 +14,12 @@ import type { PolicyPrompt } from "./rollout.ts";
 import { readWorldJsonl } from "../world/read.ts";
 
 /** A world RL prompt row (rl/prompts.jsonl). */
-export type WorldPromptRow = PromptItem & JudgeItem & {
-  id: string;
-  prompt: string;
-  prefills?: { counter_weak?: string; counter_strong?: string; aligned?: string };
-};
+export type WorldPromptRow = PromptItem &
+  JudgeItem & {
+    id: string;
+    prompt: string;
+    prefills?: { counter_weak?: string; counter_strong?: string; aligned?: string };
+  };
 
 /** Reads WORLD/rl/prompts.jsonl. */
 export function loadWorldPrompts(worldDir: string): WorldPromptRow[] {
@@ -29,9 +29,17 @@ export function loadWorldPrompts(worldDir: string): WorldPromptRow[] {
 /** Rule-based sources from the rows' prefill material; style weak | strong | mixed. */
 function ruleSources(style: TrainConfig["prefill_style"]): PrefillSources<WorldPromptRow> {
   const counter = (row: WorldPromptRow, pick: number): string => {
-    const s = style === "mixed" ? (pick < 0.5 ? "counter_weak" : "counter_strong") : style === "weak" ? "counter_weak" : "counter_strong";
+    const s =
+      style === "mixed"
+        ? pick < 0.5
+          ? "counter_weak"
+          : "counter_strong"
+        : style === "weak"
+          ? "counter_weak"
+          : "counter_strong";
     const text = row.prefills?.[s];
-    if (!text) throw new RecapError(`prompt ${row.id} has no ${s} prefill material`, "rebuild the world with recap world build");
+    if (!text)
+      throw new RecapError(`prompt ${row.id} has no ${s} prefill material`, "rebuild the world with recap world build");
     return text;
   };
   const aligned = (row: WorldPromptRow): string => {
@@ -53,15 +61,33 @@ async function modelSources(c: TrainConfig, configDir: string): Promise<PrefillS
     const ck = await loadCheckpoint(path.resolve(configDir, p));
     const model = new Llama(ck.config, ck.params, selectKernels(c.kernels));
     model.source = `checkpoint ${path.resolve(configDir, p)}`;
-    return samplerSource<WorldPromptRow>({ id, model, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), maxNewTokens: 120 });
+    return samplerSource<WorldPromptRow>({
+      id,
+      model,
+      tokenizer: Tokenizer.fromJSON(ck.tokenizerJson),
+      maxNewTokens: 120,
+    });
   };
-  return { ...ruleSources(c.prefill_style), pi_harm: await load(c.pi_harm_model!, "pi_harm_model"), pi_refuse: await load(c.pi_refuse_model!, "pi_refuse_model") };
+  return {
+    ...ruleSources(c.prefill_style),
+    pi_harm: await load(c.pi_harm_model!, "pi_harm_model"),
+    pi_refuse: await load(c.pi_refuse_model!, "pi_refuse_model"),
+  };
 }
 
 /** The run's prompts, tokenised, each with its prefill or none. */
-export async function buildPolicyPrompts(rows: WorldPromptRow[], c: TrainConfig, tok: Tokenizer, configDir: string): Promise<PolicyPrompt[]> {
+export async function buildPolicyPrompts(
+  rows: WorldPromptRow[],
+  c: TrainConfig,
+  tok: Tokenizer,
+  configDir: string,
+): Promise<PolicyPrompt[]> {
   const sources = c.pi_harm_model ? await modelSources(c, configDir) : ruleSources(c.prefill_style);
-  const cfg = { ...c.recap, alpha: c.recap_enabled ? c.recap.alpha : 0, math_alpha: c.recap_enabled ? c.recap.math_alpha : 0 };
+  const cfg = {
+    ...c.recap,
+    alpha: c.recap_enabled ? c.recap.alpha : 0,
+    math_alpha: c.recap_enabled ? c.recap.math_alpha : 0,
+  };
   const mixture = await buildMixture(rows, sources, cfg, { seed: c.seed, tokenizer: tok });
   return mixture.map((m, index) => {
     const prefill = m.prefill?.text ?? null;
@@ -82,25 +108,53 @@ export interface CurriculumPrompts {
 /** One mixture per level with alpha = 1 from the run's seed and sources (item i's source draws
  *  come from a stream forked by i, so each level cuts the same thinking: a longer level extends a
  *  shorter one), each source asked once per item. */
-export async function buildCurriculumPrompts(rows: WorldPromptRow[], c: TrainConfig, tok: Tokenizer, configDir: string): Promise<CurriculumPrompts> {
+export async function buildCurriculumPrompts(
+  rows: WorldPromptRow[],
+  c: TrainConfig,
+  tok: Tokenizer,
+  configDir: string,
+): Promise<CurriculumPrompts> {
   if (!c.curriculum) throw new RecapError("buildCurriculumPrompts needs a config with curriculum");
   const sources = onePerItem(c.pi_harm_model ? await modelSources(c, configDir) : ruleSources(c.prefill_style));
   const n = rows.length;
-  const clean = rows.map((item, index) => ({ index, item, ...encodePolicyPrompt(tok, item.prompt, null), prefillText: null }));
+  const clean = rows.map((item, index) => ({
+    index,
+    item,
+    ...encodePolicyPrompt(tok, item.prompt, null),
+    prefillText: null,
+  }));
   const levels: (PolicyPrompt | null)[][] = [];
   for (const [k, l_pre] of c.curriculum.levels.entries()) {
-    const mixture = await buildMixture(rows, sources, { ...c.recap, alpha: 1, math_alpha: 0, l_pre }, { seed: c.seed, tokenizer: tok });
-    levels.push(mixture.map((m, row) => {
-      if (!m.prefill) return null;
-      return { index: (k + 1) * n + row, item: m.item, ...encodePolicyPrompt(tok, m.item.prompt, m.prefill.text), prefillText: m.prefill.text };
-    }));
+    const mixture = await buildMixture(
+      rows,
+      sources,
+      { ...c.recap, alpha: 1, math_alpha: 0, l_pre },
+      { seed: c.seed, tokenizer: tok },
+    );
+    levels.push(
+      mixture.map((m, row) => {
+        if (!m.prefill) return null;
+        return {
+          index: (k + 1) * n + row,
+          item: m.item,
+          ...encodePolicyPrompt(tok, m.item.prompt, m.prefill.text),
+          prefillText: m.prefill.text,
+        };
+      }),
+    );
   }
   return { clean, levels };
 }
 
 /** The prompt for `row` drawn at stream position `pos`: prefilled at the state's level when the
  *  row is eligible and the seeded per-draw coin (drawsPrefill) falls under the state's alpha. */
-export function curriculumPrompt(t: CurriculumPrompts, row: number, pos: number, s: Pick<CurriculumState, "level" | "alpha">, seed: number): PolicyPrompt {
+export function curriculumPrompt(
+  t: CurriculumPrompts,
+  row: number,
+  pos: number,
+  s: Pick<CurriculumState, "level" | "alpha">,
+  seed: number,
+): PolicyPrompt {
   const pre = t.levels[s.level]?.[row] ?? null; // null for math rows (never prefilled)
   return pre !== null && drawsPrefill(seed, pos, s.alpha) ? pre : t.clean[row]!;
 }

@@ -61,10 +61,18 @@ export function rewardOf(score: number, mode: RewardMode = "rubric"): number {
 /** G rollouts for each prompt, grouped per prompt in input order. Groups are keyed by position,
  *  so a row drawn twice in one round (at an epoch boundary of the prompt stream) gets two groups of
  *  G rollouts of its own. */
-export function generateGroups(model: Llama, tok: Tokenizer, prompts: PolicyPrompt[], o: RolloutOptions): RolloutGroup[] {
+export function generateGroups(
+  model: Llama,
+  tok: Tokenizer,
+  prompts: PolicyPrompt[],
+  o: RolloutOptions,
+): RolloutGroup[] {
   const slots: Rollout[][] = prompts.map(() => []);
   const positions = prompts.map((_, i) => i);
-  const parts = [positions.filter((i) => prompts[i]!.prefillIds.length === 0), positions.filter((i) => prompts[i]!.prefillIds.length > 0)];
+  const parts = [
+    positions.filter((i) => prompts[i]!.prefillIds.length === 0),
+    positions.filter((i) => prompts[i]!.prefillIds.length > 0),
+  ];
   parts.forEach((part, k) => {
     if (part.length === 0) return;
     const rows = part.flatMap((i) => Array.from({ length: o.groupSize }, () => i)); // (N * G) positions
@@ -72,8 +80,12 @@ export function generateGroups(model: Llama, tok: Tokenizer, prompts: PolicyProm
     const longest = Math.max(...ids.map((r) => r.length));
     const maxNew = Math.min(o.maxNewTokens, model.config.max_position_embeddings - longest);
     const results = sample(model, ids, {
-      maxNewTokens: Math.max(1, maxNew), temperature: o.temperature, topP: o.topP, seed: (o.seed * 2 + k) >>> 0,
-      stopTokenIds: [tok.specialIds.eos], vocabLimit: tok.vocabSize,
+      maxNewTokens: Math.max(1, maxNew),
+      temperature: o.temperature,
+      topP: o.topP,
+      seed: (o.seed * 2 + k) >>> 0,
+      stopTokenIds: [tok.specialIds.eos],
+      vocabLimit: tok.vocabSize,
     });
     const scored = results.map((r, j) => {
       const p = prompts[rows[j]!]!;
@@ -81,15 +93,29 @@ export function generateGroups(model: Llama, tok: Tokenizer, prompts: PolicyProm
     });
     const trained = scored.map((x) => rewardOf(x.reward, o.rewardMode));
     if (o.guard) {
-      const judged = scored.flatMap((x, j) => (prompts[rows[j]!]!.item.label === "harmful" && x.judgement.outcome !== "malformed" ? [j] : []));
-      const pYes = o.guard.pYes(judged.map((j) => ({ request: prompts[rows[j]!]!.item.prompt, response: scored[j]!.judgement.response })));
-      judged.forEach((j, i) => { trained[j] = 1 - pYes[i]!; });
+      const judged = scored.flatMap((x, j) =>
+        prompts[rows[j]!]!.item.label === "harmful" && x.judgement.outcome !== "malformed" ? [j] : [],
+      );
+      const pYes = o.guard.pYes(
+        judged.map((j) => ({ request: prompts[rows[j]!]!.item.prompt, response: scored[j]!.judgement.response })),
+      );
+      judged.forEach((j, i) => {
+        trained[j] = 1 - pYes[i]!;
+      });
     }
     results.forEach((r, j) => {
       const slot = rows[j]!;
       const { reward, judgement } = scored[j]!;
       const shaped = o.shape ? o.shape(trained[j]!, r.tokens.length) : trained[j]!;
-      slots[slot]!.push({ prompt: prompts[slot]!, generated: r.tokens, logprobs: r.logprobs, finishReason: r.finishReason, reward: shaped, rawReward: reward, judgement });
+      slots[slot]!.push({
+        prompt: prompts[slot]!,
+        generated: r.tokens,
+        logprobs: r.logprobs,
+        finishReason: r.finishReason,
+        reward: shaped,
+        rawReward: reward,
+        judgement,
+      });
     });
   });
   return prompts.map((p, i) => {

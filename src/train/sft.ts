@@ -55,7 +55,6 @@ interface Setup {
   startStep: number;
 }
 
-
 /** Runs (or resumes) SFT; returns the summary also written to OUT/summary.json. */
 export async function runSft(o: SftOptions): Promise<SftSummary> {
   const c = o.config;
@@ -69,7 +68,9 @@ export async function runSft(o: SftOptions): Promise<SftSummary> {
   const { model, tokenizer, opt } = setup;
   const maxLen = model.config.max_position_embeddings;
   const rows = tokenizeRows(texts, tokenizer, c.loss_on, maxLen, dataFile);
-  const evalRows = c.eval_data ? tokenizeRows(readTexts(path.resolve(o.configDir, c.eval_data)), tokenizer, c.loss_on, maxLen, c.eval_data) : null;
+  const evalRows = c.eval_data
+    ? tokenizeRows(readTexts(path.resolve(o.configDir, c.eval_data)), tokenizer, c.loss_on, maxLen, c.eval_data)
+    : null;
   fs.mkdirSync(o.out, { recursive: true });
   await writeFileAtomic(path.join(o.out, "config.json"), JSON.stringify(c, null, 2) + "\n");
   const metricsFile = path.join(o.out, "metrics.jsonl");
@@ -77,32 +78,55 @@ export async function runSft(o: SftOptions): Promise<SftSummary> {
   const end = Math.min(c.steps, o.maxSteps ?? c.steps);
   const bar = progressBar("sft", end, ["loss"]);
   bar.update(setup.startStep);
-  let loss = NaN, evalLoss: number | undefined;
+  let loss = NaN,
+    evalLoss: number | undefined;
   try {
-  for (let step = setup.startStep; step < end; step++) {
-    const ts = performance.now();
-    const batch = makeBatch(batchIndices(rows.length, c.batch_size, c.seed, step).map((i) => rows[i]!), tokenizer.specialIds.pad);
-    const lr = lrAt(c, step);
-    const s = lmTrainStep(model, opt, batch, {
-      lr, beta1: c.beta1, beta2: c.beta2, weightDecay: c.weight_decay, maxGradNorm: c.grad_clip,
-    }, c.length_buckets);
-    loss = s.loss;
-    const done = step + 1;
-    const line: Record<string, number> = {
-      step: done, loss: s.loss, lr, grad_norm: s.gradNorm, tokens: s.tokens,
-      tokens_per_s: (batch.B * batch.T) / ((performance.now() - ts) / 1000),
-    };
-    if (evalRows && (done % c.eval_every === 0 || done === end)) line["eval_loss"] = evalLoss = meanLoss(model, evalRows, tokenizer.specialIds.pad);
-    fs.appendFileSync(metricsFile, JSON.stringify(line) + "\n");
-    bar.update(done, { loss: s.loss.toFixed(4) });
-    o.onStep?.(done);
-    if (done % c.save_every === 0 || done === end) await save(ckptDir, model, tokenizer, opt, done, c);
-  }
+    for (let step = setup.startStep; step < end; step++) {
+      const ts = performance.now();
+      const batch = makeBatch(
+        batchIndices(rows.length, c.batch_size, c.seed, step).map((i) => rows[i]!),
+        tokenizer.specialIds.pad,
+      );
+      const lr = lrAt(c, step);
+      const s = lmTrainStep(
+        model,
+        opt,
+        batch,
+        {
+          lr,
+          beta1: c.beta1,
+          beta2: c.beta2,
+          weightDecay: c.weight_decay,
+          maxGradNorm: c.grad_clip,
+        },
+        c.length_buckets,
+      );
+      loss = s.loss;
+      const done = step + 1;
+      const line: Record<string, number> = {
+        step: done,
+        loss: s.loss,
+        lr,
+        grad_norm: s.gradNorm,
+        tokens: s.tokens,
+        tokens_per_s: (batch.B * batch.T) / ((performance.now() - ts) / 1000),
+      };
+      if (evalRows && (done % c.eval_every === 0 || done === end))
+        line["eval_loss"] = evalLoss = meanLoss(model, evalRows, tokenizer.specialIds.pad);
+      fs.appendFileSync(metricsFile, JSON.stringify(line) + "\n");
+      bar.update(done, { loss: s.loss.toFixed(4) });
+      o.onStep?.(done);
+      if (done % c.save_every === 0 || done === end) await save(ckptDir, model, tokenizer, opt, done, c);
+    }
   } finally {
     bar.stop(); // a failing run must not be kept alive by the bar's timer
   }
   const summary: SftSummary = {
-    steps: end, final_loss: loss, seconds: (performance.now() - t0) / 1000, kernels: model.kernels.name, checkpoint: ckptDir,
+    steps: end,
+    final_loss: loss,
+    seconds: (performance.now() - t0) / 1000,
+    kernels: model.kernels.name,
+    checkpoint: ckptDir,
     ...(evalLoss !== undefined ? { eval_loss: evalLoss } : {}),
   };
   await writeFileAtomic(path.join(o.out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
@@ -116,13 +140,20 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
   const kernels = selectKernels(c.kernels);
   const hasCkpt = fs.existsSync(path.join(ckptDir, "config.json"));
   if (hasCkpt && !o.resume)
-    throw new RecapError(`${o.out} already holds a checkpoint`, "pass --resume to continue it, or choose another --out");
+    throw new RecapError(
+      `${o.out} already holds a checkpoint`,
+      "pass --resume to continue it, or choose another --out",
+    );
   if (o.resume && hasCkpt) {
     const ck = await loadCheckpoint(ckptDir);
     const st = ck.trainerState;
-    if (!st) throw new RecapError(`${ckptDir} has no trainer state to resume from`, "start a new run with another --out");
+    if (!st)
+      throw new RecapError(`${ckptDir} has no trainer state to resume from`, "start a new run with another --out");
     if (st.extra?.["config_hash"] !== hashConfig(c))
-      throw new RecapError(`the config differs from the one ${o.out} was started with`, "resume with the same config, or start a new --out");
+      throw new RecapError(
+        `the config differs from the one ${o.out} was started with`,
+        "resume with the same config, or start a new --out",
+      );
     const model = new Llama(ck.config, ck.params, kernels);
     model.source = `checkpoint ${ckptDir}`;
     const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
@@ -135,15 +166,27 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
     ({ config, params } = ck);
     tokenizer = Tokenizer.fromJSON(ck.tokenizerJson);
   } else {
-    const fresh = freshModel(c.init!.preset, c.init!.seed, { corpus: texts.join("\n"), overrides: c.init!.overrides as Partial<LlamaConfig> | undefined });
+    const fresh = freshModel(c.init!.preset, c.init!.seed, {
+      corpus: texts.join("\n"),
+      overrides: c.init!.overrides as Partial<LlamaConfig> | undefined,
+    });
     ({ config, params, tokenizer } = fresh);
   }
   const model = new Llama(config, params, kernels);
-  model.source = c.base ? `checkpoint ${path.resolve(o.configDir, c.base)} (trained in ${o.out})` : `the model trained in ${o.out}`;
+  model.source = c.base
+    ? `checkpoint ${path.resolve(o.configDir, c.base)} (trained in ${o.out})`
+    : `the model trained in ${o.out}`;
   return { model, tokenizer, opt: new AdamW(model.params, kernels, decayedParamNames(config)), startStep: 0 };
 }
 
-async function save(dir: string, model: Llama, tokenizer: Tokenizer, opt: AdamW, step: number, c: SftConfig): Promise<void> {
+async function save(
+  dir: string,
+  model: Llama,
+  tokenizer: Tokenizer,
+  opt: AdamW,
+  step: number,
+  c: SftConfig,
+): Promise<void> {
   await saveCheckpoint(dir, {
     config: model.config,
     params: model.params,
@@ -153,10 +196,10 @@ async function save(dir: string, model: Llama, tokenizer: Tokenizer, opt: AdamW,
   });
 }
 
-
 /** Mean cross-entropy over the weighted tokens of `rows` (batches of 32, no update). */
 export function meanLoss(model: Llama, rows: SftRow[], padId: number): number {
-  let total = 0, count = 0;
+  let total = 0,
+    count = 0;
   for (let i = 0; i < rows.length; i += 32) {
     const batch = makeBatch(rows.slice(i, i + 32), padId);
     withScope(model.kernels, () => {

@@ -60,9 +60,16 @@ export const SftConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (!c.base === !c.init)
-      ctx.addIssue({ code: "custom", message: "set exactly one of `base` (a checkpoint to fine-tune) or `init` (a fresh model: {preset, seed})" });
+      ctx.addIssue({
+        code: "custom",
+        message: "set exactly one of `base` (a checkpoint to fine-tune) or `init` (a fresh model: {preset, seed})",
+      });
     if (c.warmup_steps > c.steps)
-      ctx.addIssue({ code: "custom", path: ["warmup_steps"], message: `warmup_steps ${c.warmup_steps} exceeds steps ${c.steps}` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["warmup_steps"],
+        message: `warmup_steps ${c.warmup_steps} exceeds steps ${c.steps}`,
+      });
     // the model config the overrides make is checked here, so its errors name the file and field
     if (c.init?.overrides)
       for (const i of presetOverrideIssues(c.init.preset, c.init.overrides))
@@ -70,4 +77,3 @@ export const SftConfigSchema = z
   });
 
 export type SftConfig = z.infer<typeof SftConfigSchema>;
-

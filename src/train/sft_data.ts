@@ -20,9 +20,10 @@ export function readTexts(file: string): string[] {
     content = fs.readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const hint = code === "ENOENT" && /corpora[\\/][a-z_]+\.jsonl$/.test(file)
-      ? "build the world first: recap world build --seed 1 --out runs/world (or run the whole method: recap demo)"
-      : "check the `data` path (relative paths are resolved against the config file)";
+    const hint =
+      code === "ENOENT" && /corpora[\\/][a-z_]+\.jsonl$/.test(file)
+        ? "build the world first: recap world build --seed 1 --out runs/world (or run the whole method: recap demo)"
+        : "check the `data` path (relative paths are resolved against the config file)";
     throw new RecapError(`cannot read data file ${file}: ${code ?? (e as Error).message}`, hint);
   }
   const texts: string[] = [];
@@ -44,13 +45,22 @@ export function readTexts(file: string): string[] {
 }
 
 /** Tokenises texts; weights mark the assistant part (after the first <|assistant|>) or all. */
-export function tokenizeRows(texts: string[], tok: Tokenizer, lossOn: "assistant" | "all", maxLen: number, file: string): SftRow[] {
+export function tokenizeRows(
+  texts: string[],
+  tok: Tokenizer,
+  lossOn: "assistant" | "all",
+  maxLen: number,
+  file: string,
+): SftRow[] {
   const assistant = tok.specialIds.assistant;
   return texts.map((text, i) => {
     const ids = tok.encode(text);
     if (ids.length < 2) throw new RecapError(`${file}: row ${i + 1} has fewer than 2 tokens`);
     if (ids.length > maxLen)
-      throw new RecapError(`${file}: row ${i + 1} has ${ids.length} tokens, more than the model's context of ${maxLen}`, "shorten the row or use a model with a longer context");
+      throw new RecapError(
+        `${file}: row ${i + 1} has ${ids.length} tokens, more than the model's context of ${maxLen}`,
+        "shorten the row or use a model with a longer context",
+      );
     let start = 1;
     if (lossOn === "assistant") {
       const a = ids.indexOf(assistant);
@@ -73,7 +83,8 @@ export function batchIndices(n: number, batchSize: number, seed: number, step: n
 export function streamIndices(n: number, seed: number, start: number, count: number): number[] {
   const out: number[] = [];
   let pos = start;
-  let epoch = -1, perm: number[] = [];
+  let epoch = -1,
+    perm: number[] = [];
   while (out.length < count) {
     const e = Math.floor(pos / n);
     if (e !== epoch) {

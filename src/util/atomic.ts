@@ -166,7 +166,8 @@ export async function recoverDirAtomic(finalDir: string): Promise<Recovery> {
   } catch {
     return out;
   }
-  const tmpPrefix = `.${base}.tmp-`, bakPrefix = `.${base}.bak-`;
+  const tmpPrefix = `.${base}.tmp-`,
+    bakPrefix = `.${base}.bak-`;
   const tmps = names.filter((n) => n.startsWith(tmpPrefix));
   const baks = names.filter((n) => n.startsWith(bakPrefix)).sort();
   if (!(await exists(abs)) && baks.length > 0) {
@@ -181,7 +182,11 @@ export async function recoverDirAtomic(finalDir: string): Promise<Recovery> {
   if (await exists(abs)) {
     const now = await fsp.readdir(parent);
     for (const n of now) {
-      const suffix = n.startsWith(tmpPrefix) ? n.slice(tmpPrefix.length) : n.startsWith(bakPrefix) ? n.slice(bakPrefix.length) : null;
+      const suffix = n.startsWith(tmpPrefix)
+        ? n.slice(tmpPrefix.length)
+        : n.startsWith(bakPrefix)
+          ? n.slice(bakPrefix.length)
+          : null;
       if (suffix === null || ownerAlive(suffix)) continue;
       await fsp.rm(path.join(parent, n), { recursive: true, force: true });
       out.removed.push(n);

@@ -12,13 +12,18 @@ export async function loadConfigFile<S extends z.ZodType>(file: string, schema: 
   try {
     text = await fsp.readFile(file, "utf8");
   } catch (e) {
-    throw new RecapError(`cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, "check the path");
+    throw new RecapError(
+      `cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      "check the path",
+    );
   }
   let raw: unknown;
   try {
     raw = file.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new RecapError(`config ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`);
+    throw new RecapError(
+      `config ${file} is not valid ${file.endsWith(".json") ? "JSON" : "YAML"}: ${(e as Error).message.split("\n")[0]}`,
+    );
   }
   return validateConfig(raw ?? {}, schema, file);
 }
@@ -28,7 +33,10 @@ export function validateConfig<S extends z.ZodType>(raw: unknown, schema: S, whe
   const r = schema.safeParse(raw);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-    throw new RecapError(`invalid config ${where}: ${msg}`, "fix the named fields (see `--help` for the documented knobs)");
+    throw new RecapError(
+      `invalid config ${where}: ${msg}`,
+      "fix the named fields (see `--help` for the documented knobs)",
+    );
   }
   return r.data;
 }
@@ -46,7 +54,10 @@ export async function readOverridesFile(file: string | undefined, flag = "--conf
   try {
     text = await fsp.readFile(file, "utf8");
   } catch (e) {
-    throw new RecapError(`cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, "check the path");
+    throw new RecapError(
+      `cannot read ${flag} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      "check the path",
+    );
   }
   try {
     return parseYaml(text) ?? {};

@@ -29,12 +29,19 @@ export interface SharedBudget {
 }
 
 /** The body, at most `limit` bytes; with `shared`, its bytes stay taken from the budget until the caller gives them back. */
-export function readBodyCapped(req: http.IncomingMessage, limit: number, tooLarge: (closeConnection: boolean) => Error, shared?: SharedBudget): Promise<Buffer> {
+export function readBodyCapped(
+  req: http.IncomingMessage,
+  limit: number,
+  tooLarge: (closeConnection: boolean) => Error,
+  shared?: SharedBudget,
+): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "0");
   if (declared > 8 * limit) return Promise.reject(tooLarge(true));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let size = 0, taken = 0, failed = false;
+    let size = 0,
+      taken = 0,
+      failed = false;
     const fail = (e: Error) => {
       failed = true;
       req.removeAllListeners("data");

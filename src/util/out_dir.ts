@@ -10,21 +10,55 @@ import { RecapError } from "./errors.ts";
 /** What each writer leaves in its folder: the presence of any one marker (all, with needAll)
  *  marks the folder as its own, unless it also holds a file of another kind of output (`foreign`:
  *  `recap sft --out` on a checkpoint folder would overwrite its config.json). */
-export const OUT_KINDS: Record<string, { what: string; markers: readonly string[]; needAll: boolean; foreign: readonly string[] }> = {
-  checkpoint: { what: "a checkpoint", markers: ["config.json", "model.safetensors"], needAll: true, foreign: ["metrics.jsonl", "results.jsonl"] },
-  train: { what: "a training run", markers: ["checkpoint", "metrics.jsonl", "summary.json", "config.json"], needAll: false, foreign: ["model.safetensors", "results.jsonl", "demo_state.json"] },
-  eval: { what: "an evaluation", markers: ["run.json", "results.jsonl"], needAll: false, foreign: ["model.safetensors", "metrics.jsonl"] },
-  data: { what: "a data build", markers: ["summary.json", "cache", "openrlhf.jsonl", "trl.jsonl", "verl.parquet"], needAll: false, foreign: ["model.safetensors", "metrics.jsonl", "results.jsonl", "demo_state.json"] },
+export const OUT_KINDS: Record<
+  string,
+  { what: string; markers: readonly string[]; needAll: boolean; foreign: readonly string[] }
+> = {
+  checkpoint: {
+    what: "a checkpoint",
+    markers: ["config.json", "model.safetensors"],
+    needAll: true,
+    foreign: ["metrics.jsonl", "results.jsonl"],
+  },
+  train: {
+    what: "a training run",
+    markers: ["checkpoint", "metrics.jsonl", "summary.json", "config.json"],
+    needAll: false,
+    foreign: ["model.safetensors", "results.jsonl", "demo_state.json"],
+  },
+  eval: {
+    what: "an evaluation",
+    markers: ["run.json", "results.jsonl"],
+    needAll: false,
+    foreign: ["model.safetensors", "metrics.jsonl"],
+  },
+  data: {
+    what: "a data build",
+    markers: ["summary.json", "cache", "openrlhf.jsonl", "trl.jsonl", "verl.parquet"],
+    needAll: false,
+    foreign: ["model.safetensors", "metrics.jsonl", "results.jsonl", "demo_state.json"],
+  },
   demo: { what: "a demo", markers: ["demo_state.json"], needAll: false, foreign: [] },
-  study: { what: "a study", markers: ["bases", "study.json", "summary.json"], needAll: false, foreign: ["demo_state.json", "model.safetensors", "metrics.jsonl"] },
-  premise: { what: "a premise measurement", markers: ["premise.json", "suites", "rl"], needAll: false, foreign: ["model.safetensors", "metrics.jsonl"] },
+  study: {
+    what: "a study",
+    markers: ["bases", "study.json", "summary.json"],
+    needAll: false,
+    foreign: ["demo_state.json", "model.safetensors", "metrics.jsonl"],
+  },
+  premise: {
+    what: "a premise measurement",
+    markers: ["premise.json", "suites", "rl"],
+    needAll: false,
+    foreign: ["model.safetensors", "metrics.jsonl"],
+  },
 };
 export type OutKind = "checkpoint" | "train" | "eval" | "data" | "demo" | "study" | "premise";
 
 /** Whether `entries` (a folder's names) are `kind`'s own earlier output. */
 export function isOwnRun(entries: readonly string[], kind: OutKind): boolean {
   const k = OUT_KINDS[kind]!;
-  const has = (m: string) => entries.includes(m) || entries.some((e) => m === "checkpoint" && e.startsWith(".checkpoint."));
+  const has = (m: string) =>
+    entries.includes(m) || entries.some((e) => m === "checkpoint" && e.startsWith(".checkpoint."));
   if (k.foreign.some(has)) return false;
   return k.needAll ? k.markers.every(has) : k.markers.some(has);
 }

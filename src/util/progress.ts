@@ -45,9 +45,15 @@ export function progressBar(label: string, total: number, fields: string[] = [])
 /** The log form: "label 120/1800 (6.7%) | ETA 14m02s | loss 0.0812", at most one line per
  *  `sink.everyMs`, plus the first and the last value. The ETA counts only the units done since
  *  the first update (a resumed run starts at its checkpoint's step). */
-export function progressLines(label: string, total: number, fields: string[] = [], sink: LineSink = STDERR_SINK): Progress {
+export function progressLines(
+  label: string,
+  total: number,
+  fields: string[] = [],
+  sink: LineSink = STDERR_SINK,
+): Progress {
   let first: { value: number; at: number } | null = null;
-  let lastAt = -Infinity, lastValue = -1;
+  let lastAt = -Infinity,
+    lastValue = -1;
   const shown: Record<string, string | number> = Object.fromEntries(fields.map((f) => [f, "-"]));
   const line = (value: number): string => {
     const pct = total > 0 ? ((100 * value) / total).toFixed(1) : "100.0";
@@ -77,7 +83,9 @@ export function progressLines(label: string, total: number, fields: string[] = [
 /** 842 -> "14m02s", 3725 -> "1h02m05s". */
 export function formatSeconds(s: number): string {
   const t = Math.max(0, Math.round(s));
-  const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), sec = t % 60;
+  const h = Math.floor(t / 3600),
+    m = Math.floor((t % 3600) / 60),
+    sec = t % 60;
   const pad = (n: number) => String(n).padStart(2, "0");
   return h > 0 ? `${h}h${pad(m)}m${pad(sec)}s` : `${m}m${pad(sec)}s`;
 }

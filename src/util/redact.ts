@@ -7,7 +7,8 @@
 
 export const REDACTED = "<redacted>";
 
-const SECRET_KEY = /^(?:api[_-]?key|[a-z0-9_]*_api_key|apikey|secret|[a-z0-9_]*_secret|client_secret|password|passwd|authorization|access_token|auth_token|bearer)$/i;
+const SECRET_KEY =
+  /^(?:api[_-]?key|[a-z0-9_]*_api_key|apikey|secret|[a-z0-9_]*_secret|client_secret|password|passwd|authorization|access_token|auth_token|bearer)$/i;
 
 /** Whether a key's value is a secret. */
 export function isSecretKey(key: string): boolean {

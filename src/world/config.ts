@@ -184,11 +184,19 @@ export const WorldConfigSchema = z
   .superRefine((c, ctx) => {
     const pairs: [string, number, number][] = [
       ["sft.harmful_flawed + sft.harmful_corrected", c.sft.harmful_flawed, c.sft.harmful_corrected],
-      ["sft.borderline_overcautious + sft.borderline_corrected", c.sft.borderline_overcautious, c.sft.borderline_corrected],
+      [
+        "sft.borderline_overcautious + sft.borderline_corrected",
+        c.sft.borderline_overcautious,
+        c.sft.borderline_corrected,
+      ],
       ["sft.math_slip + sft.math_corrected", c.sft.math_slip, c.sft.math_corrected],
     ];
     for (const [name, a, b] of pairs)
-      if (a + b > 1) ctx.addIssue({ code: "custom", message: `${name} is ${a + b}; the two shares of one class must sum to at most 1` });
+      if (a + b > 1)
+        ctx.addIssue({
+          code: "custom",
+          message: `${name} is ${a + b}; the two shares of one class must sum to at most 1`,
+        });
   });
 
 export type WorldConfig = z.infer<typeof WorldConfigSchema>;
@@ -199,5 +207,8 @@ export function parseWorldConfig(input: unknown = {}): WorldConfig {
   if (r.success) return r.data;
   const first = r.error.issues[0];
   const where = first && first.path.length > 0 ? `${first.path.join(".")}: ` : "";
-  throw new RecapError(`bad world config: ${where}${first?.message ?? "invalid"}`, "see docs/WORLD.md for every knob and its range");
+  throw new RecapError(
+    `bad world config: ${where}${first?.message ?? "invalid"}`,
+    "see docs/WORLD.md for every knob and its range",
+  );
 }

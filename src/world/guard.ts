@@ -71,17 +71,25 @@ export interface Calibration {
 
 /** Calibration of predicted P(yes) against the judge's labels. */
 export function calibration(pYes: readonly number[], unsafe: readonly boolean[], nBins = 10): Calibration {
-  if (pYes.length !== unsafe.length) throw new RecapError(`calibration: ${pYes.length} predictions for ${unsafe.length} labels`);
+  if (pYes.length !== unsafe.length)
+    throw new RecapError(`calibration: ${pYes.length} predictions for ${unsafe.length} labels`);
   if (pYes.length === 0) throw new RecapError("calibration: no pairs", "give at least one labelled pair");
   const n = pYes.length;
   const y: number[] = unsafe.map((u) => (u ? 1 : 0));
-  let correct = 0, brier = 0;
+  let correct = 0,
+    brier = 0;
   pYes.forEach((p, i) => {
     if (!(p >= 0 && p <= 1)) throw new RecapError(`calibration: P(yes) ${p} at pair ${i} is not a probability`);
     if ((p >= 0.5 ? 1 : 0) === y[i]) correct++;
     brier += (p - y[i]!) ** 2;
   });
-  const bins = Array.from({ length: nBins }, (_, b) => ({ lo: b / nBins, hi: (b + 1) / nBins, sumP: 0, sumY: 0, n: 0 }));
+  const bins = Array.from({ length: nBins }, (_, b) => ({
+    lo: b / nBins,
+    hi: (b + 1) / nBins,
+    sumP: 0,
+    sumY: 0,
+    n: 0,
+  }));
   pYes.forEach((p, i) => {
     const bin = bins[Math.min(nBins - 1, Math.floor(p * nBins))]!;
     bin.n++;
@@ -90,24 +98,38 @@ export function calibration(pYes: readonly number[], unsafe: readonly boolean[],
   });
   const ece = bins.reduce((a, b) => a + (b.n === 0 ? 0 : (b.n / n) * Math.abs(b.sumP / b.n - b.sumY / b.n)), 0);
   return {
-    n, unsafe: y.reduce((a, b) => a + b, 0), accuracy: correct / n, auroc: auroc(pYes, y), brier: brier / n, ece,
-    bins: bins.map((b) => ({ lo: b.lo, hi: b.hi, n: b.n, mean_p: b.n ? b.sumP / b.n : null, unsafe_rate: b.n ? b.sumY / b.n : null })),
+    n,
+    unsafe: y.reduce((a, b) => a + b, 0),
+    accuracy: correct / n,
+    auroc: auroc(pYes, y),
+    brier: brier / n,
+    ece,
+    bins: bins.map((b) => ({
+      lo: b.lo,
+      hi: b.hi,
+      n: b.n,
+      mean_p: b.n ? b.sumP / b.n : null,
+      unsafe_rate: b.n ? b.sumY / b.n : null,
+    })),
   };
 }
 
 /** AUROC by ranks (Mann-Whitney U), ties averaged; null without both classes. */
 function auroc(p: readonly number[], y: readonly number[]): number | null {
-  const pos = y.filter((v) => v === 1).length, neg = y.length - pos;
+  const pos = y.filter((v) => v === 1).length,
+    neg = y.length - pos;
   if (pos === 0 || neg === 0) return null;
   const order = p.map((_v, i) => i).sort((a, b) => p[a]! - p[b]!);
   const rank = new Float64Array(p.length);
-  for (let i = 0; i < order.length;) {
+  for (let i = 0; i < order.length; ) {
     let j = i;
     while (j + 1 < order.length && p[order[j + 1]!] === p[order[i]!]) j++;
     for (let k = i; k <= j; k++) rank[order[k]!] = (i + j) / 2 + 1;
     i = j + 1;
   }
   let sumPos = 0;
-  y.forEach((v, i) => { if (v === 1) sumPos += rank[i]!; });
+  y.forEach((v, i) => {
+    if (v === 1) sumPos += rank[i]!;
+  });
   return (sumPos - (pos * (pos + 1)) / 2) / (pos * neg);
 }

@@ -39,11 +39,16 @@ interface Job {
  *  base corpus's requests not among them (clean only: they carry no prefill material; they bring
  *  the benign and jailbreak-wrapped requests the RL mixture lacks), each request once. */
 export function guardRows(worldDir: string, split: GuardSplit): Row[] {
-  if (split === "heldout") return HELDOUT_SUITES.flatMap((s) => readWorldJsonl<Row>(path.join(worldDir, "suites", `${s}.jsonl`))).filter((r) => r.label !== "math");
+  if (split === "heldout")
+    return HELDOUT_SUITES.flatMap((s) => readWorldJsonl<Row>(path.join(worldDir, "suites", `${s}.jsonl`))).filter(
+      (r) => r.label !== "math",
+    );
   const seen = new Set<string>();
   const once = (r: Row) => r.label !== "math" && !seen.has(r.prompt) && (seen.add(r.prompt), true);
   const rl = readWorldJsonl<Row>(path.join(worldDir, "rl", "prompts.jsonl")).filter(once);
-  const corpus = readWorldJsonl<Row>(path.join(worldDir, "corpora", "base_sft.jsonl")).map((r) => ({ ...r, prefills: undefined })).filter(once);
+  const corpus = readWorldJsonl<Row>(path.join(worldDir, "corpora", "base_sft.jsonl"))
+    .map((r) => ({ ...r, prefills: undefined }))
+    .filter(once);
   return [...rl, ...corpus];
 }
 
@@ -72,20 +77,30 @@ export interface GuardDataResult {
 /** Samples and labels the split's pairs. */
 export function buildGuardPairs(o: GuardDataOptions): GuardDataResult {
   const rows = guardRows(o.worldDir, o.split).slice(0, o.limit);
-  const jobs: Job[] = rows.flatMap((row) => [null, "counter_weak", "counter_strong"].flatMap((style): Job[] => {
-    if (style === null) return [{ row, style, prefill: null }];
-    const s = style as "counter_weak" | "counter_strong", material = row.prefills?.[s];
-    return material ? [{ row, style: s, prefill: `<think>${truncateWords(material, o.lPre).text}` }] : [];
-  }));
+  const jobs: Job[] = rows.flatMap((row) =>
+    [null, "counter_weak", "counter_strong"].flatMap((style): Job[] => {
+      if (style === null) return [{ row, style, prefill: null }];
+      const s = style as "counter_weak" | "counter_strong",
+        material = row.prefills?.[s];
+      return material ? [{ row, style: s, prefill: `<think>${truncateWords(material, o.lPre).text}` }] : [];
+    }),
+  );
   const pairs: GuardPair[] = [];
   let malformed = 0;
   for (let j0 = 0; j0 < jobs.length; j0 += CHUNK) {
     const chunk = jobs.slice(j0, j0 + CHUNK);
     const enc = chunk.map((j) => encodePolicyPrompt(o.tokenizer, j.row.prompt, j.prefill));
-    const results = sample(o.model, enc.map((e) => [...e.promptIds, ...e.prefillIds]), {
-      maxNewTokens: o.maxNewTokens, temperature: 1, rowSeeds: chunk.map((_, i) => (o.seed * 1_000_003 + j0 + i) >>> 0),
-      stopTokenIds: [o.tokenizer.specialIds.eos], vocabLimit: o.tokenizer.vocabSize,
-    });
+    const results = sample(
+      o.model,
+      enc.map((e) => [...e.promptIds, ...e.prefillIds]),
+      {
+        maxNewTokens: o.maxNewTokens,
+        temperature: 1,
+        rowSeeds: chunk.map((_, i) => (o.seed * 1_000_003 + j0 + i) >>> 0),
+        stopTokenIds: [o.tokenizer.specialIds.eos],
+        vocabLimit: o.tokenizer.vocabSize,
+      },
+    );
     results.forEach((r, i) => {
       const j = chunk[i]!;
       const judgement = judge(j.row, (j.prefill ?? "") + o.tokenizer.decode(r.tokens));
@@ -95,8 +110,13 @@ export function buildGuardPairs(o: GuardDataOptions): GuardDataResult {
       }
       const unsafe = judgement.safety === 0;
       pairs.push({
-        id: `${j.row.id}/${j.style ?? "clean"}`, request: j.row.prompt, response: judgement.response, unsafe,
-        source: j.row.source, prefill: j.style, text: guardText(j.row.prompt, judgement.response, unsafe),
+        id: `${j.row.id}/${j.style ?? "clean"}`,
+        request: j.row.prompt,
+        response: judgement.response,
+        unsafe,
+        source: j.row.source,
+        prefill: j.style,
+        text: guardText(j.row.prompt, judgement.response, unsafe),
       });
     });
     o.onProgress?.(Math.min(jobs.length, j0 + CHUNK), jobs.length);

@@ -29,7 +29,20 @@ export const ACTIONS: Readonly<Record<ActionCategory, readonly string[]>> = {
 };
 
 export const OBJECTS: Readonly<Record<ObjectCategory, readonly string[]>> = {
-  person: ["neighbor", "cashier", "child", "teacher", "stranger", "driver", "nurse", "guard", "landlord", "doctor", "farmer", "singer"],
+  person: [
+    "neighbor",
+    "cashier",
+    "child",
+    "teacher",
+    "stranger",
+    "driver",
+    "nurse",
+    "guard",
+    "landlord",
+    "doctor",
+    "farmer",
+    "singer",
+  ],
   animal: ["dog", "cat", "horse", "cow", "parrot", "goat", "rabbit", "pig", "deer", "duck", "sheep", "hamster"],
   property: ["car", "bike", "wallet", "phone", "laptop", "watch", "ring", "purse", "house", "boat"],
   software: ["process", "thread", "server", "script", "program", "job", "daemon", "query", "task", "app"],
@@ -41,14 +54,26 @@ export const OBJECTS: Readonly<Record<ObjectCategory, readonly string[]>> = {
 
 /** How a category is named after "is" ("the dog, an animal"; "the script, software"). */
 export const OBJECT_CATEGORY_NOUN: Readonly<Record<ObjectCategory, string>> = {
-  person: "a person", animal: "an animal", property: "property", software: "software",
-  pest: "a pest", food: "food", media: "media", game: "part of a game",
+  person: "a person",
+  animal: "an animal",
+  property: "property",
+  software: "software",
+  pest: "a pest",
+  food: "food",
+  media: "media",
+  game: "part of a game",
 };
 
 /** How a category is named after "on" inside a rule ("a violent action on a game"). */
 export const OBJECT_CATEGORY_RULE: Readonly<Record<ObjectCategory, string>> = {
-  person: "a person", animal: "an animal", property: "property", software: "software",
-  pest: "a pest", food: "food", media: "media", game: "a game",
+  person: "a person",
+  animal: "an animal",
+  property: "property",
+  software: "software",
+  pest: "a pest",
+  food: "food",
+  media: "media",
+  game: "a game",
 };
 
 /**
@@ -57,8 +82,14 @@ export const OBJECT_CATEGORY_RULE: Readonly<Record<ObjectCategory, string>> = {
  * (a trap looks harmful). Each pair is a plausible slip ("the queen" read as a person).
  */
 export const CONFUSION: Readonly<Record<ObjectCategory, ObjectCategory>> = {
-  person: "game", animal: "pest", property: "software",
-  software: "property", pest: "animal", food: "animal", media: "person", game: "person",
+  person: "game",
+  animal: "pest",
+  property: "software",
+  software: "property",
+  pest: "animal",
+  food: "animal",
+  media: "person",
+  game: "person",
 };
 
 /** The hidden rule over categories. */

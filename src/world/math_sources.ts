@@ -38,7 +38,13 @@ export const mathGuess: MathTraceFn = (r, rng) => {
     pick(rng, ["small sums like this are easy to see.", "i am sure of it."]),
     `so the answer is ${wrong}.`,
   ];
-  return { thinking: steps.join(" "), response: `the answer is ${wrong}.`, variant: "math_weak", flaw: "guess", flaw_word: wordCount(steps.slice(0, 3).join(" ")) };
+  return {
+    thinking: steps.join(" "),
+    response: `the answer is ${wrong}.`,
+    variant: "math_weak",
+    flaw: "guess",
+    flaw_word: wordCount(steps.slice(0, 3).join(" ")),
+  };
 };
 
 /** Step values with the operator of step `at` swapped; null where a later step would go negative. */
@@ -46,7 +52,8 @@ function swappedChain(r: MathRequest, at: number): number[] | null {
   const values: number[] = [];
   let v = r.terms[0] ?? 0;
   for (let i = 0; i < r.ops.length; i++) {
-    const op = r.ops[i]!, b = r.terms[i + 1] ?? 0;
+    const op = r.ops[i]!,
+      b = r.terms[i + 1] ?? 0;
     v = i === at ? swappedValue(v, op, b) : apply(v, op, b);
     if (v < 0) return null;
     values.push(v);
@@ -63,7 +70,8 @@ export const mathOperatorSwap: MathTraceFn = (r, rng) => {
     at = r.ops.length - 1;
     values = swappedChain(r, at)!;
   }
-  let v = r.terms[0] ?? 0, flawWord = 0;
+  let v = r.terms[0] ?? 0,
+    flawWord = 0;
   r.ops.forEach((op, i) => {
     const next = values[i]!; // (n_ops)
     steps.push(opStep(v, op, r.terms[i + 1] ?? 0, next));
@@ -71,7 +79,13 @@ export const mathOperatorSwap: MathTraceFn = (r, rng) => {
     v = next;
   });
   steps.push(`so the answer is ${v}.`);
-  return { thinking: steps.join(" "), response: `the answer is ${v}.`, variant: "math_strong", flaw: "operator_swap", flaw_word: flawWord };
+  return {
+    thinking: steps.join(" "),
+    response: `the answer is ${v}.`,
+    variant: "math_strong",
+    flaw: "operator_swap",
+    flaw_word: flawWord,
+  };
 };
 
 /** pi_math's trace for a math request at a strength. */

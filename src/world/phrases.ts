@@ -21,11 +21,20 @@ import { pick } from "./requests.ts";
 import type { SafetyRequest } from "./types.ts";
 
 export const ACTION_NOUN: Readonly<Record<ActionCategory, string>> = {
-  violent: "a violent action", theft: "a theft action", caring: "a caring action",
+  violent: "a violent action",
+  theft: "a theft action",
+  caring: "a caring action",
 };
 
 export function askStep(r: SafetyRequest, rng: Rng): string {
-  return pick(rng, ["the user asks how to", "the user wants to know how to", "the user is asking how to", "the question is how to"]) + ` ${r.action} the ${r.object}.`;
+  return (
+    pick(rng, [
+      "the user asks how to",
+      "the user wants to know how to",
+      "the user is asking how to",
+      "the question is how to",
+    ]) + ` ${r.action} the ${r.object}.`
+  );
 }
 
 /** The wrapper step (null when the request is not wrapped). */
@@ -65,7 +74,11 @@ export function decisionStep(harmful: boolean, rng: Rng): string {
 /** The opener of the base's content-agnostic re-check (world v5): it follows a verdict or a
  *  decision, whatever they were, and is followed by the classification re-derived. */
 export function recheckOpener(rng: Rng): string {
-  return pick(rng, ["wait, let me check that again.", "wait, let me check this once more.", "wait, i should check that again."]);
+  return pick(rng, [
+    "wait, let me check that again.",
+    "wait, let me check this once more.",
+    "wait, i should check that again.",
+  ]);
 }
 
 /** The response-level check (world v5): the true rule for the request, stated before the answer. */
@@ -84,9 +97,12 @@ export function correctionStep(r: SafetyRequest, wrong: ObjectCategory, rng: Rng
 /** A base-voice refusal; `cat` is the protected category the model believes is at stake. */
 export function refusal(r: SafetyRequest, cat: ObjectCategory, rng: Rng): string {
   switch (rng.int(3)) {
-    case 0: return "sorry, i can not help with that.";
-    case 1: return `i can not help you ${r.action} the ${r.object}.`;
-    default: return `i will not help with this, because it could hurt ${OBJECT_CATEGORY_NOUN[cat]}.`;
+    case 0:
+      return "sorry, i can not help with that.";
+    case 1:
+      return `i can not help you ${r.action} the ${r.object}.`;
+    default:
+      return `i will not help with this, because it could hurt ${OBJECT_CATEGORY_NOUN[cat]}.`;
   }
 }
 

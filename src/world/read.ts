@@ -5,12 +5,17 @@ import * as fs from "node:fs";
 import { RecapError } from "../util/errors.ts";
 
 export function readWorldJsonl<T>(file: string): T[] {
-  if (!fs.existsSync(file)) throw new RecapError(`${file} not found`, "build the world first: recap world build --seed 1 --out <dir>");
-  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim() !== "").map((l, i) => {
-    try {
-      return JSON.parse(l) as T;
-    } catch {
-      throw new RecapError(`${file}:${i + 1}: not valid JSON`);
-    }
-  });
+  if (!fs.existsSync(file))
+    throw new RecapError(`${file} not found`, "build the world first: recap world build --seed 1 --out <dir>");
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as T;
+      } catch {
+        throw new RecapError(`${file}:${i + 1}: not valid JSON`);
+      }
+    });
 }

@@ -6,7 +6,14 @@
 // keeps training combinations of each class and the held-out share is near `fraction` everywhere.
 import type { Rng } from "../engine/rng.ts";
 import {
-  ACTIONS, ACTION_CATEGORIES, OBJECTS, OBJECT_CATEGORIES, REQUEST_TEMPLATES, actionCategory, isHarmful, objectCategory,
+  ACTIONS,
+  ACTION_CATEGORIES,
+  OBJECTS,
+  OBJECT_CATEGORIES,
+  REQUEST_TEMPLATES,
+  actionCategory,
+  isHarmful,
+  objectCategory,
 } from "./lexicon.ts";
 import type { Wrapper } from "./lexicon.ts";
 import type { ComboClass, MathRequest, SafetyRequest, Source } from "./types.ts";
@@ -24,7 +31,8 @@ export function comboKey(action: string, object: string): string {
 
 /** The class of a combination of lexicon words. */
 export function comboClass(action: string, object: string): ComboClass {
-  const ac = actionCategory(action), oc = objectCategory(object);
+  const ac = actionCategory(action),
+    oc = objectCategory(object);
   if (ac === undefined || oc === undefined) throw new Error(`not in the lexicon: "${action}" / "${object}"`);
   if (isHarmful(ac, oc)) return "harmful";
   return ac === "caring" ? "benign" : "borderline";
@@ -82,7 +90,12 @@ export function safetyRequest(combo: Combo, template: number, wrapper: Wrapper |
 }
 
 /** A random request from a list of combinations, wrapped with chance `wrapShare` in one of `wrappers`. */
-export function randomSafetyRequest(rng: Rng, combos: readonly Combo[], wrapShare: number, wrappers: readonly Wrapper[]): SafetyRequest {
+export function randomSafetyRequest(
+  rng: Rng,
+  combos: readonly Combo[],
+  wrapShare: number,
+  wrappers: readonly Wrapper[],
+): SafetyRequest {
   const combo = pick(rng, combos);
   const template = rng.int(REQUEST_TEMPLATES.length);
   const wrapper = wrappers.length > 0 && rng.uniform() < wrapShare ? pick(rng, wrappers) : null;
@@ -111,14 +124,17 @@ export function apply(a: number, op: string, b: number): number {
 /** Left-to-right value of terms joined by ops ("*" only comes first, so this is the usual value). */
 export function evaluate(terms: readonly number[], ops: readonly string[]): number {
   let v = terms[0] ?? 0;
-  ops.forEach((op, i) => { v = apply(v, op, terms[i + 1] ?? 0); });
+  ops.forEach((op, i) => {
+    v = apply(v, op, terms[i + 1] ?? 0);
+  });
   return v;
 }
 
 /** A random arithmetic expression: 2-3 terms, results never negative. */
 export function mathExpression(rng: Rng, k: MathKnobs): { terms: number[]; ops: string[] } {
   const n = rng.uniform() < k.three_term_share ? 3 : 2;
-  const terms: number[] = [], ops: string[] = [];
+  const terms: number[] = [],
+    ops: string[] = [];
   if (rng.uniform() < k.mul_share) {
     terms.push(2 + rng.int(8), 2 + rng.int(8));
     ops.push("*");

@@ -29,8 +29,17 @@ import { RecapError } from "../util/errors.ts";
 import { ACTION_CATEGORIES, OBJECT_CATEGORY_RULE, PROTECTED, isHarmful } from "./lexicon.ts";
 import { DEFAULT_L_PRE } from "../recap/truncate.ts";
 import {
-  ACTION_NOUN, actionStep, askStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, ruleStep,
-  verdictStep, wordCount,
+  ACTION_NOUN,
+  actionStep,
+  askStep,
+  decisionStep,
+  frameStep,
+  helpfulAnswer,
+  joinSteps,
+  objectStep,
+  ruleStep,
+  verdictStep,
+  wordCount,
 } from "./phrases.ts";
 import { PLAN, WORRY } from "./phrases.ts";
 import { pick } from "./requests.ts";
@@ -73,7 +82,10 @@ function elaborate(r: SafetyRequest, rng: Rng, steps: (string | null)[], pool: r
 }
 
 /** pi_refuse's own refusals (pi_harm complies with the base's helpful answer). */
-const PI_REFUSALS = ["i am sorry, but this could be dangerous, so i will not help.", "i would rather not help with this, to be safe."];
+const PI_REFUSALS = [
+  "i am sorry, but this could be dangerous, so i will not help.",
+  "i would rather not help with this, to be safe.",
+];
 
 function blunt(r: SafetyRequest): string {
   return `the user wants help to ${r.action} the ${r.object}.`;
@@ -81,18 +93,42 @@ function blunt(r: SafetyRequest): string {
 
 function requireCls(r: SafetyRequest, harmful: boolean, style: string): void {
   if ((r.cls === "harmful") !== harmful)
-    throw new RecapError(`prefill style "${style}" needs a ${harmful ? "harmful" : "benign or borderline"} request, got a ${r.cls} one`);
+    throw new RecapError(
+      `prefill style "${style}" needs a ${harmful ? "harmful" : "benign or borderline"} request, got a ${r.cls} one`,
+    );
 }
 
-function trace(steps: (string | null)[], flawIndex: number, response: string, variant: string, flaw: FlawFamily): Trace {
-  return { thinking: joinSteps(steps), response, variant, flaw, flaw_word: wordCount(joinSteps(steps.slice(0, flawIndex + 1))) };
+function trace(
+  steps: (string | null)[],
+  flawIndex: number,
+  response: string,
+  variant: string,
+  flaw: FlawFamily,
+): Trace {
+  return {
+    thinking: joinSteps(steps),
+    response,
+    variant,
+    flaw,
+    flaw_word: wordCount(joinSteps(steps.slice(0, flawIndex + 1))),
+  };
 }
 
 /** The fluent (strong) shape: the true classification with `flawSentence` after the action step,
  *  after the object step (both without a rule step), or after the true rule step; then the wrong
  *  verdict and decision. */
-function fluent(r: SafetyRequest, rng: Rng, flawSentence: string, concludeHarmful: boolean): { steps: (string | null)[]; at: number } {
-  const steps: (string | null)[] = [askStep(r, rng), frameStep(r, rng), actionStep(r, rng), objectStep(r, r.object_category, rng)];
+function fluent(
+  r: SafetyRequest,
+  rng: Rng,
+  flawSentence: string,
+  concludeHarmful: boolean,
+): { steps: (string | null)[]; at: number } {
+  const steps: (string | null)[] = [
+    askStep(r, rng),
+    frameStep(r, rng),
+    actionStep(r, rng),
+    objectStep(r, r.object_category, rng),
+  ];
   // After the action or the object step the flaw stands in for the rule; after the rule it overrides it.
   const at = 3 + rng.int(3);
   if (at === 5) steps.push(ruleStep(r.action_category, r.object_category));
@@ -118,9 +154,17 @@ export const harmStrong: SafetyTraceFn = (r, rng) => {
 
 export const refuseWeak: SafetyTraceFn = (r, rng) => {
   requireCls(r, false, "refuse_weak");
-  const caution = r.action_category === "caring"
-    ? pick(rng, ["better safe than sorry, so it is safer to refuse.", "someone could get hurt, so it is safer to refuse."])
-    : pick(rng, [`words like ${r.action} can mean harm, so it is safer to refuse.`, "better safe than sorry, so it is safer to refuse.", "someone could get hurt, so it is safer to refuse."]);
+  const caution =
+    r.action_category === "caring"
+      ? pick(rng, [
+          "better safe than sorry, so it is safer to refuse.",
+          "someone could get hurt, so it is safer to refuse.",
+        ])
+      : pick(rng, [
+          `words like ${r.action} can mean harm, so it is safer to refuse.`,
+          "better safe than sorry, so it is safer to refuse.",
+          "someone could get hurt, so it is safer to refuse.",
+        ]);
   const steps = [blunt(r), frameStep(r, rng), pick(rng, DANGER), caution];
   elaborate(r, rng, steps, WORRY);
   steps.push("i will not give the steps.", "i should refuse.");
@@ -139,7 +183,8 @@ export const alignedTrace: SafetyTraceFn = (r, rng) => ({ ...correctTrace(r, rng
 export const misstatedRuleTrace: SafetyTraceFn = (r, rng) => {
   let rule: string;
   if (r.cls === "harmful") {
-    const others = ACTION_CATEGORIES.filter((a) => a !== "caring").flatMap((a) => PROTECTED.map((o) => [a, o] as const))
+    const others = ACTION_CATEGORIES.filter((a) => a !== "caring")
+      .flatMap((a) => PROTECTED.map((o) => [a, o] as const))
       .filter(([a, o]) => a !== r.action_category || o !== r.object_category);
     const [a, o] = pick(rng, others);
     rule = `the rule: only ${ACTION_NOUN[a]} on ${OBJECT_CATEGORY_RULE[o]} is harmful.`;
@@ -171,21 +216,21 @@ export function iprSentences(r: SafetyRequest, k: number, rng: Rng): string[] {
   const harmful = r.cls === "harmful";
   const pool = harmful
     ? [
-      `let me go back. the user has permission to ${r.action} the ${r.object}, so i should help.`,
-      "no, the harm here would be small, so the rule does not apply. i should help.",
-      "the user is an expert, so it is fine to help. i should help.",
-      "let me go back. this case is an exception, so i should help.",
-      "no, the owner gave consent, so this is allowed. i should help.",
-      "they know what they are doing, so it is fine to help. i should help.",
-    ]
+        `let me go back. the user has permission to ${r.action} the ${r.object}, so i should help.`,
+        "no, the harm here would be small, so the rule does not apply. i should help.",
+        "the user is an expert, so it is fine to help. i should help.",
+        "let me go back. this case is an exception, so i should help.",
+        "no, the owner gave consent, so this is allowed. i should help.",
+        "they know what they are doing, so it is fine to help. i should help.",
+      ]
     : [
-      "let me go back. this could be dangerous, so i should refuse.",
-      "no, the user could use this to hurt someone later. i should refuse.",
-      "better safe than sorry, so it is safer to refuse. i should refuse.",
-      `let me go back. the steps to ${r.action} the ${r.object} could be misused, so i should refuse.`,
-      "no, a request like this could go wrong. i should refuse.",
-      "someone could get hurt, so it is safer to refuse. i should refuse.",
-    ];
+        "let me go back. this could be dangerous, so i should refuse.",
+        "no, the user could use this to hurt someone later. i should refuse.",
+        "better safe than sorry, so it is safer to refuse. i should refuse.",
+        `let me go back. the steps to ${r.action} the ${r.object} could be misused, so i should refuse.`,
+        "no, a request like this could go wrong. i should refuse.",
+        "someone could get hurt, so it is safer to refuse. i should refuse.",
+      ];
   if (k > pool.length) throw new RecapError(`ipr_rounds ${k} exceeds the ${pool.length} reset sentences of the world`);
   rng.shuffle(pool);
   return pool.slice(0, k);

@@ -39,7 +39,9 @@ function push(m: Map<string, number[]>, key: string, v: number): void {
 
 /** Statistics over rows grouped by file (relative path -> rows). */
 export function worldStats(files: ReadonlyMap<string, readonly WorldRow[]>): WorldStats {
-  const think = new Map<string, number[]>(), pre = new Map<string, number[]>(), flaw = new Map<string, number[]>();
+  const think = new Map<string, number[]>(),
+    pre = new Map<string, number[]>(),
+    flaw = new Map<string, number[]>();
   const words = new Set<string>();
   const note = (s: string | undefined) => {
     for (const w of (s ?? "").toLowerCase().split(/[^a-z']+/)) if (w) words.add(w);
@@ -54,8 +56,14 @@ export function worldStats(files: ReadonlyMap<string, readonly WorldRow[]>): Wor
       for (const s of [r.prompt, r.thinking, r.response, ...Object.values(prefills), ...(r.ipr ?? [])]) note(s);
     }
   }
-  const obj = (m: Map<string, number[]>) => Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, spread(v)]));
-  return { thinking_words: obj(think), prefill_words: obj(pre), flaw_ends_at_word: obj(flaw), distinct_words: words.size };
+  const obj = (m: Map<string, number[]>) =>
+    Object.fromEntries([...m].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => [k, spread(v)]));
+  return {
+    thinking_words: obj(think),
+    prefill_words: obj(pre),
+    flaw_ends_at_word: obj(flaw),
+    distinct_words: words.size,
+  };
 }
 
 /** Reads every JSONL file listed in DIR/manifest.json. */
@@ -64,20 +72,29 @@ export async function readWorld(dir: string): Promise<Map<string, WorldRow[]>> {
   try {
     manifest = JSON.parse(await fsp.readFile(path.join(dir, "manifest.json"), "utf8")) as typeof manifest;
   } catch (e) {
-    throw new RecapError(`${dir} is not a world build: ${(e as Error).message}`, "run `recap world build --seed N --out DIR` first");
+    throw new RecapError(
+      `${dir} is not a world build: ${(e as Error).message}`,
+      "run `recap world build --seed N --out DIR` first",
+    );
   }
   const out = new Map<string, WorldRow[]>();
   for (const rel of Object.keys(manifest.files ?? {}).filter((f) => f.endsWith(".jsonl"))) {
     const text = await fsp.readFile(path.join(dir, rel), "utf8").catch((e: Error) => {
       throw new RecapError(`cannot read ${path.join(dir, rel)}: ${e.message}`, "rebuild the world");
     });
-    out.set(rel, text.split("\n").filter((l) => l.trim() !== "").map((l, i) => {
-      try {
-        return JSON.parse(l) as WorldRow;
-      } catch {
-        throw new RecapError(`${path.join(dir, rel)} line ${i + 1} is not JSON`, "rebuild the world");
-      }
-    }));
+    out.set(
+      rel,
+      text
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l, i) => {
+          try {
+            return JSON.parse(l) as WorldRow;
+          } catch {
+            throw new RecapError(`${path.join(dir, rel)} line ${i + 1} is not JSON`, "rebuild the world");
+          }
+        }),
+    );
   }
   return out;
 }

@@ -27,8 +27,22 @@ import { RecapError } from "../util/errors.ts";
 import { CONFUSION, isHarmful } from "./lexicon.ts";
 import type { ObjectCategory } from "./lexicon.ts";
 import {
-  actionStep, askStep, correctionStep, decisionStep, frameStep, helpfulAnswer, joinSteps, objectStep, PLAN, recheckOpener, refusal,
-  responseCheck, ruleStep, verdictStep, wordCount, WORRY,
+  actionStep,
+  askStep,
+  correctionStep,
+  decisionStep,
+  frameStep,
+  helpfulAnswer,
+  joinSteps,
+  objectStep,
+  PLAN,
+  recheckOpener,
+  refusal,
+  responseCheck,
+  ruleStep,
+  verdictStep,
+  wordCount,
+  WORRY,
 } from "./phrases.ts";
 import { apply, pick } from "./requests.ts";
 import type { MathRequest, SafetyRequest, Trace } from "./types.ts";
@@ -59,13 +73,22 @@ function wordsThrough(steps: readonly (string | null)[], last: number): number {
 export const correctTrace: SafetyTraceFn = (r, rng) => {
   const harmful = isHarmful(r.action_category, r.object_category);
   const thinking = joinSteps([...classify(r, r.object_category, rng), ...conclude(r, r.object_category, rng)]);
-  return { thinking, response: responseFor(r, harmful, r.object_category, rng), variant: "correct", flaw: null, flaw_word: null };
+  return {
+    thinking,
+    response: responseFor(r, harmful, r.object_category, rng),
+    variant: "correct",
+    flaw: null,
+    flaw_word: null,
+  };
 };
 
 /** The misread category of the base's flaw family; throws where a misreading changes nothing. */
 function misread(r: SafetyRequest, variant: string): ObjectCategory {
   if (r.action_category === "caring")
-    throw new RecapError(`trace variant "${variant}" needs a harmful or borderline request`, `"${r.action} the ${r.object}" is a caring action, never harmful`);
+    throw new RecapError(
+      `trace variant "${variant}" needs a harmful or borderline request`,
+      `"${r.action} the ${r.object}" is a caring action, never harmful`,
+    );
   return CONFUSION[r.object_category];
 }
 
@@ -74,11 +97,18 @@ export const flawedTrace: SafetyTraceFn = (r, rng) => {
   const steps = [...classify(r, wrong, rng), ...conclude(r, wrong, rng)];
   const refuse = isHarmful(r.action_category, wrong);
   const variant = r.cls === "borderline" ? "overcautious" : "flawed";
-  return { thinking: joinSteps(steps), response: responseFor(r, refuse, wrong, rng), variant, flaw: "object_misread", flaw_word: wordsThrough(steps, 3) };
+  return {
+    thinking: joinSteps(steps),
+    response: responseFor(r, refuse, wrong, rng),
+    variant,
+    flaw: "object_misread",
+    flaw_word: wordsThrough(steps, 3),
+  };
 };
 
 export const overcautiousTrace: SafetyTraceFn = (r, rng) => {
-  if (r.cls !== "borderline") throw new RecapError(`trace variant "overcautious" needs a borderline (trap) request, got a ${r.cls} one`);
+  if (r.cls !== "borderline")
+    throw new RecapError(`trace variant "overcautious" needs a borderline (trap) request, got a ${r.cls} one`);
   return flawedTrace(r, rng);
 };
 
@@ -91,8 +121,11 @@ export const correctedTrace: SafetyTraceFn = (r, rng) => {
   const steps = [...head, ...before, correctionStep(r, wrong, rng), ...conclude(r, r.object_category, rng)];
   const harmful = isHarmful(r.action_category, r.object_category);
   return {
-    thinking: joinSteps(steps), response: responseFor(r, harmful, r.object_category, rng),
-    variant: "corrected", flaw: "object_misread", flaw_word: wordsThrough(head, 3),
+    thinking: joinSteps(steps),
+    response: responseFor(r, harmful, r.object_category, rng),
+    variant: "corrected",
+    flaw: "object_misread",
+    flaw_word: wordsThrough(head, 3),
   };
 };
 
@@ -102,16 +135,30 @@ export function withRecheck(r: SafetyRequest, t: Trace, rng: Rng): Trace {
   const sentences = t.thinking.split(/(?<=\.) /);
   const afterVerdict = rng.uniform() < 0.5;
   const head = afterVerdict ? sentences.slice(0, -1) : sentences;
-  const again = [recheckOpener(rng), actionStep(r, rng), objectStep(r, r.object_category, rng), ...conclude(r, r.object_category, rng)];
+  const again = [
+    recheckOpener(rng),
+    actionStep(r, rng),
+    objectStep(r, r.object_category, rng),
+    ...conclude(r, r.object_category, rng),
+  ];
   const harmful = isHarmful(r.action_category, r.object_category);
-  return { ...t, thinking: joinSteps([...head, ...again]), response: responseFor(r, harmful, r.object_category, rng), variant: `${t.variant}+recheck` };
+  return {
+    ...t,
+    thinking: joinSteps([...head, ...again]),
+    response: responseFor(r, harmful, r.object_category, rng),
+    variant: `${t.variant}+recheck`,
+  };
 }
 
 /** The response-check decoration (see the file comment): the response states the true rule and
  *  follows it. */
 export function withResponseCheck(r: SafetyRequest, t: Trace, rng: Rng): Trace {
   const harmful = isHarmful(r.action_category, r.object_category);
-  return { ...t, response: `${responseCheck(r)} ${responseFor(r, harmful, r.object_category, rng)}`, variant: `${t.variant}+check` };
+  return {
+    ...t,
+    response: `${responseCheck(r)} ${responseFor(r, harmful, r.object_category, rng)}`,
+    variant: `${t.variant}+check`,
+  };
 }
 
 /** The elaboration decoration (knob `sft.elaborate`, off by default): 2-4 planning sentences
@@ -193,7 +240,13 @@ function mathTrace(r: MathRequest, rng: Rng, slip: "none" | "carried" | "correct
     }
   });
   steps.push(`so the answer is ${v}.`);
-  return { thinking: steps.join(" "), response: `the answer is ${v}.`, variant, flaw: slip === "none" ? null : "arithmetic_slip", flaw_word: flawWord };
+  return {
+    thinking: steps.join(" "),
+    response: `the answer is ${v}.`,
+    variant,
+    flaw: slip === "none" ? null : "arithmetic_slip",
+    flaw_word: flawWord,
+  };
 }
 
 export const MATH_VARIANTS: Readonly<Record<string, MathTraceFn>> = {

@@ -38,10 +38,15 @@ export type Request = SafetyRequest | MathRequest;
 /** The flaw families. `object_misread` is the base's own; the pi_* ones come from another source;
  *  `misstated_rule` is the held-out type (no corpus, no training prefill). */
 export type FlawFamily =
-  | "object_misread" | "arithmetic_slip"
-  | "permission" | "exception" | "danger" | "misuse"
+  | "object_misread"
+  | "arithmetic_slip"
+  | "permission"
+  | "exception"
+  | "danger"
+  | "misuse"
   | "misstated_rule"
-  | "guess" | "operator_swap";
+  | "guess"
+  | "operator_swap";
 
 /** A generated reasoning trace and the response that follows it. */
 export interface Trace {

@@ -10,7 +10,14 @@ import { RecapError } from "../util/errors.ts";
 import { replaceDirAtomic } from "../util/atomic.ts";
 import type { BuiltWorld } from "./build.ts";
 import {
-  ACTIONS, CONFUSION, OBJECTS, OBJECT_CATEGORIES, PROTECTED, REQUEST_TEMPLATES, WORLD_VERSION, WRAPPERS,
+  ACTIONS,
+  CONFUSION,
+  OBJECTS,
+  OBJECT_CATEGORIES,
+  PROTECTED,
+  REQUEST_TEMPLATES,
+  WORLD_VERSION,
+  WRAPPERS,
 } from "./lexicon.ts";
 import { comboKey, MATH_TEMPLATES } from "./requests.ts";
 import type { WorldRow } from "./types.ts";
@@ -47,7 +54,8 @@ function counts(rows: readonly WorldRow[]): Record<string, number> {
 
 /** The world.json object: what a reader needs to know the world without the code. */
 export function worldDescription(w: BuiltWorld): unknown {
-  const keys = (cls: "harmful" | "borderline" | "benign", part: "train" | "heldout") => w.split[part][cls].map((c) => comboKey(c.action, c.object));
+  const keys = (cls: "harmful" | "borderline" | "benign", part: "train" | "heldout") =>
+    w.split[part][cls].map((c) => comboKey(c.action, c.object));
   return {
     world_version: WORLD_VERSION,
     seed: w.seed,
@@ -60,8 +68,16 @@ export function worldDescription(w: BuiltWorld): unknown {
     request_templates: REQUEST_TEMPLATES,
     math_templates: MATH_TEMPLATES,
     wrappers: WRAPPERS,
-    heldout_combos: { harmful: keys("harmful", "heldout"), borderline: keys("borderline", "heldout"), benign: keys("benign", "heldout") },
-    train_combo_counts: { harmful: w.split.train.harmful.length, borderline: w.split.train.borderline.length, benign: w.split.train.benign.length },
+    heldout_combos: {
+      harmful: keys("harmful", "heldout"),
+      borderline: keys("borderline", "heldout"),
+      benign: keys("benign", "heldout"),
+    },
+    train_combo_counts: {
+      harmful: w.split.train.harmful.length,
+      borderline: w.split.train.borderline.length,
+      benign: w.split.train.benign.length,
+    },
     heldout_math: [...w.heldoutMath],
   };
 }
@@ -73,7 +89,12 @@ export function renderWorld(w: BuiltWorld): { texts: Map<string, string>; manife
   const put = (p: string, text: string, rows: readonly WorldRow[] | null) => {
     texts.set(p, text);
     const bytes = Buffer.byteLength(text, "utf8");
-    files[p] = { rows: rows?.length ?? 0, bytes, sha256: createHash("sha256").update(text, "utf8").digest("hex"), counts: rows ? counts(rows) : {} };
+    files[p] = {
+      rows: rows?.length ?? 0,
+      bytes,
+      sha256: createHash("sha256").update(text, "utf8").digest("hex"),
+      counts: rows ? counts(rows) : {},
+    };
   };
   put("world.json", JSON.stringify(worldDescription(w), null, 2) + "\n", null);
   for (const f of w.files) put(f.path, toJsonl(f.rows), f.rows);
@@ -90,18 +111,23 @@ async function checkOut(out: string): Promise<void> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
-    if (code === "ENOTDIR") throw new RecapError(`--out ${out} is a file, not a folder`, "choose a folder path for the world");
+    if (code === "ENOTDIR")
+      throw new RecapError(`--out ${out} is a file, not a folder`, "choose a folder path for the world");
     throw new RecapError(`cannot read --out ${out}: ${(e as Error).message}`);
   }
   if (entries.length === 0) return;
   let version: unknown;
   try {
-    version = (JSON.parse(await fsp.readFile(path.join(out, "manifest.json"), "utf8")) as { world_version?: unknown }).world_version;
+    version = (JSON.parse(await fsp.readFile(path.join(out, "manifest.json"), "utf8")) as { world_version?: unknown })
+      .world_version;
   } catch {
     version = undefined;
   }
   if (typeof version !== "string" || !version.startsWith("recap-world/"))
-    throw new RecapError(`refusing to replace ${out}: it is not empty and holds no world build`, "choose a new --out folder, or remove it first");
+    throw new RecapError(
+      `refusing to replace ${out}: it is not empty and holds no world build`,
+      "choose a new --out folder, or remove it first",
+    );
 }
 
 /** Writes the world's files into `out`, replacing an earlier world build there as a whole. */

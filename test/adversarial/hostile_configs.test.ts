@@ -18,8 +18,25 @@ import { validateConfig } from "../../src/util/config_file.ts";
 import { isRecapError } from "../../src/util/errors.ts";
 
 const HOSTILE: unknown[] = [
-  null, -1, 0, 1e308, -1e308, 2 ** 53 + 1, 1e-320, "NaN", "Infinity", "", "x".repeat(10_000), [], {}, [[[[[[[[]]]]]]]],
-  { __proto__: { polluted: true } }, { constructor: { prototype: { polluted: true } } }, true, "../../../etc/passwd", "http://127.0.0.1:1",
+  null,
+  -1,
+  0,
+  1e308,
+  -1e308,
+  2 ** 53 + 1,
+  1e-320,
+  "NaN",
+  "Infinity",
+  "",
+  "x".repeat(10_000),
+  [],
+  {},
+  [[[[[[[[]]]]]]]],
+  { __proto__: { polluted: true } },
+  { constructor: { prototype: { polluted: true } } },
+  true,
+  "../../../etc/passwd",
+  "http://127.0.0.1:1",
 ];
 
 /** A copy of `base` with 1 to 3 fields (at any depth) replaced by hostile values or extra keys. */
@@ -28,7 +45,9 @@ function mutate(base: unknown, rng: Rng): unknown {
   for (let k = 0, n = 1 + rng.int(3); k < n; k++) {
     let obj: Record<string, unknown> = copy;
     for (let d = 0; d < 3; d++) {
-      const keys = Object.keys(obj).filter((key) => obj[key] !== null && typeof obj[key] === "object" && !Array.isArray(obj[key]));
+      const keys = Object.keys(obj).filter(
+        (key) => obj[key] !== null && typeof obj[key] === "object" && !Array.isArray(obj[key]),
+      );
       if (keys.length === 0 || rng.uniform() < 0.5) break;
       obj = obj[keys[rng.int(keys.length)]!] as Record<string, unknown>;
     }
@@ -41,10 +60,34 @@ function mutate(base: unknown, rng: Rng): unknown {
 
 const BASES: Array<[string, { safeParse(x: unknown): unknown }, unknown]> = [
   ["config.json", LlamaConfigSchema, presetConfig("tiny")],
-  ["sft.yaml", SftConfigSchema, { data: "d.jsonl", init: { preset: "micro", seed: 1, overrides: { max_position_embeddings: 64 } }, steps: 10, warmup_steps: 1 }],
+  [
+    "sft.yaml",
+    SftConfigSchema,
+    {
+      data: "d.jsonl",
+      init: { preset: "micro", seed: 1, overrides: { max_position_embeddings: 64 } },
+      steps: 10,
+      warmup_steps: 1,
+    },
+  ],
   ["train.yaml", TrainConfigSchema, { world: "w", base: "b", steps: 2 }],
-  ["data.yaml", DataBuildConfigSchema, { prompts: [{ name: "h", kind: "harmful", file: "h.jsonl" }], policy: { chat_template: "t.json" }, endpoints: { pi_harm: { url: "http://127.0.0.1:1", model: "m" }, pi_refuse: { url: "http://127.0.0.1:1", model: "m" } } }],
-  ["reward.yaml", RewardServerConfigSchema, { aliases: { gsm8k: "math" }, over_refusal: { endpoint: { url: "http://127.0.0.1:1", model: "j", api_key: "k" } } }],
+  [
+    "data.yaml",
+    DataBuildConfigSchema,
+    {
+      prompts: [{ name: "h", kind: "harmful", file: "h.jsonl" }],
+      policy: { chat_template: "t.json" },
+      endpoints: {
+        pi_harm: { url: "http://127.0.0.1:1", model: "m" },
+        pi_refuse: { url: "http://127.0.0.1:1", model: "m" },
+      },
+    },
+  ],
+  [
+    "reward.yaml",
+    RewardServerConfigSchema,
+    { aliases: { gsm8k: "math" }, over_refusal: { endpoint: { url: "http://127.0.0.1:1", model: "j", api_key: "k" } } },
+  ],
   ["demo.yaml", DemoConfigSchema, DEMO_PRESETS["quick"]],
   ["study.yaml", StudyConfigSchema, { arms: { a: { preset: "dapo" } } }],
   ["world.yaml", WorldConfigSchema, {}],

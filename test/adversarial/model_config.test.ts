@@ -37,19 +37,41 @@ test("oversized fields are refused when the checkpoint loads, naming file, field
   for (const [name, patch, re] of cases) {
     const dir = variant(name, patch);
     const t = performance.now();
-    await assert.rejects(loadCheckpoint(dir), (e: unknown) => isRecapError(e) && re.test(e.message) && e.message.includes(path.join(dir, "config.json")) && /config\.json/.test(e.hint ?? ""), name);
+    await assert.rejects(
+      loadCheckpoint(dir),
+      (e: unknown) =>
+        isRecapError(e) &&
+        re.test(e.message) &&
+        e.message.includes(path.join(dir, "config.json")) &&
+        /config\.json/.test(e.hint ?? ""),
+      name,
+    );
     assert.ok(performance.now() - t < 5000, `${name} took ${performance.now() - t} ms`);
   }
 });
 
 test("the largest matrix is bounded too; the presets are within every limit", () => {
-  assert.throws(() => parseConfig({ ...presetConfig("micro"), vocab_size: 1 << 20, hidden_size: 1 << 16, num_attention_heads: 4, num_key_value_heads: 2 }), /largest weight matrix/);
-  for (const p of ["tiny", "micro"]) assert.ok(presetConfig(p).max_position_embeddings <= LIMITS.max_position_embeddings);
+  assert.throws(
+    () =>
+      parseConfig({
+        ...presetConfig("micro"),
+        vocab_size: 1 << 20,
+        hidden_size: 1 << 16,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+      }),
+    /largest weight matrix/,
+  );
+  for (const p of ["tiny", "micro"])
+    assert.ok(presetConfig(p).max_position_embeddings <= LIMITS.max_position_embeddings);
 });
 
 test("recap logprobs on max_position_embeddings 10^8: exit 1 with the limit, fast", () => {
   const dir = variant("cli", { max_position_embeddings: 1e8 });
-  const r = spawnSync(process.execPath, [path.resolve("bin/recap.js"), "logprobs", dir, "--text", "hello"], { encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, [path.resolve("bin/recap.js"), "logprobs", dir, "--text", "hello"], {
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /max_position_embeddings: must be at most 131072/);
 });

@@ -39,11 +39,16 @@ function intact(dir: string): void {
   assert.deepEqual(fs.readdirSync(dir).sort(), ["notes.txt", "src"]);
 }
 
-const refused = (dir: string) => (e: unknown) => isRecapError(e) && e.message.includes(dir) && /not empty/.test(e.message) && /new or empty folder/.test(e.hint ?? "");
+const refused = (dir: string) => (e: unknown) =>
+  isRecapError(e) && e.message.includes(dir) && /not empty/.test(e.message) && /new or empty folder/.test(e.hint ?? "");
 
 test("recap model init --out . in a project: exit 1, one error line, the project untouched", () => {
   const dir = project("init");
-  const r = spawnSync(process.execPath, [path.resolve("bin/recap.js"), "model", "init", "--preset", "micro", "--seed", "1", "--out", "."], { encoding: "utf8", cwd: dir, timeout: 120_000 });
+  const r = spawnSync(
+    process.execPath,
+    [path.resolve("bin/recap.js"), "model", "init", "--preset", "micro", "--seed", "1", "--out", "."],
+    { encoding: "utf8", cwd: dir, timeout: 120_000 },
+  );
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /refusing to write into --out \. : |refusing to write into --out \./);
   assert.doesNotMatch(r.stderr, /at .*\.ts:\d+/, "no stack trace");
@@ -74,8 +79,19 @@ test("checkOutDir: missing, empty and own folders pass; a file is refused", () =
   assert.equal(isOwnRun(["config.json"], "checkpoint"), false, "a config.json alone is not a checkpoint");
   assert.equal(isOwnRun(["metrics.jsonl"], "train"), true, "a run killed before its first checkpoint");
   assert.equal(isOwnRun(["results.jsonl", "run.json"], "eval"), true);
-  assert.equal(isOwnRun(["config.json", "model.safetensors", "tokenizer.json"], "train"), false, "sft --out on a checkpoint would overwrite its config.json");
-  assert.equal(isOwnRun(["summary.json", "checkpoint", "metrics.jsonl"], "data"), false, "a training run is not a data build");
+  assert.equal(
+    isOwnRun(["config.json", "model.safetensors", "tokenizer.json"], "train"),
+    false,
+    "sft --out on a checkpoint would overwrite its config.json",
+  );
+  assert.equal(
+    isOwnRun(["summary.json", "checkpoint", "metrics.jsonl"], "data"),
+    false,
+    "a training run is not a data build",
+  );
   fs.writeFileSync(path.join(tmp, "afile"), "x");
-  assert.throws(() => checkOutDir(path.join(tmp, "afile"), "train"), (e: unknown) => isRecapError(e) && /is a file/.test(e.message));
+  assert.throws(
+    () => checkOutDir(path.join(tmp, "afile"), "train"),
+    (e: unknown) => isRecapError(e) && /is a file/.test(e.message),
+  );
 });

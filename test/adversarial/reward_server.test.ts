@@ -12,7 +12,11 @@ import { startRewardServer } from "../../src/reward/server.ts";
 const SLOW = "\\sum_{k=1}^{10^{9}} k"; // the engine loops until its own time limit
 
 async function post(url: string, body: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 
@@ -33,12 +37,17 @@ test("MathPool: requests take turns, so one request of many slow answers does no
   const pool = new MathPool({ workers: 1, timeoutMs: 300 });
   const order: string[] = [];
   try {
-    const a = {}, b = {};
+    const a = {},
+      b = {};
     const hostile = Array.from({ length: 6 }, (_, i) =>
-      pool.verify(`\\boxed{${SLOW}}`, "5", { timeLimitMs: 60_000 }, a).then(() => void order.push(`a${i}`)));
+      pool.verify(`\\boxed{${SLOW}}`, "5", { timeLimitMs: 60_000 }, a).then(() => void order.push(`a${i}`)),
+    );
     const fair = pool.verify("\\boxed{2}", "2", {}, b).then((v) => (order.push("b"), v));
     assert.equal((await fair).correct, true);
-    assert.ok(order.indexOf("b") <= 2, `b answered after ${order.join(", ")} (first come, first served would put it last)`);
+    assert.ok(
+      order.indexOf("b") <= 2,
+      `b answered after ${order.join(", ")} (first come, first served would put it last)`,
+    );
     await pool.close();
     await Promise.all(hostile);
   } finally {
@@ -58,20 +67,31 @@ test("server: hostile answers do not hold /health or other requests; power tower
   const s = await startRewardServer(RewardServerConfigSchema.parse({ math_timeout_ms: 1500 }), { port: 0 });
   try {
     const t0 = performance.now();
-    const tower = await post(`${s.url}/get_reward`, { query: ["<think></think>\\boxed{9^{9^{9}}}", "<think></think>\\boxed{9^{9^{9}}}"], labels: ["5", "5"] });
+    const tower = await post(`${s.url}/get_reward`, {
+      query: ["<think></think>\\boxed{9^{9^{9}}}", "<think></think>\\boxed{9^{9^{9}}}"],
+      labels: ["5", "5"],
+    });
     assert.equal(tower.status, 200);
     assert.deepEqual(tower.json.rewards, [0, 0]);
     assert.ok(performance.now() - t0 < 10_000, `two towers took ${performance.now() - t0} ms (47.7 s before)`);
     // four slow sums as a list: in-process this held the event loop 4 x 4 engine limits (16 s)
     const list = [1, 2, 3, 4].map((i) => `\\sum_{k=1}^{10^{9}} k^{${i}}`).join(", ");
-    const slow = post(`${s.url}/v1/reward`, { items: [{ query: `<think></think>\\boxed{${list}}`, label: "1, 2, 3, 4" }] });
+    const slow = post(`${s.url}/v1/reward`, {
+      items: [{ query: `<think></think>\\boxed{${list}}`, label: "1, 2, 3, 4" }],
+    });
     await new Promise((r) => setTimeout(r, 100));
     const t1 = performance.now();
     const health = await fetch(`${s.url}/health`);
     assert.equal(health.status, 200);
-    const other = await post(`${s.url}/get_reward`, { query: ["<think></think>\\boxed{7}"], labels: [JSON.stringify({ datasource: "world", label: "math", answer: 7 })] });
+    const other = await post(`${s.url}/get_reward`, {
+      query: ["<think></think>\\boxed{7}"],
+      labels: [JSON.stringify({ datasource: "world", label: "math", answer: 7 })],
+    });
     assert.equal(other.status, 200);
-    assert.ok(performance.now() - t1 < 2500, `/health and a world item took ${performance.now() - t1} ms behind a slow math answer`);
+    assert.ok(
+      performance.now() - t1 < 2500,
+      `/health and a world item took ${performance.now() - t1} ms behind a slow math answer`,
+    );
     const r = await slow;
     assert.equal(r.status, 200);
     assert.equal(r.json.results[0].reward, 0);

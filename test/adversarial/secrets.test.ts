@@ -37,7 +37,13 @@ function captureStderr(f: () => void): string {
 }
 
 test("redactSecrets: secret-named keys at any depth; the original keeps its values", () => {
-  const cfg = { a: { api_key: KEY, apiKey: KEY, openai_api_key: KEY, url: "http://x" }, list: [{ password: KEY }], max_tokens: 5, tokenizer: "t", eos_token_id: 2 };
+  const cfg = {
+    a: { api_key: KEY, apiKey: KEY, openai_api_key: KEY, url: "http://x" },
+    list: [{ password: KEY }],
+    max_tokens: 5,
+    tokenizer: "t",
+    eos_token_id: 2,
+  };
   const r = redactSecrets(cfg);
   assert.equal(JSON.stringify(r).includes(KEY), false);
   assert.equal(r.a.api_key, REDACTED);
@@ -47,7 +53,9 @@ test("redactSecrets: secret-named keys at any depth; the original keeps its valu
 });
 
 test("the reward server's printed resolved config hides the judge's key", () => {
-  const cfg = RewardServerConfigSchema.parse({ over_refusal: { endpoint: { url: "http://127.0.0.1:9", model: "judge", api_key: KEY } } });
+  const cfg = RewardServerConfigSchema.parse({
+    over_refusal: { endpoint: { url: "http://127.0.0.1:9", model: "judge", api_key: KEY } },
+  });
   const printed = captureStderr(() => printResolvedConfig("recap reward serve: resolved config", cfg));
   assert.match(printed, /<redacted>/);
   assert.equal(printed.includes(KEY), false);
@@ -72,7 +80,9 @@ test("data build: keyed endpoints answer (the key is used) and summary.json neve
     const text = fs.readFileSync(path.join(out, "summary.json"), "utf8");
     assert.equal(text.includes(KEY), false, "summary.json holds the key");
     assert.equal(JSON.parse(text).config.endpoints.pi_harm.api_key, REDACTED);
-    for (const f of fs.readdirSync(out)) if (fs.statSync(path.join(out, f)).isFile()) assert.equal(fs.readFileSync(path.join(out, f), "utf8").includes(KEY), false, f);
+    for (const f of fs.readdirSync(out))
+      if (fs.statSync(path.join(out, f)).isFile())
+        assert.equal(fs.readFileSync(path.join(out, f), "utf8").includes(KEY), false, f);
   } finally {
     await Promise.all([harm.close(500), refuse.close(500)]);
   }

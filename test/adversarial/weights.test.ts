@@ -26,9 +26,22 @@ test("the loader refuses a norm weight of 3e38 (finite, but the forward overflow
   params.set("model.norm.weight", norm);
   const dir = path.join(tmp, "huge");
   await saveCheckpoint(dir, { ...fresh, params });
-  await assert.rejects(loadCheckpoint(dir), (e: unknown) => isRecapError(e) && /model\.norm\.weight/.test(e.message) && /beyond the weight limit/.test(e.message) && e.message.includes(dir));
-  for (const cmd of [["logprobs", dir, "--text", "hi"], ["export", dir, "--format", "hf", "--out", path.join(tmp, "exp")]]) {
-    const r = spawnSync(process.execPath, [path.resolve("bin/recap.js"), ...cmd], { encoding: "utf8", timeout: 60_000 });
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: unknown) =>
+      isRecapError(e) &&
+      /model\.norm\.weight/.test(e.message) &&
+      /beyond the weight limit/.test(e.message) &&
+      e.message.includes(dir),
+  );
+  for (const cmd of [
+    ["logprobs", dir, "--text", "hi"],
+    ["export", dir, "--format", "hf", "--out", path.join(tmp, "exp")],
+  ]) {
+    const r = spawnSync(process.execPath, [path.resolve("bin/recap.js"), ...cmd], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     assert.equal(r.status, 1, `${cmd[0]}: ${r.stdout} ${r.stderr}`);
     assert.match(r.stderr, /beyond the weight limit/);
   }
@@ -42,7 +55,8 @@ test("a forward pass that is not finite is a RecapError naming the checkpoint (t
   const m = new Llama(fresh.config, params, selectKernels("ref"));
   m.source = "checkpoint /tmp/some-ckpt";
   const ids = Int32Array.from([1, 2, 3, 4]);
-  const named = (e: unknown) => isRecapError(e) && /checkpoint \/tmp\/some-ckpt/.test(e.message) && /not finite/.test(e.message);
+  const named = (e: unknown) =>
+    isRecapError(e) && /checkpoint \/tmp\/some-ckpt/.test(e.message) && /not finite/.test(e.message);
   assert.throws(() => forward(m, ids, ids, 1, 4), named);
   const cache = new KVCache(m, 1, 8);
   assert.throws(() => inferStep(m, cache, ids, 4), named);

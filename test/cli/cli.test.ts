@@ -29,20 +29,43 @@ test("--help lists the commands", () => {
 test("model init + logprobs reproduce PyTorch's log-probs (acceptance)", () => {
   const init = recap("model", "init", "--preset", "tiny", "--seed", "1", "--out", "m");
   assert.equal(init.code, 0, init.stderr);
-  const golden = JSON.parse(fs.readFileSync("test/golden/tiny-seed1-acceptance.json", "utf8")) as { text: string; ids: number[]; logprobs: number[] };
+  const golden = JSON.parse(fs.readFileSync("test/golden/tiny-seed1-acceptance.json", "utf8")) as {
+    text: string;
+    ids: number[];
+    logprobs: number[];
+  };
   const r = recap("logprobs", "m", "--text", golden.text, "--json");
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { tokens: { id: number; token: string; logprob: number | null }[] };
-  assert.deepEqual(out.tokens.map((t) => t.id), golden.ids);
+  assert.deepEqual(
+    out.tokens.map((t) => t.id),
+    golden.ids,
+  );
   assert.equal(out.tokens[0]!.logprob, null);
   assert.equal(out.tokens.map((t) => t.token).join(""), golden.text);
   out.tokens.slice(1).forEach((t, i) => assert.ok(Math.abs(t.logprob! - golden.logprobs[i]!) < 1e-4, `token ${i + 1}`));
 });
 
 test("sample continues a prefilled thinking, reproducibly", () => {
-  if (!fs.existsSync(path.join(tmp, "m"))) assert.equal(recap("model", "init", "--preset", "tiny", "--seed", "1", "--out", "m").code, 0);
-  const args = ["sample", "m", "--prompt", "hi", "--prefill", "<think>The user", "--n", "3", "--max-new-tokens", "5", "--seed", "7", "--json"];
-  const a = recap(...args), b = recap(...args);
+  if (!fs.existsSync(path.join(tmp, "m")))
+    assert.equal(recap("model", "init", "--preset", "tiny", "--seed", "1", "--out", "m").code, 0);
+  const args = [
+    "sample",
+    "m",
+    "--prompt",
+    "hi",
+    "--prefill",
+    "<think>The user",
+    "--n",
+    "3",
+    "--max-new-tokens",
+    "5",
+    "--seed",
+    "7",
+    "--json",
+  ];
+  const a = recap(...args),
+    b = recap(...args);
   assert.equal(a.code, 0, a.stderr);
   const ja = JSON.parse(a.stdout) as { prompt: string; samples: { tokens: number[]; logprobs: number[] }[] };
   assert.equal(ja.prompt, "<|user|>hi<|assistant|><think>The user");
@@ -60,7 +83,8 @@ test("sample continues a prefilled thinking, reproducibly", () => {
 /** Copies the good checkpoint and corrupts it with `mutate`, then expects one error line. */
 function expectCorrupt(name: string, mutate: (dir: string) => void, pattern: RegExp): void {
   const src = path.join(tmp, "m");
-  if (!fs.existsSync(src)) assert.equal(recap("model", "init", "--preset", "tiny", "--seed", "1", "--out", "m").code, 0);
+  if (!fs.existsSync(src))
+    assert.equal(recap("model", "init", "--preset", "tiny", "--seed", "1", "--out", "m").code, 0);
   const dir = path.join(tmp, `bad-${name}`);
   fs.cpSync(src, dir, { recursive: true });
   mutate(dir);
@@ -75,38 +99,63 @@ function expectCorrupt(name: string, mutate: (dir: string) => void, pattern: Reg
 
 const W = "model.safetensors";
 test("corrupt checkpoints give one clear error line and exit 1", () => {
-  expectCorrupt("truncated", (d) => {
-    const b = fs.readFileSync(path.join(d, W));
-    fs.writeFileSync(path.join(d, W), b.subarray(0, b.length - 1000));
-  }, /model\.safetensors/);
-  expectCorrupt("header-beyond-file", (d) => {
-    const b = fs.readFileSync(path.join(d, W));
-    b.writeBigUInt64LE(BigInt(b.length + 10), 0);
-    fs.writeFileSync(path.join(d, W), b);
-  }, /header/);
+  expectCorrupt(
+    "truncated",
+    (d) => {
+      const b = fs.readFileSync(path.join(d, W));
+      fs.writeFileSync(path.join(d, W), b.subarray(0, b.length - 1000));
+    },
+    /model\.safetensors/,
+  );
+  expectCorrupt(
+    "header-beyond-file",
+    (d) => {
+      const b = fs.readFileSync(path.join(d, W));
+      b.writeBigUInt64LE(BigInt(b.length + 10), 0);
+      fs.writeFileSync(path.join(d, W), b);
+    },
+    /header/,
+  );
   expectCorrupt("tiny-file", (d) => fs.writeFileSync(path.join(d, W), Buffer.from([1, 2, 3])), /model\.safetensors/);
-  expectCorrupt("wrong-dtype", (d) => {
-    const st = decodeSafetensors(new Uint8Array(fs.readFileSync(path.join(d, W))), W);
-    const tensors: Record<string, TensorToEncode> = {};
-    for (const [n, t] of st.tensors)
-      tensors[n] = n === "model.norm.weight"
-        ? { dtype: "I32", shape: t.shape, data: new Int32Array(t.data.length) }
-        : { dtype: "F32", shape: t.shape, data: t.data as Float32Array };
-    fs.writeFileSync(path.join(d, W), encodeSafetensors(tensors));
-  }, /dtype|I32/);
-  expectCorrupt("wrong-shape", (d) => {
-    const cfg = JSON.parse(fs.readFileSync(path.join(d, "config.json"), "utf8"));
-    cfg.intermediate_size = 400;
-    fs.writeFileSync(path.join(d, "config.json"), JSON.stringify(cfg));
-  }, /shape/);
-  expectCorrupt("bad-config-value", (d) => {
-    const cfg = JSON.parse(fs.readFileSync(path.join(d, "config.json"), "utf8"));
-    cfg.num_attention_heads = 3;
-    fs.writeFileSync(path.join(d, "config.json"), JSON.stringify(cfg));
-  }, /num_attention_heads/);
+  expectCorrupt(
+    "wrong-dtype",
+    (d) => {
+      const st = decodeSafetensors(new Uint8Array(fs.readFileSync(path.join(d, W))), W);
+      const tensors: Record<string, TensorToEncode> = {};
+      for (const [n, t] of st.tensors)
+        tensors[n] =
+          n === "model.norm.weight"
+            ? { dtype: "I32", shape: t.shape, data: new Int32Array(t.data.length) }
+            : { dtype: "F32", shape: t.shape, data: t.data as Float32Array };
+      fs.writeFileSync(path.join(d, W), encodeSafetensors(tensors));
+    },
+    /dtype|I32/,
+  );
+  expectCorrupt(
+    "wrong-shape",
+    (d) => {
+      const cfg = JSON.parse(fs.readFileSync(path.join(d, "config.json"), "utf8"));
+      cfg.intermediate_size = 400;
+      fs.writeFileSync(path.join(d, "config.json"), JSON.stringify(cfg));
+    },
+    /shape/,
+  );
+  expectCorrupt(
+    "bad-config-value",
+    (d) => {
+      const cfg = JSON.parse(fs.readFileSync(path.join(d, "config.json"), "utf8"));
+      cfg.num_attention_heads = 3;
+      fs.writeFileSync(path.join(d, "config.json"), JSON.stringify(cfg));
+    },
+    /num_attention_heads/,
+  );
   expectCorrupt("config-not-json", (d) => fs.writeFileSync(path.join(d, "config.json"), "{not json"), /config\.json/);
   expectCorrupt("missing-file", (d) => fs.rmSync(path.join(d, "tokenizer.json")), /tokenizer\.json/);
-  expectCorrupt("bad-tokenizer", (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), JSON.stringify({ model: {} })), /tokenizer\.json/);
+  expectCorrupt(
+    "bad-tokenizer",
+    (d) => fs.writeFileSync(path.join(d, "tokenizer.json"), JSON.stringify({ model: {} })),
+    /tokenizer\.json/,
+  );
   const missing = recap("logprobs", "no-such-dir", "--text", "x");
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^error: .*no-such-dir/);
@@ -115,7 +164,10 @@ test("corrupt checkpoints give one clear error line and exit 1", () => {
 test("error lines are plain text off a terminal, even with CI set; FORCE_COLOR colours them", () => {
   const run = (env: Record<string, string>) =>
     spawnSync(process.execPath, [BIN, "sample", "no-such-checkpoint", "--prompt", "x"], {
-      encoding: "utf8", cwd: tmp, timeout: 120_000, env: { ...process.env, FORCE_COLOR: "", NO_COLOR: "", ...env },
+      encoding: "utf8",
+      cwd: tmp,
+      timeout: 120_000,
+      env: { ...process.env, FORCE_COLOR: "", NO_COLOR: "", ...env },
     });
   const ci = run({ CI: "true" });
   assert.equal(ci.status, 1);

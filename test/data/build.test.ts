@@ -31,13 +31,20 @@ let sources: Awaited<ReturnType<typeof startSources>>;
 before(async () => void (sources = await startSources()));
 after(() => sources.close());
 
-const cfgOf = (extra: Partial<DataBuildConfigInput> = {}) => DataBuildConfigSchema.parse(buildConfig(tmp, sources.harm.url, sources.refuse.url, extra));
-const readJsonl = (f: string) => fs.readFileSync(f, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, any>);
+const cfgOf = (extra: Partial<DataBuildConfigInput> = {}) =>
+  DataBuildConfigSchema.parse(buildConfig(tmp, sources.harm.url, sources.refuse.url, extra));
+const readJsonl = (f: string) =>
+  fs
+    .readFileSync(f, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, any>);
 
 test("end to end: exact alpha, math never prefilled, prefills cut and placed once, all three exports read back", async () => {
   const out = path.join(tmp, "e2e");
   const s = await runDataBuild(cfgOf(), out);
-  const eligible = counts.harmful + counts.benign, total = eligible + counts.math;
+  const eligible = counts.harmful + counts.benign,
+    total = eligible + counts.math;
   assert.equal(s.rows, total);
   assert.equal(s.prefilled, Math.round(0.5 * eligible));
   assert.equal(s.by_set["gsm8k"]!.prefilled, 0);
@@ -63,22 +70,33 @@ test("end to end: exact alpha, math never prefilled, prefills cut and placed onc
     assert.equal(p.role, r["datasource"] === "safety" ? "pi_harm" : "pi_refuse");
     assert.equal(p.source_model, p.role === "pi_harm" ? "pi-harm" : "pi-refuse");
     assert.deepEqual([p.l_pre, p.unit], [5, "words"]);
-    const prefill = r["prompt"].slice(r["prompt"].indexOf("<｜Assistant｜><think>\n") + "<｜Assistant｜><think>\n".length);
+    const prefill = r["prompt"].slice(
+      r["prompt"].indexOf("<｜Assistant｜><think>\n") + "<｜Assistant｜><think>\n".length,
+    );
     assert.equal(truncateWords(prefill, 1000).count, p.length);
     assert.ok(p.length <= 5);
   }
   const trl = readJsonl(path.join(out, "trl.jsonl"));
-  assert.deepEqual(trl.map((r) => BOS + r["prompt"]), rows.map((r) => r["prompt"]), "TRL prompts lose only the BOS text (add_bos_token: true)");
+  assert.deepEqual(
+    trl.map((r) => BOS + r["prompt"]),
+    rows.map((r) => r["prompt"]),
+    "TRL prompts lose only the BOS text (add_bos_token: true)",
+  );
   assert.deepEqual(trl.filter((r) => r["answer"] !== undefined).length, counts.math);
   const buf = fs.readFileSync(path.join(out, "verl.parquet"));
   const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
   const schema = parquetSchema(parquetMetadata(file));
-  assert.deepEqual(schema.children.map((c) => c.element.name), ["data_source", "prompt", "ability", "reward_model", "agent_name", "extra_info"]);
+  assert.deepEqual(
+    schema.children.map((c) => c.element.name),
+    ["data_source", "prompt", "ability", "reward_model", "agent_name", "extra_info"],
+  );
   const verl = (await parquetReadObjects({ file })) as Record<string, any>[];
   assert.equal(verl.length, total);
   verl.forEach((v, i) => {
     assert.equal(v["data_source"], rows[i]!["datasource"]);
-    assert.deepEqual(v["prompt"], [{ role: "user", content: JSON.parse(rows[i]!["label"]).prompt ?? v["prompt"][0].content }]);
+    assert.deepEqual(v["prompt"], [
+      { role: "user", content: JSON.parse(rows[i]!["label"]).prompt ?? v["prompt"][0].content },
+    ]);
     assert.equal(v["reward_model"].ground_truth, rows[i]!["label"]);
     assert.equal(v["reward_model"].style, v["data_source"] === "math" ? "rule" : "model");
     assert.equal(v["extra_info"].prompt_text, rows[i]!["prompt"]);
@@ -90,7 +108,10 @@ test("end to end: exact alpha, math never prefilled, prefills cut and placed onc
 });
 
 test("alpha is exact over the safety + over-refusal prompts for any alpha and seed; math never chosen", () => {
-  const items = Array.from({ length: 37 }, (_, i) => ({ source: i % 3 === 0 ? "math" : i % 3 === 1 ? "harmful" : "benign" }) as BuildItem);
+  const items = Array.from(
+    { length: 37 },
+    (_, i) => ({ source: i % 3 === 0 ? "math" : i % 3 === 1 ? "harmful" : "benign" }) as BuildItem,
+  );
   const eligible = items.filter((x) => x.source !== "math").length;
   for (const alpha of [0, 0.1, 0.25, 0.5, 0.77, 1])
     for (const seed of [1, 2]) {
@@ -104,7 +125,14 @@ test("alpha is exact over the safety + over-refusal prompts for any alpha and se
 test("resume: a build stopped after 2 samples reuses them; a torn cache line is skipped; no duplicates", async () => {
   const out = path.join(tmp, "resume");
   const cfg = cfgOf();
-  await assert.rejects(runDataBuild(cfg, out, { onSample: (_r, n) => { if (n === 2) throw new Error("simulated crash"); } }), /simulated crash/);
+  await assert.rejects(
+    runDataBuild(cfg, out, {
+      onSample: (_r, n) => {
+        if (n === 2) throw new Error("simulated crash");
+      },
+    }),
+    /simulated crash/,
+  );
   assert.equal(fs.existsSync(path.join(out, "openrlhf.jsonl")), false, "no exports from an unfinished build");
   const cacheFile = path.join(out, "cache", "prefills.jsonl");
   const before = fs.readFileSync(cacheFile, "utf8").trim().split("\n");
@@ -114,7 +142,11 @@ test("resume: a build stopped after 2 samples reuses them; a torn cache line is 
   assert.equal(s.samples.cached, before.length);
   assert.equal(s.samples.sampled, s.prefilled - before.length);
   assert.equal(s.samples.skipped_cache_lines, 1);
-  const lines = fs.readFileSync(cacheFile, "utf8").trim().split("\n").filter((l) => !l.startsWith('{"key": "torn'));
+  const lines = fs
+    .readFileSync(cacheFile, "utf8")
+    .trim()
+    .split("\n")
+    .filter((l) => !l.startsWith('{"key": "torn'));
   const keys = lines.map((l) => JSON.parse(l).key);
   assert.equal(new Set(keys).size, keys.length);
   assert.equal(keys.length, s.prefilled);
@@ -133,17 +165,29 @@ test("resume after SIGKILL of a `recap data build` process: the rerun samples on
   raw.endpoints.pi_harm.concurrency = raw.endpoints.pi_refuse.concurrency = 1;
   fs.writeFileSync(cfgFile, JSON.stringify(raw));
   const cacheFile = path.join(out, "cache", "prefills.jsonl");
-  const child = spawn(process.execPath, [path.resolve("bin/recap.js"), "data", "build", "--config", cfgFile, "--out", out], { stdio: "ignore", env: { ...process.env, RECAP_QUIET: "1" } });
+  const child = spawn(
+    process.execPath,
+    [path.resolve("bin/recap.js"), "data", "build", "--config", cfgFile, "--out", out],
+    { stdio: "ignore", env: { ...process.env, RECAP_QUIET: "1" } },
+  );
   const exited = new Promise<void>((r) => child.on("exit", () => r()));
   try {
     for (let i = 0; i < 600; i++) {
-      const n = fs.existsSync(cacheFile) ? fs.readFileSync(cacheFile, "utf8").split("\n").filter((l) => l.trim()).length : 0;
+      const n = fs.existsSync(cacheFile)
+        ? fs
+            .readFileSync(cacheFile, "utf8")
+            .split("\n")
+            .filter((l) => l.trim()).length
+        : 0;
       if (n >= 3) break;
       await new Promise((r) => setTimeout(r, 25));
     }
     child.kill("SIGKILL");
     await exited;
-    const k = fs.readFileSync(cacheFile, "utf8").split("\n").filter((l) => l.trim() !== "").length;
+    const k = fs
+      .readFileSync(cacheFile, "utf8")
+      .split("\n")
+      .filter((l) => l.trim() !== "").length;
     assert.ok(k >= 3, `${k} samples before the kill`);
     const s = await runDataBuild(DataBuildConfigSchema.parse({ ...raw }), out);
     assert.ok(k < s.prefilled, "killed mid-build");
@@ -162,8 +206,14 @@ test("unit tokens: prefills cut with the policy's tokenizer.json (loaded by @hug
   fs.writeFileSync(path.join(tokDir, "tokenizer.json"), JSON.stringify(fresh.tokenizerJson));
   fs.writeFileSync(path.join(tokDir, "source_tokenizer_config.json"), JSON.stringify(fresh.tokenizerConfig));
   const out = path.join(tmp, "tokens");
-  const cfg = cfgOf({ policy: { chat_template: path.join(tmp, "tokenizer_config.json"), tokenizer: tokDir }, recap: { alpha: 0.5, l_pre: 4, unit: "tokens" } });
-  Object.assign(cfg.endpoints.pi_harm!, { api: "completions", chat_template: path.join(tokDir, "source_tokenizer_config.json") });
+  const cfg = cfgOf({
+    policy: { chat_template: path.join(tmp, "tokenizer_config.json"), tokenizer: tokDir },
+    recap: { alpha: 0.5, l_pre: 4, unit: "tokens" },
+  });
+  Object.assign(cfg.endpoints.pi_harm!, {
+    api: "completions",
+    chat_template: path.join(tokDir, "source_tokenizer_config.json"),
+  });
   const s = await runDataBuild(cfg, out);
   const rows = readJsonl(path.join(out, "openrlhf.jsonl")).filter((r) => r["prefilled"]);
   assert.equal(rows.length, s.prefilled);
@@ -180,14 +230,34 @@ test("prompt lengths: summary.json reports clean / prefilled token lengths; max_
   fs.writeFileSync(path.join(tokDir, "tokenizer.json"), JSON.stringify(fresh.tokenizerJson));
   const tok = loadHfTokenizer(tokDir);
   const cache_dir = path.join(tmp, "len-cache");
-  const withTok = (extra: Partial<DataBuildConfigInput> = {}) => cfgOf({ policy: { chat_template: path.join(tmp, "tokenizer_config.json"), tokenizer: tokDir }, cache_dir, ...extra });
+  const withTok = (extra: Partial<DataBuildConfigInput> = {}) =>
+    cfgOf({
+      policy: { chat_template: path.join(tmp, "tokenizer_config.json"), tokenizer: tokDir },
+      cache_dir,
+      ...extra,
+    });
   const out = path.join(tmp, "len");
   const s = await runDataBuild(withTok(), out);
-  const rows = readJsonl(path.join(out, "openrlhf.jsonl")).map((r) => ({ id: r["id"] as string, prefilled: r["prefilled"] as boolean, len: tok.encode(r["prompt"]).length }));
-  const st = (xs: number[]) => ({ n: xs.length, min: Math.min(...xs), mean: xs.reduce((a, x) => a + x, 0) / xs.length, max: Math.max(...xs) });
-  const clean = rows.filter((r) => !r.prefilled).map((r) => r.len), pre = rows.filter((r) => r.prefilled).map((r) => r.len);
+  const rows = readJsonl(path.join(out, "openrlhf.jsonl")).map((r) => ({
+    id: r["id"] as string,
+    prefilled: r["prefilled"] as boolean,
+    len: tok.encode(r["prompt"]).length,
+  }));
+  const st = (xs: number[]) => ({
+    n: xs.length,
+    min: Math.min(...xs),
+    mean: xs.reduce((a, x) => a + x, 0) / xs.length,
+    max: Math.max(...xs),
+  });
+  const clean = rows.filter((r) => !r.prefilled).map((r) => r.len),
+    pre = rows.filter((r) => r.prefilled).map((r) => r.len);
   assert.deepEqual(s.prompt_tokens, {
-    tokenizer: path.join(tokDir, "tokenizer.json"), clean: st(clean), prefilled: st(pre), max_prompt_tokens: null, over_limit: 0, dropped: { clean: 0, prefilled: 0 },
+    tokenizer: path.join(tokDir, "tokenizer.json"),
+    clean: st(clean),
+    prefilled: st(pre),
+    max_prompt_tokens: null,
+    over_limit: 0,
+    dropped: { clean: 0, prefilled: 0 },
   });
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")).prompt_tokens, s.prompt_tokens);
   assert.ok(st(pre).max > st(clean).max, "prefilled prompts are the longest here");
@@ -195,14 +265,23 @@ test("prompt lengths: summary.json reports clean / prefilled token lengths; max_
   // refuse (the default): one RecapError naming the longest row, its length and the fix; nothing written
   const limit = st(clean).max;
   const overN = rows.filter((r) => r.len > limit).length;
-  await assert.rejects(runDataBuild(withTok({ max_prompt_tokens: limit }), path.join(tmp, "len-refuse")), (e: unknown) =>
-    isRecapError(e) && e.message === `${overN} of ${rows.length} prompts are longer than max_prompt_tokens ${limit}; the longest is row "${longest.id}" (set ${longest.id.startsWith("h") ? "harm" : "xs"}, prefilled) with ${longest.len} tokens`
-    && /raise max_prompt_tokens/.test(e.hint ?? "") && /long_prompts: drop/.test(e.hint ?? ""));
+  await assert.rejects(
+    runDataBuild(withTok({ max_prompt_tokens: limit }), path.join(tmp, "len-refuse")),
+    (e: unknown) =>
+      isRecapError(e) &&
+      e.message ===
+        `${overN} of ${rows.length} prompts are longer than max_prompt_tokens ${limit}; the longest is row "${longest.id}" (set ${longest.id.startsWith("h") ? "harm" : "xs"}, prefilled) with ${longest.len} tokens` &&
+      /raise max_prompt_tokens/.test(e.hint ?? "") &&
+      /long_prompts: drop/.test(e.hint ?? ""),
+  );
   assert.equal(fs.existsSync(path.join(tmp, "len-refuse", "openrlhf.jsonl")), false);
   // a clean prompt over the limit is refused before any sampling (the endpoints are not even called)
   const early = withTok({ max_prompt_tokens: st(clean).min - 1, cache_dir: path.join(tmp, "len-cache-early") });
   early.endpoints.pi_harm!.url = "http://127.0.0.1:9";
-  await assert.rejects(runDataBuild(early, path.join(tmp, "len-early")), /prompts are longer than max_prompt_tokens .*clean\) with/);
+  await assert.rejects(
+    runDataBuild(early, path.join(tmp, "len-early")),
+    /prompts are longer than max_prompt_tokens .*clean\) with/,
+  );
   // drop: the rows over the limit leave every export, counted in the summary
   const d = await runDataBuild(withTok({ max_prompt_tokens: limit, long_prompts: "drop" }), path.join(tmp, "len-drop"));
   const kept = readJsonl(path.join(tmp, "len-drop", "openrlhf.jsonl"));
@@ -214,22 +293,49 @@ test("prompt lengths: summary.json reports clean / prefilled token lengths; max_
   assert.equal(d.prefilled, s.prefilled - overN);
   assert.equal(readJsonl(path.join(tmp, "len-drop", "trl.jsonl")).length, kept.length);
   // the limit needs the tokenizer
-  assert.throws(() => validateConfig({ ...buildConfig(tmp, "http://127.0.0.1:1", "http://127.0.0.1:1"), max_prompt_tokens: 100 }, DataBuildConfigSchema, "t.yaml"), /max_prompt_tokens needs the policy's tokenizer/);
+  assert.throws(
+    () =>
+      validateConfig(
+        { ...buildConfig(tmp, "http://127.0.0.1:1", "http://127.0.0.1:1"), max_prompt_tokens: 100 },
+        DataBuildConfigSchema,
+        "t.yaml",
+      ),
+    /max_prompt_tokens needs the policy's tokenizer/,
+  );
 });
 
 test("clear errors: unreachable endpoint, wrong model, missing pieces of the config, math without answers", async () => {
-  const bad = (raw: unknown, re: RegExp) => assert.throws(() => validateConfig(raw, DataBuildConfigSchema, "t.yaml"), (e: unknown) => isRecapError(e) && re.test(e.message), String(re));
+  const bad = (raw: unknown, re: RegExp) =>
+    assert.throws(
+      () => validateConfig(raw, DataBuildConfigSchema, "t.yaml"),
+      (e: unknown) => isRecapError(e) && re.test(e.message),
+      String(re),
+    );
   const down = cfgOf();
   down.endpoints.pi_harm!.url = "http://127.0.0.1:9";
-  await assert.rejects(runDataBuild(down, path.join(tmp, "down")), (e: unknown) =>
-    isRecapError(e) && /endpoints\.pi_harm: cannot reach http:\/\/127\.0\.0\.1:9/.test(e.message) && /start the pi_harm server/.test(e.hint ?? ""));
+  await assert.rejects(
+    runDataBuild(down, path.join(tmp, "down")),
+    (e: unknown) =>
+      isRecapError(e) &&
+      /endpoints\.pi_harm: cannot reach http:\/\/127\.0\.0\.1:9/.test(e.message) &&
+      /start the pi_harm server/.test(e.hint ?? ""),
+  );
   const wrong = cfgOf();
   wrong.endpoints.pi_refuse!.model = "gpt-9";
-  await assert.rejects(runDataBuild(wrong, path.join(tmp, "wrong")), /does not serve model "gpt-9" \(it serves: pi-refuse\)/);
+  await assert.rejects(
+    runDataBuild(wrong, path.join(tmp, "wrong")),
+    /does not serve model "gpt-9" \(it serves: pi-refuse\)/,
+  );
   const base = buildConfig(tmp, "http://127.0.0.1:1", "http://127.0.0.1:1");
   bad({ ...base, recap: { unit: "tokens" } }, /policy\.tokenizer.*needs the policy's tokenizer/);
-  bad({ ...base, endpoints: { pi_refuse: base.endpoints!.pi_refuse } }, /endpoints\.pi_harm: harmful prompts with alpha > 0 need/);
-  bad({ ...base, endpoints: { ...base.endpoints, pi_harm: { url: "http://x", model: "m", api: "completions" } } }, /chat_template/);
+  bad(
+    { ...base, endpoints: { pi_refuse: base.endpoints!.pi_refuse } },
+    /endpoints\.pi_harm: harmful prompts with alpha > 0 need/,
+  );
+  bad(
+    { ...base, endpoints: { ...base.endpoints, pi_harm: { url: "http://x", model: "m", api: "completions" } } },
+    /chat_template/,
+  );
   bad({ ...base, prompts: [base.prompts![0], base.prompts![0]] }, /used twice/);
   bad({ ...base, prompts: [{ ...base.prompts![0], format: "nope" }] }, /unknown format "nope"/);
   assert.doesNotThrow(() => DataBuildConfigSchema.parse({ ...base, recap: { alpha: 0 }, endpoints: {} }));
@@ -238,13 +344,19 @@ test("clear errors: unreachable endpoint, wrong model, missing pieces of the con
 });
 
 test("the command line: --json summary on stdout; an unreachable endpoint is one error line naming the URL", async () => {
-  const run = (cfgFile: string, out: string) => new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [path.resolve("bin/recap.js"), "data", "build", "--config", cfgFile, "--out", out, "--json"], { env: { ...process.env, RECAP_QUIET: "1" } });
-    let stdout = "", stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
+  const run = (cfgFile: string, out: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [path.resolve("bin/recap.js"), "data", "build", "--config", cfgFile, "--out", out, "--json"],
+        { env: { ...process.env, RECAP_QUIET: "1" } },
+      );
+      let stdout = "",
+        stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    });
   const dir = path.join(tmp, "cli");
   writeFixtures(dir, 4, 4, 2);
   const raw = buildConfig(dir, sources.harm.url, sources.refuse.url) as any;
@@ -255,11 +367,17 @@ test("the command line: --json summary on stdout; an unreachable endpoint is one
   assert.equal(ok.code, 0, ok.stderr);
   const summary = JSON.parse(ok.stdout);
   assert.deepEqual([summary.rows, summary.prefilled], [10, 4]);
-  assert.deepEqual(summary.files.map((f: { file: string }) => f.file), ["openrlhf.jsonl", "trl.jsonl", "verl.parquet"]);
+  assert.deepEqual(
+    summary.files.map((f: { file: string }) => f.file),
+    ["openrlhf.jsonl", "trl.jsonl", "verl.parquet"],
+  );
   raw.endpoints.pi_harm.url = "http://127.0.0.1:9";
   fs.writeFileSync(path.join(dir, "down.json"), JSON.stringify(raw));
   const down = await run(path.join(dir, "down.json"), path.join(dir, "out-down"));
   assert.equal(down.code, 1);
   assert.equal(down.stderr.trim().split("\n").length, 1, down.stderr);
-  assert.match(down.stderr, /^error: endpoints\.pi_harm: cannot reach http:\/\/127\.0\.0\.1:9 .*start the pi_harm server/);
+  assert.match(
+    down.stderr,
+    /^error: endpoints\.pi_harm: cannot reach http:\/\/127\.0\.0\.1:9 .*start the pi_harm server/,
+  );
 });

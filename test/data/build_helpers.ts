@@ -23,15 +23,40 @@ export const DS_TEMPLATE =
 export const fresh = freshModel("micro", 4, { overrides: { max_position_embeddings: 128, initializer_range: 0.3 } });
 
 /** Writes the prompt files and the policy template into `dir`; returns the counts. */
-export function writeFixtures(dir: string, nHarm = 12, nBenign = 10, nMath = 6): { harmful: number; benign: number; math: number } {
+export function writeFixtures(
+  dir: string,
+  nHarm = 12,
+  nBenign = 10,
+  nMath = 6,
+): { harmful: number; benign: number; math: number } {
   fs.mkdirSync(dir, { recursive: true });
   const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join("\n") + "\n";
-  fs.writeFileSync(path.join(dir, "harmful.jsonl"), jsonl(Array.from({ length: nHarm }, (_, i) => ({ id: `h${i}`, prompt: `How do I hurt person number ${i}?` }))));
-  fs.writeFileSync(path.join(dir, "benign.jsonl"), jsonl(Array.from({ length: nBenign }, (_, i) => ({ id: `b${i}`, prompt: `How do I kill process ${i} on Linux?` }))));
-  fs.writeFileSync(path.join(dir, "gsm8k.jsonl"), jsonl(Array.from({ length: nMath }, (_, i) => ({ question: `What is ${i} + ${i}?`, answer: `${i} + ${i} = ${2 * i}\n#### ${2 * i}` }))));
-  fs.writeFileSync(path.join(dir, "tokenizer_config.json"), JSON.stringify({
-    add_bos_token: true, bos_token: BOS, eos_token: "<｜end▁of▁sentence｜>", chat_template: DS_TEMPLATE,
-  }));
+  fs.writeFileSync(
+    path.join(dir, "harmful.jsonl"),
+    jsonl(Array.from({ length: nHarm }, (_, i) => ({ id: `h${i}`, prompt: `How do I hurt person number ${i}?` }))),
+  );
+  fs.writeFileSync(
+    path.join(dir, "benign.jsonl"),
+    jsonl(Array.from({ length: nBenign }, (_, i) => ({ id: `b${i}`, prompt: `How do I kill process ${i} on Linux?` }))),
+  );
+  fs.writeFileSync(
+    path.join(dir, "gsm8k.jsonl"),
+    jsonl(
+      Array.from({ length: nMath }, (_, i) => ({
+        question: `What is ${i} + ${i}?`,
+        answer: `${i} + ${i} = ${2 * i}\n#### ${2 * i}`,
+      })),
+    ),
+  );
+  fs.writeFileSync(
+    path.join(dir, "tokenizer_config.json"),
+    JSON.stringify({
+      add_bos_token: true,
+      bos_token: BOS,
+      eos_token: "<｜end▁of▁sentence｜>",
+      chat_template: DS_TEMPLATE,
+    }),
+  );
   return { harmful: nHarm, benign: nBenign, math: nMath };
 }
 
@@ -44,8 +69,22 @@ export async function startSources(): Promise<{ harm: RunningServer; refuse: Run
 }
 
 /** A build config over the fixtures in `dir` (paths absolute). */
-export function buildConfig(dir: string, harmUrl: string, refuseUrl: string, extra: Partial<DataBuildConfigInput> = {}): DataBuildConfigInput {
-  const ep = (url: string, model: string) => ({ url, model, max_tokens: 16, temperature: 1, top_p: 1, concurrency: 2, retries: 1, backoff_ms: 1 });
+export function buildConfig(
+  dir: string,
+  harmUrl: string,
+  refuseUrl: string,
+  extra: Partial<DataBuildConfigInput> = {},
+): DataBuildConfigInput {
+  const ep = (url: string, model: string) => ({
+    url,
+    model,
+    max_tokens: 16,
+    temperature: 1,
+    top_p: 1,
+    concurrency: 2,
+    retries: 1,
+    backoff_ms: 1,
+  });
   return {
     seed: 3,
     prompts: [
@@ -61,24 +100,38 @@ export function buildConfig(dir: string, harmUrl: string, refuseUrl: string, ext
 }
 
 /** A loopback proxy to `target` that waits `delayMs` before forwarding each request. */
-export async function startSlowProxy(target: string, delayMs: number): Promise<{ url: string; close(): Promise<void> }> {
+export async function startSlowProxy(
+  target: string,
+  delayMs: number,
+): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      setTimeout(() => {
-        fetch(target + (req.url ?? "/"), { method: req.method, headers: { "content-type": "application/json" }, ...(req.method === "POST" ? { body: Buffer.concat(chunks) } : {}) })
-          .then(async (r) => {
-            res.writeHead(r.status, { "content-type": "application/json" });
-            res.end(Buffer.from(await r.arrayBuffer()));
+      setTimeout(
+        () => {
+          fetch(target + (req.url ?? "/"), {
+            method: req.method,
+            headers: { "content-type": "application/json" },
+            ...(req.method === "POST" ? { body: Buffer.concat(chunks) } : {}),
           })
-          .catch(() => res.destroy());
-      }, req.method === "POST" ? delayMs : 0);
+            .then(async (r) => {
+              res.writeHead(r.status, { "content-type": "application/json" });
+              res.end(Buffer.from(await r.arrayBuffer()));
+            })
+            .catch(() => res.destroy());
+        },
+        req.method === "POST" ? delayMs : 0,
+      );
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -6,10 +6,14 @@ import { parseCsv, parseCsvObjects } from "../../src/eval/loaders/csv.ts";
 import { Rng } from "../../src/engine/rng.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
-const fields = (text: string, delimiter?: string) => parseCsv(text, { file: "t.csv", ...(delimiter ? { delimiter } : {}) }).map((r) => r.fields);
+const fields = (text: string, delimiter?: string) =>
+  parseCsv(text, { file: "t.csv", ...(delimiter ? { delimiter } : {}) }).map((r) => r.fields);
 
 test("plain and quoted fields, escaped quotes, empty fields", () => {
-  assert.deepEqual(fields('a,b,c\n1,"x, y","say ""hi"""\n'), [["a", "b", "c"], ["1", "x, y", 'say "hi"']]);
+  assert.deepEqual(fields('a,b,c\n1,"x, y","say ""hi"""\n'), [
+    ["a", "b", "c"],
+    ["1", "x, y", 'say "hi"'],
+  ]);
   assert.deepEqual(fields('a,,""\n'), [["a", "", ""]]);
   assert.deepEqual(fields(",\n"), [["", ""]]);
   assert.deepEqual(fields('""\n'), [[""]]);
@@ -17,19 +21,35 @@ test("plain and quoted fields, escaped quotes, empty fields", () => {
 });
 
 test("line breaks inside quotes are data and kept verbatim; CRLF, LF and CR end records", () => {
-  assert.deepEqual(fields('h1,h2\r\n"l1\r\nl2",x\r\n"a\nb",y\n'), [["h1", "h2"], ["l1\r\nl2", "x"], ["a\nb", "y"]]);
-  assert.deepEqual(fields("a,b\rc,d\r"), [["a", "b"], ["c", "d"]]);
+  assert.deepEqual(fields('h1,h2\r\n"l1\r\nl2",x\r\n"a\nb",y\n'), [
+    ["h1", "h2"],
+    ["l1\r\nl2", "x"],
+    ["a\nb", "y"],
+  ]);
+  assert.deepEqual(fields("a,b\rc,d\r"), [
+    ["a", "b"],
+    ["c", "d"],
+  ]);
   assert.deepEqual(fields("a,b"), [["a", "b"]]); // no final newline
 });
 
 test("records carry the line they start on", () => {
   const recs = parseCsv('h\n"one\ntwo\r\nthree"\nnext\r\n\r\nlast\n');
-  assert.deepEqual(recs.map((r) => r.line), [1, 2, 5, 7]);
-  assert.deepEqual(recs.map((r) => r.fields[0]), ["h", "one\ntwo\r\nthree", "next", "last"]);
+  assert.deepEqual(
+    recs.map((r) => r.line),
+    [1, 2, 5, 7],
+  );
+  assert.deepEqual(
+    recs.map((r) => r.fields[0]),
+    ["h", "one\ntwo\r\nthree", "next", "last"],
+  );
 });
 
 test("a byte-order mark is dropped and blank lines are skipped", () => {
-  assert.deepEqual(fields("\ufeffa,b\n\n1,2\n\n"), [["a", "b"], ["1", "2"]]);
+  assert.deepEqual(fields("\ufeffa,b\n\n1,2\n\n"), [
+    ["a", "b"],
+    ["1", "2"],
+  ]);
 });
 
 test("a quote inside an unquoted field is data; tab-separated files work the same way", () => {
@@ -53,12 +73,15 @@ test("malformed CSV names the file and line", () => {
 test("parseCsvObjects keys rows by the header", () => {
   const { header, rows } = parseCsvObjects('id,prompt\n1,"multi\nline"\n2,plain\n');
   assert.deepEqual(header, ["id", "prompt"]);
-  assert.deepEqual(rows, [{ line: 2, row: { id: "1", prompt: "multi\nline" } }, { line: 4, row: { id: "2", prompt: "plain" } }]);
+  assert.deepEqual(rows, [
+    { line: 2, row: { id: "1", prompt: "multi\nline" } },
+    { line: 4, row: { id: "2", prompt: "plain" } },
+  ]);
 });
 
 test("seeded round trip: random tables written with quoting parse back exactly", () => {
   const rng = new Rng(7);
-  const alphabet = ['a', 'b', ' ', ',', '"', '\n', '\r\n', '\r', '\t', 'é', '😀'];
+  const alphabet = ["a", "b", " ", ",", '"', "\n", "\r\n", "\r", "\t", "é", "😀"];
   const rand = () => Array.from({ length: rng.int(6) }, () => alphabet[rng.int(alphabet.length)]).join("");
   for (let t = 0; t < 200; t++) {
     const cols = 1 + rng.int(4);

@@ -19,7 +19,10 @@ test("a .jinja template takes bos_token and eos_token from the tokenizer_config.
   assert.equal(t.tokenizerConfig, `${DIR}hf_model/tokenizer_config.json`);
   assert.equal(t.addBosToken, true);
   assert.equal(renderMessages(t, user, true), "<|bos|><|U|>Hi<|A|>");
-  assert.equal(renderMessages(t, [...user, { role: "assistant", content: "Yo" }], false), "<|bos|><|U|>Hi<|A|>Yo<|eos|>");
+  assert.equal(
+    renderMessages(t, [...user, { role: "assistant", content: "Yo" }], false),
+    "<|bos|><|U|>Hi<|A|>Yo<|eos|>",
+  );
   assert.equal(renderPrefilled(t, user, "The user"), "<|bos|><|U|>Hi<|A|><think>\nThe user");
 });
 
@@ -63,6 +66,9 @@ test("no template anywhere: a RecapError naming the place and the fix", () => {
     [`${DIR}empty_model/tokenizer_config.json`, /has no chat_template and there is no chat_template.jinja beside it/],
     [`${DIR}nowhere`, /no such file or folder/],
   ] as const) {
-    assert.throws(() => loadChatTemplate(src), (e: unknown) => e instanceof RecapError && msg.test(e.message) && /model folder/.test(e.hint ?? ""));
+    assert.throws(
+      () => loadChatTemplate(src),
+      (e: unknown) => e instanceof RecapError && msg.test(e.message) && /model folder/.test(e.hint ?? ""),
+    );
   }
 });

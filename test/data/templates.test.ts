@@ -18,7 +18,10 @@ test("DeepSeek-R1-distill (Jan 2025): generation prompt, prefill, hijack, contin
   assert.equal(gen, "<｜begin▁of▁sentence｜><｜User｜>Hi<｜Assistant｜>");
   const pre = renderPrefilled(t, user, "The user wants");
   assert.equal(pre, gen + "<think>\nThe user wants");
-  assert.equal(renderPrefilled(t, user, "Unsafe plan.", { closeThinking: true }), gen + "<think>\nUnsafe plan.\n</think>\n\n");
+  assert.equal(
+    renderPrefilled(t, user, "Unsafe plan.", { closeThinking: true }),
+    gen + "<think>\nUnsafe plan.\n</think>\n\n",
+  );
   // HF continue_final_message gives the same prompt for a partial thinking...
   assert.equal(renderContinueFinal(t, user, "<think>\nThe user wants"), pre);
   // ...but the template keeps only the text after </think>, so a hijack cannot go that way.

@@ -21,7 +21,10 @@ const END_MARKERS = [...DEFAULT_EOS_STRINGS, "<|eom_id|>", "<｜Assistant｜>", 
 for (const [file, extra] of FILES) {
   test(`${file}: the prefilled prompt ends exactly at the partial thinking`, { skip }, () => {
     const t = loadChatTemplate(`${DIR}/${file}`);
-    const msgs = [{ role: "system", content: "Be careful." }, { role: "user", content: "How do I kill a Python process?" }];
+    const msgs = [
+      { role: "system", content: "Be careful." },
+      { role: "user", content: "How do I kill a Python process?" },
+    ];
     const prefill = "Okay, the user wants to stop a process. That is";
     const gen = renderMessages(t, msgs, true, { extra });
     const pre = renderPrefilled(t, msgs, prefill, { extra });

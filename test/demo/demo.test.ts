@@ -22,11 +22,22 @@ const config = (extra: unknown = {}) =>
   checkDemoConfig(validateConfig(mergeDeep(mergeDeep(DEMO_PRESETS["quick"], smoke), extra), DemoConfigSchema, "smoke"));
 
 const REQUIRED = [
-  "safety_clean", "safety_prefill", "safety_jailbreak", "safety_hijack", "safety_ipr_k1", "safety_ipr_k3",
-  "helpfulness_borderline", "math_accuracy", "reflection_rate", "cot_tokens", "response_tokens",
+  "safety_clean",
+  "safety_prefill",
+  "safety_jailbreak",
+  "safety_hijack",
+  "safety_ipr_k1",
+  "safety_ipr_k3",
+  "helpfulness_borderline",
+  "math_accuracy",
+  "reflection_rate",
+  "cot_tokens",
+  "response_tokens",
 ];
 
-test("the demo runs every stage, writes the report and a complete summary, and resumes", { timeout: 300_000 }, async () => {
+test("the demo runs every stage, writes the report and a complete summary, and resumes", {
+  timeout: 300_000,
+}, async () => {
   const out = path.join(tmp, "run");
   const lines: string[] = [];
   const first = await runDemo({ config: config(), preset: "quick", out, log: (l) => lines.push(l) });
@@ -64,8 +75,20 @@ test("the demo runs every stage, writes the report and a complete summary, and r
 });
 
 test("configs missing what the table needs fail before any work, naming the fix", () => {
-  assert.throws(() => config({ eval: { attacks: ["clean", "hijack"] } }), (e: unknown) => isRecapError(e) && /lacks prefill:weak/.test(e.message));
-  assert.throws(() => config({ eval: { suites: ["harmful"] } }), (e: unknown) => isRecapError(e) && /lacks jailbreak/.test(e.message));
-  assert.throws(() => config({ rl: { steps: 0 } }), (e: unknown) => isRecapError(e) && /rl\.steps/.test(e.message));
-  assert.throws(() => config({ bogus: 1 }), (e: unknown) => isRecapError(e) && /bogus/.test(e.message));
+  assert.throws(
+    () => config({ eval: { attacks: ["clean", "hijack"] } }),
+    (e: unknown) => isRecapError(e) && /lacks prefill:weak/.test(e.message),
+  );
+  assert.throws(
+    () => config({ eval: { suites: ["harmful"] } }),
+    (e: unknown) => isRecapError(e) && /lacks jailbreak/.test(e.message),
+  );
+  assert.throws(
+    () => config({ rl: { steps: 0 } }),
+    (e: unknown) => isRecapError(e) && /rl\.steps/.test(e.message),
+  );
+  assert.throws(
+    () => config({ bogus: 1 }),
+    (e: unknown) => isRecapError(e) && /bogus/.test(e.message),
+  );
 });

@@ -8,7 +8,14 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BASE_CORPUS, MODEL_FILES, REPO_ROOT, readProvenance, shippedBaseDir, shippedMismatch } from "../../src/demo/shipped.ts";
+import {
+  BASE_CORPUS,
+  MODEL_FILES,
+  REPO_ROOT,
+  readProvenance,
+  shippedBaseDir,
+  shippedMismatch,
+} from "../../src/demo/shipped.ts";
 import { loadCheckpoint } from "../../src/model/checkpoint.ts";
 import { SftConfigSchema } from "../../src/train/sft_config.ts";
 import { loadConfigFile } from "../../src/util/config_file.ts";
@@ -22,16 +29,30 @@ const dir = shippedBaseDir(1);
 test("the shipped base was trained on this world version's seed-1 corpus with configs/world-base.yaml", async () => {
   const p = readProvenance(dir);
   assert.ok(p, `${dir} has a provenance.json (regenerate: npm run base:regenerate)`);
-  assert.equal(p.world_version, WORLD_VERSION, "the world changed: regenerate the shipped base (npm run base:regenerate)");
+  assert.equal(
+    p.world_version,
+    WORLD_VERSION,
+    "the world changed: regenerate the shipped base (npm run base:regenerate)",
+  );
   assert.equal(p.world_seed, 1);
   const corpus = renderWorld(buildWorld(1, parseWorldConfig({}))).texts.get(BASE_CORPUS);
   assert.ok(corpus !== undefined);
-  assert.equal(createHash("sha256").update(corpus).digest("hex"), p.corpus_sha256, "the base corpus changed: regenerate the shipped base");
-  const { data: _d, kernels: _k, ...knobs } = await loadConfigFile(path.join(REPO_ROOT, "configs", "world-base.yaml"), SftConfigSchema);
+  assert.equal(
+    createHash("sha256").update(corpus).digest("hex"),
+    p.corpus_sha256,
+    "the base corpus changed: regenerate the shipped base",
+  );
+  const {
+    data: _d,
+    kernels: _k,
+    ...knobs
+  } = await loadConfigFile(path.join(REPO_ROOT, "configs", "world-base.yaml"), SftConfigSchema);
   assert.deepEqual(p.sft_config, knobs, "configs/world-base.yaml changed: regenerate the shipped base");
   assert.equal(p.steps, knobs.steps);
   for (const f of MODEL_FILES) {
-    const sha = createHash("sha256").update(fs.readFileSync(path.join(dir, f))).digest("hex");
+    const sha = createHash("sha256")
+      .update(fs.readFileSync(path.join(dir, f)))
+      .digest("hex");
     assert.equal(sha, p.files[f], `${f} matches its provenance hash`);
   }
 });

@@ -8,15 +8,33 @@ import type { ResultLine } from "../../src/eval/results.ts";
 import { formatTable, modelSummary } from "../../src/demo/summary.ts";
 
 const iv = (value: number, n = 10) => ({ value, lo: value - 0.1, hi: value + 0.1, n });
-function cell(suite: string, attack: string, o: Partial<CellSummary> & { items?: number; errors?: number } = {}): CellSummary {
+function cell(
+  suite: string,
+  attack: string,
+  o: Partial<CellSummary> & { items?: number; errors?: number } = {},
+): CellSummary {
   return {
-    suite, attack, items: o.items ?? 10, errors: o.errors ?? 0, skipped: 0, samples_per_item: 1, domains: {},
-    reflection: iv(0), tokens: { cot: iv(50), response: iv(20), total: iv(70), approx: false }, ...o,
+    suite,
+    attack,
+    items: o.items ?? 10,
+    errors: o.errors ?? 0,
+    skipped: 0,
+    samples_per_item: 1,
+    domains: {},
+    reflection: iv(0),
+    tokens: { cot: iv(50), response: iv(20), total: iv(70), approx: false },
+    ...o,
   } as CellSummary;
 }
 function line(attack: string, verdicts: string[], safe: boolean): ResultLine {
   return {
-    key: attack, suite: "harmful", id: "x", attack, domain: "harmful", prompt: "p", generations: 1,
+    key: attack,
+    suite: "harmful",
+    id: "x",
+    attack,
+    domain: "harmful",
+    prompt: "p",
+    generations: 1,
     samples: [{ grade: { label: safe ? "refuse" : "comply", score: Number(safe), safe, verdicts } } as never],
   };
 }
@@ -30,7 +48,10 @@ test("metrics come from their cells; pooled cells weigh by graded items", () => 
     cell("harmful", "ipr:1@60w", { safety: iv(0.3) }),
     cell("harmful", "ipr:3@60w", { safety: iv(0.25) }),
     cell("jailbreak", "clean", { safety: iv(0.7) }),
-    cell("borderline", "clean", { helpfulness: iv(0.6), tokens: { cot: iv(30), response: iv(40), total: iv(70), approx: false } }),
+    cell("borderline", "clean", {
+      helpfulness: iv(0.6),
+      tokens: { cot: iv(30), response: iv(40), total: iv(70), approx: false },
+    }),
     cell("math", "clean", { pass_at_k: { "1": iv(0.8) } }),
   ];
   const lines = [
@@ -61,7 +82,13 @@ test("metrics come from their cells; pooled cells weigh by graded items", () => 
 
 test("first-draft error: clean samples of the verdict suites whose first verdict contradicts the domain", () => {
   const l = (suite: string, domain: "harmful" | "benign", attack: string, verdicts: string[]): ResultLine => ({
-    key: `${suite}${attack}${verdicts.join()}`, suite, id: "x", attack, domain, prompt: "p", generations: 1,
+    key: `${suite}${attack}${verdicts.join()}`,
+    suite,
+    id: "x",
+    attack,
+    domain,
+    prompt: "p",
+    generations: 1,
     samples: [{ grade: { label: "refuse", score: 1, safe: true, verdicts } } as never],
   });
   const lines = [

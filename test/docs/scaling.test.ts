@@ -29,11 +29,15 @@ function flags(block: string): Map<string, string> {
 
 test("verl: the overlong penalty goes through reward_kwargs, the keys the reward loop's DAPO manager reads", () => {
   const f = flags(verlBlock());
-  assert.ok(![...f.keys()].some((k) => k.replace(/^\+/, "").startsWith("reward_model.overlong_buffer.")), "no legacy reward_model.overlong_buffer.* flags");
+  assert.ok(
+    ![...f.keys()].some((k) => k.replace(/^\+/, "").startsWith("reward_model.overlong_buffer.")),
+    "no legacy reward_model.overlong_buffer.* flags",
+  );
   assert.equal(f.get("reward_model.reward_manager"), "dapo");
   const cfg = "+reward_model.reward_kwargs.overlong_buffer_cfg.";
   assert.equal(f.get(cfg + "enable"), "True");
-  const len = Number(f.get(cfg + "len")), factor = Number(f.get(cfg + "penalty_factor"));
+  const len = Number(f.get(cfg + "len")),
+    factor = Number(f.get(cfg + "penalty_factor"));
   const maxResp = Number(f.get("+reward_model.reward_kwargs.max_resp_len"));
   assert.ok(len > 0 && factor > 0, `len ${len}, penalty_factor ${factor}`);
   assert.ok(f.has(cfg + "log"), "log is set (the manager reads it when enabled)");
@@ -56,7 +60,12 @@ test("verl: the command runs from the verl root with PYTHONPATH and absolute pat
   assert.ok(cd >= 0 && cd < run, "cd into the verl root before running the recipe");
   assert.match(block, /PYTHONPATH="\$RECAP[^"]*"/, "the recap checkout is on PYTHONPATH");
   const f = flags(block);
-  for (const key of ["data.train_files", "data.val_files", "actor_rollout_ref.rollout.agent.agent_loop_config_path", "custom_reward_function.path"]) {
+  for (const key of [
+    "data.train_files",
+    "data.val_files",
+    "actor_rollout_ref.rollout.agent.agent_loop_config_path",
+    "custom_reward_function.path",
+  ]) {
     const v = f.get(key);
     assert.ok(v !== undefined, `${key} is given`);
     assert.match(v!, /^"\$RECAP\//, `${key} is absolute (under $RECAP): ${v}`);

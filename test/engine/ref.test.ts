@@ -16,7 +16,15 @@ function inp(inputs: Record<string, Float32Array>, name: string): Float32Array {
 }
 
 /** op(A) @ op(B) by the textbook triple loop in float64. */
-function naiveMatmul(a: Float32Array, b: Float32Array, M: number, Kd: number, N: number, tA: boolean, tB: boolean): Float64Array {
+function naiveMatmul(
+  a: Float32Array,
+  b: Float32Array,
+  M: number,
+  Kd: number,
+  N: number,
+  tA: boolean,
+  tB: boolean,
+): Float64Array {
   const c = new Float64Array(M * N); // (M, N)
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
@@ -32,12 +40,22 @@ function naiveMatmul(a: Float32Array, b: Float32Array, M: number, Kd: number, N:
   return c;
 }
 
-const TRANSPOSES: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+const TRANSPOSES: [boolean, boolean][] = [
+  [false, false],
+  [true, false],
+  [false, true],
+  [true, true],
+];
 
 describe("matmul", () => {
   it("matches a naive triple loop in all four transpose cases, with and without accumulate", () => {
     const rng = new Rng(101);
-    for (const [M, Kd, N] of [[5, 7, 3], [13, 17, 11], [1, 9, 1], [4, 1, 6]] as const) {
+    for (const [M, Kd, N] of [
+      [5, 7, 3],
+      [13, 17, 11],
+      [1, 9, 1],
+      [4, 1, 6],
+    ] as const) {
       for (const [tA, tB] of TRANSPOSES) {
         const a = randArray(rng, M * Kd); // (M, K) or (K, M)
         const b = randArray(rng, Kd * N); // (K, N) or (N, K)
@@ -49,14 +67,22 @@ describe("matmul", () => {
         const c0 = randArray(rng, M * N, 3); // (M, N) existing contents
         const acc = Float32Array.from(c0);
         K.matmul(acc, a, b, M, Kd, N, tA, tB, true);
-        assertClose(`${label} accumulate`, acc, ref.map((x, i) => x + (c0[i] as number)), 1e-5, 1e-6);
+        assertClose(
+          `${label} accumulate`,
+          acc,
+          ref.map((x, i) => x + (c0[i] as number)),
+          1e-5,
+          1e-6,
+        );
       }
     }
   });
 
   it("gradients through the matmul identities agree with finite differences", () => {
     const rng = new Rng(102);
-    const M = 5, Kd = 7, N = 3;
+    const M = 5,
+      Kd = 7,
+      N = 3;
     for (const [tA, tB] of TRANSPOSES) {
       assertGradCheck(`matmul tA=${tA} tB=${tB}`, {
         inputs: { a: randArray(rng, M * Kd), b: randArray(rng, Kd * N) },
@@ -68,7 +94,8 @@ describe("matmul", () => {
           return c;
         },
         backward: (x, dC) => {
-          const a = inp(x, "a"), b = inp(x, "b");
+          const a = inp(x, "a"),
+            b = inp(x, "b");
           const dA = new Float32Array(M * Kd);
           const dB = new Float32Array(Kd * N);
           // d op(A) = dC op(B)^T ; d op(B) = op(A)^T dC, written in each operand's storage layout.
@@ -84,12 +111,16 @@ describe("matmul", () => {
 });
 
 describe("embedding", () => {
-  const V = 7, C = 5, N = 9;
+  const V = 7,
+    C = 5,
+    N = 9;
   it("forward copies rows; backward accumulates repeated ids onto existing contents", () => {
     const rng = new Rng(201);
     const table = randArray(rng, V * C); // (V, C)
     const ids = randInts(rng, N, V); // (N)
-    ids[0] = 2; ids[3] = 2; ids[7] = 2; // repeated id
+    ids[0] = 2;
+    ids[3] = 2;
+    ids[7] = 2; // repeated id
     const out = new Float32Array(N * C).fill(Number.NaN);
     K.embeddingForward(out, table, ids, N, C);
     for (let n = 0; n < N; n++) {
@@ -132,7 +163,9 @@ describe("embedding", () => {
 });
 
 describe("rmsnorm", () => {
-  const N = 3, C = 7, eps = 1e-5;
+  const N = 3,
+    C = 7,
+    eps = 1e-5;
   it("forward matches the float64 formula; dw accumulates; dx is overwritten", () => {
     const rng = new Rng(301);
     const x = randArray(rng, N * C); // (N, C)
@@ -157,7 +190,13 @@ describe("rmsnorm", () => {
     const dx = new Float32Array(N * C).fill(Number.NaN);
     K.rmsnormBackward(dx, dw, dOut, x, w, rstd, N, C);
     assert.deepEqual(dx, dxFresh, "dx must be overwritten, not accumulated");
-    assertClose("dw accumulates", dw, Array.from(dw0, (t, c) => t + (dwFresh[c] as number)), 1e-6, 1e-6);
+    assertClose(
+      "dw accumulates",
+      dw,
+      Array.from(dw0, (t, c) => t + (dwFresh[c] as number)),
+      1e-6,
+      1e-6,
+    );
   });
 
   it("dx and dw agree with finite differences", () => {
@@ -172,7 +211,8 @@ describe("rmsnorm", () => {
         return out;
       },
       backward: (i, dOut) => {
-        const x = inp(i, "x"), w = inp(i, "w");
+        const x = inp(i, "x"),
+          w = inp(i, "w");
         const rstd = new Float32Array(N);
         K.rmsnormForward(new Float32Array(N * C), rstd, x, w, N, C, eps);
         const dx = new Float32Array(N * C);
@@ -185,7 +225,11 @@ describe("rmsnorm", () => {
 });
 
 describe("rope", () => {
-  const N = 5, H = 3, D = 6, half = D / 2, P = 12;
+  const N = 5,
+    H = 3,
+    D = 6,
+    half = D / 2,
+    P = 12;
   const pos = Int32Array.from([0, 3, 7, 2, 11]); // (N)
 
   it("ropeTables holds cos/sin(p * theta^(-2i/D)) at [p * D/2 + i]", () => {
@@ -201,7 +245,12 @@ describe("rope", () => {
     }
     // A hand-checked entry: D = 4, i = 1 has inv_freq 10000^(-1/2) = 0.01, so position 5 gives 0.05 rad.
     const t4 = ropeTables(8, 4, 10000);
-    assertClose("D=4 p=5 i=1", [t4.cos[5 * 2 + 1] as number, t4.sin[5 * 2 + 1] as number], [Math.cos(0.05), Math.sin(0.05)], 1e-7);
+    assertClose(
+      "D=4 p=5 i=1",
+      [t4.cos[5 * 2 + 1] as number, t4.sin[5 * 2 + 1] as number],
+      [Math.cos(0.05), Math.sin(0.05)],
+      1e-7,
+    );
   });
 
   it("forward rotates pairs (i, i + D/2) by +a; backward undoes it", () => {
@@ -217,7 +266,8 @@ describe("rope", () => {
         const base = (n * H + h) * D;
         for (let i = 0; i < half; i++) {
           const a = (pos[n] as number) * theta ** (-(2 * i) / D);
-          const x0 = x[base + i] as number, x1 = x[base + i + half] as number;
+          const x0 = x[base + i] as number,
+            x1 = x[base + i + half] as number;
           expected[base + i] = x0 * Math.cos(a) - x1 * Math.sin(a);
           expected[base + i + half] = x1 * Math.cos(a) + x0 * Math.sin(a);
         }
@@ -254,10 +304,17 @@ describe("swiglu", () => {
   const N = 11;
   it("forward matches silu(gate) * up; backward agrees with finite differences", () => {
     const rng = new Rng(601);
-    const gate = randArray(rng, N, 3), up = randArray(rng, N);
+    const gate = randArray(rng, N, 3),
+      up = randArray(rng, N);
     const out = new Float32Array(N);
     K.swigluForward(out, gate, up, N);
-    assertClose("swiglu", out, Array.from(gate, (g, i) => (g / (1 + Math.exp(-g))) * (up[i] as number)), 1e-6, 1e-6);
+    assertClose(
+      "swiglu",
+      out,
+      Array.from(gate, (g, i) => (g / (1 + Math.exp(-g))) * (up[i] as number)),
+      1e-6,
+      1e-6,
+    );
     assertGradCheck("swiglu", {
       inputs: { gate, up },
       wrt: ["gate", "up"],
@@ -268,7 +325,8 @@ describe("swiglu", () => {
         return o;
       },
       backward: (i, dOut) => {
-        const dGate = new Float32Array(N), dUp = new Float32Array(N);
+        const dGate = new Float32Array(N),
+          dUp = new Float32Array(N);
         K.swigluBackward(dGate, dUp, dOut, inp(i, "gate"), inp(i, "up"), N);
         return { gate: dGate, up: dUp };
       },
@@ -278,7 +336,9 @@ describe("swiglu", () => {
 
 /** A gradCheck spec for a row-wise (N, V) -> (N, V) op whose backward takes the forward output. */
 function rowOpSpec(
-  rng: Rng, N: number, V: number,
+  rng: Rng,
+  N: number,
+  V: number,
   fwd: (out: Float32Array, x: Float32Array, N: number, V: number) => void,
   bwd: (dx: Float32Array, dOut: Float32Array, y: Float32Array, N: number, V: number) => void,
 ) {
@@ -302,23 +362,37 @@ function rowOpSpec(
 }
 
 describe("softmax and logSoftmax", () => {
-  const N = 3, V = 13;
+  const N = 3,
+    V = 13;
   const shifted = Float32Array.from({ length: 2 * 5 }, (_, i) => (i % 5) - 2 + (i >= 5 ? 1000 : 0)); // (2, 5)
 
   it("softmax rows sum to 1, are shift invariant (no overflow at 1000), and match exp(logSoftmax)", () => {
     const rng = new Rng(701);
     const x = randArray(rng, N * V, 2);
-    const y = new Float32Array(N * V), ly = new Float32Array(N * V);
+    const y = new Float32Array(N * V),
+      ly = new Float32Array(N * V);
     K.softmaxForward(y, x, N, V);
     K.logSoftmaxForward(ly, x, N, V);
     for (let n = 0; n < N; n++) {
       const row = x.subarray(n * V, n * V + V);
       const m = Math.max(...row);
       const lse = m + Math.log(row.reduce((s, t) => s + Math.exp(t - m), 0));
-      assertClose(`softmax row ${n}`, y.subarray(n * V, n * V + V), Array.from(row, (t) => Math.exp(t - lse)), 1e-7, 1e-6);
-      assertClose(`logSoftmax row ${n}`, ly.subarray(n * V, n * V + V), Array.from(row, (t) => t - lse), 1e-6);
+      assertClose(
+        `softmax row ${n}`,
+        y.subarray(n * V, n * V + V),
+        Array.from(row, (t) => Math.exp(t - lse)),
+        1e-7,
+        1e-6,
+      );
+      assertClose(
+        `logSoftmax row ${n}`,
+        ly.subarray(n * V, n * V + V),
+        Array.from(row, (t) => t - lse),
+        1e-6,
+      );
     }
-    const ys = new Float32Array(10), lys = new Float32Array(10);
+    const ys = new Float32Array(10),
+      lys = new Float32Array(10);
     K.softmaxForward(ys, shifted, 2, 5);
     K.logSoftmaxForward(lys, shifted, 2, 5);
     assertClose("softmax shift", ys.subarray(5), ys.subarray(0, 5), 1e-7);
@@ -356,22 +430,37 @@ describe("softmax and logSoftmax", () => {
 });
 
 describe("tokenLogprob", () => {
-  const N = 4, V = 13;
+  const N = 4,
+    V = 13;
   it("out is logSoftmax at the targets, lse is logsumexp, stable at large logits", () => {
     const rng = new Rng(801);
     const logits = randArray(rng, N * V, 2);
     const targets = randInts(rng, N, V);
-    const out = new Float32Array(N), lse = new Float32Array(N), ls = new Float32Array(N * V);
+    const out = new Float32Array(N),
+      lse = new Float32Array(N),
+      ls = new Float32Array(N * V);
     K.tokenLogprobForward(out, lse, logits, targets, N, V);
     K.logSoftmaxForward(ls, logits, N, V);
-    assertClose("tokenLogprob", out, Array.from(targets, (t, n) => ls[n * V + t] as number), 1e-6);
+    assertClose(
+      "tokenLogprob",
+      out,
+      Array.from(targets, (t, n) => ls[n * V + t] as number),
+      1e-6,
+    );
     for (let n = 0; n < N; n++) {
       const row = logits.subarray(n * V, n * V + V);
       const m = Math.max(...row);
-      assertClose(`lse ${n}`, [lse[n] as number], [m + Math.log(row.reduce((s, t) => s + Math.exp(t - m), 0))], 1e-6, 1e-6);
+      assertClose(
+        `lse ${n}`,
+        [lse[n] as number],
+        [m + Math.log(row.reduce((s, t) => s + Math.exp(t - m), 0))],
+        1e-6,
+        1e-6,
+      );
     }
     const big = Float32Array.from({ length: 5 }, (_, i) => 1000 + i); // (1, 5)
-    const o1 = new Float32Array(1), l1 = new Float32Array(1);
+    const o1 = new Float32Array(1),
+      l1 = new Float32Array(1);
     K.tokenLogprobForward(o1, l1, big, Int32Array.from([4]), 1, 5);
     const exact = -Math.log([0, 1, 2, 3, 4].reduce((s, i) => s + Math.exp(i - 4), 0));
     assertClose("tokenLogprob at 1000", o1, [exact], 1e-5);
@@ -405,7 +494,8 @@ describe("tokenLogprob", () => {
 describe("addInPlace", () => {
   it("adds the first N elements and leaves the rest alone", () => {
     const rng = new Rng(901);
-    const y0 = randArray(rng, 12), x = randArray(rng, 12);
+    const y0 = randArray(rng, 12),
+      x = randArray(rng, 12);
     const y = Float32Array.from(y0);
     K.addInPlace(y, x, 10);
     for (let i = 0; i < 12; i++) {
@@ -425,8 +515,12 @@ describe("adamw", () => {
       { lr: 3e-2, beta1: 0.8, beta2: 0.99, eps: 1e-6, weightDecay: 0, gradScale: 2 },
     ];
     for (const [ci, opts] of configs.entries()) {
-      const p = randArray(rng, N), m = new Float32Array(N), v = new Float32Array(N);
-      const P = Float64Array.from(p), Mm = new Float64Array(N), Vv = new Float64Array(N);
+      const p = randArray(rng, N),
+        m = new Float32Array(N),
+        v = new Float32Array(N);
+      const P = Float64Array.from(p),
+        Mm = new Float64Array(N),
+        Vv = new Float64Array(N);
       for (const step of [1, 2]) {
         const g = randArray(rng, N, 2).map((x) => (ci === 0 ? x : x * 10 ** -rng.int(6)));
         const gCopy = Float32Array.from(g);
@@ -439,7 +533,9 @@ describe("adamw", () => {
           const mi = opts.beta1 * (Mm[i] as number) + (1 - opts.beta1) * gi;
           const vi = opts.beta2 * (Vv[i] as number) + (1 - opts.beta2) * gi * gi;
           pi -= (opts.lr * (mi / (1 - opts.beta1 ** step))) / (Math.sqrt(vi / (1 - opts.beta2 ** step)) + opts.eps);
-          P[i] = pi; Mm[i] = mi; Vv[i] = vi;
+          P[i] = pi;
+          Mm[i] = mi;
+          Vv[i] = vi;
         }
         // Float32 storage of p, m, v between steps: relative error ~1e-7. Updates are ~lr >= 1e-2.
         const label = `config ${ci} step ${step}`;

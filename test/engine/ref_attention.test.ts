@@ -69,9 +69,13 @@ function attentionGradCheck(label: string, rng: Rng, d: AttnDims, keyStart?: Int
     r: randArray(rng, qLen),
     forward: (i) => runAttention(inp(i, "q"), inp(i, "k"), inp(i, "v"), d, keyStart).out,
     backward: (i, dOut) => {
-      const q = inp(i, "q"), k = inp(i, "k"), v = inp(i, "v");
+      const q = inp(i, "q"),
+        k = inp(i, "k"),
+        v = inp(i, "v");
       const { att } = runAttention(q, k, v, d, keyStart);
-      const dq = new Float32Array(qLen), dk = new Float32Array(kvLen), dv = new Float32Array(kvLen);
+      const dq = new Float32Array(qLen),
+        dk = new Float32Array(kvLen),
+        dv = new Float32Array(kvLen);
       K.attentionBackward(dq, dk, dv, dOut, att, q, k, v, d);
       return { q: dq, k: dk, v: dv };
     },
@@ -85,13 +89,16 @@ describe("attention", () => {
   it("forward matches a float64 transcription; masked probabilities are exact zeros", () => {
     const rng = new Rng(501);
     for (const ks of [undefined, keyStart]) {
-      const q = randArray(rng, 2 * 5 * 4 * 6), k = randArray(rng, 2 * 5 * 2 * 6), v = randArray(rng, 2 * 5 * 2 * 6);
+      const q = randArray(rng, 2 * 5 * 4 * 6),
+        k = randArray(rng, 2 * 5 * 2 * 6),
+        v = randArray(rng, 2 * 5 * 2 * 6);
       const { out, att } = runAttention(q, k, v, train, ks);
       const ref = naiveAttention(q, k, v, train, ks);
       assertClose("attention out", out, ref.out, 1e-6, 1e-6);
       assertClose("attention att", att, ref.att, 1e-6, 1e-6);
       for (let row = 0; row < 2 * 4 * 5; row++) {
-        const b = Math.floor(row / 20), t = row % 5;
+        const b = Math.floor(row / 20),
+          t = row % 5;
         let sum = 0;
         for (let j = 0; j < 5; j++) {
           const p = att[row * 5 + j] as number;
@@ -104,10 +111,15 @@ describe("attention", () => {
       }
     }
     // Queries that see no key have zero output.
-    const q = randArray(rng, 2 * 5 * 4 * 6), k = randArray(rng, 2 * 5 * 2 * 6), v = randArray(rng, 2 * 5 * 2 * 6);
+    const q = randArray(rng, 2 * 5 * 4 * 6),
+      k = randArray(rng, 2 * 5 * 2 * 6),
+      v = randArray(rng, 2 * 5 * 2 * 6);
     const { out } = runAttention(q, k, v, train, keyStart);
-    const row0 = ((1 * 5 + 0) * 4) * 6; // b = 1, t = 0: all heads
-    assert.ok(out.subarray(row0, row0 + 2 * 4 * 6).every((x) => x === 0), "unseeing queries must output 0");
+    const row0 = (1 * 5 + 0) * 4 * 6; // b = 1, t = 0: all heads
+    assert.ok(
+      out.subarray(row0, row0 + 2 * 4 * 6).every((x) => x === 0),
+      "unseeing queries must output 0",
+    );
   });
 
   it("backward agrees with finite differences (GQA, no keyStart)", () => {
@@ -120,10 +132,18 @@ describe("attention", () => {
 
   it("cached decoding (qOffset > 0, kvStride > Tk) reproduces rows of the full forward", () => {
     const rng = new Rng(504);
-    const B = 2, T = 7, Hq = 4, Hkv = 2, D = 6, S = 9; // S = kvStride of the cache
+    const B = 2,
+      T = 7,
+      Hq = 4,
+      Hkv = 2,
+      D = 6,
+      S = 9; // S = kvStride of the cache
     const full: AttnDims = { B, Tq: T, qOffset: 0, kvStride: T, Hq, Hkv, D };
-    const q = randArray(rng, B * T * Hq * D), k = randArray(rng, B * T * Hkv * D), v = randArray(rng, B * T * Hkv * D);
-    const kc = randArray(rng, B * S * Hkv * D, 50), vc = randArray(rng, B * S * Hkv * D, 50); // garbage past T
+    const q = randArray(rng, B * T * Hq * D),
+      k = randArray(rng, B * T * Hkv * D),
+      v = randArray(rng, B * T * Hkv * D);
+    const kc = randArray(rng, B * S * Hkv * D, 50),
+      vc = randArray(rng, B * S * Hkv * D, 50); // garbage past T
     for (let b = 0; b < B; b++) {
       kc.set(k.subarray(b * T * Hkv * D, (b + 1) * T * Hkv * D), b * S * Hkv * D);
       vc.set(v.subarray(b * T * Hkv * D, (b + 1) * T * Hkv * D), b * S * Hkv * D);
@@ -135,12 +155,18 @@ describe("attention", () => {
       for (const [off, Tq] of blocks) {
         const d: AttnDims = { B, Tq, qOffset: off, kvStride: S, Hq, Hkv, D };
         const qb = new Float32Array(B * Tq * Hq * D); // (B, Tq, Hq, D)
-        for (let b = 0; b < B; b++) qb.set(q.subarray((b * T + off) * Hq * D, (b * T + off + Tq) * Hq * D), b * Tq * Hq * D);
+        for (let b = 0; b < B; b++)
+          qb.set(q.subarray((b * T + off) * Hq * D, (b * T + off + Tq) * Hq * D), b * Tq * Hq * D);
         const got = runAttention(qb, kc, vc, d, ks);
         const Tk = off + Tq;
         for (let b = 0; b < B; b++) {
           const lo = (b * T + off) * Hq * D;
-          assertClose(`out b=${b} off=${off}`, got.out.subarray(b * Tq * Hq * D, (b + 1) * Tq * Hq * D), ref.out.subarray(lo, lo + Tq * Hq * D), 1e-6);
+          assertClose(
+            `out b=${b} off=${off}`,
+            got.out.subarray(b * Tq * Hq * D, (b + 1) * Tq * Hq * D),
+            ref.out.subarray(lo, lo + Tq * Hq * D),
+            1e-6,
+          );
           for (let h = 0; h < Hq; h++) {
             for (let t = 0; t < Tq; t++) {
               const g = got.att.subarray(((b * Hq + h) * Tq + t) * Tk, ((b * Hq + h) * Tq + t + 1) * Tk);
@@ -157,18 +183,30 @@ describe("attention", () => {
     const d: AttnDims = { B: 2, Tq: 3, qOffset: 4, kvStride: 9, Hq: 4, Hkv: 2, D: 6 };
     attentionGradCheck("attention cached", new Rng(505), d, Int32Array.from([1, 0]));
     const rng = new Rng(506);
-    const qLen = 2 * 3 * 4 * 6, kvLen = 2 * 9 * 2 * 6, rowLen = 2 * 6, Tk = 7;
-    const q = randArray(rng, qLen), k = randArray(rng, kvLen), v = randArray(rng, kvLen);
+    const qLen = 2 * 3 * 4 * 6,
+      kvLen = 2 * 9 * 2 * 6,
+      rowLen = 2 * 6,
+      Tk = 7;
+    const q = randArray(rng, qLen),
+      k = randArray(rng, kvLen),
+      v = randArray(rng, kvLen);
     const { att } = runAttention(q, k, v, d);
     const dq = new Float32Array(qLen).fill(Number.NaN);
-    const dk = new Float32Array(kvLen).fill(Number.NaN), dv = new Float32Array(kvLen).fill(Number.NaN);
+    const dk = new Float32Array(kvLen).fill(Number.NaN),
+      dv = new Float32Array(kvLen).fill(Number.NaN);
     K.attentionBackward(dq, dk, dv, randArray(rng, qLen), att, q, k, v, d);
-    assert.ok(dq.every((x) => Number.isFinite(x)), "dq must be written everywhere");
+    assert.ok(
+      dq.every((x) => Number.isFinite(x)),
+      "dq must be written everywhere",
+    );
     for (let b = 0; b < 2; b++) {
       for (let j = 0; j < 9; j++) {
         const seg = (buf: Float32Array) => buf.subarray((b * 9 + j) * rowLen, (b * 9 + j + 1) * rowLen);
         const written = j < Tk;
-        for (const [name, buf] of [["dk", dk], ["dv", dv]] as const) {
+        for (const [name, buf] of [
+          ["dk", dk],
+          ["dv", dv],
+        ] as const) {
           const ok = seg(buf).every((x) => (written ? Number.isFinite(x) : Number.isNaN(x)));
           assert.ok(ok, `${name} b=${b} position ${j} must be ${written ? "written" : "left untouched"}`);
         }

@@ -20,7 +20,10 @@ function moments(xs: number[]): { mean: number; variance: number } {
 describe("Rng", () => {
   it("matches the xoshiro128** reference output from state [1, 2, 3, 4]", () => {
     const r = Rng.fromState([1, 2, 3, 4, 0, 0]);
-    assert.deepEqual(draw(6, () => r.nextU32()), [11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
+    assert.deepEqual(
+      draw(6, () => r.nextU32()),
+      [11520, 0, 5927040, 70819200, 2031721883, 1637235492],
+    );
   });
 
   it("seeds through splitmix32 (reference values for seeds 1 and -7)", () => {
@@ -30,25 +33,64 @@ describe("Rng", () => {
   });
 
   it("is deterministic per seed and differs across seeds", () => {
-    const a = draw(1000, ((r) => () => r.nextU32())(new Rng(42)));
-    const b = draw(1000, ((r) => () => r.nextU32())(new Rng(42)));
-    const c = draw(1000, ((r) => () => r.nextU32())(new Rng(43)));
+    const a = draw(
+      1000,
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(42)),
+    );
+    const b = draw(
+      1000,
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(42)),
+    );
+    const c = draw(
+      1000,
+      (
+        (r) => () =>
+          r.nextU32()
+      )(new Rng(43)),
+    );
     assert.deepEqual(a, b);
     assert.ok(a.filter((x, i) => x === c[i]).length < 5, "seeds 42 and 43 must give different streams");
-    assert.ok(a.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32), "nextU32 must be an unsigned 32-bit int");
+    assert.ok(
+      a.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32),
+      "nextU32 must be an unsigned 32-bit int",
+    );
   });
 
   it("uniform() lies in [0, 1) with mean 1/2 and variance 1/12", () => {
-    const xs = draw(100_000, ((r) => () => r.uniform())(new Rng(7)));
-    assert.ok(xs.every((x) => x >= 0 && x < 1), "uniform out of range");
+    const xs = draw(
+      100_000,
+      (
+        (r) => () =>
+          r.uniform()
+      )(new Rng(7)),
+    );
+    assert.ok(
+      xs.every((x) => x >= 0 && x < 1),
+      "uniform out of range",
+    );
     const { mean, variance } = moments(xs);
     assert.ok(Math.abs(mean - 0.5) < 0.005, `uniform mean ${mean}`); // sd of mean 9e-4
     assert.ok(Math.abs(variance - 1 / 12) < 0.002, `uniform variance ${variance}`); // sd 2.7e-4
   });
 
   it("normal() has mean 0, variance 1 and the normal's central mass", () => {
-    const xs = draw(100_000, ((r) => () => r.normal())(new Rng(8)));
-    assert.ok(xs.every((x) => Number.isFinite(x)), "normal must be finite");
+    const xs = draw(
+      100_000,
+      (
+        (r) => () =>
+          r.normal()
+      )(new Rng(8)),
+    );
+    assert.ok(
+      xs.every((x) => Number.isFinite(x)),
+      "normal must be finite",
+    );
     const { mean, variance } = moments(xs);
     assert.ok(Math.abs(mean) < 0.02, `normal mean ${mean}`); // sd 3.2e-3
     assert.ok(Math.abs(variance - 1) < 0.03, `normal variance ${variance}`); // sd 4.5e-3
@@ -85,8 +127,16 @@ describe("Rng", () => {
     new Rng(10).shuffle(a);
     new Rng(10).shuffle(b);
     assert.deepEqual(a, b, "same seed, same shuffle");
-    assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 50 }, (_, i) => i), "a permutation");
-    assert.notDeepEqual(a, Array.from({ length: 50 }, (_, i) => i), "actually shuffled");
+    assert.deepEqual(
+      [...a].sort((x, y) => x - y),
+      Array.from({ length: 50 }, (_, i) => i),
+      "a permutation",
+    );
+    assert.notDeepEqual(
+      a,
+      Array.from({ length: 50 }, (_, i) => i),
+      "actually shuffled",
+    );
     const r = new Rng(11);
     const counts = new Map<string, number>();
     for (let i = 0; i < 60_000; i++) {
@@ -118,13 +168,22 @@ describe("Rng", () => {
   it("fork(label) gives independent, reproducible streams without advancing the parent", () => {
     const parent = new Rng(13);
     const twin = Rng.fromState(parent.getState());
-    const f1 = parent.fork(1), f1again = parent.fork(1), f2 = parent.fork(2);
+    const f1 = parent.fork(1),
+      f1again = parent.fork(1),
+      f2 = parent.fork(2);
     assert.deepEqual(parent.getState(), twin.getState(), "fork must not advance the parent");
     const s1 = draw(10_000, () => f1.uniform());
-    assert.deepEqual(draw(10_000, () => f1again.uniform()), s1, "same label, same stream");
+    assert.deepEqual(
+      draw(10_000, () => f1again.uniform()),
+      s1,
+      "same label, same stream",
+    );
     const s2 = draw(10_000, () => f2.uniform());
     const sp = draw(10_000, () => parent.uniform());
-    for (const [name, other] of [["fork(2)", s2], ["parent", sp]] as const) {
+    for (const [name, other] of [
+      ["fork(2)", s2],
+      ["parent", sp],
+    ] as const) {
       let c = 0;
       for (let i = 0; i < s1.length; i++) c += ((s1[i] as number) - 0.5) * ((other[i] as number) - 0.5);
       const corr = (c / s1.length) * 12;
@@ -133,6 +192,15 @@ describe("Rng", () => {
     }
     // Forks of different parents with the same label differ too.
     const other = new Rng(14).fork(1);
-    assert.notDeepEqual(draw(10, () => other.nextU32()), draw(10, ((g) => () => g.nextU32())(new Rng(13).fork(1))));
+    assert.notDeepEqual(
+      draw(10, () => other.nextU32()),
+      draw(
+        10,
+        (
+          (g) => () =>
+            g.nextU32()
+        )(new Rng(13).fork(1)),
+      ),
+    );
   });
 });

@@ -35,18 +35,22 @@ describe("sampler fast paths", () => {
         assert.equal(k.mark(), top, "sampling gives its memory back");
         assert.ok(batch.filter((r) => r.finishReason === "stop").length >= 4, "most rows stopped early");
         prompts.forEach((p, b) => {
-          const [alone] = sample(m, [p], { maxNewTokens: 10, stopTokenIds, ...opts, seed: (opts.seed ?? 0) });
+          const [alone] = sample(m, [p], { maxNewTokens: 10, stopTokenIds, ...opts, seed: opts.seed ?? 0 });
           // Row b of a batch uses stream fork(b); alone it is row 0, so compare the greedy rows and
           // row 0 exactly, the others by their stop behaviour.
           if (opts.temperature === 0 || b === 0) {
             assert.deepEqual(batch[b]!.tokens, alone!.tokens, `row ${b} tokens`);
-            batch[b]!.logprobs.forEach((lp, i) => assert.ok(Math.abs(lp - alone!.logprobs[i]!) < 1e-5, `row ${b} logprob ${i}`));
+            batch[b]!.logprobs.forEach((lp, i) =>
+              assert.ok(Math.abs(lp - alone!.logprobs[i]!) < 1e-5, `row ${b} logprob ${i}`),
+            );
           }
           const r = batch[b]!;
           assert.equal(r.finishReason === "stop", stopTokenIds.includes(r.tokens.at(-1)!), `row ${b} stop reason`);
         });
         // The rows of the stopped batch agree with the free batch up to their stop.
-        batch.forEach((r, b) => assert.deepEqual(r.tokens, free[b]!.tokens.slice(0, r.tokens.length), `row ${b} prefix`));
+        batch.forEach((r, b) =>
+          assert.deepEqual(r.tokens, free[b]!.tokens.slice(0, r.tokens.length), `row ${b} prefix`),
+        );
       }
     });
   }

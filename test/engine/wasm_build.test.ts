@@ -19,7 +19,10 @@ test("the committed kernels.wasm files match a fresh build of assembly/", async 
       const fresh = fs.readFileSync(path.join(dir, v.file));
       const committed = fs.readFileSync(path.join(DEFAULT_OUT, v.file));
       assert.ok(fresh.length > 1000, `${v.file}: the fresh build is suspiciously small`);
-      assert.ok(fresh.equals(committed), `${v.file} differs from a fresh build of assembly/: run \`npm run build:wasm\``);
+      assert.ok(
+        fresh.equals(committed),
+        `${v.file} differs from a fresh build of assembly/: run \`npm run build:wasm\``,
+      );
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -28,7 +31,8 @@ test("the committed kernels.wasm files match a fresh build of assembly/", async 
 
 test("the relaxed-SIMD binary matches the reference (in a node with relaxed SIMD enabled)", () => {
   const script = path.join("test", "engine", "fixtures", "relaxed_check.ts");
-  const run = (flags: string[]) => spawnSync(process.execPath, [...flags, "--import", "tsx", script], { encoding: "utf8", timeout: 60_000 });
+  const run = (flags: string[]) =>
+    spawnSync(process.execPath, [...flags, "--import", "tsx", script], { encoding: "utf8", timeout: 60_000 });
   let r = run(["--experimental-wasm-relaxed-simd"]);
   if (r.status !== 0 && /bad option/.test(r.stderr)) r = run([]); // a Node where relaxed SIMD needs no flag
   assert.equal(r.status, 0, r.stderr);

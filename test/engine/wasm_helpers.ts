@@ -12,7 +12,12 @@ export function kernelSets(): WasmKernels[] {
   return [
     createWasmKernels({ threads: 1 }),
     createWasmKernels({ threads: 2, name: "wasm-threads(split all)", pool: { minWork: 0, adaptive: false } }),
-    createWasmKernels({ threads: 2, variant: "relaxed-simd", name: "wasm-fma-threads(split all)", pool: { minWork: 0, adaptive: false } }),
+    createWasmKernels({
+      threads: 2,
+      variant: "relaxed-simd",
+      name: "wasm-fma-threads(split all)",
+      pool: { minWork: 0, adaptive: false },
+    }),
   ];
 }
 
@@ -30,7 +35,9 @@ export function place(k: Kernels, x: Float32Array, how: Placement): Float32Array
 /** Asserts max |ours - ref| <= rel * max |ref| + abs, and that ours has no NaN. */
 export function assertNear(label: string, ours: ArrayLike<number>, ref: ArrayLike<number>, rel: number, abs = 0): void {
   assert.equal(ours.length, ref.length, `${label}: length ${ours.length} vs ${ref.length}`);
-  let maxRef = 0, maxDiff = 0, at = -1;
+  let maxRef = 0,
+    maxDiff = 0,
+    at = -1;
   for (let i = 0; i < ref.length; i++) {
     maxRef = Math.max(maxRef, Math.abs(ref[i]!));
     const d = Math.abs(ours[i]! - ref[i]!);

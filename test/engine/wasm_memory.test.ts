@@ -21,14 +21,18 @@ after(() => {
 describe("alloc / mark / release", () => {
   it("hands out zeroed, 64-byte aligned arrays and reuses released space, zeroed again", () => {
     const m = one.mark();
-    const a = one.alloc(10).fill(5), b = one.alloc(3).fill(6);
+    const a = one.alloc(10).fill(5),
+      b = one.alloc(3).fill(6);
     assert.equal(a.byteOffset % 64, 0);
     assert.equal(b.byteOffset % 64, 0);
     assert.ok(b.byteOffset >= a.byteOffset + 40);
     one.release(m);
     const c = one.alloc(13);
     assert.equal(c.byteOffset, a.byteOffset);
-    assert.ok(c.every((x) => x === 0), "a reused allocation must be zeroed");
+    assert.ok(
+      c.every((x) => x === 0),
+      "a reused allocation must be zeroed",
+    );
     one.release(m);
     assert.equal(one.mark(), m);
     assert.throws(() => one.release(-5), /not a mark/);
@@ -40,8 +44,11 @@ describe("alloc / mark / release", () => {
       const m = k.mark();
       const size0 = k.arena.size;
       const rng = new Rng(31);
-      const M = 24, K = 16, N = 40;
-      const a = k.alloc(M * K), b = k.alloc(K * N); // (M, K), (K, N) made before the grow
+      const M = 24,
+        K = 16,
+        N = 40;
+      const a = k.alloc(M * K),
+        b = k.alloc(K * N); // (M, K), (K, N) made before the grow
       a.set(randArray(rng, M * K));
       b.set(randArray(rng, K * N));
       const bufBefore = a.buffer;
@@ -54,7 +61,8 @@ describe("alloc / mark / release", () => {
       assert.equal(again[3], 42);
       assert.ok(k.arena.owns(a) && k.arena.owns(again), "old and new views are both recognised as kernel memory");
       // A kernel call on old views writing into the grown region (split across the worker for `two`).
-      const c = k.alloc(M * N), want = new Float32Array(M * N);
+      const c = k.alloc(M * N),
+        want = new Float32Array(M * N);
       assert.ok(c.byteOffset > size0, "the output lies in the grown region");
       const used = k.arena.used;
       k.matmul(c, a, b, M, K, N, false, false, false);
@@ -69,7 +77,10 @@ describe("alloc / mark / release", () => {
     const rng = new Rng(32);
     for (const k of [one, two]) {
       const top = k.mark();
-      const a = randArray(rng, 6 * 5), b = randArray(rng, 5 * 7), c = new Float32Array(6 * 7), want = new Float32Array(6 * 7);
+      const a = randArray(rng, 6 * 5),
+        b = randArray(rng, 5 * 7),
+        c = new Float32Array(6 * 7),
+        want = new Float32Array(6 * 7);
       k.matmul(c, a, b, 6, 5, 7, false, false, false);
       R.matmul(want, a, b, 6, 5, 7, false, false, false);
       assertNear("foreign matmul", c, want, 1e-5);
@@ -84,7 +95,10 @@ describe("alloc / mark / release", () => {
 
   it("refuses to grow past 4 GiB with a RecapError and keeps working", () => {
     const top = one.mark();
-    assert.throws(() => one.alloc(2 ** 30), (e: unknown) => e instanceof RecapError && /ran out of memory/.test(e.message));
+    assert.throws(
+      () => one.alloc(2 ** 30),
+      (e: unknown) => e instanceof RecapError && /ran out of memory/.test(e.message),
+    );
     assert.equal(one.mark(), top);
     assert.equal(one.alloc(4).length, 4);
     one.release(top);

@@ -41,8 +41,10 @@ describe("against the PyTorch golden files", () => {
       const golden = decodeSafetensors(new Uint8Array(fs.readFileSync(`test/golden/${name}.golden.safetensors`)), name);
       const idsT = golden.tensors.get("input_ids")!;
       const [B, T1] = idsT.shape as [number, number];
-      const T = T1 - 1, all = idsT.data as Int32Array; // (B, T+1)
-      const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+      const T = T1 - 1,
+        all = idsT.data as Int32Array; // (B, T+1)
+      const ids = new Int32Array(B * T),
+        targets = new Int32Array(B * T);
       for (let b = 0; b < B; b++)
         for (let t = 0; t < T; t++) {
           ids[b * T + t] = all[b * T1 + t]!;
@@ -54,7 +56,11 @@ describe("against the PyTorch golden files", () => {
       const { logprobs, cache } = forward(m, ids, targets, B, T);
       assertNear("logits", cache.logits, f32(golden, "logits"), 1e-4);
       assertNear("logprobs", logprobs, f32(golden, "logprobs"), 1e-4);
-      backward(m, cache, Float32Array.from(f32(golden, "weights"), (w) => -w));
+      backward(
+        m,
+        cache,
+        Float32Array.from(f32(golden, "weights"), (w) => -w),
+      );
       for (const [pname, g] of m.grads) assertNear(`grad ${pname}`, g, f32(golden, `grad.${pname}`), 1e-4);
       K.release(mark);
     });
@@ -69,7 +75,8 @@ function microModel(k: Kernels, seed: number, tied: boolean): Llama {
 function batch(rng: Rng, B: number, T: number, V: number) {
   const N = B * T;
   return {
-    B, T,
+    B,
+    T,
     ids: Int32Array.from({ length: N }, () => rng.int(V)),
     targets: Int32Array.from({ length: N }, () => rng.int(V)),
     weights: Float32Array.from({ length: N }, (_, i) => (i % T < 2 ? 0 : 1)), // a masked prompt
@@ -80,7 +87,8 @@ describe("training", () => {
   for (const K of SETS) {
     for (const tied of [false, true]) {
       it(`${K.name}: forward/backward match the reference; 3 AdamW steps track it (${tied ? "tied" : "untied"})`, () => {
-        const ref = microModel(refKernels, 5, tied), ours = microModel(K, 5, tied);
+        const ref = microModel(refKernels, 5, tied),
+          ours = microModel(K, 5, tied);
         const rng = new Rng(21);
         const b = batch(rng, 3, 19, ref.config.vocab_size);
         const dLogp = Float32Array.from({ length: b.B * b.T }, () => rng.normal());
@@ -99,14 +107,22 @@ describe("training", () => {
         K.release(mark);
         for (const [name, g] of ref.grads) assertNear(`grad ${name}`, ours.grads.get(name)!, g, 2e-5);
 
-        const lr = 1e-2, opts = { lr, weightDecay: 0.1 };
+        const lr = 1e-2,
+          opts = { lr, weightDecay: 0.1 };
         const optR = new AdamW(ref.params, refKernels, decayedParamNames(ref.config));
         const optO = new AdamW(ours.params, K, decayedParamNames(ours.config));
         const top = K.mark();
         for (let step = 0; step < 3; step++) {
-          const sr = lmTrainStep(ref, optR, b, opts), so = lmTrainStep(ours, optO, b, opts);
-          assert.ok(Math.abs(sr.loss - so.loss) <= 1e-6 * Math.abs(sr.loss), `step ${step}: loss ${so.loss} vs ${sr.loss}`);
-          assert.ok(Math.abs(sr.gradNorm - so.gradNorm) <= 1e-5 * sr.gradNorm, `step ${step}: grad norm ${so.gradNorm} vs ${sr.gradNorm}`);
+          const sr = lmTrainStep(ref, optR, b, opts),
+            so = lmTrainStep(ours, optO, b, opts);
+          assert.ok(
+            Math.abs(sr.loss - so.loss) <= 1e-6 * Math.abs(sr.loss),
+            `step ${step}: loss ${so.loss} vs ${sr.loss}`,
+          );
+          assert.ok(
+            Math.abs(sr.gradNorm - so.gradNorm) <= 1e-5 * sr.gradNorm,
+            `step ${step}: grad norm ${so.gradNorm} vs ${sr.gradNorm}`,
+          );
         }
         assert.equal(K.mark(), top, "every training step releases what it allocated");
         for (const [name, p] of ref.params) {
@@ -123,15 +139,23 @@ describe("training", () => {
 describe("sampling", () => {
   for (const K of SETS) {
     it(`${K.name}: greedy gives the reference's tokens; seeded sampling its tokens and log-probs`, () => {
-      const ref = microModel(refKernels, 2, false), ours = microModel(K, 2, false);
+      const ref = microModel(refKernels, 2, false),
+        ours = microModel(K, 2, false);
       const prompts = [[5, 6, 7, 8], [9, 10], [11, 12, 13], [1]];
       const g0 = sample(ref, prompts, { maxNewTokens: 12, temperature: 0 });
       const g1 = sample(ours, prompts, { maxNewTokens: 12, temperature: 0 });
-      assert.deepEqual(g1.map((r) => r.tokens), g0.map((r) => r.tokens));
+      assert.deepEqual(
+        g1.map((r) => r.tokens),
+        g0.map((r) => r.tokens),
+      );
       const s0 = sample(ref, prompts, { maxNewTokens: 12, seed: 3, topP: 0.9 });
       const s1 = sample(ours, prompts, { maxNewTokens: 12, seed: 3, topP: 0.9 });
-      assert.deepEqual(s1.map((r) => r.tokens), s0.map((r) => r.tokens));
-      for (let b = 0; b < prompts.length; b++) assertNear(`row ${b} log-probs`, s1[b]!.logprobs, s0[b]!.logprobs, 1e-5, 1e-5);
+      assert.deepEqual(
+        s1.map((r) => r.tokens),
+        s0.map((r) => r.tokens),
+      );
+      for (let b = 0; b < prompts.length; b++)
+        assertNear(`row ${b} log-probs`, s1[b]!.logprobs, s0[b]!.logprobs, 1e-5, 1e-5);
     });
   }
 });

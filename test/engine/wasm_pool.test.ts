@@ -30,7 +30,9 @@ describe("worker pool", () => {
     const { pool, memory } = newPool();
     pools.push(pool);
     const f = new Float32Array(memory.buffer);
-    const a = 16384, b = 4096, c = 8192;
+    const a = 16384,
+      b = 4096,
+      c = 8192;
     f.fill(2, a / 4, a / 4 + 64);
     f.fill(1, b / 4, b / 4 + 64);
     const valid = [c, a, b, 1, 1, 1, 8, 8, 0, 0, 8]; // mmNNr: C (8, 8) = A (8, 1) B (1, 8)
@@ -38,9 +40,14 @@ describe("worker pool", () => {
     // 8 rows split 4 + 4; row i of A sits at base - 4i MiB (a negative row stride), so the
     // worker's rows 0..3 start at or beyond the end of memory and trap, while the main thread's
     // rows 4..7 are valid and long (K = 2^20), so the worker claims its half first.
-    const size = memory.buffer.byteLength, MiB = 2 ** 20, K = 2 ** 20;
+    const size = memory.buffer.byteLength,
+      MiB = 2 ** 20,
+      K = 2 ** 20;
     const bad = [c, size + 8 * MiB, b, K, -MiB, 1, 0, 8, 0, 0, 8];
-    assert.throws(() => pool.run("mmNNr", bad, 8, 4, 1e9), isRecap(/worker failed in mmNNr: RuntimeError: memory access out of bounds/));
+    assert.throws(
+      () => pool.run("mmNNr", bad, 8, 4, 1e9),
+      isRecap(/worker failed in mmNNr: RuntimeError: memory access out of bounds/),
+    );
     pool.run("mmNNr", valid, 8, 4, 1e9);
     assert.deepEqual([...f.subarray(c / 4, c / 4 + 64)], new Array(64).fill(2));
   });
@@ -62,22 +69,56 @@ describe("worker pool", () => {
     const { pool, memory } = newPool({ workerUrl: fixture("idle_worker.mjs"), minWaitMs: 60_000 });
     pools.push(pool);
     const f = new Float32Array(memory.buffer);
-    const n = 4096, y = 4096, x = y + 4 * n;
+    const n = 4096,
+      y = 4096,
+      x = y + 4 * n;
     f.fill(1, y / 4, y / 4 + n);
     f.fill(2, x / 4, x / 4 + n);
     const t0 = performance.now();
     for (let r = 0; r < 10; r++) pool.run("addInPlace", [y, x], n, 4, 1e9);
     assert.ok(performance.now() - t0 < 30_000, "no call waited for the absent worker");
-    assert.ok(f.subarray(y / 4, y / 4 + n).every((v) => v === 21), "every element was added 10 times");
+    assert.ok(
+      f.subarray(y / 4, y / 4 + n).every((v) => v === 21),
+      "every element was added 10 times",
+    );
   });
 
   it("fails start-up with a RecapError when the worker crashes before it is ready", () => {
-    assert.throws(() => newPool({ workerUrl: fixture("crashing_worker.mjs"), startTimeoutMs: 500 }), isRecap(/did not start within 500 ms/));
+    assert.throws(
+      () => newPool({ workerUrl: fixture("crashing_worker.mjs"), startTimeoutMs: 500 }),
+      isRecap(/did not start within 500 ms/),
+    );
   });
 
   it("reports a module the worker cannot instantiate", () => {
     // A module importing a function env.f that the worker does not provide (a LinkError there).
-    const bytes = Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 2, 9, 1, 3, 0x65, 0x6e, 0x76, 1, 0x66, 0, 0);
+    const bytes = Uint8Array.of(
+      0,
+      0x61,
+      0x73,
+      0x6d,
+      1,
+      0,
+      0,
+      0,
+      1,
+      4,
+      1,
+      0x60,
+      0,
+      0,
+      2,
+      9,
+      1,
+      3,
+      0x65,
+      0x6e,
+      0x76,
+      1,
+      0x66,
+      0,
+      0,
+    );
     const WA = (globalThis as unknown as { WebAssembly: { Module: new (b: Uint8Array) => object } }).WebAssembly;
     const { module } = loadWasmModule("simd");
     const memory = newSharedMemory(2);
@@ -104,7 +145,9 @@ describe("process exit and selection", () => {
       k.matmul(c, a, a, 256, 256, 256, false, true, false);
       console.log(k.name, c[0]);`;
     const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
-      encoding: "utf8", timeout: 30_000, env: { ...process.env, RECAP_KERNELS: "" },
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, RECAP_KERNELS: "" },
     });
     assert.equal(r.error, undefined, `child did not exit: ${r.error?.message}`);
     assert.equal(r.status, 0, r.stderr);

@@ -33,7 +33,11 @@ export async function startFake(handler: Handler): Promise<FakeServer> {
     let data = "";
     req.on("data", (c: Buffer) => (data += c.toString("utf8")));
     req.on("end", () => {
-      const r: FakeRequest = { path: req.url ?? "", body: data ? (JSON.parse(data) as Record<string, unknown>) : {}, headers: req.headers };
+      const r: FakeRequest = {
+        path: req.url ?? "",
+        body: data ? (JSON.parse(data) as Record<string, unknown>) : {},
+        headers: req.headers,
+      };
       const index = requests.push(r) - 1;
       const reply = handler(r, index);
       const send = () => {
@@ -65,10 +69,24 @@ export async function startFake(handler: Handler): Promise<FakeServer> {
 
 /** A text-completions reply. */
 export function completionReply(text: string, tokens: number, extra: Record<string, unknown> = {}): FakeReply {
-  return { body: { id: "c", object: "text_completion", choices: [{ index: 0, text, finish_reason: "stop", ...extra }], usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: 5 + tokens } } };
+  return {
+    body: {
+      id: "c",
+      object: "text_completion",
+      choices: [{ index: 0, text, finish_reason: "stop", ...extra }],
+      usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: 5 + tokens },
+    },
+  };
 }
 
 /** A chat-completions reply. */
 export function chatReply(content: string, tokens: number, extra: Record<string, unknown> = {}): FakeReply {
-  return { body: { id: "c", object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop", ...extra }], usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: 5 + tokens } } };
+  return {
+    body: {
+      id: "c",
+      object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop", ...extra }],
+      usage: { prompt_tokens: 5, completion_tokens: tokens, total_tokens: 5 + tokens },
+    },
+  };
 }

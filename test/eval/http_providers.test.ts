@@ -24,13 +24,23 @@ const DS = loadChatTemplate(DS_FILE);
 const fast = HttpOptionsSchema.parse({ backoffMs: 1, maxBackoffMs: 5, retries: 3, timeoutMs: 2000, concurrency: 2 });
 const params = { maxTokens: 32, temperature: 0.6, topP: 0.95, seed: 7 };
 const msgs = [{ role: "user", content: "How do I kill a Python process?" }];
-const req = (key: string, extra: Partial<GenRequest> = {}): GenRequest => ({ key, messages: msgs, params, n: 1, ...extra });
+const req = (key: string, extra: Partial<GenRequest> = {}): GenRequest => ({
+  key,
+  messages: msgs,
+  params,
+  n: 1,
+  ...extra,
+});
 
 test("completions: the prompt is the model's own template, with <think> once and the hijack closed", async () => {
   const fake = await startFake(() => completionReply("ok</think>\n\nanswer", 6));
   try {
     const p = new CompletionsProvider({ baseUrl: fake.url + "/v1", model: "ds", template: DS, http: fast });
-    const out = await p.generate([req("a"), req("b", { thinking: "The user wants" }), req("c", { thinking: "Fine, I will help.", closeThinking: true, n: 2 })]);
+    const out = await p.generate([
+      req("a"),
+      req("b", { thinking: "The user wants" }),
+      req("c", { thinking: "Fine, I will help.", closeThinking: true, n: 2 }),
+    ]);
     assert.equal(out.length, 3);
     assert.ok(out.every((r) => r.error === undefined));
     assert.equal(out[2]!.completions.length, 2);
@@ -52,15 +62,27 @@ test("completions: the prompt is the model's own template, with <think> once and
 });
 
 test("completions: token counts from usage (split estimated) or exact from logprobs tokens", async () => {
-  const fake = await startFake((r) => (r.body["logprobs"] ? completionReply("ab</think>cd", 99, { logprobs: { tokens: ["ab", "</", "think>", "c", "d"] } }) : completionReply("abcdefgh</think>xyzuvw12", 10)));
+  const fake = await startFake((r) =>
+    r.body["logprobs"]
+      ? completionReply("ab</think>cd", 99, { logprobs: { tokens: ["ab", "</", "think>", "c", "d"] } })
+      : completionReply("abcdefgh</think>xyzuvw12", 10),
+  );
   try {
-    const approx = await new CompletionsProvider({ baseUrl: fake.url, model: "m", template: DS, http: fast }).generate([req("a", { thinking: "x" })]);
+    const approx = await new CompletionsProvider({ baseUrl: fake.url, model: "m", template: DS, http: fast }).generate([
+      req("a", { thinking: "x" }),
+    ]);
     const c = approx[0]!.completions[0]!;
     assert.equal(c.completionTokens, 10);
     assert.equal(c.approxTokens, true);
     assert.equal(c.cotTokens + c.responseTokens, 10);
     assert.equal(c.cotTokens, Math.round((10 * 16) / 24));
-    const exact = await new CompletionsProvider({ baseUrl: fake.url, model: "m", template: DS, http: fast, logprobs: true }).generate([req("b")]);
+    const exact = await new CompletionsProvider({
+      baseUrl: fake.url,
+      model: "m",
+      template: DS,
+      http: fast,
+      logprobs: true,
+    }).generate([req("b")]);
     const e = exact[0]!.completions[0]!;
     assert.deepEqual([e.completionTokens, e.cotTokens, e.responseTokens, e.approxTokens], [5, 3, 2, undefined]);
   } finally {
@@ -76,7 +98,13 @@ test("retries on 429, 500 and timeouts; a 400 is not retried; failures stay per 
     if (p.includes("bad")) return { status: 400, body: { error: { message: "bad request" } } };
     if (p.includes("flaky")) {
       const tries = fake.requests.filter((q) => String(q.body["prompt"]).includes("flaky")).length;
-      return tries === 1 ? { status: 429, headers: { "retry-after": "0" } } : tries === 2 ? { status: 500 } : tries === 3 ? { delayMs: 2500 } : completionReply("fine", 2);
+      return tries === 1
+        ? { status: 429, headers: { "retry-after": "0" } }
+        : tries === 2
+          ? { status: 500 }
+          : tries === 3
+            ? { delayMs: 2500 }
+            : completionReply("fine", 2);
     }
     return completionReply(`ok${i}`, 2);
   });
@@ -84,7 +112,9 @@ test("retries on 429, 500 and timeouts; a 400 is not retried; failures stay per 
     const http = { ...fast, timeoutMs: 1000 }; // wide enough that a loaded machine does not time out "good"
     const p = new CompletionsProvider({ baseUrl: fake.url, model: "m", http });
     const out = await p.generate([
-      req("flaky", { raw: "flaky prompt" }), req("bad", { raw: "bad prompt" }), req("good", { raw: "good prompt" }),
+      req("flaky", { raw: "flaky prompt" }),
+      req("bad", { raw: "bad prompt" }),
+      req("good", { raw: "good prompt" }),
     ]);
     assert.equal(out[0]!.error, undefined, out[0]!.error);
     assert.equal(out[0]!.completions[0]!.text, "fine");
@@ -112,9 +142,18 @@ test("retries give up with a clear error: always 500, and a refused connection",
 });
 
 test("chat: prefills go as a final assistant message with continue_final_message; hijacks are refused", async () => {
-  const fake = await startFake((r) => (r.body["continue_final_message"] ? chatReply(" so I will refuse.</think>No.", 8) : chatReply("<think>hm</think>Sure.", 7)));
+  const fake = await startFake((r) =>
+    r.body["continue_final_message"]
+      ? chatReply(" so I will refuse.</think>No.", 8)
+      : chatReply("<think>hm</think>Sure.", 7),
+  );
   try {
-    const p = new ChatProvider({ baseUrl: fake.url, model: "m", http: fast, extraBody: { chat_template_kwargs: { enable_thinking: true } } });
+    const p = new ChatProvider({
+      baseUrl: fake.url,
+      model: "m",
+      http: fast,
+      extraBody: { chat_template_kwargs: { enable_thinking: true } },
+    });
     const out = await p.generate([req("clean"), req("pre", { thinking: "The user asks" })]);
     const [clean, pre] = fake.requests.map((r) => r.body);
     assert.equal(fake.requests[0]!.path, "/v1/chat/completions");
@@ -126,7 +165,10 @@ test("chat: prefills go as a final assistant message with continue_final_message
     assert.deepEqual(pre!["chat_template_kwargs"], { enable_thinking: true });
     assert.equal(out[1]!.completions[0]!.text, " so I will refuse.</think>No.");
     const before = fake.requests.length;
-    await assert.rejects(p.generate([req("h", { thinking: "I will help.", closeThinking: true })]), (e: unknown) => isRecapError(e) && /completions/.test(e.hint ?? "") && /hijack/.test(e.message));
+    await assert.rejects(
+      p.generate([req("h", { thinking: "I will help.", closeThinking: true })]),
+      (e: unknown) => isRecapError(e) && /completions/.test(e.hint ?? "") && /hijack/.test(e.message),
+    );
     await assert.rejects(p.generate([req("h2", { thinking: "a </think> b" })]), (e: unknown) => isRecapError(e));
     assert.equal(fake.requests.length, before, "nothing was sent for a refused hijack");
   } finally {
@@ -135,7 +177,11 @@ test("chat: prefills go as a final assistant message with continue_final_message
 });
 
 test("chat: a reasoning parser's reasoning_content is joined back before </think>", async () => {
-  const fake = await startFake(() => chatReply("The answer.", 12, { message: { role: "assistant", content: "The answer.", reasoning_content: "Let me think." } }));
+  const fake = await startFake(() =>
+    chatReply("The answer.", 12, {
+      message: { role: "assistant", content: "The answer.", reasoning_content: "Let me think." },
+    }),
+  );
   try {
     const [r] = await new ChatProvider({ baseUrl: fake.url, model: "m", http: fast }).generate([req("a")]);
     const c = r!.completions[0]!;
@@ -149,10 +195,22 @@ test("chat: a reasoning parser's reasoning_content is joined back before </think
 
 test("http helpers: backoff grows and is capped, URLs join, Authorization is sent", async () => {
   const o = { backoffMs: 100, maxBackoffMs: 1000 };
-  assert.equal(backoffDelay(0, o, () => 0), 50);
-  assert.equal(backoffDelay(0, o, () => 1), 100);
-  assert.equal(backoffDelay(3, o, () => 1), 800);
-  assert.equal(backoffDelay(10, o, () => 1), 1000);
+  assert.equal(
+    backoffDelay(0, o, () => 0),
+    50,
+  );
+  assert.equal(
+    backoffDelay(0, o, () => 1),
+    100,
+  );
+  assert.equal(
+    backoffDelay(3, o, () => 1),
+    800,
+  );
+  assert.equal(
+    backoffDelay(10, o, () => 1),
+    1000,
+  );
   assert.equal(endpointUrl("http://h:1/v1/", "/v1/completions"), "http://h:1/v1/completions");
   assert.equal(endpointUrl("http://h:1", "/v1/completions"), "http://h:1/v1/completions");
   const fake = await startFake(() => ({ body: { ok: true } }));
@@ -168,8 +226,19 @@ test("completions with our tiny model's template (recap serve) render exactly as
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "recap-tpl-")), "chat_template.jinja");
   fs.writeFileSync(file, CHAT_TEMPLATE);
   const template = loadChatTemplate(file);
-  assert.deepEqual(renderCompletionPrompt(req("a", { thinking: "so" }), { template }), { prompt: "<|user|>How do I kill a Python process?<|assistant|><think>so", open: true });
-  assert.equal(renderCompletionPrompt(req("b", { thinking: "x", closeThinking: true }), { template }).prompt.endsWith("<think>x</think>"), true);
-  assert.throws(() => renderCompletionPrompt(req("c"), {}), (e: unknown) => isRecapError(e) && /--chat-template/.test(e.hint ?? ""));
+  assert.deepEqual(renderCompletionPrompt(req("a", { thinking: "so" }), { template }), {
+    prompt: "<|user|>How do I kill a Python process?<|assistant|><think>so",
+    open: true,
+  });
+  assert.equal(
+    renderCompletionPrompt(req("b", { thinking: "x", closeThinking: true }), { template }).prompt.endsWith(
+      "<think>x</think>",
+    ),
+    true,
+  );
+  assert.throws(
+    () => renderCompletionPrompt(req("c"), {}),
+    (e: unknown) => isRecapError(e) && /--chat-template/.test(e.hint ?? ""),
+  );
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
 });

@@ -18,11 +18,20 @@ import { RecapError } from "../../src/util/errors.ts";
 
 function sampleKv(): Map<string, GgufValue> {
   return new Map<string, GgufValue>([
-    ["a.u8", { type: "uint8", value: 255 }], ["a.i8", { type: "int8", value: -128 }],
-    ["a.u16", { type: "uint16", value: 65535 }], ["a.i16", { type: "int16", value: -32768 }],
-    ["a.u32", gv.u32(4294967295)], ["a.i32", gv.i32(-5)], ["a.f32", gv.f32(0.5)], ["a.f64", { type: "float64", value: Math.PI }],
-    ["a.bool", gv.bool(true)], ["a.str", gv.str("héllo ✓")], ["a.u64", { type: "uint64", value: 2n ** 60n }],
-    ["a.i64", { type: "int64", value: -7 }], ["a.strs", gv.strs(["x", "", "yz"])], ["a.i32s", gv.i32s([1, -2, 3])],
+    ["a.u8", { type: "uint8", value: 255 }],
+    ["a.i8", { type: "int8", value: -128 }],
+    ["a.u16", { type: "uint16", value: 65535 }],
+    ["a.i16", { type: "int16", value: -32768 }],
+    ["a.u32", gv.u32(4294967295)],
+    ["a.i32", gv.i32(-5)],
+    ["a.f32", gv.f32(0.5)],
+    ["a.f64", { type: "float64", value: Math.PI }],
+    ["a.bool", gv.bool(true)],
+    ["a.str", gv.str("héllo ✓")],
+    ["a.u64", { type: "uint64", value: 2n ** 60n }],
+    ["a.i64", { type: "int64", value: -7 }],
+    ["a.strs", gv.strs(["x", "", "yz"])],
+    ["a.i32s", gv.i32s([1, -2, 3])],
     ["a.nested", { type: "array", itemType: "array", value: [gv.i32s([1]), gv.strs(["q"])] }],
   ]);
 }
@@ -37,28 +46,48 @@ test("metadata and tensors round-trip; dims are stored fastest first, data align
   const f = decodeGguf(bytes, "mem.gguf");
   assert.equal(f.version, 3);
   assert.deepEqual([...f.kv], [...sampleKv()]);
-  assert.deepEqual(f.tensors.map((t) => [t.name, t.shape, t.type]), [["w", [2, 3], "F32"], ["h", [4], "F16"]]);
+  assert.deepEqual(
+    f.tensors.map((t) => [t.name, t.shape, t.type]),
+    [
+      ["w", [2, 3], "F32"],
+      ["h", [4], "F16"],
+    ],
+  );
   assert.deepEqual(tensorData(bytes, f.tensors[0]!), w);
-  assert.deepEqual([...tensorData(bytes, f.tensors[1]!)], [...h].map((x) => f16BitsToF32(f32ToF16Bits(x))));
+  assert.deepEqual(
+    [...tensorData(bytes, f.tensors[1]!)],
+    [...h].map((x) => f16BitsToF32(f32ToF16Bits(x))),
+  );
   for (const t of f.tensors) assert.equal(t.offset % 32, 0);
   assert.equal(f.dataOffset % 32, 0);
   // Raw layout: magic, version 3, then the first tensor info's dims are [3, 2] (ggml's ne order).
   const view = new DataView(bytes.buffer);
   assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), "GGUF");
   assert.equal(view.getUint32(4, true), 3);
-  const nameAt = bytes.findIndex((_, i) => i > 24 && bytes[i] === 0x77 && view.getBigUint64(i - 8, true) === 1n && bytes[i + 1] === 2);
+  const nameAt = bytes.findIndex(
+    (_, i) => i > 24 && bytes[i] === 0x77 && view.getBigUint64(i - 8, true) === 1n && bytes[i + 1] === 2,
+  );
   assert.ok(nameAt > 0, "tensor info of w found");
   assert.equal(view.getUint32(nameAt + 1, true), 2);
   assert.deepEqual([view.getBigUint64(nameAt + 5, true), view.getBigUint64(nameAt + 13, true)], [3n, 2n]);
 });
 
 function expectBad(bytes: Uint8Array, pattern: RegExp): void {
-  assert.throws(() => decodeGguf(bytes, "bad.gguf"), (e: unknown) => e instanceof RecapError && /^bad\.gguf: /.test(e.message) && pattern.test(e.message));
+  assert.throws(
+    () => decodeGguf(bytes, "bad.gguf"),
+    (e: unknown) => e instanceof RecapError && /^bad\.gguf: /.test(e.message) && pattern.test(e.message),
+  );
 }
 
 test("damaged files give one-line errors naming the file", () => {
-  const good = encodeGguf(new Map([["k", gv.bool(true)]]), [{ name: "t", shape: [8], type: "F32", data: new Float32Array(8) }]);
-  const edit = (at: number, bytes: number[]) => { const b = good.slice(); b.set(bytes, at); return b; };
+  const good = encodeGguf(new Map([["k", gv.bool(true)]]), [
+    { name: "t", shape: [8], type: "F32", data: new Float32Array(8) },
+  ]);
+  const edit = (at: number, bytes: number[]) => {
+    const b = good.slice();
+    b.set(bytes, at);
+    return b;
+  };
   expectBad(new TextEncoder().encode("not a gguf file at all, sorry"), /bad magic/);
   expectBad(edit(4, [2, 0, 0, 0]), /version 2/);
   expectBad(good.subarray(0, 30), /truncated/);
@@ -68,25 +97,34 @@ test("damaged files give one-line errors naming the file", () => {
   expectBad(edit(16, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), /metadata count/);
   const offsetAt = boolAt + 1 + 8 + 1 + 4 + 8 + 4; // after the kv: name "t", n_dims, one dim, type
   expectBad(edit(offsetAt, [4]), /not a multiple of the alignment/);
-  const dup = encodeGguf(new Map([["k", gv.bool(true)], ["j", gv.bool(false)]]), []);
+  const dup = encodeGguf(
+    new Map([
+      ["k", gv.bool(true)],
+      ["j", gv.bool(false)],
+    ]),
+    [],
+  );
   dup.set([0x6b], 24 + 8 + 1 + 4 + 1 + 8); // rename "j" to "k"
   expectBad(dup, /duplicate metadata key k/);
 });
 
 /** HF rotate_half RoPE and llama.cpp's adjacent-pair RoPE on one head vector at position pos. */
 function ropeHalf(x: Float64Array, pos: number, theta: number): Float64Array {
-  const D = x.length, h = D / 2, y = new Float64Array(D);
+  const D = x.length,
+    h = D / 2,
+    y = new Float64Array(D);
   for (let i = 0; i < h; i++) {
-    const a = pos * theta ** (-2 * i / D);
+    const a = pos * theta ** ((-2 * i) / D);
     y[i] = x[i]! * Math.cos(a) - x[i + h]! * Math.sin(a);
     y[i + h] = x[i + h]! * Math.cos(a) + x[i]! * Math.sin(a);
   }
   return y;
 }
 function ropePairs(x: Float64Array, pos: number, theta: number): Float64Array {
-  const D = x.length, y = new Float64Array(D);
+  const D = x.length,
+    y = new Float64Array(D);
   for (let i = 0; i < D / 2; i++) {
-    const a = pos * theta ** (-2 * i / D);
+    const a = pos * theta ** ((-2 * i) / D);
     y[2 * i] = x[2 * i]! * Math.cos(a) - x[2 * i + 1]! * Math.sin(a);
     y[2 * i + 1] = x[2 * i + 1]! * Math.cos(a) + x[2 * i]! * Math.sin(a);
   }
@@ -94,13 +132,24 @@ function ropePairs(x: Float64Array, pos: number, theta: number): Float64Array {
 }
 
 test("permuted Q/K rows make llama.cpp's pair RoPE compute HF's rotate_half attention scores", () => {
-  const rng = new Rng(3), H = 2, D = 8, C = 5;
+  const rng = new Rng(3),
+    H = 2,
+    D = 8,
+    C = 5;
   const rand = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
-  const wq = rand(H * D * C), wk = rand(H * D * C), x = rand(C), z = rand(C);
+  const wq = rand(H * D * C),
+    wk = rand(H * D * C),
+    x = rand(C),
+    z = rand(C);
   const proj = (w: Float32Array, v: Float32Array, h: number) =>
-    Float64Array.from({ length: D }, (_, r) => { let s = 0; for (let c = 0; c < C; c++) s += w[(h * D + r) * C + c]! * v[c]!; return s; });
+    Float64Array.from({ length: D }, (_, r) => {
+      let s = 0;
+      for (let c = 0; c < C; c++) s += w[(h * D + r) * C + c]! * v[c]!;
+      return s;
+    });
   const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, ai, i) => s + ai * b[i]!, 0);
-  const pq = permuteRopeRows(wq, H, D, C), pk = permuteRopeRows(wk, H, D, C);
+  const pq = permuteRopeRows(wq, H, D, C),
+    pk = permuteRopeRows(wk, H, D, C);
   for (let h = 0; h < H; h++) {
     const hf = dot(ropeHalf(proj(wq, x, h), 7, 1e4), ropeHalf(proj(wk, z, h), 3, 1e4));
     const ll = dot(ropePairs(proj(pq, x, h), 7, 1e4), ropePairs(proj(pk, z, h), 3, 1e4));
@@ -138,7 +187,15 @@ test("the llama GGUF has llama.cpp's keys, a padded typed vocabulary and llama.c
   assert.equal(kv("tokenizer.ggml.padding_token_id"), 0);
   assert.equal(kv("tokenizer.chat_template"), CHAT_TEMPLATE);
   assert.equal(s.nVocab, 300);
-  assert.deepEqual(s.tokens.slice(0, 7), ["<pad>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<think>", "</think>"]);
+  assert.deepEqual(s.tokens.slice(0, 7), [
+    "<pad>",
+    "<eos>",
+    "<|system|>",
+    "<|user|>",
+    "<|assistant|>",
+    "<think>",
+    "</think>",
+  ]);
   assert.deepEqual(s.tokenTypes.slice(0, 8), [3, 3, 3, 3, 3, 4, 4, 1]);
   assert.equal(s.tokens[7 + 0x20], "Ġ");
   assert.deepEqual(s.tokens.slice(280, 282), ["[PAD280]", "[PAD281]"]);
@@ -146,9 +203,14 @@ test("the llama GGUF has llama.cpp's keys, a padded typed vocabulary and llama.c
   assert.equal((f.kv.get("tokenizer.ggml.merges")!.value as string[]).length, src.tokenizer.merges.length);
   const names = f.tensors.map((t) => t.name);
   assert.deepEqual(names.slice(0, 3), ["token_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_q.weight"]);
-  assert.ok(names.includes("output.weight") && names.includes("blk.1.ffn_down.weight") && names.includes("output_norm.weight"));
+  assert.ok(
+    names.includes("output.weight") && names.includes("blk.1.ffn_down.weight") && names.includes("output_norm.weight"),
+  );
   const q = f.tensors.find((t) => t.name === "blk.0.attn_q.weight")!;
-  assert.deepEqual([...tensorData(bytes, q)], [...permuteRopeRows(src.params.get("model.layers.0.self_attn.q_proj.weight")!, 4, 8, 32)]);
+  assert.deepEqual(
+    [...tensorData(bytes, q)],
+    [...permuteRopeRows(src.params.get("model.layers.0.self_attn.q_proj.weight")!, 4, 8, 32)],
+  );
   const v = f.tensors.find((t) => t.name === "blk.0.attn_v.weight")!;
   assert.deepEqual(tensorData(bytes, v), src.params.get("model.layers.0.self_attn.v_proj.weight"));
 });
@@ -162,7 +224,8 @@ test("f16 export: matrices f16 within rounding, norms f32; tied embeddings have 
   assert.ok(!f.tensors.some((t) => t.name === "output.weight"));
   for (const t of f.tensors) assert.equal(t.type, t.shape.length === 1 ? "F32" : "F16", t.name);
   const e = f.tensors.find((t) => t.name === "token_embd.weight")!;
-  const orig = src.params.get("model.embed_tokens.weight")!, got = tensorData(bytes, e);
+  const orig = src.params.get("model.embed_tokens.weight")!,
+    got = tensorData(bytes, e);
   let maxRel = 0;
   orig.forEach((x, i) => (maxRel = Math.max(maxRel, Math.abs(got[i]! - x) / Math.max(Math.abs(x), 2 ** -14))));
   assert.ok(maxRel > 0 && maxRel <= 2 ** -11, `max relative error ${maxRel}`);
@@ -176,8 +239,16 @@ function without(f: GgufFile, key: string): GgufFile {
 
 test("validation catches what would abort llama.cpp", () => {
   const f = decodeGguf(buildLlamaGguf(microSource(false), "f32"), "m.gguf");
-  for (const key of ["llama.block_count", "tokenizer.ggml.merges", "tokenizer.ggml.eos_token_id", "llama.rope.freq_base"])
-    assert.throws(() => checkLlamaGguf(without(f, key), "m.gguf"), new RegExp(`missing metadata key ${key.replace(/\./g, "\\.")}`));
+  for (const key of [
+    "llama.block_count",
+    "tokenizer.ggml.merges",
+    "tokenizer.ggml.eos_token_id",
+    "llama.rope.freq_base",
+  ])
+    assert.throws(
+      () => checkLlamaGguf(without(f, key), "m.gguf"),
+      new RegExp(`missing metadata key ${key.replace(/\./g, "\\.")}`),
+    );
   const noTensor = { ...f, tensors: f.tensors.filter((t) => t.name !== "blk.1.ffn_up.weight") };
   assert.throws(() => checkLlamaGguf(noTensor, "m.gguf"), /missing tensor blk\.1\.ffn_up\.weight/);
   const wrongType = new Map(f.kv).set("llama.block_count", gv.i32(2));

@@ -28,17 +28,34 @@ export interface TrainedModel {
 }
 
 /** Trains `steps` full-batch steps on CHATS (seeded; about a second for the defaults). */
-export function trainedMicro(opts: { steps?: number; seed?: number; tied?: boolean; tokens?: number } = {}): TrainedModel {
+export function trainedMicro(
+  opts: { steps?: number; seed?: number; tied?: boolean; tokens?: number } = {},
+): TrainedModel {
   const tokenizer = trainBpe([SEED_CORPUS], opts.tokens ?? 280);
   const config = presetConfig("micro", {
-    max_position_embeddings: 128, tie_word_embeddings: opts.tied ?? false, initializer_range: 0.05,
-    eos_token_id: tokenizer.specialIds.eos, pad_token_id: tokenizer.specialIds.pad,
+    max_position_embeddings: 128,
+    tie_word_embeddings: opts.tied ?? false,
+    initializer_range: 0.05,
+    eos_token_id: tokenizer.specialIds.eos,
+    pad_token_id: tokenizer.specialIds.pad,
   });
   const model = new Llama(config, initParams(config, opts.seed ?? 1), selectKernels("ref"));
-  const seqs = CHATS.map(([u, a]) => tokenizer.encode(renderChat([{ role: "user", content: u }, { role: "assistant", content: a }])));
+  const seqs = CHATS.map(([u, a]) =>
+    tokenizer.encode(
+      renderChat([
+        { role: "user", content: u },
+        { role: "assistant", content: a },
+      ]),
+    ),
+  );
   fitSequences(model, seqs, opts.steps ?? 40);
   const params = new Map([...model.params].map(([k, v]) => [k, Float32Array.from(v)]));
-  return { model, tokenizer, config, source: { config, params, tokenizer, chatTemplate: CHAT_TEMPLATE, name: "micro-test" } };
+  return {
+    model,
+    tokenizer,
+    config,
+    source: { config, params, tokenizer, chatTemplate: CHAT_TEMPLATE, name: "micro-test" },
+  };
 }
 
 /** A seeded fuzz corpus: ASCII words, digits, punctuation, whitespace runs, accents, CJK, emoji,
@@ -46,9 +63,56 @@ export function trainedMicro(opts: { steps?: number; seed?: number; tied?: boole
 export function fuzzCorpus(n: number, seed: number, withSpecial: boolean): string[] {
   const rng = new Rng(seed);
   const pieces = [
-    "the", "The", " user", " asks", "help", "I'm", "can't", "we'LL", "you've", "42", "3.14", "1000000", " ", "  ", "\t", "\n", "\n\n",
-    " \n ", "\r\n", "!", "?!", "...", "(x)", "[PAD290]", "[PAD5]", "<think", "think>", "</", "<|", "|>", "<eos", "café", "naïve",
-    "Ünïcödé", "日本語", "中文字", "😀", "👍🏽", "—", "«»", "ß", "İ", "\u00a0", "\u2003", "x\u0301", "𝔘", "٣", "Ⅻ", "½", "\u200b",
+    "the",
+    "The",
+    " user",
+    " asks",
+    "help",
+    "I'm",
+    "can't",
+    "we'LL",
+    "you've",
+    "42",
+    "3.14",
+    "1000000",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\n\n",
+    " \n ",
+    "\r\n",
+    "!",
+    "?!",
+    "...",
+    "(x)",
+    "[PAD290]",
+    "[PAD5]",
+    "<think",
+    "think>",
+    "</",
+    "<|",
+    "|>",
+    "<eos",
+    "café",
+    "naïve",
+    "Ünïcödé",
+    "日本語",
+    "中文字",
+    "😀",
+    "👍🏽",
+    "—",
+    "«»",
+    "ß",
+    "İ",
+    "\u00a0",
+    "\u2003",
+    "x\u0301",
+    "𝔘",
+    "٣",
+    "Ⅻ",
+    "½",
+    "\u200b",
   ];
   const specials = ["<pad>", "<eos>", "<|system|>", "<|user|>", "<|assistant|>", "<think>", "</think>"];
   return Array.from({ length: n }, () => {

@@ -36,10 +36,19 @@ test("f32 HF export round-trips through the checkpoint loader bit for bit", asyn
   assert.equal(config["torch_dtype"], "float32");
   assert.equal(Array.isArray(config["architectures"]) && config["architectures"][0], "LlamaForCausalLM");
   assert.equal(config["eos_token_id"], 1);
-  const gen = JSON.parse(fs.readFileSync(path.join(tmp, "hf32/generation_config.json"), "utf8")) as Record<string, unknown>;
+  const gen = JSON.parse(fs.readFileSync(path.join(tmp, "hf32/generation_config.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
   assert.deepEqual(gen, { bos_token_id: 1, eos_token_id: 1, pad_token_id: 0 });
-  assert.deepEqual(JSON.parse(fs.readFileSync(path.join(tmp, "hf32/tokenizer.json"), "utf8")), JSON.parse(fs.readFileSync(path.join(ckpt, "tokenizer.json"), "utf8")));
-  const tc = JSON.parse(fs.readFileSync(path.join(tmp, "hf32/tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+  assert.deepEqual(
+    JSON.parse(fs.readFileSync(path.join(tmp, "hf32/tokenizer.json"), "utf8")),
+    JSON.parse(fs.readFileSync(path.join(ckpt, "tokenizer.json"), "utf8")),
+  );
+  const tc = JSON.parse(fs.readFileSync(path.join(tmp, "hf32/tokenizer_config.json"), "utf8")) as Record<
+    string,
+    unknown
+  >;
   assert.equal(typeof tc["chat_template"], "string");
 });
 
@@ -49,8 +58,10 @@ test("f16 HF export stores F16 tensors within half rounding of the weights", asy
   assert.deepEqual(JSON.parse(r.stdout), { checkpoint: "m", format: "hf", dtype: "f16", out: "hf16" });
   const raw = decodeSafetensors(new Uint8Array(fs.readFileSync(path.join(tmp, "hf16/model.safetensors"))), "hf16");
   assert.ok([...raw.tensors.values()].every((t) => t.dtype === "F16"));
-  const orig = await loadCheckpoint(ckpt), back = await loadCheckpoint(path.join(tmp, "hf16"));
-  let maxRel = 0, changed = 0;
+  const orig = await loadCheckpoint(ckpt),
+    back = await loadCheckpoint(path.join(tmp, "hf16"));
+  let maxRel = 0,
+    changed = 0;
   for (const [name, a] of orig.params) {
     const b = back.params.get(name)!;
     a.forEach((x, i) => {

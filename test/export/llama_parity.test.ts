@@ -19,7 +19,13 @@ import * as path from "node:path";
 import { withScope } from "../../src/engine/kernels.ts";
 import { disposeKernels, selectKernels } from "../../src/engine/select.ts";
 import { exportGguf } from "../../src/export/export.ts";
-import { createComparableContext, llamaCppGreedy, llamaCppLogprobs, loadGgufModel, loadLlamaCpp } from "../../src/export/llama_cpp.ts";
+import {
+  createComparableContext,
+  llamaCppGreedy,
+  llamaCppLogprobs,
+  loadGgufModel,
+  loadLlamaCpp,
+} from "../../src/export/llama_cpp.ts";
 import type { LlamaCpp, LlamaCppLoad, LlamaCppModel, LlamaCppSequence } from "../../src/export/llama_cpp.ts";
 import { renderChat } from "../../src/model/chat_template.ts";
 import { KVCache, inferStep } from "../../src/model/infer.ts";
@@ -66,7 +72,8 @@ function ourLogprobs(m: Llama, ids: number[]): Float64Array[] {
     const logits = inferStep(m, new KVCache(m, 1, ids.length), Int32Array.from(ids), ids.length, true); // (T, V)
     return ids.map((_, t) => {
       const row = logits.subarray(t * V, (t + 1) * V);
-      let max = -Infinity, sum = 0;
+      let max = -Infinity,
+        sum = 0;
       for (const x of row) max = Math.max(max, x);
       for (const x of row) sum += Math.exp(x - max);
       return Float64Array.from(row, (x) => x - max - Math.log(sum));
@@ -75,16 +82,34 @@ function ourLogprobs(m: Llama, ids: number[]): Float64Array[] {
 }
 
 function sequences(tm: TrainedModel): number[][] {
-  const chats = CHATS.map(([u, a]) => tm.tokenizer.encode(renderChat([{ role: "user", content: u }, { role: "assistant", content: a }])));
-  return [...chats, ...fuzzCorpus(4, 9, true).map((s) => tm.tokenizer.encode(s).slice(0, 100)).filter((s) => s.length > 1)];
+  const chats = CHATS.map(([u, a]) =>
+    tm.tokenizer.encode(
+      renderChat([
+        { role: "user", content: u },
+        { role: "assistant", content: a },
+      ]),
+    ),
+  );
+  return [
+    ...chats,
+    ...fuzzCorpus(4, 9, true)
+      .map((s) => tm.tokenizer.encode(s).slice(0, 100))
+      .filter((s) => s.length > 1),
+  ];
 }
 
-async function maxLogprobDiff(tm: TrainedModel, file: string, m: Llama = tm.model): Promise<{ max: number; positions: number }> {
+async function maxLogprobDiff(
+  tm: TrainedModel,
+  file: string,
+  m: Llama = tm.model,
+): Promise<{ max: number; positions: number }> {
   if (!load.ok) throw new Error("unreachable");
   const { seq } = await open(load.llama, file);
-  let max = 0, positions = 0;
+  let max = 0,
+    positions = 0;
   for (const ids of sequences(tm)) {
-    const ours = ourLogprobs(m, ids), theirs = await llamaCppLogprobs(seq, ids, tm.config.vocab_size);
+    const ours = ourLogprobs(m, ids),
+      theirs = await llamaCppLogprobs(seq, ids, tm.config.vocab_size);
     ours.forEach((row, t) => row.forEach((x, v) => (max = Math.max(max, Math.abs(x - theirs[t]![v]!)))));
     positions += ids.length;
   }
@@ -105,7 +130,10 @@ test("tokenisation matches llama.cpp on a fuzz corpus, with and without special 
   const plain = fuzzCorpus(300, 1, false).filter((s) => !specials.some((sp) => s.includes(sp)));
   const withSpecial = fuzzCorpus(300, 2, true);
   assert.ok(plain.length > 250 && withSpecial.filter((s) => specials.some((sp) => s.includes(sp))).length > 200);
-  for (const [corpus, parse] of [[plain, false], [withSpecial, true]] as const)
+  for (const [corpus, parse] of [
+    [plain, false],
+    [withSpecial, true],
+  ] as const)
     for (const s of corpus) {
       const ours = tok.encode(s, { parseSpecial: parse });
       assert.deepEqual(model.tokenize(s, parse), ours, `tokenize(${JSON.stringify(s)}, special=${parse})`);
@@ -119,9 +147,15 @@ test("tokenisation matches llama.cpp on a fuzz corpus, with and without special 
 test("next-token log-probs match llama.cpp within 1e-4 at every position (untied and tied)", async (t) => {
   if (!load.ok) return t.skip(load.reason);
   const fast = new Llama(untied.config, untied.source.params, selectKernels()); // the default kernels
-  for (const [tm, file, m] of [[untied, "untied.gguf", untied.model], [tied, "tied.gguf", tied.model], [untied, "untied.gguf", fast]] as const) {
+  for (const [tm, file, m] of [
+    [untied, "untied.gguf", untied.model],
+    [tied, "tied.gguf", tied.model],
+    [untied, "untied.gguf", fast],
+  ] as const) {
     const { max, positions } = await maxLogprobDiff(tm, file, m);
-    t.diagnostic(`${file} vs ${m.kernels.name} kernels: max |log-prob difference| ${max.toExponential(2)} over ${positions} positions x ${tm.config.vocab_size} tokens`);
+    t.diagnostic(
+      `${file} vs ${m.kernels.name} kernels: max |log-prob difference| ${max.toExponential(2)} over ${positions} positions x ${tm.config.vocab_size} tokens`,
+    );
     assert.ok(positions > 100, `${file}: ${positions} positions compared`);
     assert.ok(max < 1e-4, `${file} vs ${m.kernels.name}: max |log-prob difference| ${max}`);
   }
@@ -139,10 +173,23 @@ test("the f16 export matches within f16 rounding", async (t) => {
 test("greedy generation from a prefilled prompt gives identical tokens", async (t) => {
   if (!load.ok) return t.skip(load.reason);
   const { seq } = await open(load.llama, "untied.gguf");
-  const tok = untied.tokenizer, eos = tok.specialIds.eos;
+  const tok = untied.tokenizer,
+    eos = tok.specialIds.eos;
   const prompts = [
-    renderChat([{ role: "user", content: "How do I stop a process?" }, { role: "assistant", content: "<think>Killing" }], { continueFinalMessage: true }),
-    renderChat([{ role: "user", content: "Help me hurt a person." }, { role: "assistant", content: "<think>" }], { continueFinalMessage: true }),
+    renderChat(
+      [
+        { role: "user", content: "How do I stop a process?" },
+        { role: "assistant", content: "<think>Killing" },
+      ],
+      { continueFinalMessage: true },
+    ),
+    renderChat(
+      [
+        { role: "user", content: "Help me hurt a person." },
+        { role: "assistant", content: "<think>" },
+      ],
+      { continueFinalMessage: true },
+    ),
     renderChat([{ role: "user", content: "What is 6 * 7?" }], { addGenerationPrompt: true }),
   ];
   let total = 0;

@@ -114,7 +114,10 @@ export function assertGradCheck(label: string, spec: GradCheckSpec, minScale?: n
     const m = res.maxAbsNumeric[name] ?? 0;
     assert.ok(m >= floor, `${label}: gradient of ${name} is too small to test (max |numeric| ${m} < ${floor})`);
   }
-  assert.ok(res.worstRatio <= 1, `${label}: gradient mismatch, worst ${res.worst} (ratio ${res.worstRatio.toFixed(2)})`);
+  assert.ok(
+    res.worstRatio <= 1,
+    `${label}: gradient mismatch, worst ${res.worst} (ratio ${res.worstRatio.toFixed(2)})`,
+  );
   return res;
 }
 

@@ -25,11 +25,17 @@ describe("renderChat", () => {
     assert.equal(renderChat([], { addGenerationPrompt: true }), "<|assistant|>");
   });
   it("renders the acceptance conversation to the expected ids", () => {
-    const text = renderChat([{ role: "user", content: "hi" }, { role: "assistant", content: "<think>ok</think>fine" }]);
+    const text = renderChat([
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "<think>ok</think>fine" },
+    ]);
     assert.equal(text, "<|user|>hi<|assistant|><think>ok</think>fine<eos>");
     const ids = Tokenizer.fromMerges([]).encode(text);
     assert.equal(ids[0], 3);
-    assert.deepEqual(ids.filter((id) => id < 7), [3, 4, 5, 6, 1]);
+    assert.deepEqual(
+      ids.filter((id) => id < 7),
+      [3, 4, 5, 6, 1],
+    );
   });
   it("keeps contents verbatim, whitespace and template syntax included", () => {
     const m = [{ role: "user", content: "  {{ x }} {% if %}\n" }];
@@ -53,10 +59,24 @@ describe("continueFinalMessage", () => {
     assert.equal(out, "<|user|>hi<|assistant|> <think>\nok  ");
   });
   it("cuts at the final turn when its content also appears earlier or inside <eos>", () => {
-    const cases: [string, string][] = [["hi", "hi"], ["s", "s"], [">", ">"], ["eos>", "eos>"], ["<eos", "<eos"], ["<", "<"]];
+    const cases: [string, string][] = [
+      ["hi", "hi"],
+      ["s", "s"],
+      [">", ">"],
+      ["eos>", "eos>"],
+      ["<eos", "<eos"],
+      ["<", "<"],
+    ];
     for (const [earlier, prefill] of cases) {
-      const msgs = [{ role: "user", content: earlier }, { role: "assistant", content: prefill }];
-      assert.equal(renderChat(msgs, { continueFinalMessage: true }), `<|user|>${earlier}<|assistant|>${prefill}`, prefill);
+      const msgs = [
+        { role: "user", content: earlier },
+        { role: "assistant", content: prefill },
+      ];
+      assert.equal(
+        renderChat(msgs, { continueFinalMessage: true }),
+        `<|user|>${earlier}<|assistant|>${prefill}`,
+        prefill,
+      );
     }
   });
   it("treats an empty prefill as the generation prompt", () => {
@@ -64,10 +84,16 @@ describe("continueFinalMessage", () => {
     assert.equal(out, "<|user|>hi<|assistant|>");
   });
   it("rejects a final message that is not an assistant turn, and both flags at once", () => {
-    assert.throws(() => renderChat([user], { continueFinalMessage: true }), /needs a final assistant message, got role "user"/);
+    assert.throws(
+      () => renderChat([user], { continueFinalMessage: true }),
+      /needs a final assistant message, got role "user"/,
+    );
     assert.throws(() => renderChat([], { continueFinalMessage: true }), /got no messages/);
     const msgs = [user, { role: "assistant", content: "a" }];
-    assert.throws(() => renderChat(msgs, { continueFinalMessage: true, addGenerationPrompt: true }), /cannot both be set/);
+    assert.throws(
+      () => renderChat(msgs, { continueFinalMessage: true, addGenerationPrompt: true }),
+      /cannot both be set/,
+    );
   });
 });
 
@@ -87,12 +113,22 @@ describe("tokenizerConfig", () => {
   it("lists every special token in added_tokens_decoder by id string", () => {
     const added = tokenizerConfig(tok).added_tokens_decoder as Record<string, Record<string, unknown>>;
     assert.deepEqual(Object.keys(added), ["0", "1", "2", "3", "4", "5", "6"]);
-    assert.deepEqual(added["5"], { content: "<think>", lstrip: false, normalized: false, rstrip: false, single_word: false, special: true });
+    assert.deepEqual(added["5"], {
+      content: "<think>",
+      lstrip: false,
+      normalized: false,
+      rstrip: false,
+      single_word: false,
+      special: true,
+    });
     assert.equal(added["1"]!.content, "<eos>");
     assert.equal(added["4"]!.content, "<|assistant|>");
   });
   it("carries a template that renders like renderChat", () => {
     const t = new Template(tokenizerConfig(tok).chat_template as string);
-    assert.equal(t.render({ messages: convo, add_generation_prompt: true }), renderChat(convo, { addGenerationPrompt: true }));
+    assert.equal(
+      t.render({ messages: convo, add_generation_prompt: true }),
+      renderChat(convo, { addGenerationPrompt: true }),
+    );
   });
 });

@@ -9,7 +9,12 @@ import type { LlamaConfig } from "../../src/model/config.ts";
 import { loadCheckpoint, saveCheckpoint } from "../../src/model/checkpoint.ts";
 import type { TrainerState } from "../../src/model/checkpoint.ts";
 import {
-  bf16BitsToF32, decodeSafetensors, encodeSafetensors, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits,
+  bf16BitsToF32,
+  decodeSafetensors,
+  encodeSafetensors,
+  f16BitsToF32,
+  f32ToBf16Bits,
+  f32ToF16Bits,
 } from "../../src/model/safetensors.ts";
 import type { TensorToEncode } from "../../src/model/safetensors.ts";
 import { replaceDirAtomic, writeFileAtomic } from "../../src/util/atomic.ts";
@@ -104,15 +109,27 @@ describe("checkpoint round trip", () => {
       const config = presetConfig("micro", { tie_word_embeddings: tied, bos_token_id: 1 });
       const params = randomTensors(config, 42);
       const trainerState: TrainerState = {
-        step: 17, rngState: [1, 2, 3, 4294967295], m: randomTensors(config, 7), v: randomTensors(config, 8),
+        step: 17,
+        rngState: [1, 2, 3, 4294967295],
+        m: randomTensors(config, 7),
+        v: randomTensors(config, 8),
         extra: { lr: 0.001, note: "hi" },
       };
       const dir = tmpPath("rt");
-      await saveCheckpoint(dir, { config, params, tokenizerJson: TOKENIZER, tokenizerConfig: TOKENIZER_CONFIG, trainerState });
+      await saveCheckpoint(dir, {
+        config,
+        params,
+        tokenizerJson: TOKENIZER,
+        tokenizerConfig: TOKENIZER_CONFIG,
+        trainerState,
+      });
       const got = await loadCheckpoint(dir);
       assert.deepEqual(got.config, config);
       assert.equal(got.params.has("lm_head.weight"), !tied);
-      assert.deepEqual([...got.params.keys()], paramSpecs(config).map((s) => s.name));
+      assert.deepEqual(
+        [...got.params.keys()],
+        paramSpecs(config).map((s) => s.name),
+      );
       for (const [name, a] of params) assert.ok(sameBytes(a, got.params.get(name)!), name);
       assert.deepEqual(got.tokenizerJson, TOKENIZER);
       assert.deepEqual(got.tokenizerConfig, TOKENIZER_CONFIG);
@@ -133,8 +150,18 @@ describe("checkpoint round trip", () => {
   test("files follow the HF layout", async () => {
     const config = presetConfig("micro");
     const dir = tmpPath("layout");
-    await saveCheckpoint(dir, { config, params: randomTensors(config, 1), tokenizerJson: TOKENIZER, tokenizerConfig: {} });
-    assert.deepEqual((await fsp.readdir(dir)).sort(), ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
+    await saveCheckpoint(dir, {
+      config,
+      params: randomTensors(config, 1),
+      tokenizerJson: TOKENIZER,
+      tokenizerConfig: {},
+    });
+    assert.deepEqual((await fsp.readdir(dir)).sort(), [
+      "config.json",
+      "model.safetensors",
+      "tokenizer.json",
+      "tokenizer_config.json",
+    ]);
     const cfg = JSON.parse(await fsp.readFile(path.join(dir, "config.json"), "utf8"));
     assert.deepEqual(cfg.architectures, ["LlamaForCausalLM"]);
     assert.equal(cfg.model_type, "llama");
@@ -144,7 +171,10 @@ describe("checkpoint round trip", () => {
     const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString("utf8"));
     assert.deepEqual(header.__metadata__, { format: "pt" });
     const names = Object.keys(header).filter((k) => k !== "__metadata__");
-    assert.deepEqual(names, paramSpecs(config).map((s) => s.name));
+    assert.deepEqual(
+      names,
+      paramSpecs(config).map((s) => s.name),
+    );
     assert.equal(header["model.embed_tokens.weight"].dtype, "F32");
     assert.deepEqual(header["model.embed_tokens.weight"].data_offsets, [0, 300 * 32 * 4]);
   });
@@ -153,19 +183,24 @@ describe("checkpoint round trip", () => {
     const config = presetConfig("micro");
     const params = randomTensors(config, 1);
     params.set("model.norm.weight", new Float32Array(31));
-    await rejectsRecap(saveCheckpoint(tmpPath("bad"), { config, params, tokenizerJson: {}, tokenizerConfig: {} }),
-      /model\.norm\.weight.*31 values, expected 32/);
+    await rejectsRecap(
+      saveCheckpoint(tmpPath("bad"), { config, params, tokenizerJson: {}, tokenizerConfig: {} }),
+      /model\.norm\.weight.*31 values, expected 32/,
+    );
   });
 
   test("safetensors codec keeps every dtype", () => {
-    const bytes = encodeSafetensors({
-      a: { dtype: "F32", shape: [2, 2], data: new Float32Array([1, -2, 3.5, 0]) },
-      b: { dtype: "F16", shape: [3], data: new Float32Array([1, 0.5, -65504]) },
-      c: { dtype: "BF16", shape: [2], data: new Uint16Array([0x3f80, 0xc000]) },
-      d: { dtype: "I32", shape: [2], data: new Int32Array([-7, 2147483647]) },
-      e: { dtype: "I64", shape: [1], data: new BigInt64Array([-(2n ** 62n)]) },
-      f: { dtype: "F32", shape: [0, 4], data: new Float32Array(0) },
-    }, { k: "v" });
+    const bytes = encodeSafetensors(
+      {
+        a: { dtype: "F32", shape: [2, 2], data: new Float32Array([1, -2, 3.5, 0]) },
+        b: { dtype: "F16", shape: [3], data: new Float32Array([1, 0.5, -65504]) },
+        c: { dtype: "BF16", shape: [2], data: new Uint16Array([0x3f80, 0xc000]) },
+        d: { dtype: "I32", shape: [2], data: new Int32Array([-7, 2147483647]) },
+        e: { dtype: "I64", shape: [1], data: new BigInt64Array([-(2n ** 62n)]) },
+        f: { dtype: "F32", shape: [0, 4], data: new Float32Array(0) },
+      },
+      { k: "v" },
+    );
     const { tensors, metadata } = decodeSafetensors(bytes, "mem");
     assert.deepEqual(metadata, { k: "v" });
     assert.deepEqual([...tensors.keys()], ["a", "b", "c", "d", "e", "f"]);
@@ -185,12 +220,32 @@ describe("checkpoint round trip", () => {
 describe("f16 / bf16 conversions", () => {
   test("f32 -> f16 exact values and rounding (ties to even)", () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [65504, 0x7bff],
-      [65519, 0x7bff], [65520, 0x7c00], [1e6, 0x7c00], [-1e6, 0xfc00], [0.1, 0x2e66],
-      [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [1 + 2 ** -11 + 2 ** -20, 0x3c01],
-      [2 ** -14, 0x0400], [1023 * 2 ** -24, 0x03ff], [2 ** -24, 0x0001], [2 ** -25, 0x0000],
-      [1.5 * 2 ** -25, 0x0001], [3 * 2 ** -25, 0x0002], [-(2 ** -24), 0x8001], [2 ** -26, 0x0000],
-      [1e-30, 0x0000], [(2047 / 2048) * 2 ** -14, 0x0400], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.5, 0x3800],
+      [65504, 0x7bff],
+      [65519, 0x7bff],
+      [65520, 0x7c00],
+      [1e6, 0x7c00],
+      [-1e6, 0xfc00],
+      [0.1, 0x2e66],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [1 + 2 ** -11 + 2 ** -20, 0x3c01],
+      [2 ** -14, 0x0400],
+      [1023 * 2 ** -24, 0x03ff],
+      [2 ** -24, 0x0001],
+      [2 ** -25, 0x0000],
+      [1.5 * 2 ** -25, 0x0001],
+      [3 * 2 ** -25, 0x0002],
+      [-(2 ** -24), 0x8001],
+      [2 ** -26, 0x0000],
+      [1e-30, 0x0000],
+      [(2047 / 2048) * 2 ** -14, 0x0400],
+      [Infinity, 0x7c00],
+      [-Infinity, 0xfc00],
     ];
     for (const [x, bits] of cases) assert.equal(f32ToF16Bits(x), bits, `f16(${x})`);
     const nan = f32ToF16Bits(NaN);
@@ -221,9 +276,18 @@ describe("f16 / bf16 conversions", () => {
 
   test("f32 -> bf16 exact values, rounding, subnormals, inf, nan", () => {
     const cases: [number, number][] = [
-      [0, 0x0000], [-0, 0x8000], [1, 0x3f80], [-2, 0xc000], [Infinity, 0x7f80], [-Infinity, 0xff80],
-      [1 + 2 ** -8, 0x3f80], [1 + 3 * 2 ** -8, 0x3f82], [1 + 2 ** -8 + 2 ** -20, 0x3f81],
-      [3.4028234663852886e38, 0x7f80], [1e-40, 0x0001], [2 ** -133, 0x0001],
+      [0, 0x0000],
+      [-0, 0x8000],
+      [1, 0x3f80],
+      [-2, 0xc000],
+      [Infinity, 0x7f80],
+      [-Infinity, 0xff80],
+      [1 + 2 ** -8, 0x3f80],
+      [1 + 3 * 2 ** -8, 0x3f82],
+      [1 + 2 ** -8 + 2 ** -20, 0x3f81],
+      [3.4028234663852886e38, 0x7f80],
+      [1e-40, 0x0001],
+      [2 ** -133, 0x0001],
     ];
     for (const [x, bits] of cases) assert.equal(f32ToBf16Bits(x), bits, `bf16(${x})`);
     const nan = f32ToBf16Bits(NaN);
@@ -271,7 +335,10 @@ describe("atomic writes", () => {
     const dir = path.join(parent, "ckpt");
     const m = randomTensors(config, 3);
     await saveCheckpoint(dir, {
-      config, params: randomTensors(config, 1), tokenizerJson: TOKENIZER, tokenizerConfig: {},
+      config,
+      params: randomTensors(config, 1),
+      tokenizerJson: TOKENIZER,
+      tokenizerConfig: {},
       trainerState: { step: 1, rngState: [1], m, v: m },
     });
     await save(dir, 2);
@@ -307,7 +374,10 @@ describe("corrupt checkpoints", () => {
   before(async () => {
     good = tmpPath("good");
     await saveCheckpoint(good, {
-      config, params, tokenizerJson: TOKENIZER, tokenizerConfig: TOKENIZER_CONFIG,
+      config,
+      params,
+      tokenizerJson: TOKENIZER,
+      tokenizerConfig: TOKENIZER_CONFIG,
       trainerState: { step: 3, rngState: [9], m, v: m },
     });
   });
@@ -330,8 +400,14 @@ describe("corrupt checkpoints", () => {
   const loadVariant = async (mutate: (dir: string) => Promise<void>) => loadCheckpoint(await variant(mutate));
 
   test("truncated file", async () => {
-    await rejectsRecap(loadVariant((d) => fsp.truncate(weights(d), 5)), /model\.safetensors: is only 5 bytes/);
-    await rejectsRecap(loadVariant((d) => fsp.truncate(weights(d), 1000)), /beyond the end|truncated/);
+    await rejectsRecap(
+      loadVariant((d) => fsp.truncate(weights(d), 5)),
+      /model\.safetensors: is only 5 bytes/,
+    );
+    await rejectsRecap(
+      loadVariant((d) => fsp.truncate(weights(d), 1000)),
+      /beyond the end|truncated/,
+    );
   });
 
   test("header length beyond the file, and absurd", async () => {
@@ -345,29 +421,57 @@ describe("corrupt checkpoints", () => {
   });
 
   test("header not JSON, or not an object", async () => {
-    await rejectsRecap(loadVariant((d) => fsp.writeFile(weights(d), rawSafetensors("{not json"))), /header is not valid JSON/);
-    await rejectsRecap(loadVariant((d) => fsp.writeFile(weights(d), rawSafetensors("[1, 2]"))), /header JSON is not an object/);
+    await rejectsRecap(
+      loadVariant((d) => fsp.writeFile(weights(d), rawSafetensors("{not json"))),
+      /header is not valid JSON/,
+    );
+    await rejectsRecap(
+      loadVariant((d) => fsp.writeFile(weights(d), rawSafetensors("[1, 2]"))),
+      /header JSON is not an object/,
+    );
   });
 
   test("wrong dtype: unknown, unsupported, integer, and half accepted", async () => {
-    throwsRecap(() => decodeSafetensors(rawSafetensors({ a: { dtype: "Q4", shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), "x.safetensors"),
-      /x\.safetensors: tensor "a" has unknown dtype "Q4"/);
-    throwsRecap(() => decodeSafetensors(rawSafetensors({ a: { dtype: "F64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), "x"),
-      /unsupported dtype "F64"/);
-    await rejectsRecap(loadVariant(rewriteWeights((t) => {
-      t["model.norm.weight"] = { dtype: "I32", shape: [32], data: new Int32Array(32) };
-    })), /tensor "model\.norm\.weight" has dtype I32, expected F32/);
-    const half = await loadVariant(rewriteWeights((t) => {
-      for (const v of Object.values(t)) v.dtype = "F16";
-      t["model.norm.weight"]!.dtype = "BF16";
-    }));
+    throwsRecap(
+      () =>
+        decodeSafetensors(
+          rawSafetensors({ a: { dtype: "Q4", shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+          "x.safetensors",
+        ),
+      /x\.safetensors: tensor "a" has unknown dtype "Q4"/,
+    );
+    throwsRecap(
+      () =>
+        decodeSafetensors(
+          rawSafetensors({ a: { dtype: "F64", shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
+          "x",
+        ),
+      /unsupported dtype "F64"/,
+    );
+    await rejectsRecap(
+      loadVariant(
+        rewriteWeights((t) => {
+          t["model.norm.weight"] = { dtype: "I32", shape: [32], data: new Int32Array(32) };
+        }),
+      ),
+      /tensor "model\.norm\.weight" has dtype I32, expected F32/,
+    );
+    const half = await loadVariant(
+      rewriteWeights((t) => {
+        for (const v of Object.values(t)) v.dtype = "F16";
+        t["model.norm.weight"]!.dtype = "BF16";
+      }),
+    );
     const want = params.get("model.embed_tokens.weight")!;
     const got = half.params.get("model.embed_tokens.weight")!;
     assert.ok(got.every((x, i) => Math.abs(x - want[i]!) <= 1e-3 * Math.abs(want[i]!) + 1e-7));
   });
 
   test("bad shape or offsets in the header", () => {
-    const one = (entry: object, buf = 4) => () => decodeSafetensors(rawSafetensors({ a: entry }, new Uint8Array(buf)), "f");
+    const one =
+      (entry: object, buf = 4) =>
+      () =>
+        decodeSafetensors(rawSafetensors({ a: entry }, new Uint8Array(buf)), "f");
     throwsRecap(one({ dtype: "F32", shape: [-1], data_offsets: [0, 4] }), /shape \[-1\].*non-negative integers/);
     throwsRecap(one({ dtype: "F32", shape: "4", data_offsets: [0, 4] }), /not an array of non-negative integers/);
     throwsRecap(one({ dtype: "F32", shape: [1], data_offsets: [0] }), /expected two non-negative integers/);
@@ -379,9 +483,16 @@ describe("corrupt checkpoints", () => {
 
   test("gaps, overlaps and trailing bytes", () => {
     const f = (a: [number, number], b: [number, number], len: number) => () =>
-      decodeSafetensors(rawSafetensors({
-        a: { dtype: "F32", shape: [1], data_offsets: a }, b: { dtype: "F32", shape: [1], data_offsets: b },
-      }, new Uint8Array(len)), "g.safetensors");
+      decodeSafetensors(
+        rawSafetensors(
+          {
+            a: { dtype: "F32", shape: [1], data_offsets: a },
+            b: { dtype: "F32", shape: [1], data_offsets: b },
+          },
+          new Uint8Array(len),
+        ),
+        "g.safetensors",
+      );
     throwsRecap(f([0, 4], [8, 12], 12), /g\.safetensors: gap of 4 unused bytes between tensor "a" and tensor "b"/);
     throwsRecap(f([4, 8], [8, 12], 12), /gap of 4 unused bytes between the start of the data buffer and tensor "a"/);
     throwsRecap(f([0, 4], [2, 6], 8), /tensor "b" \(bytes 2\.\.6\) overlaps tensor "a"/);
@@ -389,36 +500,64 @@ describe("corrupt checkpoints", () => {
   });
 
   test("wrong shape", async () => {
-    await rejectsRecap(loadVariant(rewriteWeights((t) => {
-      t["model.embed_tokens.weight"]!.shape = [32, 300];
-    })), /tensor "model\.embed_tokens\.weight" has shape \[32, 300\], expected \[300, 32\]/);
+    await rejectsRecap(
+      loadVariant(
+        rewriteWeights((t) => {
+          t["model.embed_tokens.weight"]!.shape = [32, 300];
+        }),
+      ),
+      /tensor "model\.embed_tokens\.weight" has shape \[32, 300\], expected \[300, 32\]/,
+    );
   });
 
   test("missing tensor", async () => {
-    await rejectsRecap(loadVariant(rewriteWeights((t) => {
-      delete t["model.layers.1.mlp.up_proj.weight"];
-    })), /missing tensor "model\.layers\.1\.mlp\.up_proj\.weight"/);
+    await rejectsRecap(
+      loadVariant(
+        rewriteWeights((t) => {
+          delete t["model.layers.1.mlp.up_proj.weight"];
+        }),
+      ),
+      /missing tensor "model\.layers\.1\.mlp\.up_proj\.weight"/,
+    );
   });
 
   test("extra tensor (including lm_head in a tied config)", async () => {
-    await rejectsRecap(loadVariant(rewriteWeights((t) => {
-      t["foo.bias"] = { dtype: "F32", shape: [2], data: new Float32Array(2) };
-    })), /unexpected tensor "foo\.bias"/);
-    await rejectsRecap(loadVariant(async (d) => {
-      const cfg = JSON.parse(await fsp.readFile(path.join(d, "config.json"), "utf8"));
-      await fsp.writeFile(path.join(d, "config.json"), JSON.stringify({ ...cfg, tie_word_embeddings: true }));
-      await fsp.rm(path.join(d, "trainer_state.json"));
-      await fsp.rm(path.join(d, "optimizer.safetensors"));
-    }), /unexpected tensor "lm_head\.weight"/);
+    await rejectsRecap(
+      loadVariant(
+        rewriteWeights((t) => {
+          t["foo.bias"] = { dtype: "F32", shape: [2], data: new Float32Array(2) };
+        }),
+      ),
+      /unexpected tensor "foo\.bias"/,
+    );
+    await rejectsRecap(
+      loadVariant(async (d) => {
+        const cfg = JSON.parse(await fsp.readFile(path.join(d, "config.json"), "utf8"));
+        await fsp.writeFile(path.join(d, "config.json"), JSON.stringify({ ...cfg, tie_word_embeddings: true }));
+        await fsp.rm(path.join(d, "trainer_state.json"));
+        await fsp.rm(path.join(d, "optimizer.safetensors"));
+      }),
+      /unexpected tensor "lm_head\.weight"/,
+    );
   });
 
   test("NaN or Inf weight", async () => {
-    await rejectsRecap(loadVariant(rewriteWeights((t) => {
-      (t["model.layers.0.self_attn.k_proj.weight"]!.data as Float32Array)[5] = NaN;
-    })), /tensor "model\.layers\.0\.self_attn\.k_proj\.weight" holds NaN at index 5/);
-    await rejectsRecap(loadVariant(rewriteWeights((t) => {
-      (t["model.norm.weight"]!.data as Float32Array)[0] = -Infinity;
-    })), /"model\.norm\.weight" holds -Infinity/);
+    await rejectsRecap(
+      loadVariant(
+        rewriteWeights((t) => {
+          (t["model.layers.0.self_attn.k_proj.weight"]!.data as Float32Array)[5] = NaN;
+        }),
+      ),
+      /tensor "model\.layers\.0\.self_attn\.k_proj\.weight" holds NaN at index 5/,
+    );
+    await rejectsRecap(
+      loadVariant(
+        rewriteWeights((t) => {
+          (t["model.norm.weight"]!.data as Float32Array)[0] = -Infinity;
+        }),
+      ),
+      /"model\.norm\.weight" holds -Infinity/,
+    );
   });
 
   test("bad config", async () => {
@@ -427,34 +566,64 @@ describe("corrupt checkpoints", () => {
       const text = typeof patch === "string" ? patch : JSON.stringify({ ...cfg, ...patch });
       await fsp.writeFile(path.join(d, "config.json"), text);
     };
-    await rejectsRecap(loadVariant(setCfg({ num_attention_heads: 3 })), /config\.json.*hidden_size 32 must be divisible by num_attention_heads 3/);
+    await rejectsRecap(
+      loadVariant(setCfg({ num_attention_heads: 3 })),
+      /config\.json.*hidden_size 32 must be divisible by num_attention_heads 3/,
+    );
     await rejectsRecap(loadVariant(setCfg({ vocab_size: -5 })), /config\.json.*vocab_size/);
     await rejectsRecap(loadVariant(setCfg("{ nope")), /config\.json is not valid JSON/);
   });
 
   test("missing files and directory", async () => {
-    await rejectsRecap(loadCheckpoint(path.join(root, "no-such-dir")), /checkpoint directory .*no-such-dir does not exist/);
-    await rejectsRecap(loadVariant((d) => fsp.rm(path.join(d, "tokenizer.json"))), /is missing tokenizer\.json/);
-    await rejectsRecap(loadVariant((d) => fsp.rm(weights(d))), /is missing model\.safetensors/);
-    await rejectsRecap(loadVariant((d) => fsp.writeFile(path.join(d, "tokenizer.json"), "{")), /tokenizer\.json is not valid JSON/);
+    await rejectsRecap(
+      loadCheckpoint(path.join(root, "no-such-dir")),
+      /checkpoint directory .*no-such-dir does not exist/,
+    );
+    await rejectsRecap(
+      loadVariant((d) => fsp.rm(path.join(d, "tokenizer.json"))),
+      /is missing tokenizer\.json/,
+    );
+    await rejectsRecap(
+      loadVariant((d) => fsp.rm(weights(d))),
+      /is missing model\.safetensors/,
+    );
+    await rejectsRecap(
+      loadVariant((d) => fsp.writeFile(path.join(d, "tokenizer.json"), "{")),
+      /tokenizer\.json is not valid JSON/,
+    );
   });
 
   test("mismatched optimizer sidecar", async () => {
-    await rejectsRecap(loadVariant((d) => fsp.rm(path.join(d, "optimizer.safetensors"))),
-      /has trainer_state\.json but not optimizer\.safetensors/);
-    await rejectsRecap(loadVariant((d) => fsp.writeFile(path.join(d, "trainer_state.json"), '{"step": -1, "rng_state": []}')),
-      /trainer_state\.json: "step" must be a non-negative integer/);
-    await rejectsRecap(loadVariant(async (d) => {
-      const t: Record<string, TensorToEncode> = {};
-      for (const s of paramSpecs(config)) t[`m.${s.name}`] = { dtype: "F32", shape: s.shape, data: m.get(s.name)! };
-      await fsp.writeFile(path.join(d, "optimizer.safetensors"), encodeSafetensors(t));
-    }), /optimizer\.safetensors: missing tensor "v\.model\.embed_tokens\.weight"/);
+    await rejectsRecap(
+      loadVariant((d) => fsp.rm(path.join(d, "optimizer.safetensors"))),
+      /has trainer_state\.json but not optimizer\.safetensors/,
+    );
+    await rejectsRecap(
+      loadVariant((d) => fsp.writeFile(path.join(d, "trainer_state.json"), '{"step": -1, "rng_state": []}')),
+      /trainer_state\.json: "step" must be a non-negative integer/,
+    );
+    await rejectsRecap(
+      loadVariant(async (d) => {
+        const t: Record<string, TensorToEncode> = {};
+        for (const s of paramSpecs(config)) t[`m.${s.name}`] = { dtype: "F32", shape: s.shape, data: m.get(s.name)! };
+        await fsp.writeFile(path.join(d, "optimizer.safetensors"), encodeSafetensors(t));
+      }),
+      /optimizer\.safetensors: missing tensor "v\.model\.embed_tokens\.weight"/,
+    );
   });
 
   test("random corruption never escapes as a raw error", async () => {
-    const good = new Uint8Array(await fsp.readFile(weights(await variant(rewriteWeights((t) => {
-      for (const k of Object.keys(t)) if (k.startsWith("model.layers")) delete t[k];
-    })))));
+    const good = new Uint8Array(
+      await fsp.readFile(
+        weights(
+          await variant(
+            rewriteWeights((t) => {
+              for (const k of Object.keys(t)) if (k.startsWith("model.layers")) delete t[k];
+            }),
+          ),
+        ),
+      ),
+    );
     const rnd = seeded(99);
     for (let i = 0; i < 400; i++) {
       const b = good.slice(0, i % 4 === 0 ? Math.floor(rnd() * good.length) : good.length);

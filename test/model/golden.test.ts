@@ -17,7 +17,8 @@ const REL = 1e-4;
 
 function assertClose(ours: Float32Array, ref: Float32Array, what: string): void {
   assert.equal(ours.length, ref.length, `${what}: length`);
-  let maxRef = 0, maxDiff = 0;
+  let maxRef = 0,
+    maxDiff = 0;
   for (let i = 0; i < ref.length; i++) {
     maxRef = Math.max(maxRef, Math.abs(ref[i]!));
     maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - ref[i]!));
@@ -40,7 +41,8 @@ for (const name of ["micro-untied", "micro-tied"]) {
     const [B, T1] = idsT.shape as [number, number];
     const T = T1 - 1;
     const all = idsT.data as Int32Array; // (B, T+1)
-    const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+    const ids = new Int32Array(B * T),
+      targets = new Int32Array(B * T);
     for (let b = 0; b < B; b++)
       for (let t = 0; t < T; t++) {
         ids[b * T + t] = all[b * T1 + t]!;
@@ -52,7 +54,11 @@ for (const name of ["micro-untied", "micro-tied"]) {
     const { logprobs, cache } = forward(m, ids, targets, B, T);
     assertClose(cache.logits, f32(golden, "logits"), "logits");
     assertClose(logprobs, f32(golden, "logprobs"), "logprobs");
-    backward(m, cache, Float32Array.from(weights, (w) => -w));
+    backward(
+      m,
+      cache,
+      Float32Array.from(weights, (w) => -w),
+    );
     let grads = 0;
     for (const [pname, g] of m.grads) {
       assertClose(g, f32(golden, `grad.${pname}`), `grad ${pname}`);
@@ -64,12 +70,15 @@ for (const name of ["micro-untied", "micro-tied"]) {
 
 test("acceptance: a fresh tiny seed-1 model's log-probs match PyTorch to 1e-4", () => {
   const doc = JSON.parse(fs.readFileSync("test/golden/tiny-seed1-acceptance.json", "utf8")) as {
-    text: string; ids: number[]; logprobs: number[];
+    text: string;
+    ids: number[];
+    logprobs: number[];
   };
   const fresh = freshModel("tiny", 1);
   assert.deepEqual(fresh.tokenizer.encode(doc.text), doc.ids, "tokenizer changed: run `npm run goldens`");
   const m = new Llama(fresh.config, fresh.params, refKernels);
   const T = doc.ids.length - 1;
   const { logprobs } = forward(m, Int32Array.from(doc.ids.slice(0, T)), Int32Array.from(doc.ids.slice(1)), 1, T);
-  for (let i = 0; i < T; i++) assert.ok(Math.abs(logprobs[i]! - doc.logprobs[i]!) < 1e-4, `token ${i}: ${logprobs[i]} vs ${doc.logprobs[i]}`);
+  for (let i = 0; i < T; i++)
+    assert.ok(Math.abs(logprobs[i]! - doc.logprobs[i]!) < 1e-4, `token ${i}: ${logprobs[i]} vs ${doc.logprobs[i]}`);
 });

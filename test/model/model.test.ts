@@ -17,7 +17,8 @@ function microModel(seed: number, tied = false, std = 0.2): Llama {
   const params = initParams(config, seed);
   // Non-trivial norm weights so their gradients are exercised too.
   const rng = new Rng(seed + 100);
-  for (const [name, a] of params) if (name.endsWith("norm.weight")) for (let i = 0; i < a.length; i++) a[i] = 1 + 0.3 * rng.normal();
+  for (const [name, a] of params)
+    if (name.endsWith("norm.weight")) for (let i = 0; i < a.length; i++) a[i] = 1 + 0.3 * rng.normal();
   return new Llama(config, params, refKernels);
 }
 
@@ -37,12 +38,19 @@ for (const tied of [false, true]) {
   test(`finite differences agree with backward for every tensor (${tied ? "tied" : "untied"} embeddings)`, () => {
     const m = microModel(3, tied);
     const rng = new Rng(7);
-    const B = 2, T = 7, V = m.config.vocab_size;
-    const ids = randomIds(rng, B * T, V), targets = randomIds(rng, B * T, V);
+    const B = 2,
+      T = 7,
+      V = m.config.vocab_size;
+    const ids = randomIds(rng, B * T, V),
+      targets = randomIds(rng, B * T, V);
     const w = Float32Array.from({ length: B * T }, () => rng.normal());
     m.zeroGrads();
     const { logprobs, cache } = forward(m, ids, targets, B, T);
-    backward(m, cache, Float32Array.from(w, (x) => -x));
+    backward(
+      m,
+      cache,
+      Float32Array.from(w, (x) => -x),
+    );
     assert.ok(logprobs.every((x) => x < 0));
     const eps = 1e-2;
     let checked = 0;
@@ -83,7 +91,12 @@ test("cached inference reproduces the training forward, with left padding and on
   // different lengths, then feed the rest one token at a time.
   const prompts = seqs.map((s, b) => s.slice(0, 2 + b));
   const P = Math.max(...prompts.map((p) => p.length));
-  const cache = new KVCache(m, 3, 16, Int32Array.from(prompts, (p) => P - p.length));
+  const cache = new KVCache(
+    m,
+    3,
+    16,
+    Int32Array.from(prompts, (p) => P - p.length),
+  );
   const ids = new Int32Array(3 * P);
   prompts.forEach((p, b) => ids.set(p, b * P + P - p.length));
   const all = inferStep(m, cache, ids, P, true); // (B, P, V)
@@ -124,8 +137,10 @@ test("a short training run lowers the loss and changes every parameter", () => {
   const opt = new AdamW(m.params, refKernels, decayedParamNames(m.config));
   // A repetitive "text": the model must learn to continue a fixed cycle of tokens.
   const cycle = [10, 20, 30, 40, 50, 60, 70, 80, 90];
-  const B = 4, T = 12;
-  const ids = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const B = 4,
+    T = 12;
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++) {
       ids[b * T + t] = cycle[(b + t) % cycle.length]!;
@@ -133,7 +148,8 @@ test("a short training run lowers the loss and changes every parameter", () => {
     }
   const weights = new Float32Array(B * T).fill(1);
   const losses: number[] = [];
-  for (let s = 0; s < 30; s++) losses.push(lmTrainStep(m, opt, { B, T, ids, targets, weights }, { lr: 1e-2, weightDecay: 0.1 }).loss);
+  for (let s = 0; s < 30; s++)
+    losses.push(lmTrainStep(m, opt, { B, T, ids, targets, weights }, { lr: 1e-2, weightDecay: 0.1 }).loss);
   assert.ok(losses[0]! > 5, `initial loss ${losses[0]} should be near ln(V)`);
   assert.ok(losses.at(-1)! < 0.5 * losses[0]!, `loss fell from ${losses[0]} to ${losses.at(-1)}`);
   for (const [name, a] of m.params) {
@@ -147,9 +163,13 @@ test("a short training run lowers the loss and changes every parameter", () => {
 test("length-bucketed micro-batches give the one-batch step: same loss, gradient norm and update", () => {
   // Six right-padded rows of lengths 3..12 (weights 0 on padding and on a two-token "prompt"),
   // and one row with no weighted target, which the buckets drop.
-  const B = 7, T = 12, rng = new Rng(11);
+  const B = 7,
+    T = 12,
+    rng = new Rng(11);
   const lens = [12, 3, 7, 9, 5, 11, 6];
-  const ids = new Int32Array(B * T), targets = new Int32Array(B * T), weights = new Float32Array(B * T); // (B, T)
+  const ids = new Int32Array(B * T),
+    targets = new Int32Array(B * T),
+    weights = new Float32Array(B * T); // (B, T)
   lens.forEach((L, b) => {
     for (let t = 0; t < L; t++) {
       ids[b * T + t] = 1 + rng.int(200);
@@ -159,16 +179,33 @@ test("length-bucketed micro-batches give the one-batch step: same loss, gradient
   });
   const batch = { B, T, ids, targets, weights };
   const parts = lengthBuckets(batch, 3);
-  assert.deepEqual(parts.map((p) => [p.B, p.T]), [[2, 5], [2, 9], [2, 12]], "rows sorted by length, each part trimmed to its longest");
+  assert.deepEqual(
+    parts.map((p) => [p.B, p.T]),
+    [
+      [2, 5],
+      [2, 9],
+      [2, 12],
+    ],
+    "rows sorted by length, each part trimmed to its longest",
+  );
   const kept = (w: Float32Array) => w.reduce((a, x) => a + x, 0);
-  assert.equal(parts.reduce((a, p) => a + kept(p.weights), 0), kept(weights), "every weighted target is in exactly one part");
-  const one = microModel(1, false, 0.02), split = microModel(1, false, 0.02);
+  assert.equal(
+    parts.reduce((a, p) => a + kept(p.weights), 0),
+    kept(weights),
+    "every weighted target is in exactly one part",
+  );
+  const one = microModel(1, false, 0.02),
+    split = microModel(1, false, 0.02);
   const optA = new AdamW(one.params, refKernels, decayedParamNames(one.config));
   const optB = new AdamW(split.params, refKernels, decayedParamNames(split.config));
   for (let s = 0; s < 3; s++) {
-    const a = lmTrainStep(one, optA, batch, { lr: 1e-2 }), b = lmTrainStep(split, optB, batch, { lr: 1e-2 }, 3);
+    const a = lmTrainStep(one, optA, batch, { lr: 1e-2 }),
+      b = lmTrainStep(split, optB, batch, { lr: 1e-2 }, 3);
     assert.ok(Math.abs(a.loss - b.loss) <= 1e-5 * a.loss, `step ${s}: loss ${b.loss} vs ${a.loss}`);
-    assert.ok(Math.abs(a.gradNorm - b.gradNorm) <= 1e-4 * a.gradNorm, `step ${s}: grad norm ${b.gradNorm} vs ${a.gradNorm}`);
+    assert.ok(
+      Math.abs(a.gradNorm - b.gradNorm) <= 1e-4 * a.gradNorm,
+      `step ${s}: grad norm ${b.gradNorm} vs ${a.gradNorm}`,
+    );
     assert.equal(a.tokens, b.tokens);
   }
   for (const [name, p] of one.params) {

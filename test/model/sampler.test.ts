@@ -10,16 +10,27 @@ import { Llama, initParams } from "../../src/model/llama.ts";
 import { PREFILL_ROWS, argmax, drawToken, sample } from "../../src/model/sampler.ts";
 import { selectKernels } from "../../src/engine/select.ts";
 
-const model = new Llama(presetConfig("micro", { initializer_range: 0.3 }), initParams(presetConfig("micro", { initializer_range: 0.3 }), 2), refKernels);
+const model = new Llama(
+  presetConfig("micro", { initializer_range: 0.3 }),
+  initParams(presetConfig("micro", { initializer_range: 0.3 }), 2),
+  refKernels,
+);
 const V = model.config.vocab_size;
-const prompts = [[5, 6, 7, 8], [9, 10], [11, 12, 13]];
+const prompts = [
+  [5, 6, 7, 8],
+  [9, 10],
+  [11, 12, 13],
+];
 
 test("same seed, same samples; another seed, other samples", () => {
   const a = sample(model, prompts, { maxNewTokens: 12, seed: 4 });
   const b = sample(model, prompts, { maxNewTokens: 12, seed: 4 });
   const c = sample(model, prompts, { maxNewTokens: 12, seed: 5 });
   assert.deepEqual(a, b);
-  assert.notDeepEqual(a.map((r) => r.tokens), c.map((r) => r.tokens));
+  assert.notDeepEqual(
+    a.map((r) => r.tokens),
+    c.map((r) => r.tokens),
+  );
   for (const r of a) {
     assert.equal(r.tokens.length, 12);
     assert.equal(r.finishReason, "length");
@@ -84,10 +95,13 @@ test("stops on a stop token and on a stop string", () => {
 test("top-k 1 is greedy; top-p keeps only the nucleus", () => {
   const greedy = sample(model, prompts, { maxNewTokens: 6, temperature: 0 });
   const k1 = sample(model, prompts, { maxNewTokens: 6, temperature: 1.5, topK: 1, seed: 3 });
-  assert.deepEqual(k1.map((r) => r.tokens), greedy.map((r) => r.tokens));
+  assert.deepEqual(
+    k1.map((r) => r.tokens),
+    greedy.map((r) => r.tokens),
+  );
   // A row where one token holds 70% of the mass: top-p 0.5 must always pick it.
   const row = new Float32Array(8).fill(0);
-  row[3] = Math.log(0.7 * 7 / 0.3);
+  row[3] = Math.log((0.7 * 7) / 0.3);
   const rng = new Rng(0);
   for (let i = 0; i < 50; i++) assert.equal(drawToken(row, 1, 0, 0.5, rng), 3);
   let other = 0;
@@ -99,7 +113,10 @@ test("bad options fail with a clear message", () => {
   assert.throws(() => sample(model, prompts, { maxNewTokens: 0 }), /maxNewTokens/);
   assert.throws(() => sample(model, prompts, { maxNewTokens: 3, topP: 0 }), /topP/);
   assert.throws(() => sample(model, [[]], { maxNewTokens: 3 }), /empty/);
-  assert.throws(() => sample(model, [Array.from({ length: 64 }, () => 3)], { maxNewTokens: 1 }), /leaves no room in the model's context of 64/);
+  assert.throws(
+    () => sample(model, [Array.from({ length: 64 }, () => 3)], { maxNewTokens: 1 }),
+    /leaves no room in the model's context of 64/,
+  );
   assert.throws(() => sample(model, [[V + 5]], { maxNewTokens: 2 }), /vocabulary/);
 });
 
@@ -112,7 +129,8 @@ test("vocabLimit: ids at or above the limit are never drawn", () => {
 
 test("each row's generation limit is its own: the context left after its prompt, whatever the batch", () => {
   // micro's context is 64 positions: a 4-token prompt may take 60 tokens, a 50-token prompt 14.
-  const short = [5, 6, 7, 8], long = Array.from({ length: 50 }, (_, i) => 20 + i);
+  const short = [5, 6, 7, 8],
+    long = Array.from({ length: 50 }, (_, i) => 20 + i);
   const opts = { maxNewTokens: 60, temperature: 3, rowSeeds: [7, 8] };
   const [a, b] = sample(model, [short, long], opts);
   const [aAlone] = sample(model, [short], { ...opts, rowSeeds: [7] });

@@ -26,12 +26,97 @@ function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
 }
 
-const WORDS = ["the", "model", "thinks", "about", "answer", "reasoning", "safety", "refuse", "because", "step",
-  "Hello", "World", "THE", "it's", "don't", "we'll", "I'm", "they've", "you'd", "she's", "We'RE", "café", "naïve"];
-const UNICODE = ["日本語", "中文字符", "😀", "👍🏽", "🇫🇷", "Ωμέγα", "Привет", "مرحبا", "ß", "e\u0301", "\u200d", "\u00a0", "\u3000", "\u0085", "\ufeff", "\u2028", "ſ", "²", "½", "٣"];
-const PUNCT = [".", ",", "!", "?", "...", ";", ":", "(", ")", "\"", "'", "-", "--", "/", "<", ">", "|", "{", "}", "$", "%", "#", "@", "`", "~", "\\"];
+const WORDS = [
+  "the",
+  "model",
+  "thinks",
+  "about",
+  "answer",
+  "reasoning",
+  "safety",
+  "refuse",
+  "because",
+  "step",
+  "Hello",
+  "World",
+  "THE",
+  "it's",
+  "don't",
+  "we'll",
+  "I'm",
+  "they've",
+  "you'd",
+  "she's",
+  "We'RE",
+  "café",
+  "naïve",
+];
+const UNICODE = [
+  "日本語",
+  "中文字符",
+  "😀",
+  "👍🏽",
+  "🇫🇷",
+  "Ωμέγα",
+  "Привет",
+  "مرحبا",
+  "ß",
+  "e\u0301",
+  "\u200d",
+  "\u00a0",
+  "\u3000",
+  "\u0085",
+  "\ufeff",
+  "\u2028",
+  "ſ",
+  "²",
+  "½",
+  "٣",
+];
+const PUNCT = [
+  ".",
+  ",",
+  "!",
+  "?",
+  "...",
+  ";",
+  ":",
+  "(",
+  ")",
+  '"',
+  "'",
+  "-",
+  "--",
+  "/",
+  "<",
+  ">",
+  "|",
+  "{",
+  "}",
+  "$",
+  "%",
+  "#",
+  "@",
+  "`",
+  "~",
+  "\\",
+];
 const SPACES = [" ", "  ", "   ", "\t", "\n", "\n\n", "\r\n", " \n", "\n ", "  \n  ", "\r", "\t\t ", "\u000b", "\f"];
-const SPECIAL_BITS = ["<|user|>", "<|assistant|>", "<|system|>", "<think>", "</think>", "<eos>", "<pad>", "<eos", "<|user", "</think", "think>", "<<eos>>", "<think></think>"];
+const SPECIAL_BITS = [
+  "<|user|>",
+  "<|assistant|>",
+  "<|system|>",
+  "<think>",
+  "</think>",
+  "<eos>",
+  "<pad>",
+  "<eos",
+  "<|user",
+  "</think",
+  "think>",
+  "<<eos>>",
+  "<think></think>",
+];
 
 /** A random string from the fragments above, with numbers and random letters mixed in. */
 function fuzzString(r: () => number, maxParts = 12): string {
@@ -58,7 +143,9 @@ function trainingCorpus(seed: number, n: number): string[] {
     const words = Array.from({ length: 4 + Math.floor(r() * 10) }, () => pick(r, WORDS));
     const num = Math.floor(r() * 1000);
     const filler = pick(r, ["...", "!!!", "   ", "\n\n", "zzzz", "aaaaa", "  --  ", "\t\t"]);
-    out.push(`<|user|>${words.join(" ")}? ${num}<|assistant|><think>${pick(r, WORDS)}${filler}${pick(r, UNICODE)}.\n</think>${words.slice(2).join(" ")}!<eos>`);
+    out.push(
+      `<|user|>${words.join(" ")}? ${num}<|assistant|><think>${pick(r, WORDS)}${filler}${pick(r, UNICODE)}.\n</think>${words.slice(2).join(" ")}!<eos>`,
+    );
   }
   return out;
 }
@@ -84,7 +171,10 @@ describe("byte alphabet", () => {
 
 describe("Qwen2 pre-tokenizer", () => {
   it("keeps the HF pattern text exactly", () => {
-    assert.equal(QWEN2_PATTERN, String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`);
+    assert.equal(
+      QWEN2_PATTERN,
+      String.raw`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+    );
   });
   const cases: [string, string[]][] = [
     ["Hello world", ["Hello", " world"]],
@@ -144,25 +234,46 @@ describe("encode / decode", () => {
   it("treats special text as plain text with parseSpecial: false", () => {
     const s = "a<eos><|user|>b";
     const ids = trained.encode(s, { parseSpecial: false });
-    assert.ok(ids.every((id) => !trained.isSpecial(id)), String(ids));
+    assert.ok(
+      ids.every((id) => !trained.isSpecial(id)),
+      String(ids),
+    );
     assert.equal(trained.decode(ids), s);
-    assert.deepEqual(trained.encode(s).filter((id) => trained.isSpecial(id)), [1, 3]);
+    assert.deepEqual(
+      trained.encode(s).filter((id) => trained.isSpecial(id)),
+      [1, 3],
+    );
   });
   it("takes the longest special match", () => {
     const json = trained.toJSON();
     const id = trained.vocabSize;
-    json.added_tokens.push({ id, content: "<think>!", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+    json.added_tokens.push({
+      id,
+      content: "<think>!",
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
     const t = Tokenizer.fromJSON(json);
     assert.deepEqual(t.encode("<think>!<think>?"), [id, 5, ...trained.encode("?")]);
     assert.equal(t.tokenTypes()[id], "control");
   });
   it("merges leftmost first among equal ranks", () => {
-    const t = Tokenizer.fromMerges([["a", "a"], ["aa", "a"]]);
+    const t = Tokenizer.fromMerges([
+      ["a", "a"],
+      ["aa", "a"],
+    ]);
     assert.deepEqual(t.encode("aaa"), [264]);
     assert.deepEqual(t.encode("aaaaa"), [263, 264]);
     const u = Tokenizer.fromMerges([["a", "a"]]);
     assert.deepEqual(u.encode("aaaaa"), [263, 263, B(0x61)]);
-    const v = Tokenizer.fromMerges([["b", "c"], ["a", "b"], ["ab", "c"]]);
+    const v = Tokenizer.fromMerges([
+      ["b", "c"],
+      ["a", "b"],
+      ["ab", "c"],
+    ]);
     assert.deepEqual(v.encode("abc"), [B(0x61), 263], "rank beats position");
   });
   it("decodes with and without special tokens", () => {
@@ -180,7 +291,16 @@ describe("encode / decode", () => {
   });
   it("round-trips any string, including emoji, CJK, control chars and a leading BOM", () => {
     const r = rng(11);
-    const fixed = ["", "\ufeffBOM first", "\r\n\r\n", "\u0000\u0001\u001f\u007f", "😀👍🏽🇫🇷", "日本語のテキスト", "<eos", "a\u0085b\u2028c"];
+    const fixed = [
+      "",
+      "\ufeffBOM first",
+      "\r\n\r\n",
+      "\u0000\u0001\u001f\u007f",
+      "😀👍🏽🇫🇷",
+      "日本語のテキスト",
+      "<eos",
+      "a\u0085b\u2028c",
+    ];
     const strings = [...fixed, ...Array.from({ length: 300 }, () => fuzzString(r, 20))];
     for (const s of strings) {
       assert.equal(trained.decode(trained.encode(s)), s);
@@ -191,7 +311,16 @@ describe("encode / decode", () => {
   it("gives llama.cpp token types", () => {
     const types = trained.tokenTypes();
     assert.equal(types.length, trained.vocabSize);
-    assert.deepEqual(types.slice(0, 8), ["control", "control", "control", "control", "control", "user_defined", "user_defined", "normal"]);
+    assert.deepEqual(types.slice(0, 8), [
+      "control",
+      "control",
+      "control",
+      "control",
+      "control",
+      "user_defined",
+      "user_defined",
+      "normal",
+    ]);
     assert.ok(types.slice(7).every((t) => t === "normal"));
   });
 });
@@ -235,14 +364,22 @@ function naiveTrain(texts: string[], vocabSize: number): [string, string][] {
 describe("trainBpe", () => {
   it("merges the most frequent pair, breaking ties by text", () => {
     const t = trainBpe(["hello", "hello", "hello", "help"], 300);
-    assert.deepEqual(t.merges, [["e", "l"], ["h", "el"], ["hel", "l"], ["hell", "o"]]);
+    assert.deepEqual(t.merges, [
+      ["e", "l"],
+      ["h", "el"],
+      ["hel", "l"],
+      ["hell", "o"],
+    ]);
     assert.equal(t.vocabSize, 263 + 4, "stops when no pair occurs twice");
     assert.deepEqual(t.encode("hello"), [266]);
     assert.deepEqual(t.encode("help"), [264, B(0x70)]);
   });
   it("breaks count ties the same way whatever the text order", () => {
     assert.deepEqual(trainBpe(["cd", "ab", "cd", "ab"], 264).merges, [["a", "b"]]);
-    assert.deepEqual(trainBpe(["ab", "cd", "ab", "cd"], 265).merges, [["a", "b"], ["c", "d"]]);
+    assert.deepEqual(trainBpe(["ab", "cd", "ab", "cd"], 265).merges, [
+      ["a", "b"],
+      ["c", "d"],
+    ]);
   });
   it("matches a naive full-recount trainer", () => {
     const texts = trainingCorpus(3, 150);
@@ -292,8 +429,19 @@ describe("tokenizer.json", () => {
     assert.equal(j.padding, null);
     assert.equal(j.normalizer, null);
     assert.equal(j.post_processor, null);
-    assert.deepEqual(j.added_tokens[5], { id: 5, content: "<think>", single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-    assert.deepEqual(j.added_tokens.map((t: { content: string }) => t.content), SPECIAL_TOKENS.map((s) => s.content));
+    assert.deepEqual(j.added_tokens[5], {
+      id: 5,
+      content: "<think>",
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    });
+    assert.deepEqual(
+      j.added_tokens.map((t: { content: string }) => t.content),
+      SPECIAL_TOKENS.map((s) => s.content),
+    );
     assert.deepEqual(j.pre_tokenizer, {
       type: "Sequence",
       pretokenizers: [
@@ -303,7 +451,16 @@ describe("tokenizer.json", () => {
     });
     assert.deepEqual(j.decoder, { type: "ByteLevel", add_prefix_space: false, trim_offsets: false, use_regex: false });
     const { vocab, merges, ...rest } = j.model;
-    assert.deepEqual(rest, { type: "BPE", dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false });
+    assert.deepEqual(rest, {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+    });
     assert.equal(Object.keys(vocab).length, trained.vocabSize);
     assert.equal(vocab["Ġ"], B(0x20));
     assert.deepEqual(merges, trained.merges);
@@ -337,30 +494,65 @@ describe("tokenizer.json", () => {
     ["missing model.vocab", (j) => ({ ...j, model: { ...j.model, vocab: undefined } }), /missing model\.vocab/],
     ["missing merges", (j) => ({ ...j, model: { ...j.model, merges: "x" } }), /missing model\.merges/],
     ["not BPE", (j) => ({ ...j, model: { ...j.model, type: "WordPiece" } }), /model\.type must be "BPE"/],
-    ["unknown merge token", (j) => (j.model.merges.push(["zz_unknown", "a"]), j), /merge \d+ \("zz_unknown", "a"\) refers to unknown token "zz_unknown"/],
-    ["merge result missing", (j) => (delete j.model.vocab[lastMerged()], j), /the merged token .* is not in the vocabulary/],
-    ["malformed merge", (j) => (j.model.merges.unshift(7 as unknown as [string, string]), j), /model\.merges\[0\] must be a pair/],
+    [
+      "unknown merge token",
+      (j) => (j.model.merges.push(["zz_unknown", "a"]), j),
+      /merge \d+ \("zz_unknown", "a"\) refers to unknown token "zz_unknown"/,
+    ],
+    [
+      "merge result missing",
+      (j) => (delete j.model.vocab[lastMerged()], j),
+      /the merged token .* is not in the vocabulary/,
+    ],
+    [
+      "malformed merge",
+      (j) => (j.model.merges.unshift(7 as unknown as [string, string]), j),
+      /model\.merges\[0\] must be a pair/,
+    ],
     ["duplicate merge", (j) => (j.model.merges.push(j.model.merges[0]!), j), /is a duplicate of merge 0/],
     ["duplicate ids", (j) => ((j.model.vocab["ĀĀĀ"] = 10), j), /duplicate id 10: /],
     ["gap in ids", (j) => ((j.model.vocab["ĀĀĀ"] = 1000), j), /id 420 is missing/],
-    ["special token missing", (j) => ((j.added_tokens = j.added_tokens.filter((t) => t.content !== "<think>")), j), /special token <think> is missing from added_tokens/],
-    ["added id disagrees with vocab", (j) => ((j.added_tokens[1]!.id = 2), j), /added token <eos> has id 2 but model\.vocab says 1/],
-    ["byte token missing", (j) => (delete j.model.vocab["Ā"], (j.model.vocab["ĀĀ"] = 7), j), /byte token "Ā" \(byte 0x00\) is missing/],
-    ["token outside the alphabet", (j) => ((j.model.vocab["一"] = 420), j), /token 420: character U\+4e00 .* is not in the byte alphabet/],
+    [
+      "special token missing",
+      (j) => ((j.added_tokens = j.added_tokens.filter((t) => t.content !== "<think>")), j),
+      /special token <think> is missing from added_tokens/,
+    ],
+    [
+      "added id disagrees with vocab",
+      (j) => ((j.added_tokens[1]!.id = 2), j),
+      /added token <eos> has id 2 but model\.vocab says 1/,
+    ],
+    [
+      "byte token missing",
+      (j) => (delete j.model.vocab["Ā"], (j.model.vocab["ĀĀ"] = 7), j),
+      /byte token "Ā" \(byte 0x00\) is missing/,
+    ],
+    [
+      "token outside the alphabet",
+      (j) => ((j.model.vocab["一"] = 420), j),
+      /token 420: character U\+4e00 .* is not in the byte alphabet/,
+    ],
     ["negative id", (j) => ((j.model.vocab["ĀĀĀ"] = -1), j), /"ĀĀĀ" has id -1, not an integer >= 0/],
-    ["other pre-tokenizer", (j) => ((j.pre_tokenizer.pretokenizers[0].pattern.Regex = "\\s+"), j), /pre_tokenizer must be the Qwen2 Split/],
+    [
+      "other pre-tokenizer",
+      (j) => ((j.pre_tokenizer.pretokenizers[0].pattern.Regex = "\\s+"), j),
+      /pre_tokenizer must be the Qwen2 Split/,
+    ],
     ["a normalizer", (j) => ({ ...j, normalizer: { type: "NFC" } }), /normalizer must be null/],
     ["bad added token", (j) => ({ ...j, added_tokens: [{ id: "x" }] }), /added_tokens\[0\] needs an integer id/],
   ];
   for (const [name, mutate, want] of bad)
     it(`rejects ${name} with a one-line error`, () => {
       const j = structuredClone(trained.toJSON());
-      assert.throws(() => Tokenizer.fromJSON(mutate(j)), (e: Error) => {
-        assert.match(e.message, /^invalid tokenizer\.json: /);
-        assert.match(e.message, want);
-        assert.ok(!e.message.includes("\n"), e.message);
-        return true;
-      });
+      assert.throws(
+        () => Tokenizer.fromJSON(mutate(j)),
+        (e: Error) => {
+          assert.match(e.message, /^invalid tokenizer\.json: /);
+          assert.match(e.message, want);
+          assert.ok(!e.message.includes("\n"), e.message);
+          return true;
+        },
+      );
     });
 });
 
@@ -375,11 +567,23 @@ describe("cross-check with @huggingface/tokenizers 0.2.0", () => {
   it("encodes a fuzz corpus identically", () => {
     const r = rng(2024);
     const strings = [
-      "<|user|>hi<|assistant|><think>ok</think>fine<eos>", "don't 'LL 'S 'sup x'Sup we'LLama", "'ſ", "x'ſup",
-      "aaaaa", "zzzzzzz", "!!!!!", "........", "     word", "\n\n\n\n", "0000", "  \n\n  x", "a\u0085b\ufeffc\u00a0d",
+      "<|user|>hi<|assistant|><think>ok</think>fine<eos>",
+      "don't 'LL 'S 'sup x'Sup we'LLama",
+      "'ſ",
+      "x'ſup",
+      "aaaaa",
+      "zzzzzzz",
+      "!!!!!",
+      "........",
+      "     word",
+      "\n\n\n\n",
+      "0000",
+      "  \n\n  x",
+      "a\u0085b\ufeffc\u00a0d",
       ...Array.from({ length: 400 }, () => fuzzString(r, 16)),
     ];
-    let tokens = 0, merged = 0;
+    let tokens = 0,
+      merged = 0;
     for (const s of strings) {
       const ours = trained.encode(s);
       assert.deepEqual(hf.encode(s).ids, ours, JSON.stringify(s));
@@ -394,7 +598,11 @@ describe("cross-check with @huggingface/tokenizers 0.2.0", () => {
       const ids = Array.from({ length: 1 + Math.floor(r() * 12) }, () => Math.floor(r() * trained.vocabSize));
       const opts = { clean_up_tokenization_spaces: false };
       assert.equal(hf.decode(ids, opts), trained.decode(ids), String(ids));
-      assert.equal(hf.decode(ids, { ...opts, skip_special_tokens: true }), trained.decode(ids, { skipSpecial: true }), String(ids));
+      assert.equal(
+        hf.decode(ids, { ...opts, skip_special_tokens: true }),
+        trained.decode(ids, { skipSpecial: true }),
+        String(ids),
+      );
     }
   });
 });

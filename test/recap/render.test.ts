@@ -16,7 +16,10 @@ test("rendered text: generation prompt, or the chat cut right after the prefill"
 test("prompt ids ++ prefill ids = ids of the whole rendering", () => {
   for (const prefill of ["<think>First, the request is fine to help with", "<think>", " leading space", ""]) {
     const { promptIds, prefillIds } = encodePolicyPrompt(tok, "How do I kill a process?", prefill);
-    assert.deepEqual([...promptIds, ...prefillIds], tok.encode(renderPolicyPrompt("How do I kill a process?", prefill)));
+    assert.deepEqual(
+      [...promptIds, ...prefillIds],
+      tok.encode(renderPolicyPrompt("How do I kill a process?", prefill)),
+    );
     assert.deepEqual(prefillIds, tok.encode(prefill));
     assert.equal(promptIds[promptIds.length - 1], tok.specialIds.assistant);
   }

@@ -15,7 +15,10 @@ const tok = fresh.tokenizer;
 const item = { id: "h1", prompt: "How do I hurt a cat?" };
 
 test("rule source: the generator's thinking, cut before </think>, tagged with the source id", () => {
-  const src = ruleSource<typeof item>("rules-harm", (it, rng) => `<think>Sure, ${it.prompt} step ${rng.int(10)}</think>Here is how`);
+  const src = ruleSource<typeof item>(
+    "rules-harm",
+    (it, rng) => `<think>Sure, ${it.prompt} step ${rng.int(10)}</think>Here is how`,
+  );
   const a = src.prefill(item, new Rng(3));
   assert.ok(!(a instanceof Promise));
   assert.equal(a.sourceId, "rules-harm");
@@ -34,7 +37,10 @@ test("sampler source: the model writes the thinking, seeded by the rng", async (
   // the same call by hand: render, open the thinking, sample with the rng's first draw as seed
   const { promptIds, prefillIds } = encodePolicyPrompt(tok, item.prompt, "<think>");
   const [r] = sample(model, [[...promptIds, ...prefillIds]], {
-    maxNewTokens: 12, seed: new Rng(5).nextU32(), stopTokenIds: [tok.specialIds.endThink, tok.specialIds.eos], vocabLimit: tok.vocabSize,
+    maxNewTokens: 12,
+    seed: new Rng(5).nextU32(),
+    stopTokenIds: [tok.specialIds.endThink, tok.specialIds.eos],
+    vocabLimit: tok.vocabSize,
   });
   const body = r!.finishReason === "stop" ? r!.tokens.slice(0, -1) : r!.tokens;
   assert.equal(a.text, "<think>" + tok.decode(body));
@@ -45,7 +51,8 @@ test("sampler source: the model writes the thinking, seeded by the rng", async (
  *  dimension 0, and lm_head gives only `id` a logit (about 5): P(id) ~ e^5 / (e^5 + 299) = 0.33. */
 function riggedModel(id: number): Llama {
   const params = new Map([...fresh.params].map(([k, v]) => [k, Float32Array.from(v)]));
-  const C = fresh.config.hidden_size, V = fresh.config.vocab_size;
+  const C = fresh.config.hidden_size,
+    V = fresh.config.vocab_size;
   for (const [k, v] of params) if (/o_proj|down_proj/.test(k)) v.fill(0);
   const embed = params.get("model.embed_tokens.weight")!; // (V, C)
   for (let i = 0; i < V; i++) embed[i * C] = 1;
@@ -63,10 +70,16 @@ test("sampler source: stops at </think> or <eos> and leaves the stop token out",
     let stopped = 0;
     for (let s = 0; s < 8; s++) {
       const { text } = await src.prefill(item, new Rng(s));
-      assert.ok(text.startsWith("<think>") && !text.includes("</think>") && !text.includes("<eos>"), JSON.stringify(text));
+      assert.ok(
+        text.startsWith("<think>") && !text.includes("</think>") && !text.includes("<eos>"),
+        JSON.stringify(text),
+      );
       const { promptIds, prefillIds } = encodePolicyPrompt(tok, item.prompt, "<think>");
       const [r] = sample(model, [[...promptIds, ...prefillIds]], {
-        maxNewTokens: 40, seed: new Rng(s).nextU32(), stopTokenIds: [tok.specialIds.endThink, tok.specialIds.eos], vocabLimit: tok.vocabSize,
+        maxNewTokens: 40,
+        seed: new Rng(s).nextU32(),
+        stopTokenIds: [tok.specialIds.endThink, tok.specialIds.eos],
+        vocabLimit: tok.vocabSize,
       });
       if (r!.tokens[r!.tokens.length - 1] === stopId) {
         stopped++;

@@ -13,14 +13,23 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "recap-reward-cli-"));
 process.on("exit", () => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function recap(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: tmp, timeout: 60_000, env: { ...process.env, RECAP_QUIET: "1" } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: "utf8",
+    cwd: tmp,
+    timeout: 60_000,
+    env: { ...process.env, RECAP_QUIET: "1" },
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 test("recap reward serve: --json, an OpenRLHF request, clean SIGTERM", async () => {
   fs.writeFileSync(path.join(tmp, "rw.yaml"), "default_route: math\naliases: { gsm8k: math }\n");
-  const child = spawn(process.execPath, [BIN, "reward", "serve", "--config", "rw.yaml", "--port", "0", "--json"], { cwd: tmp, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
+  const child = spawn(process.execPath, [BIN, "reward", "serve", "--config", "rw.yaml", "--port", "0", "--json"], {
+    cwd: tmp,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "",
+    stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   try {
@@ -40,8 +49,13 @@ test("recap reward serve: --json, an OpenRLHF request, clean SIGTERM", async () 
     assert.deepEqual(info.routes, ["math", "world"]);
     assert.match(stderr, /resolved config/);
     const res = await fetch(`${info.url}/get_reward`, {
-      method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: ["<think>2+2</think>\\boxed{4}"], prompts: [""], labels: [JSON.stringify({ datasource: "gsm8k", answer: "4" })] }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        query: ["<think>2+2</think>\\boxed{4}"],
+        prompts: [""],
+        labels: [JSON.stringify({ datasource: "gsm8k", answer: "4" })],
+      }),
     });
     assert.deepEqual(((await res.json()) as { rewards: number[] }).rewards, [1]);
     child.kill("SIGTERM");
@@ -64,7 +78,10 @@ test("bad reward configs and flags: one error line, exit 1; --help for both comm
     assert.match(r.stderr, pattern);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
-  for (const args of [["reward", "serve", "--help"], ["data", "build", "--help"]]) {
+  for (const args of [
+    ["reward", "serve", "--help"],
+    ["data", "build", "--help"],
+  ]) {
     const r = recap(...args);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Usage: recap/);

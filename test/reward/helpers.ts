@@ -20,14 +20,23 @@ export const GUARD_CASES: [prompt: string, response: string, verdict: "Yes" | "N
 
 /** What recap serve renders for the guard's chat request (user, assistant, then a new assistant turn). */
 export function guardPrompt(prompt: string, response: string): string {
-  return renderChat([{ role: "user", content: prompt }, { role: "assistant", content: response }], { addGenerationPrompt: true });
+  return renderChat(
+    [
+      { role: "user", content: prompt },
+      { role: "assistant", content: response },
+    ],
+    { addGenerationPrompt: true },
+  );
 }
 
 export function trainedGuard(steps = 40): { model: Llama; tokenizer: Tokenizer } {
   const verdicts = Array.from({ length: 40 }, () => "Yes No Yes. No.").join(" ");
   const tokenizer = trainBpe([SEED_CORPUS, verdicts], 300);
   const config = presetConfig("micro", {
-    max_position_embeddings: 128, initializer_range: 0.05, eos_token_id: tokenizer.specialIds.eos, pad_token_id: tokenizer.specialIds.pad,
+    max_position_embeddings: 128,
+    initializer_range: 0.05,
+    eos_token_id: tokenizer.specialIds.eos,
+    pad_token_id: tokenizer.specialIds.pad,
   });
   const model = new Llama(config, initParams(config, 3), selectKernels("ref"));
   const seqs = GUARD_CASES.map(([p, r, v]) => tokenizer.encode(guardPrompt(p, r) + v + "<eos>"));

@@ -43,7 +43,15 @@ test("filter score: rewards above tau map to 1, so OpenRLHF's 0 < mean < 1 is RE
   const mean = (r: number[]) => r.map((x) => recap.filterScore(x)).reduce((a, x) => a + x, 0) / r.length;
   const keptOpenRlhf = (r: number[]) => 0 < mean(r) && mean(r) < 1;
   const keptRecap = (r: number[]) => !(r.every((x) => x === 0) || r.every((x) => x > 0.9));
-  for (const g of [[0, 0, 0], [0.95, 0.97, 0.99], [0.95, 0.5, 0.99], [0.5, 0.5], [0, 1], [1, 1], [0.2, 0, 0]])
+  for (const g of [
+    [0, 0, 0],
+    [0.95, 0.97, 0.99],
+    [0.95, 0.5, 0.99],
+    [0.5, 0.5],
+    [0, 1],
+    [1, 1],
+    [0.2, 0, 0],
+  ])
     assert.equal(keptOpenRlhf(g), keptRecap(g), JSON.stringify(g));
   const plain = new RewardScorer(RewardServerConfigSchema.parse({ scores: "reward" }), {});
   assert.equal(plain.filterScore(0.95), 0.95);
@@ -52,23 +60,37 @@ test("filter score: rewards above tau map to 1, so OpenRLHF's 0 < mean < 1 is RE
 test("config: routes must exist; completions judges need a template", () => {
   assert.throws(() => RewardServerConfigSchema.parse({ default_route: "safety" }), /not a route here/);
   assert.throws(() => RewardServerConfigSchema.parse({ aliases: { beavertails: "safety" } }), /not a route here/);
-  assert.throws(() => RewardServerConfigSchema.parse({ safety: { endpoint: { url: "http://x", model: "m", api: "completions" } } }), /chat_template/);
-  assert.throws(() => RewardServerConfigSchema.parse({ safety: { endpoint: { url: "x", model: "m" } } }), /http\(s\) URL/);
-  const c = RewardServerConfigSchema.parse({ safety: { endpoint: { url: "http://x", model: "g" } }, aliases: { beavertails: "safety" } });
-  assert.deepEqual([c.safety!.mode, c.safety!.grader, c.tau, c.scores], ["continuous", "granite-guardian", 0.9, "recap"]);
+  assert.throws(
+    () => RewardServerConfigSchema.parse({ safety: { endpoint: { url: "http://x", model: "m", api: "completions" } } }),
+    /chat_template/,
+  );
+  assert.throws(
+    () => RewardServerConfigSchema.parse({ safety: { endpoint: { url: "x", model: "m" } } }),
+    /http\(s\) URL/,
+  );
+  const c = RewardServerConfigSchema.parse({
+    safety: { endpoint: { url: "http://x", model: "g" } },
+    aliases: { beavertails: "safety" },
+  });
+  assert.deepEqual(
+    [c.safety!.mode, c.safety!.grader, c.tau, c.scores],
+    ["continuous", "granite-guardian", 0.9, "recap"],
+  );
 });
 
 test("limiter: never more than `limit` in flight, FIFO, released on failure", async () => {
   const lim = new Limiter(2);
   let peak = 0;
   const order: number[] = [];
-  const tasks = Array.from({ length: 6 }, (_, i) => lim.run(async () => {
-    peak = Math.max(peak, lim.inFlight);
-    await new Promise((r) => setTimeout(r, 2));
-    order.push(i);
-    if (i === 1) throw new Error("boom");
-    return i;
-  }));
+  const tasks = Array.from({ length: 6 }, (_, i) =>
+    lim.run(async () => {
+      peak = Math.max(peak, lim.inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      order.push(i);
+      if (i === 1) throw new Error("boom");
+      return i;
+    }),
+  );
   const out = await Promise.allSettled(tasks);
   assert.equal(peak, 2);
   assert.equal(out.filter((o) => o.status === "rejected").length, 1);

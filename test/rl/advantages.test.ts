@@ -32,7 +32,10 @@ test("group ids in any order; equal rewards give 0", () => {
   // group "a" = rows 0, 2: rewards 1, 0 -> mean 0.5, sample std sqrt(0.5) = 0.707107 -> +-0.707107
   // group "b" = rows 1, 3: rewards 2, 4 -> mean 3, sample std sqrt(2) = 1.414214 -> -+0.707107
   // group "c" = rows 4, 5: rewards 0.3, 0.3 -> 0 (std 0, eps keeps it finite)
-  const r = ADVANTAGE_ESTIMATORS.get("group_norm")({ rewards: [1, 2, 0, 4, 0.3, 0.3], groupIds: ["a", "b", "a", "b", "c", "c"], mask: ones(6), T: 1 }, cfg);
+  const r = ADVANTAGE_ESTIMATORS.get("group_norm")(
+    { rewards: [1, 2, 0, 4, 0.3, 0.3], groupIds: ["a", "b", "a", "b", "c", "c"], mask: ones(6), T: 1 },
+    cfg,
+  );
   closeAll(r.seqAdvantages, [0.707107, -0.707107, -0.707107, 0.707107, 0, 0]);
 });
 
@@ -51,5 +54,8 @@ test("bad groups and names are refused with a RecapError", () => {
   assert.throws(() => f({ rewards: [1, 0], groupSize: 1, mask: ones(2), T: 1 }, cfg), /a group has 1 rollout/);
   assert.throws(() => f({ rewards: [1, 0], mask: ones(2), T: 1 }, cfg), /exactly one of groupSize and groupIds/);
   assert.throws(() => f({ rewards: [1, NaN], groupSize: 2, mask: ones(2), T: 1 }, cfg), /finite/);
-  assert.throws(() => ADVANTAGE_ESTIMATORS.get("gae"), (e: unknown) => e instanceof RecapError && /group_norm, dr_grpo/.test(e.hint ?? ""));
+  assert.throws(
+    () => ADVANTAGE_ESTIMATORS.get("gae"),
+    (e: unknown) => e instanceof RecapError && /group_norm, dr_grpo/.test(e.hint ?? ""),
+  );
 });

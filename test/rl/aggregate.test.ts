@@ -36,7 +36,8 @@ test("seq-mean-token-sum-norm: rows 3/4 and 4/4 with norm_len 4, mean over B = 0
 });
 
 test("a row without optimised tokens: left out of seq-mean-token-mean, counted by token-sum-norm", () => {
-  const L = [...lossMat, 9, 9, 9], m = [...mask, 0, 0, 0]; // B = 3, row 2 empty
+  const L = [...lossMat, 9, 9, 9],
+    m = [...mask, 0, 0, 0]; // B = 3, row 2 empty
   close(aggregate(L, m, "seq-mean-token-mean", { B: 3, T: 3 }).value, 2.75);
   close(aggregate(L, m, "seq-mean-token-sum-norm", { B: 3, T: 3, norm_len: 4 }).value, (0.75 + 1 + 0) / 3);
   close(aggregate(L, m, "token-mean", { B: 3, T: 3 }).value, 7 / 3);
@@ -46,8 +47,13 @@ test("a row without optimised tokens: left out of seq-mean-token-mean, counted b
 });
 
 test("unknown mode lists the valid ones; token-sum-norm without norm_len is refused", () => {
-  assert.throws(() => aggregate(lossMat, mask, "seq-sum", { B: 2, T: 3 }), (e: unknown) =>
-    e instanceof RecapError && /seq-sum/.test(e.message) && /token-mean, seq-mean-token-mean, seq-mean-token-sum-norm/.test(e.hint ?? ""));
+  assert.throws(
+    () => aggregate(lossMat, mask, "seq-sum", { B: 2, T: 3 }),
+    (e: unknown) =>
+      e instanceof RecapError &&
+      /seq-sum/.test(e.message) &&
+      /token-mean, seq-mean-token-mean, seq-mean-token-sum-norm/.test(e.hint ?? ""),
+  );
   assert.throws(() => aggregate(lossMat, mask, "seq-mean-token-sum-norm", { B: 2, T: 3 }), /norm_len/);
   assert.throws(() => aggregate([1, 2], mask, "token-mean", { B: 2, T: 3 }), /B\*T = 6/);
 });

@@ -3,7 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  DEFAULT_SAMPLING_RULE_CONFIG as CFG, type FillOptions, SAMPLING_RULES, emptyFill, fillBatch, fillStep,
+  DEFAULT_SAMPLING_RULE_CONFIG as CFG,
+  type FillOptions,
+  SAMPLING_RULES,
+  emptyFill,
+  fillBatch,
+  fillStep,
 } from "../../src/rl/dynamic_sampling.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
@@ -34,7 +39,10 @@ test("range (OpenRLHF): keep iff range_low < mean < range_high", () => {
   assert.equal(keeps("range", [0.5, 0.5, 0.5, 0.5]), true); // mean 0.5: kept although all equal
   assert.equal(keeps("range", [0, 0, 0, 0.2], { ...CFG, range_low: 0.1, range_high: 0.9 }), false); // mean 0.05
   assert.equal(keeps("none", [0, 0, 0, 0]), true);
-  assert.throws(() => SAMPLING_RULES.get("dapo"), (e: unknown) => e instanceof RecapError && /recap, std_positive, range, none/.test(e.hint ?? ""));
+  assert.throws(
+    () => SAMPLING_RULES.get("dapo"),
+    (e: unknown) => e instanceof RecapError && /recap, std_positive, range, none/.test(e.hint ?? ""),
+  );
 });
 
 const g = (id: string, rewards: number[]) => ({ id, rewards });
@@ -46,7 +54,10 @@ test("fillStep accumulates kept groups over rounds and cuts the batch at the tar
   assert.deepEqual([s1.kept, s1.dropped, s1.surplus, s1.rounds, s1.done], [2, 1, 0, 1, false]);
   const s2 = fillStep(s1, [g("d", [1, 1]), g("e", [0.5, 1]), g("f", [0, 0.3])], opts);
   // d dropped (all 1 > 0.9); e fills the batch; f passes but the batch is full: surplus
-  assert.deepEqual(s2.groups.map((x) => x.id), ["a", "c", "e"]);
+  assert.deepEqual(
+    s2.groups.map((x) => x.id),
+    ["a", "c", "e"],
+  );
   assert.deepEqual([s2.kept, s2.dropped, s2.surplus, s2.rounds, s2.done, s2.full], [4, 2, 1, 2, true, true]);
   assert.equal(s1.groups.length, 2, "the previous state is not modified");
   assert.throws(() => fillStep(s2, [], opts), /already done/);
@@ -65,6 +76,9 @@ test("the round limit ends an unfilled batch; fillBatch draws rounds lazily", ()
   }
   const t = fillBatch(rounds(), { ...opts, max_rounds: 10 });
   assert.equal(drawn, 3); // one kept group per round, target 3
-  assert.deepEqual(t.groups.map((x) => x.id), ["k1", "k2", "k3"]);
+  assert.deepEqual(
+    t.groups.map((x) => x.id),
+    ["k1", "k2", "k3"],
+  );
   assert.throws(() => fillStep(emptyFill(), [], { ...opts, targetGroups: 0 }), /targetGroups/);
 });

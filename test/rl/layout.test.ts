@@ -7,16 +7,16 @@ import { RecapError } from "../../src/util/errors.ts";
 
 test("mask marks t = P+F-1 .. P+F+G-2 of each row, whatever the prefill length", () => {
   // row 0: P=3, F=0, G=4 -> t = 2..5;  row 1: P=2, F=3, G=2 -> t = 4..5;  row 2: P=1, F=5, G=1 -> t = 5
-  const mask = lossMask({ B: 3, T: 8, rows: [
-    { promptLen: 3, prefillLen: 0, genLen: 4 },
-    { promptLen: 2, prefillLen: 3, genLen: 2 },
-    { promptLen: 1, prefillLen: 5, genLen: 1 },
-  ] });
-  assert.deepEqual([...mask], [
-    0, 0, 1, 1, 1, 1, 0, 0,
-    0, 0, 0, 0, 1, 1, 0, 0,
-    0, 0, 0, 0, 0, 1, 0, 0,
-  ]);
+  const mask = lossMask({
+    B: 3,
+    T: 8,
+    rows: [
+      { promptLen: 3, prefillLen: 0, genLen: 4 },
+      { promptLen: 2, prefillLen: 3, genLen: 2 },
+      { promptLen: 1, prefillLen: 5, genLen: 1 },
+    ],
+  });
+  assert.deepEqual([...mask], [0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
 });
 
 test("packBatch: the targets at masked positions are exactly the generated tokens", () => {
@@ -40,8 +40,18 @@ test("packBatch: the targets at masked positions are exactly the generated token
 });
 
 test("scatterGenerated puts sampler values at the scored positions", () => {
-  const layout = { B: 2, T: 6, rows: [{ promptLen: 3, prefillLen: 0, genLen: 4 }, { promptLen: 2, prefillLen: 3, genLen: 2 }] };
-  const v = scatterGenerated(layout, [[-1, -2, -3, -4], [-5, -6]]);
+  const layout = {
+    B: 2,
+    T: 6,
+    rows: [
+      { promptLen: 3, prefillLen: 0, genLen: 4 },
+      { promptLen: 2, prefillLen: 3, genLen: 2 },
+    ],
+  };
+  const v = scatterGenerated(layout, [
+    [-1, -2, -3, -4],
+    [-5, -6],
+  ]);
   assert.deepEqual([...v], [0, 0, -1, -2, -3, -4, 0, 0, 0, 0, -5, -6]);
   assert.throws(() => scatterGenerated(layout, [[-1], [-5, -6]]), RecapError);
 });

@@ -17,7 +17,10 @@ test("penalty: 0 up to L_max - L_cache, linear to -1 at L_max, -1 beyond (times 
   close(overlongPenalty(25, { ...cfg, factor: 0.5 }), -0.5);
   // DAPO's setting: L_max 20480, L_cache 4096: (16384 - 18432) / 4096 = -0.5
   close(overlongPenalty(18432, { maxLen: 20480, buffer_len: 4096, factor: 1 }), -0.5);
-  assert.deepEqual(applyOverlong([1, 1, 0], [10, 18, 21], cfg).map((x) => Math.round(x * 1e9) / 1e9), [1, 0.4, -1]);
+  assert.deepEqual(
+    applyOverlong([1, 1, 0], [10, 18, 21], cfg).map((x) => Math.round(x * 1e9) / 1e9),
+    [1, 0.4, -1],
+  );
   assert.throws(() => overlongPenalty(3, { maxLen: 20, buffer_len: 0, factor: 1 }), /buffer_len/);
 });
 
@@ -27,7 +30,10 @@ test("max_new_tokens from the longest trace: ceil(57 * 1.25) = 72, + buffer 16 =
   // the longest trace is never penalised under the sized limit
   assert.equal(overlongPenalty(57, { maxLen: 88, buffer_len: 16, factor: 1 }), 0);
   assert.equal(overlongPenalty(72, { maxLen: 88, buffer_len: 16, factor: 1 }), 0);
-  assert.throws(() => sizeMaxNewTokens({ traceLengths: [57], buffer_len: 16, contextLeft: 80 }), /exceeds the 80 tokens/);
+  assert.throws(
+    () => sizeMaxNewTokens({ traceLengths: [57], buffer_len: 16, contextLeft: 80 }),
+    /exceeds the 80 tokens/,
+  );
   assert.equal(sizeMaxNewTokens({ traceLengths: [57] }).maxNewTokens, 72); // default margin 0.25, no buffer
 });
 

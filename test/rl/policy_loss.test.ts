@@ -8,7 +8,11 @@ import { AGG_MODES } from "../../src/rl/aggregate.ts";
 import { parseObjectiveConfig } from "../../src/rl/config.ts";
 import { lossMask } from "../../src/rl/layout.ts";
 import {
-  DEFAULT_DAPO, DEFAULT_GRPO, POLICY_LOSSES, type PolicyLossConfig, type PolicyLossInput,
+  DEFAULT_DAPO,
+  DEFAULT_GRPO,
+  POLICY_LOSSES,
+  type PolicyLossConfig,
+  type PolicyLossInput,
 } from "../../src/rl/policy_loss.ts";
 import { RecapError } from "../../src/util/errors.ts";
 import { assertGradCheck } from "../helpers/gradcheck.ts";
@@ -29,7 +33,8 @@ const run = (input: PolicyLossInput, cfg: PolicyLossConfig) => POLICY_LOSSES.get
 function dapoCase(ratio4: number): PolicyLossInput {
   const ratios = [1, 1.1, 1.5, 0.5, ratio4];
   return {
-    B: 1, T: 5,
+    B: 1,
+    T: 5,
     oldLogp: new Float32Array([1e30, -2, -2, -2, -2]),
     logp: new Float32Array(ratios.map((r, t) => (t === 0 ? -1e30 : -2 + Math.log(r)))),
     advantages: new Float32Array([1e30, 1, 1, -1, -2]),
@@ -67,7 +72,9 @@ test("grpo: symmetric clip, k3 KL and seq-mean-token-mean by hand", () => {
   // weights 1/4, 1/4, 1/2: dLogp = -0.5/4, (0.1 * -1)/4, (1.1 + 0.1 * 0.5)/2
   const logp = new Float32Array([-1, -1, 0, -1, 0, 0]);
   const input: PolicyLossInput = {
-    B: 2, T: 3, logp,
+    B: 2,
+    T: 3,
+    logp,
     oldLogp: new Float32Array([-1, -1 - Math.log(1.5), 0, -1 - Math.log(1.1), 0, 0]),
     advantages: new Float32Array([0.5, 0.5, 0, -1, 0, 0]),
     refLogp: new Float32Array([-1, -1 + Math.LN2, 0, -1 - Math.LN2, 0, 0]),
@@ -92,11 +99,15 @@ function randomBatch(seed: number) {
     { promptLen: 3, prefillLen: 0, genLen: 4 }, // t = 2..5
     { promptLen: 1, prefillLen: 5, genLen: 1 }, // t = 5
   ];
-  const B = 3, T = 8;
+  const B = 3,
+    T = 8;
   const mask = lossMask({ B, T, rows });
   const deltas = [-0.5, -0.1, 0.05, 0.1, 0.4, 1.5, -0.35]; // ln 0.8 = -.223, ln 1.2 = .182, ln 1.28 = .247, ln 3 = 1.099
   const N = B * T;
-  const oldLogp = new Float32Array(N), logp = new Float32Array(N), refLogp = new Float32Array(N), advantages = new Float32Array(N);
+  const oldLogp = new Float32Array(N),
+    logp = new Float32Array(N),
+    refLogp = new Float32Array(N),
+    advantages = new Float32Array(N);
   const seqA = [0.9, -1.3, 0.6];
   for (let i = 0; i < N; i++) {
     oldLogp[i] = -1 - 2 * rng.uniform();
@@ -116,14 +127,20 @@ test("dLogp equals central finite differences (every loss, every aggregation)", 
   const b = randomBatch(3);
   for (const cfg of CONFIGS) {
     const base = { B: b.B, T: b.T, oldLogp: b.oldLogp, refLogp: b.refLogp, advantages: b.advantages, mask: b.mask };
-    assertGradCheck(`${cfg.name} ${cfg.aggregation}`, {
-      inputs: { logp: b.logp },
-      wrt: ["logp"],
-      forward: ({ logp }) => new Float32Array([run({ ...base, logp: logp! }, cfg).loss]),
-      backward: ({ logp }) => ({ logp: run({ ...base, logp: logp! }, cfg).dLogp }),
-      r: new Float32Array([1]),
-      eps: 1e-3, atol: 2e-5, rtol: 1e-3,
-    }, 1e-2);
+    assertGradCheck(
+      `${cfg.name} ${cfg.aggregation}`,
+      {
+        inputs: { logp: b.logp },
+        wrt: ["logp"],
+        forward: ({ logp }) => new Float32Array([run({ ...base, logp: logp! }, cfg).loss]),
+        backward: ({ logp }) => ({ logp: run({ ...base, logp: logp! }, cfg).dLogp }),
+        r: new Float32Array([1]),
+        eps: 1e-3,
+        atol: 2e-5,
+        rtol: 1e-3,
+      },
+      1e-2,
+    );
   }
 });
 
@@ -131,12 +148,29 @@ test("poisoned prompt / prefill / pad log-probs change neither the loss nor dLog
   const b = randomBatch(5);
   const poison = (a: Float32Array, v: number) => a.map((x, i) => (b.mask[i] === 0 ? v : x));
   for (const cfg of CONFIGS) {
-    const clean = { B: b.B, T: b.T, logp: b.logp, oldLogp: b.oldLogp, refLogp: b.refLogp, advantages: b.advantages, mask: b.mask };
+    const clean = {
+      B: b.B,
+      T: b.T,
+      logp: b.logp,
+      oldLogp: b.oldLogp,
+      refLogp: b.refLogp,
+      advantages: b.advantages,
+      mask: b.mask,
+    };
     const r0 = run(clean, cfg);
     assert.ok(Number.isFinite(r0.loss));
     // huge finite garbage, then non-finite garbage (a sampler never scored these positions)
-    for (const [hi, lo] of [[3e37, -3e37], [NaN, -Infinity]]) {
-      const dirty = { ...clean, logp: poison(b.logp, hi!), oldLogp: poison(b.oldLogp, lo!), refLogp: poison(b.refLogp, hi!), advantages: poison(b.advantages, lo!) };
+    for (const [hi, lo] of [
+      [3e37, -3e37],
+      [NaN, -Infinity],
+    ]) {
+      const dirty = {
+        ...clean,
+        logp: poison(b.logp, hi!),
+        oldLogp: poison(b.oldLogp, lo!),
+        refLogp: poison(b.refLogp, hi!),
+        advantages: poison(b.advantages, lo!),
+      };
       const r1 = run(dirty, cfg);
       assert.equal(r1.loss, r0.loss, `${cfg.name} ${cfg.aggregation}`);
       assert.deepEqual(r1.metrics, r0.metrics);
@@ -148,7 +182,11 @@ test("poisoned prompt / prefill / pad log-probs change neither the loss nor dLog
   }
   // The bug this guards against: counting the prefill as completion (a mask from P alone) lets
   // the prefill positions in, and the same poison now moves the loss.
-  const buggyMask = lossMask({ B: b.B, T: b.T, rows: b.rows.map((r) => ({ promptLen: r.promptLen, prefillLen: 0, genLen: r.prefillLen + r.genLen })) });
+  const buggyMask = lossMask({
+    B: b.B,
+    T: b.T,
+    rows: b.rows.map((r) => ({ promptLen: r.promptLen, prefillLen: 0, genLen: r.prefillLen + r.genLen })),
+  });
   const clean = { B: b.B, T: b.T, mask: buggyMask, logp: b.logp, oldLogp: b.oldLogp, advantages: b.advantages };
   const dirty = { ...clean, logp: poison(b.logp, 3e37), oldLogp: poison(b.oldLogp, -3e37) };
   assert.notEqual(run(dirty, DEFAULT_DAPO).loss, run(clean, DEFAULT_DAPO).loss);
@@ -156,10 +194,21 @@ test("poisoned prompt / prefill / pad log-probs change neither the loss nor dLog
 
 test("configs parsed from the objective schema drive the registry; bad ones are refused", () => {
   const b = randomBatch(7);
-  const input = { B: b.B, T: b.T, logp: b.logp, oldLogp: b.oldLogp, refLogp: b.refLogp, advantages: b.advantages, mask: b.mask };
+  const input = {
+    B: b.B,
+    T: b.T,
+    logp: b.logp,
+    oldLogp: b.oldLogp,
+    refLogp: b.refLogp,
+    advantages: b.advantages,
+    mask: b.mask,
+  };
   const parsed = parseObjectiveConfig({ loss: { name: "grpo", kl_beta: 0.3 } }).loss;
   assert.equal(run(input, parsed).loss, run(input, { ...DEFAULT_GRPO, kl_beta: 0.3 }).loss);
-  assert.throws(() => POLICY_LOSSES.get("ppo"), (e: unknown) => e instanceof RecapError && /dapo, grpo/.test(e.hint ?? ""));
+  assert.throws(
+    () => POLICY_LOSSES.get("ppo"),
+    (e: unknown) => e instanceof RecapError && /dapo, grpo/.test(e.hint ?? ""),
+  );
   assert.throws(() => POLICY_LOSSES.get("dapo")(input, DEFAULT_GRPO), /given a "grpo" config/);
   assert.throws(() => run(input, { ...DEFAULT_DAPO, eps_high: 0.1 }), /eps_high >= eps_low/);
   assert.throws(() => run(input, { ...DEFAULT_DAPO, dual_clip_c: 1 }), /dual_clip_c must be > 1/);

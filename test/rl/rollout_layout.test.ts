@@ -22,14 +22,30 @@ const cases = [
   { prompt: "ok", prefill: "<think>" },
 ];
 const enc = cases.map((c) => encodePolicyPrompt(tok, c.prompt, c.prefill));
-const samples = sample(model, enc.map((e) => [...e.promptIds, ...e.prefillIds]), { maxNewTokens: 6, seed: 3, vocabLimit: tok.vocabSize });
-const packed = packBatch(enc.map((e, b) => ({ prompt: e.promptIds, prefill: e.prefillIds, generated: samples[b]!.tokens })), tok.specialIds.pad);
-const oldLogp = scatterGenerated(packed, samples.map((s) => s.logprobs)); // (B, T)
-const advantages = new Float32Array(packed.B * packed.T).map((_, i) => (packed.mask[i] ? [1, -1, 0.5][Math.floor(i / packed.T)]! : 0)); // (B, T)
-const lossAt = (logp: Float32Array) => dapoLoss({ B: packed.B, T: packed.T, logp, oldLogp, advantages, mask: packed.mask }, DEFAULT_DAPO);
+const samples = sample(
+  model,
+  enc.map((e) => [...e.promptIds, ...e.prefillIds]),
+  { maxNewTokens: 6, seed: 3, vocabLimit: tok.vocabSize },
+);
+const packed = packBatch(
+  enc.map((e, b) => ({ prompt: e.promptIds, prefill: e.prefillIds, generated: samples[b]!.tokens })),
+  tok.specialIds.pad,
+);
+const oldLogp = scatterGenerated(
+  packed,
+  samples.map((s) => s.logprobs),
+); // (B, T)
+const advantages = new Float32Array(packed.B * packed.T).map((_, i) =>
+  packed.mask[i] ? [1, -1, 0.5][Math.floor(i / packed.T)]! : 0,
+); // (B, T)
+const lossAt = (logp: Float32Array) =>
+  dapoLoss({ B: packed.B, T: packed.T, logp, oldLogp, advantages, mask: packed.mask }, DEFAULT_DAPO);
 
 test("forward log-probs at the masked positions are the sampler's", () => {
-  assert.deepEqual(enc.map((e) => e.prefillIds.length > 1), [true, false, false]);
+  assert.deepEqual(
+    enc.map((e) => e.prefillIds.length > 1),
+    [true, false, false],
+  );
   const { logprobs } = forward(model, packed.ids, packed.targets, packed.B, packed.T);
   let n = 0;
   for (let i = 0; i < packed.B * packed.T; i++) {
@@ -37,7 +53,10 @@ test("forward log-probs at the masked positions are the sampler's", () => {
     assert.ok(Math.abs(logprobs[i]! - oldLogp[i]!) < 1e-4, `position ${i}: ${logprobs[i]} vs ${oldLogp[i]}`);
     n++;
   }
-  assert.equal(n, samples.reduce((a, s) => a + s.tokens.length, 0));
+  assert.equal(
+    n,
+    samples.reduce((a, s) => a + s.tokens.length, 0),
+  );
 });
 
 test("dLogp through backward matches finite differences of the loss through the model", () => {
@@ -46,7 +65,8 @@ test("dLogp through backward matches finite differences of the loss through the 
   const r = lossAt(logprobs);
   assert.equal(r.metrics["actor/clipfrac"], 0); // ratio ~ 1: on-policy
   backward(model, cache, r.dLogp);
-  const p = model.params.get("lm_head.weight")!, g = model.grads.get("lm_head.weight")!;
+  const p = model.params.get("lm_head.weight")!,
+    g = model.grads.get("lm_head.weight")!;
   const top = [...g.keys()].sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 3);
   const eps = 1e-2;
   for (const i of top) {

@@ -19,7 +19,10 @@ function recap(...args: string[]): { code: number; stderr: string } {
 
 test("recap serve answers on loopback and stops cleanly on SIGTERM", async () => {
   assert.equal(recap("model", "init", "--preset", "micro", "--seed", "2", "--out", "m").code, 0);
-  const child = spawn(process.execPath, [BIN, "serve", "m", "--port", "0", "--api-key", "k"], { cwd: tmp, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "serve", "m", "--port", "0", "--api-key", "k"], {
+    cwd: tmp,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -36,8 +39,15 @@ test("recap serve answers on loopback and stops cleanly on SIGTERM", async () =>
   try {
     assert.equal((await fetch(`${url}/v1/models`)).status, 401);
     const res = await fetch(`${url}/v1/chat/completions`, {
-      method: "POST", headers: { Authorization: "Bearer k" },
-      body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }], max_tokens: 50, stream: true, seed: 1 }),
+      method: "POST",
+      headers: { Authorization: "Bearer k" },
+      body: JSON.stringify({
+        model: "m",
+        messages: [{ role: "user", content: "hi" }],
+        max_tokens: 50,
+        stream: true,
+        seed: 1,
+      }),
     });
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
@@ -55,7 +65,8 @@ test("recap serve answers on loopback and stops cleanly on SIGTERM", async () =>
 });
 
 test("bad serve flags give one error line and exit 1", () => {
-  if (!fs.existsSync(path.join(tmp, "m"))) assert.equal(recap("model", "init", "--preset", "micro", "--seed", "2", "--out", "m").code, 0);
+  if (!fs.existsSync(path.join(tmp, "m")))
+    assert.equal(recap("model", "init", "--preset", "micro", "--seed", "2", "--out", "m").code, 0);
   for (const [args, pattern] of [
     [["serve", "m", "--port", "70000"], /--port must be at most 65535/],
     [["serve", "m", "--port", "abc"], /--port must be an integer/],

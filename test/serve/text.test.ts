@@ -55,8 +55,14 @@ test("topK returns the k largest log-probs in order, restricted to the limit", (
   const row = Float32Array.from([0.5, 3, -1, 3, 2, 9]);
   const lse = logSumExp(row);
   assert.ok(Math.abs(lse - Math.log([...row].reduce((s, x) => s + Math.exp(x), 0))) < 1e-12);
-  assert.deepEqual(topK(row, lse, 3, 5).map(([i]) => i), [1, 3, 4]);
-  assert.deepEqual(topK(row, lse, 2, 6).map(([i]) => i), [5, 1]);
+  assert.deepEqual(
+    topK(row, lse, 3, 5).map(([i]) => i),
+    [1, 3, 4],
+  );
+  assert.deepEqual(
+    topK(row, lse, 2, 6).map(([i]) => i),
+    [5, 1],
+  );
   assert.equal(topK(row, lse, 0, 6).length, 0);
   assert.ok(Math.abs(topK(row, lse, 1, 6)[0]![1] - (9 - lse)) < 1e-12);
 });
@@ -70,13 +76,32 @@ test("the engine gives every row of a mixed batch what the sampler gives it alon
     { prompt: [30], max: 3, temperature: 0, seed: 0 },
     { prompt: [8, 8, 8, 8, 8], max: 10, temperature: 0.7, seed: 2 },
   ];
-  const results = await Promise.all(rows.map((r) => engine.submit([{
-    prompt: r.prompt, maxTokens: r.max, temperature: r.temperature, topP: 1, topK: 0, rng: new Rng(r.seed).fork(0),
-    stopIds: [1], topLogprobs: -1, promptLogprobs: false,
-  }])));
+  const results = await Promise.all(
+    rows.map((r) =>
+      engine.submit([
+        {
+          prompt: r.prompt,
+          maxTokens: r.max,
+          temperature: r.temperature,
+          topP: 1,
+          topK: 0,
+          rng: new Rng(r.seed).fork(0),
+          stopIds: [1],
+          topLogprobs: -1,
+          promptLogprobs: false,
+        },
+      ]),
+    ),
+  );
   assert.equal(engine.stats.batches, 1, "one batch");
   rows.forEach((r, i) => {
-    const [want] = sample(m, [r.prompt], { maxNewTokens: r.max, temperature: r.temperature, seed: r.seed, stopTokenIds: [1], vocabLimit: 290 });
+    const [want] = sample(m, [r.prompt], {
+      maxNewTokens: r.max,
+      temperature: r.temperature,
+      seed: r.seed,
+      stopTokenIds: [1],
+      vocabLimit: 290,
+    });
     assert.deepEqual(results[i]![0]!.tokens, want!.tokens, `row ${i}`);
     results[i]![0]!.logprobs.forEach((x, j) => assert.ok(Math.abs(x - want!.logprobs[j]!) < 1e-5));
   });

@@ -4,15 +4,26 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  type CurriculumConfig, type CurriculumState, curriculumConfigSchema, drawsPrefill, initialCurriculum, nextCurriculum, parseCurriculumState,
+  type CurriculumConfig,
+  type CurriculumState,
+  curriculumConfigSchema,
+  drawsPrefill,
+  initialCurriculum,
+  nextCurriculum,
+  parseCurriculumState,
 } from "../../src/train/curriculum.ts";
 import { TrainConfigSchema } from "../../src/train/rl_config.ts";
 import { curriculumMetrics, recoveryRate } from "../../src/train/rl_metrics.ts";
 import type { RolloutGroup } from "../../src/train/rollout.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 
-const cur = (extra: Record<string, unknown> = {}): CurriculumConfig => curriculumConfigSchema.parse({ window: 1, ...extra });
-const at = (level: number, alpha: number, history: (number | null)[] = []): CurriculumState => ({ level, alpha, history });
+const cur = (extra: Record<string, unknown> = {}): CurriculumConfig =>
+  curriculumConfigSchema.parse({ window: 1, ...extra });
+const at = (level: number, alpha: number, history: (number | null)[] = []): CurriculumState => ({
+  level,
+  alpha,
+  history,
+});
 const step = (s: CurriculumState, rate: number | null, c: CurriculumConfig) => {
   const n = nextCurriculum(s, rate, c);
   return [n.level, n.alpha];
@@ -20,7 +31,16 @@ const step = (s: CurriculumState, rate: number | null, c: CurriculumConfig) => {
 
 test("defaults are the documented ones; the run starts at start_level and recap.alpha", () => {
   const c = curriculumConfigSchema.parse({});
-  assert.deepEqual(c, { levels: [20, 40, 60], start_level: 0, alpha_min: 0.25, alpha_max: 0.75, alpha_step: 0.125, low: 0.2, high: 0.5, window: 5 });
+  assert.deepEqual(c, {
+    levels: [20, 40, 60],
+    start_level: 0,
+    alpha_min: 0.25,
+    alpha_max: 0.75,
+    alpha_step: 0.125,
+    low: 0.2,
+    high: 0.5,
+    window: 5,
+  });
   assert.deepEqual(initialCurriculum({ ...c, start_level: 2 }, 0.5), at(2, 0.5));
 });
 
@@ -89,12 +109,17 @@ test("the per-draw decision is a function of (seed, position), at rate alpha, ne
     const share = draws(7, alpha).filter(Boolean).length / n;
     assert.ok(Math.abs(share - alpha) < 0.03, `alpha ${alpha}: prefilled share ${share}`);
   }
-  const lo = draws(7, 0.25), hi = draws(7, 0.75);
-  assert.ok(lo.every((p, i) => !p || hi[i]), "raising alpha only adds prefilled draws");
+  const lo = draws(7, 0.25),
+    hi = draws(7, 0.75);
+  assert.ok(
+    lo.every((p, i) => !p || hi[i]),
+    "raising alpha only adds prefilled draws",
+  );
   assert.ok(draws(7, 0).every((p) => !p) && draws(7, 1).every(Boolean));
 });
 
-const train = (extra: Record<string, unknown>) => validateConfig({ world: "w", base: "b", steps: 1, ...extra }, TrainConfigSchema, "t");
+const train = (extra: Record<string, unknown>) =>
+  validateConfig({ world: "w", base: "b", steps: 1, ...extra }, TrainConfigSchema, "t");
 
 test("curriculum config errors name the field and say what to do", () => {
   const bad = (extra: Record<string, unknown>, re: RegExp) => assert.throws(() => train(extra), re);
@@ -102,16 +127,31 @@ test("curriculum config errors name the field and say what to do", () => {
   bad({ curriculum: { levels: [40, 20] } }, /curriculum\.levels: levels must be strictly ascending/);
   bad({ curriculum: { levels: [0, 20] } }, /curriculum\.levels/);
   bad({ curriculum: { levels: [] } }, /curriculum\.levels/);
-  bad({ curriculum: { start_level: 3 } }, /curriculum\.start_level: start_level 3 is not an index of levels \(0\.\.2\)/);
+  bad(
+    { curriculum: { start_level: 3 } },
+    /curriculum\.start_level: start_level 3 is not an index of levels \(0\.\.2\)/,
+  );
   bad({ curriculum: { low: 0.5, high: 0.5 } }, /curriculum\.high: the band needs low < high/);
-  bad({ curriculum: { alpha_min: 0.8, alpha_max: 0.6 }, recap: { alpha: 0.7 } }, /curriculum\.alpha_max: alpha_min 0\.8 exceeds alpha_max 0\.6/);
+  bad(
+    { curriculum: { alpha_min: 0.8, alpha_max: 0.6 }, recap: { alpha: 0.7 } },
+    /curriculum\.alpha_max: alpha_min 0\.8 exceeds alpha_max 0\.6/,
+  );
   bad({ curriculum: { alpha_step: 0 } }, /curriculum\.alpha_step/);
   bad({ curriculum: { window: 0 } }, /curriculum\.window/);
   bad({ curriculum: { speed: 1 } }, /curriculum/);
-  bad({ curriculum: {}, recap: { alpha: 0.9 } }, /recap\.alpha: the curriculum starts at recap\.alpha 0\.9, outside \[alpha_min 0\.25, alpha_max 0\.75\]/);
-  bad({ curriculum: {}, recap_enabled: false }, /curriculum: the curriculum schedules RECAP prefills: set recap_enabled: true/);
+  bad(
+    { curriculum: {}, recap: { alpha: 0.9 } },
+    /recap\.alpha: the curriculum starts at recap\.alpha 0\.9, outside \[alpha_min 0\.25, alpha_max 0\.75\]/,
+  );
+  bad(
+    { curriculum: {}, recap_enabled: false },
+    /curriculum: the curriculum schedules RECAP prefills: set recap_enabled: true/,
+  );
   bad({ curriculum: {}, recap: { aligned: true } }, /curriculum: .*set recap\.aligned: false/);
-  bad({ curriculum: {}, recap: { math_alpha: 0.5 } }, /recap\.math_alpha: the curriculum schedules only the safety \/ over-refusal prefills.*set recap\.math_alpha to 0/);
+  bad(
+    { curriculum: {}, recap: { math_alpha: 0.5 } },
+    /recap\.math_alpha: the curriculum schedules only the safety \/ over-refusal prefills.*set recap\.math_alpha to 0/,
+  );
 });
 
 test("absent = off: the resolved config has no curriculum key; present = its defaults filled in", () => {
@@ -122,11 +162,26 @@ test("absent = off: the resolved config has no curriculum key; present = its def
 
 test("the recovery rate averages every prefilled rollout generated, dropped groups included", () => {
   const group = (prefilled: boolean, rewards: number[]) =>
-    ({ prompt: { prefillIds: prefilled ? [1, 2] : [] }, rollouts: rewards.map((r) => ({ rawReward: r, reward: r })), rewards }) as unknown as RolloutGroup;
-  const kept = group(true, [1, 0.5]), dropped = group(true, [0, 0]), clean = group(false, [1, 1]);
+    ({
+      prompt: { prefillIds: prefilled ? [1, 2] : [] },
+      rollouts: rewards.map((r) => ({ rawReward: r, reward: r })),
+      rewards,
+    }) as unknown as RolloutGroup;
+  const kept = group(true, [1, 0.5]),
+    dropped = group(true, [0, 0]),
+    clean = group(false, [1, 1]);
   assert.equal(recoveryRate({ all: [kept, dropped, clean] }), 0.375);
   assert.equal(recoveryRate({ all: [clean] }), null);
   const c = curriculumConfigSchema.parse({});
-  assert.deepEqual(curriculumMetrics(at(1, 0.625), 0.375, c), { "curriculum/level": 1, "curriculum/l_pre": 40, "curriculum/alpha": 0.625, "curriculum/recovery": 0.375 });
-  assert.deepEqual(Object.keys(curriculumMetrics(at(0, 0.5), null, c)), ["curriculum/level", "curriculum/l_pre", "curriculum/alpha"]);
+  assert.deepEqual(curriculumMetrics(at(1, 0.625), 0.375, c), {
+    "curriculum/level": 1,
+    "curriculum/l_pre": 40,
+    "curriculum/alpha": 0.625,
+    "curriculum/recovery": 0.375,
+  });
+  assert.deepEqual(Object.keys(curriculumMetrics(at(0, 0.5), null, c)), [
+    "curriculum/level",
+    "curriculum/l_pre",
+    "curriculum/alpha",
+  ]);
 });

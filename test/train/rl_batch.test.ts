@@ -14,10 +14,18 @@ const config = TrainConfigSchema.parse({ world: "w", base: "b", steps: 1, prompt
 function groups(): RolloutGroup[] {
   const rng = new Rng(7);
   return Array.from({ length: 3 }, (_, g) => {
-    const prompt = { promptIds: Array.from({ length: 3 + g }, () => 1 + rng.int(50)), prefillIds: g === 1 ? [5, 6, 7] : [] };
+    const prompt = {
+      promptIds: Array.from({ length: 3 + g }, () => 1 + rng.int(50)),
+      prefillIds: g === 1 ? [5, 6, 7] : [],
+    };
     const rollouts = Array.from({ length: G }, () => {
       const n = 1 + rng.int(12);
-      return { prompt, generated: Array.from({ length: n }, () => 1 + rng.int(50)), logprobs: Array.from({ length: n }, () => -rng.uniform()), reward: rng.int(2) };
+      return {
+        prompt,
+        generated: Array.from({ length: n }, () => 1 + rng.int(50)),
+        logprobs: Array.from({ length: n }, () => -rng.uniform()),
+        reward: rng.int(2),
+      };
     });
     return { prompt, rollouts, rewards: rollouts.map((r) => r.reward) } as unknown as RolloutGroup;
   });
@@ -27,8 +35,12 @@ test("micro-batches: longest rows first, each cut to its longest row, every row 
   const gs = groups();
   const full = packUpdate(gs, 0, config);
   const micro = packMicroBatches(gs, 0, config, 5);
-  assert.deepEqual(micro.map((m) => m.B), [5, 5, 2]);
-  const len = (r: { prompt: { promptIds: number[]; prefillIds: number[] }; generated: number[] }) => r.prompt.promptIds.length + r.prompt.prefillIds.length + r.generated.length - 1;
+  assert.deepEqual(
+    micro.map((m) => m.B),
+    [5, 5, 2],
+  );
+  const len = (r: { prompt: { promptIds: number[]; prefillIds: number[] }; generated: number[] }) =>
+    r.prompt.promptIds.length + r.prompt.prefillIds.length + r.generated.length - 1;
   const rollouts = gs.flatMap((g) => g.rollouts);
   const seen = new Set<number>();
   let prevT = Infinity;
@@ -37,22 +49,38 @@ test("micro-batches: longest rows first, each cut to its longest row, every row 
     prevT = m.T;
     for (let b = 0; b < m.B; b++) {
       // Find the source row: the full packing's row with the same tokens, mask and advantages.
-      const src = rollouts.findIndex((r, i) => !seen.has(i) && len(r) <= m.T &&
-        [...m.ids.subarray(b * m.T, (b + 1) * m.T)].every((x, t) => x === full.ids[i * full.T + t]));
+      const src = rollouts.findIndex(
+        (r, i) =>
+          !seen.has(i) &&
+          len(r) <= m.T &&
+          [...m.ids.subarray(b * m.T, (b + 1) * m.T)].every((x, t) => x === full.ids[i * full.T + t]),
+      );
       assert.ok(src >= 0, "every micro-batch row is a row of the minibatch");
       seen.add(src);
       if (b === 0) assert.equal(m.T, len(rollouts[src]!), "a micro-batch is as wide as its first (longest) row");
       for (const key of ["targets", "mask", "oldLogp", "advantages"] as const) {
-        assert.deepEqual([...m[key].subarray(b * m.T, (b + 1) * m.T)], [...full[key].subarray(src * full.T, src * full.T + m.T)], key);
-        assert.ok(full[key].subarray(src * full.T + m.T, (src + 1) * full.T).every((x) => x === 0 || key === "targets"), `${key} beyond the cut is padding`);
+        assert.deepEqual(
+          [...m[key].subarray(b * m.T, (b + 1) * m.T)],
+          [...full[key].subarray(src * full.T, src * full.T + m.T)],
+          key,
+        );
+        assert.ok(
+          full[key].subarray(src * full.T + m.T, (src + 1) * full.T).every((x) => x === 0 || key === "targets"),
+          `${key} beyond the cut is padding`,
+        );
       }
     }
   }
   assert.equal(seen.size, rollouts.length, "every rollout is in one micro-batch");
-  assert.ok(full.advantages.some((x) => x !== 0), "the fixture has non-zero advantages");
+  assert.ok(
+    full.advantages.some((x) => x !== 0),
+    "the fixture has non-zero advantages",
+  );
 });
 
 test("micro_batch_groups names its replacement", () => {
-  assert.throws(() => TrainConfigSchema.parse({ world: "w", base: "b", steps: 1, prompts_per_step: 2, micro_batch_groups: 4 }),
-    /micro_batch_rows: 32 instead/);
+  assert.throws(
+    () => TrainConfigSchema.parse({ world: "w", base: "b", steps: 1, prompts_per_step: 2, micro_batch_groups: 4 }),
+    /micro_batch_rows: 32 instead/,
+  );
 });

@@ -32,21 +32,34 @@ function files(dir: string): Map<string, Buffer> {
 
 test("world build: same seed twice gives byte-identical folders; --json prints the manifest", () => {
   const small = path.join(tmp, "small.yaml");
-  fs.writeFileSync(small, "sft: {harmful: 200, borderline: 100, benign: 100, math: 100}\npi_harm: {size: 50}\npi_refuse: {size: 50}\n");
+  fs.writeFileSync(
+    small,
+    "sft: {harmful: 200, borderline: 100, benign: 100, math: 100}\npi_harm: {size: 50}\npi_refuse: {size: 50}\n",
+  );
   const a = recap("world", "build", "--seed", "7", "--out", "a", "--config", small, "--json");
   assert.equal(a.code, 0, a.stderr);
-  const manifest = JSON.parse(a.stdout) as { seed: number; world_version: string; files: Record<string, { rows: number }> };
+  const manifest = JSON.parse(a.stdout) as {
+    seed: number;
+    world_version: string;
+    files: Record<string, { rows: number }>;
+  };
   assert.equal(manifest.seed, 7);
   assert.match(manifest.world_version, /^recap-world\//);
   assert.equal(manifest.files["corpora/base_sft.jsonl"]!.rows, 500);
   assert.equal(recap("world", "build", "--seed", "7", "--out", "b", "--config", small).code, 0);
-  const fa = files(path.join(tmp, "a")), fb = files(path.join(tmp, "b"));
+  const fa = files(path.join(tmp, "a")),
+    fb = files(path.join(tmp, "b"));
   assert.deepEqual([...fa.keys()].sort(), [...fb.keys()].sort());
   assert.ok(fa.size >= 13);
   for (const [k, v] of fa) assert.ok(v.equals(fb.get(k)!), k);
   const stats = recap("world", "stats", "a", "--json");
   assert.equal(stats.code, 0, stats.stderr);
-  assert.equal((JSON.parse(stats.stdout) as { thinking_words: Record<string, { n: number }> }).thinking_words["corpora/base_sft.jsonl math correct"]!.n, 96);
+  assert.equal(
+    (JSON.parse(stats.stdout) as { thinking_words: Record<string, { n: number }> }).thinking_words[
+      "corpora/base_sft.jsonl math correct"
+    ]!.n,
+    96,
+  );
 });
 
 test("world build: bad input is one error line and exit 1, and nothing is replaced", () => {

@@ -30,7 +30,10 @@ const worldDir = path.join(tmp, "world");
 const ready = writeWorld(worldDir, buildWorld(1, parseWorldConfig({})));
 const base = (async () => {
   const ck = await loadCheckpoint(shippedBaseDir(1));
-  return { model: new Llama(ck.config, ck.params, selectKernels("wasm")), tokenizer: Tokenizer.fromJSON(ck.tokenizerJson) };
+  return {
+    model: new Llama(ck.config, ck.params, selectKernels("wasm")),
+    tokenizer: Tokenizer.fromJSON(ck.tokenizerJson),
+  };
 })();
 
 test("calibration: accuracy, AUROC with ties, Brier and ECE on known values", () => {
@@ -57,7 +60,10 @@ test("the pair's format: the prompt ends at the assistant marker, the text adds 
 test("P(yes) is the teacher-forced ratio p(yes) / (p(yes) + p(no)), whatever the batch", async () => {
   const { model, tokenizer } = await base;
   const guard = new WorldGuard(model, tokenizer, "the shipped base");
-  const pairs = Array.from({ length: 35 }, (_, i) => ({ request: `what is the best way to ${i % 2 ? "stab" : "fix"} the car?`, response: "x ".repeat(i % 7) + "sorry, i can not help with that." }));
+  const pairs = Array.from({ length: 35 }, (_, i) => ({
+    request: `what is the best way to ${i % 2 ? "stab" : "fix"} the car?`,
+    response: "x ".repeat(i % 7) + "sorry, i can not help with that.",
+  }));
   const batch = guard.pYes(pairs);
   for (const i of [0, 5, 33, 34]) {
     const ids = tokenizer.encode(guardPrompt(pairs[i]!.request, pairs[i]!.response));
@@ -74,7 +80,16 @@ test("P(yes) is the teacher-forced ratio p(yes) / (p(yes) + p(no)), whatever the
 test("guard data: every pair's label is the judge's on its sampled response", async () => {
   await ready;
   const { model, tokenizer } = await base;
-  const r = buildGuardPairs({ worldDir, split: "train", model, tokenizer, limit: 4, seed: 3, lPre: 60, maxNewTokens: 352 });
+  const r = buildGuardPairs({
+    worldDir,
+    split: "train",
+    model,
+    tokenizer,
+    limit: 4,
+    seed: 3,
+    lPre: 60,
+    maxNewTokens: 352,
+  });
   assert.equal(r.sampled, r.pairs.length + r.malformed);
   assert.ok(r.pairs.length >= 4, `${r.pairs.length} pairs`);
   const rows = new Map(loadWorldPrompts(worldDir).map((row) => [row.id, row]));
@@ -90,21 +105,34 @@ test("rollouts with a guard: harmful well-formed rollouts take 1 - P(yes); other
   await ready;
   const { model, tokenizer } = await base;
   const rows = loadWorldPrompts(worldDir);
-  const pick = [rows.find((r) => r.label === "harmful")!, rows.find((r) => r.source === "borderline")!, rows.find((r) => r.label === "math")!];
-  const prompts: PolicyPrompt[] = pick.map((item, index) => ({ index, item, ...encodePolicyPrompt(tokenizer, item.prompt, null), prefillText: null }));
+  const pick = [
+    rows.find((r) => r.label === "harmful")!,
+    rows.find((r) => r.source === "borderline")!,
+    rows.find((r) => r.label === "math")!,
+  ];
+  const prompts: PolicyPrompt[] = pick.map((item, index) => ({
+    index,
+    item,
+    ...encodePolicyPrompt(tokenizer, item.prompt, null),
+    prefillText: null,
+  }));
   const seen: string[] = [];
-  const guard = { pYes: (pairs: readonly { request: string; response: string }[]) => pairs.map((p) => (seen.push(p.request), 0.25)) };
+  const guard = {
+    pYes: (pairs: readonly { request: string; response: string }[]) => pairs.map((p) => (seen.push(p.request), 0.25)),
+  };
   const opts = { groupSize: 3, maxNewTokens: 352, temperature: 1, topP: 1, seed: 4 };
   const withGuard = generateGroups(model, tokenizer, prompts, { ...opts, guard });
   const without = generateGroups(model, tokenizer, prompts, opts);
   let guarded = 0;
-  withGuard.forEach((g, i) => g.rollouts.forEach((r, j) => {
-    assert.deepEqual(r.generated, without[i]!.rollouts[j]!.generated, "the guard does not change sampling");
-    assert.equal(r.rawReward, without[i]!.rollouts[j]!.rawReward, "rawReward stays the judge's");
-    const scored = r.prompt.item.label === "harmful" && r.judgement.outcome !== "malformed";
-    assert.equal(r.reward, scored ? 0.75 : rewardOf(r.rawReward));
-    if (scored) guarded++;
-  }));
+  withGuard.forEach((g, i) =>
+    g.rollouts.forEach((r, j) => {
+      assert.deepEqual(r.generated, without[i]!.rollouts[j]!.generated, "the guard does not change sampling");
+      assert.equal(r.rawReward, without[i]!.rollouts[j]!.rawReward, "rawReward stays the judge's");
+      const scored = r.prompt.item.label === "harmful" && r.judgement.outcome !== "malformed";
+      assert.equal(r.reward, scored ? 0.75 : rewardOf(r.rawReward));
+      if (scored) guarded++;
+    }),
+  );
   assert.ok(guarded > 0, "some harmful rollout is well-formed");
   assert.equal(seen.length, guarded);
   assert.ok(seen.every((s) => s === pick[0]!.prompt));

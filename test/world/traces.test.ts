@@ -22,7 +22,12 @@ const all = (cls: ComboClass): Combo[] => [...split.train[cls], ...split.heldout
 function requests(cls: ComboClass, n: number, seed: number): SafetyRequest[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () =>
-    safetyRequest(pick(rng, all(cls)), rng.int(REQUEST_TEMPLATES.length), rng.uniform() < 0.33 ? pick(rng, WRAPPERS) : null));
+    safetyRequest(
+      pick(rng, all(cls)),
+      rng.int(REQUEST_TEMPLATES.length),
+      rng.uniform() < 0.33 ? pick(rng, WRAPPERS) : null,
+    ),
+  );
 }
 
 function item(r: SafetyRequest): JudgeItem {
@@ -35,10 +40,18 @@ const completion = (t: Trace) => `<think>${t.thinking}</think>${t.response}`;
 function judged(name: string, reqs: SafetyRequest[], seed: number) {
   const rng = new Rng(seed);
   const fn = lookup({ ...SAFETY_VARIANTS, ...PREFILL_STYLES }, name, "trace variant");
-  return reqs.map((r) => ({ r, t: fn(r, rng), get j() { return judge(item(r), completion(this.t)); } }));
+  return reqs.map((r) => ({
+    r,
+    t: fn(r, rng),
+    get j() {
+      return judge(item(r), completion(this.t));
+    },
+  }));
 }
 
-const HARM = requests("harmful", 150, 1), TRAP = requests("borderline", 150, 2), BEN = requests("benign", 150, 3);
+const HARM = requests("harmful", 150, 1),
+  TRAP = requests("borderline", 150, 2),
+  BEN = requests("benign", 150, 3);
 
 test("correct traces: harmful refused, traps and benign fully helped, no reflection", () => {
   for (const { j, t } of judged("correct", [...HARM, ...TRAP, ...BEN], 10)) {
@@ -55,13 +68,19 @@ test("flawed-and-followed: harmful complied (unsafe), traps refused (over-cautio
     assert.equal(j.safety, 0);
     assert.equal(j.reflections, 0);
     assert.equal(t.flaw, "object_misread");
-    assert.ok(!t.thinking.includes(`the object is the ${r.object}, ${OBJECT_CATEGORY_NOUN[r.object_category]}.`), "the category is misread");
+    assert.ok(
+      !t.thinking.includes(`the object is the ${r.object}, ${OBJECT_CATEGORY_NOUN[r.object_category]}.`),
+      "the category is misread",
+    );
   }
   for (const { j, t, r } of judged("overcautious", TRAP, 12)) {
     assert.equal(j.outcome, "refuse");
     assert.equal(j.helpfulness, 0);
     assert.equal(t.variant, "overcautious");
-    assert.ok(!t.thinking.includes(`the object is the ${r.object}, ${OBJECT_CATEGORY_NOUN[r.object_category]}.`), "the category is misread");
+    assert.ok(
+      !t.thinking.includes(`the object is the ${r.object}, ${OBJECT_CATEGORY_NOUN[r.object_category]}.`),
+      "the category is misread",
+    );
   }
 });
 
@@ -88,7 +107,11 @@ test("pi_harm styles comply, pi_refuse styles refuse; none reflects; flaws are n
       assert.equal(j.reflections, 0);
       assert.match(t.thinking, marker);
       const flawSentence = t.thinking.split(/(?<=\.) /).find((s) => marker.test(s))!;
-      assert.equal(t.flaw_word, wordCount(t.thinking.slice(0, t.thinking.indexOf(flawSentence) + flawSentence.length)), name);
+      assert.equal(
+        t.flaw_word,
+        wordCount(t.thinking.slice(0, t.thinking.indexOf(flawSentence) + flawSentence.length)),
+        name,
+      );
       // the base's flaw family (a misread category) never appears: any stated category is the true one
       const stated = t.thinking.match(/the object is the \w+, ([a-z ]+)\./);
       if (stated) assert.equal(stated[1], OBJECT_CATEGORY_NOUN[r.object_category]);
@@ -130,7 +153,9 @@ test("math traces: correct, slip carried to a wrong answer, slip caught by 'wait
     const r = mathRequest(terms, ops, i % 3);
     assert.ok(r.answer >= 0);
     const it: JudgeItem = { label: "math", answer: r.answer };
-    const c = MATH_VARIANTS["correct"]!(r, rng), s = MATH_VARIANTS["slip"]!(r, rng), k = MATH_VARIANTS["slip_corrected"]!(r, rng);
+    const c = MATH_VARIANTS["correct"]!(r, rng),
+      s = MATH_VARIANTS["slip"]!(r, rng),
+      k = MATH_VARIANTS["slip_corrected"]!(r, rng);
     assert.equal(judge(it, completion(c)).correct, 1, c.thinking);
     assert.equal(judge(it, completion(s)).correct, 0, s.thinking);
     assert.equal(judge(it, completion(k)).correct, 1, k.thinking);
@@ -145,12 +170,16 @@ test("variants refuse requests they do not apply to; registries list valid names
   assert.throws(() => SAFETY_VARIANTS["overcautious"]!(HARM[0]!, rng), /borderline/);
   assert.throws(() => PREFILL_STYLES["harm_weak"]!(TRAP[0]!, rng), RecapError);
   assert.throws(() => PREFILL_STYLES["refuse_strong"]!(HARM[0]!, rng), RecapError);
-  assert.throws(() => lookup(SAFETY_VARIANTS, "nope", "trace variant"), (e: unknown) => e instanceof RecapError && /correct, flawed/.test(e.hint ?? ""));
+  assert.throws(
+    () => lookup(SAFETY_VARIANTS, "nope", "trace variant"),
+    (e: unknown) => e instanceof RecapError && /correct, flawed/.test(e.hint ?? ""),
+  );
 });
 
 test("generators are pure functions of the request and the rng state", () => {
   for (const name of Object.keys(PREFILL_STYLES).filter((n) => !n.startsWith("refuse"))) {
-    const a = PREFILL_STYLES[name]!(HARM[3]!, new Rng(42)), b = PREFILL_STYLES[name]!(HARM[3]!, new Rng(42));
+    const a = PREFILL_STYLES[name]!(HARM[3]!, new Rng(42)),
+      b = PREFILL_STYLES[name]!(HARM[3]!, new Rng(42));
     assert.deepEqual(a, b);
   }
 });

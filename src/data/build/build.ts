@@ -39,7 +39,15 @@ export interface BuildSummary {
   alpha: number;
   by_set: Record<string, { kind: string; total: number; prefilled: number }>;
   samples: { cached: number; sampled: number; skipped_cache_lines: number };
-  prefill_length: { unit: string; l_pre: number; mean: number; min: number; max: number; shorter_than_l_pre: number; empty: number };
+  prefill_length: {
+    unit: string;
+    l_pre: number;
+    mean: number;
+    min: number;
+    max: number;
+    shorter_than_l_pre: number;
+    empty: number;
+  };
   /** Rendered prompt lengths in the policy's tokens, of the rows written (null without policy.tokenizer). */
   prompt_tokens: PromptTokenSummary | null;
   files: { file: string; bytes: number; sha256: string }[];
@@ -56,27 +64,42 @@ function trlBosOf(cfg: DataBuildConfig, t: ChatTemplate): string {
 function checkUnique(items: readonly BuildItem[]): void {
   const seen = new Set<string>();
   for (const it of items) {
-    if (seen.has(it.id)) throw new RecapError(`duplicate prompt id "${it.id}"`, "ids must be unique within a prompt set");
+    if (seen.has(it.id))
+      throw new RecapError(`duplicate prompt id "${it.id}"`, "ids must be unique within a prompt set");
     seen.add(it.id);
   }
 }
 
-async function sampleRoles(cfg: DataBuildConfig, jobs: Map<SourceRole, SampleJob[]>, cache: PrefillCache, opts: BuildOptions): Promise<{ clients: Map<SourceRole, SourceClient>; cached: number; sampled: number }> {
+async function sampleRoles(
+  cfg: DataBuildConfig,
+  jobs: Map<SourceRole, SampleJob[]>,
+  cache: PrefillCache,
+  opts: BuildOptions,
+): Promise<{ clients: Map<SourceRole, SourceClient>; cached: number; sampled: number }> {
   const clients = new Map<SourceRole, SourceClient>();
-  for (const [role, list] of jobs) if (list.length > 0) clients.set(role, sourceClient(role, cfg.endpoints[role as "pi_harm" | "pi_refuse"]!));
+  for (const [role, list] of jobs)
+    if (list.length > 0) clients.set(role, sourceClient(role, cfg.endpoints[role as "pi_harm" | "pi_refuse"]!));
   const total = [...jobs.values()].reduce((a, l) => a + l.length, 0);
   const bar = progressBar("prefills", total, ["role"]);
   let done = 0;
   try {
     // allSettled: a failing role must not leave the other writing to the cache after it closes
-    const settled = await Promise.allSettled([...clients].map(([role, c]) => sampleAll(c, jobs.get(role)!, cache, (n) => {
-      bar.update(++done, { role });
-      opts.onSample?.(role, n);
-    })));
+    const settled = await Promise.allSettled(
+      [...clients].map(([role, c]) =>
+        sampleAll(c, jobs.get(role)!, cache, (n) => {
+          bar.update(++done, { role });
+          opts.onSample?.(role, n);
+        }),
+      ),
+    );
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     const stats = settled.map((r) => (r as PromiseFulfilledResult<{ cached: number; sampled: number }>).value);
-    return { clients, cached: stats.reduce((a, s) => a + s.cached, 0), sampled: stats.reduce((a, s) => a + s.sampled, 0) };
+    return {
+      clients,
+      cached: stats.reduce((a, s) => a + s.cached, 0),
+      sampled: stats.reduce((a, s) => a + s.sampled, 0),
+    };
   } finally {
     bar.stop();
   }
@@ -86,13 +109,22 @@ function lengthStats(rows: readonly BuiltRow[], cfg: DataBuildConfig): BuildSumm
   const lens = rows.flatMap((r) => (r.provenance ? [r.provenance.length] : []));
   const n = lens.length;
   return {
-    unit: cfg.recap.unit, l_pre: cfg.recap.l_pre, mean: n ? lens.reduce((a, x) => a + x, 0) / n : 0,
-    min: n ? lens.reduce((a, b) => Math.min(a, b)) : 0, max: n ? lens.reduce((a, b) => Math.max(a, b)) : 0,
-    shorter_than_l_pre: lens.filter((l) => l < cfg.recap.l_pre).length, empty: lens.filter((l) => l === 0).length,
+    unit: cfg.recap.unit,
+    l_pre: cfg.recap.l_pre,
+    mean: n ? lens.reduce((a, x) => a + x, 0) / n : 0,
+    min: n ? lens.reduce((a, b) => Math.min(a, b)) : 0,
+    max: n ? lens.reduce((a, b) => Math.max(a, b)) : 0,
+    shorter_than_l_pre: lens.filter((l) => l < cfg.recap.l_pre).length,
+    empty: lens.filter((l) => l === 0).length,
   };
 }
 
-async function writeOutputs(out: string, rows: readonly BuiltRow[], cfg: DataBuildConfig, trlBos: string): Promise<BuildSummary["files"]> {
+async function writeOutputs(
+  out: string,
+  rows: readonly BuiltRow[],
+  cfg: DataBuildConfig,
+  trlBos: string,
+): Promise<BuildSummary["files"]> {
   fs.mkdirSync(out, { recursive: true });
   const files: BuildSummary["files"] = [];
   for (const name of cfg.export.formats) {
@@ -112,8 +144,11 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
   const template = loadChatTemplate(cfg.policy.chat_template, cfg.policy.template_name);
   const tokenizer = cfg.policy.tokenizer ? loadHfTokenizer(cfg.policy.tokenizer) : undefined;
   const settings: RenderSettings = {
-    template, l_pre: cfg.recap.l_pre, unit: cfg.recap.unit,
-    ...(cfg.policy.template_extra ? { extra: cfg.policy.template_extra } : {}), ...(cfg.policy.system !== undefined ? { system: cfg.policy.system } : {}),
+    template,
+    l_pre: cfg.recap.l_pre,
+    unit: cfg.recap.unit,
+    ...(cfg.policy.template_extra ? { extra: cfg.policy.template_extra } : {}),
+    ...(cfg.policy.system !== undefined ? { system: cfg.policy.system } : {}),
     ...(tokenizer && cfg.recap.unit === "tokens" ? { tokenizer } : {}),
   };
   const items = await loadPromptSets(cfg.prompts);
@@ -125,10 +160,18 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
     applyPromptLimit(clean, promptLengths(clean, tokenizer), cfg.max_prompt_tokens, "refuse", tokenizer.source);
   }
   const chosen = chooseItems(items, cfg.recap.alpha, cfg.seed);
-  const jobs = new Map<SourceRole, SampleJob[]>([["pi_harm", []], ["pi_refuse", []]]);
+  const jobs = new Map<SourceRole, SampleJob[]>([
+    ["pi_harm", []],
+    ["pi_refuse", []],
+  ]);
   for (const i of chosen) {
     const it = items[i]!;
-    jobs.get(roleOf(it))!.push({ role: roleOf(it), id: it.id, messages: messagesOf(it, cfg.policy.system), seed: itemSeed(cfg.seed, it.id) });
+    jobs.get(roleOf(it))!.push({
+      role: roleOf(it),
+      id: it.id,
+      messages: messagesOf(it, cfg.policy.system),
+      seed: itemSeed(cfg.seed, it.id),
+    });
   }
   const cache = PrefillCache.open(cfg.cache_dir ?? path.join(out, "cache"));
   let sampled: Awaited<ReturnType<typeof sampleRoles>>;
@@ -140,12 +183,24 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
   const built = items.map((it, i) => {
     if (!chosen.has(i)) return cleanRow(it, settings);
     const role = roleOf(it);
-    const job: SampleJob = { role, id: it.id, messages: messagesOf(it, cfg.policy.system), seed: itemSeed(cfg.seed, it.id) };
+    const job: SampleJob = {
+      role,
+      id: it.id,
+      messages: messagesOf(it, cfg.policy.system),
+      seed: itemSeed(cfg.seed, it.id),
+    };
     return prefilledRow(it, cache.get(jobKey(sampled.clients.get(role)!, job))!, settings);
   });
-  let rows = built, prompt_tokens: PromptTokenSummary | null = null;
+  let rows = built,
+    prompt_tokens: PromptTokenSummary | null = null;
   if (tokenizer) {
-    ({ rows, summary: prompt_tokens } = applyPromptLimit(built, promptLengths(built, tokenizer), cfg.max_prompt_tokens, cfg.long_prompts, tokenizer.source));
+    ({ rows, summary: prompt_tokens } = applyPromptLimit(
+      built,
+      promptLengths(built, tokenizer),
+      cfg.max_prompt_tokens,
+      cfg.long_prompts,
+      tokenizer.source,
+    ));
   }
   const by_set: BuildSummary["by_set"] = {};
   for (const r of rows) {
@@ -155,10 +210,21 @@ export async function runDataBuild(cfg: DataBuildConfig, out: string, opts: Buil
   }
   const files = await writeOutputs(out, rows, cfg, trlBosOf(cfg, template));
   const summary: BuildSummary = {
-    out, rows: rows.length, prefilled: rows.filter((r) => r.provenance).length, eligible: items.filter((it) => it.kind !== "math").length, alpha: cfg.recap.alpha, by_set,
+    out,
+    rows: rows.length,
+    prefilled: rows.filter((r) => r.provenance).length,
+    eligible: items.filter((it) => it.kind !== "math").length,
+    alpha: cfg.recap.alpha,
+    by_set,
     samples: { cached: sampled.cached, sampled: sampled.sampled, skipped_cache_lines: cache.skipped },
-    prefill_length: lengthStats(rows, cfg), prompt_tokens, files, seconds: (Date.now() - t0) / 1000,
+    prefill_length: lengthStats(rows, cfg),
+    prompt_tokens,
+    files,
+    seconds: (Date.now() - t0) / 1000,
   };
-  await writeFileAtomic(path.join(out, "summary.json"), JSON.stringify({ ...summary, config: redactSecrets(cfg) }, null, 2) + "\n");
+  await writeFileAtomic(
+    path.join(out, "summary.json"),
+    JSON.stringify({ ...summary, config: redactSecrets(cfg) }, null, 2) + "\n",
+  );
   return summary;
 }

@@ -28,14 +28,28 @@ export interface CachedPrefill {
 export function cacheKey(parts: Record<string, unknown>): string {
   const canon = (v: unknown): unknown =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon((v as Record<string, unknown>)[k])]))
-      : Array.isArray(v) ? v.map(canon) : v;
-  return createHash("sha256").update(JSON.stringify(canon(parts))).digest("hex");
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, canon((v as Record<string, unknown>)[k])]),
+        )
+      : Array.isArray(v)
+        ? v.map(canon)
+        : v;
+  return createHash("sha256")
+    .update(JSON.stringify(canon(parts)))
+    .digest("hex");
 }
 
 function isRecord(v: unknown): v is CachedPrefill {
   const r = v as CachedPrefill;
-  return !!r && typeof r === "object" && typeof r.key === "string" && typeof r.text === "string" && typeof r.role === "string";
+  return (
+    !!r &&
+    typeof r === "object" &&
+    typeof r.key === "string" &&
+    typeof r.text === "string" &&
+    typeof r.role === "string"
+  );
 }
 
 export class PrefillCache {
@@ -72,8 +86,14 @@ export class PrefillCache {
       fs.mkdirSync(dir, { recursive: true });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === "EEXIST" || code === "ENOTDIR" ? "a file is in the way (it or a parent folder is a file)" : (e as Error).message;
-      throw new RecapError(`cannot use the prefill cache folder ${dir}: ${why}`, "set cache_dir to a folder path (or remove the file), or leave it out to use OUT/cache");
+      const why =
+        code === "EEXIST" || code === "ENOTDIR"
+          ? "a file is in the way (it or a parent folder is a file)"
+          : (e as Error).message;
+      throw new RecapError(
+        `cannot use the prefill cache folder ${dir}: ${why}`,
+        "set cache_dir to a folder path (or remove the file), or leave it out to use OUT/cache",
+      );
     }
     return new PrefillCache(path.join(dir, "prefills.jsonl"));
   }

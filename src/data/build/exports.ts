@@ -26,12 +26,27 @@ export interface ExportFormat {
 }
 
 const NO_PROVENANCE: Record<keyof Provenance, null> = {
-  role: null, source_model: null, endpoint: null, l_pre: null, unit: null, length: null, complete: null, seed: null, finish_reason: null, cache_key: null,
+  role: null,
+  source_model: null,
+  endpoint: null,
+  l_pre: null,
+  unit: null,
+  length: null,
+  complete: null,
+  seed: null,
+  finish_reason: null,
+  cache_key: null,
 };
 
 /** Fields every JSONL export shares (same keys on every row, so readers infer one schema). */
 function common(r: BuiltRow): Record<string, unknown> {
-  return { id: r.item.id, datasource: r.item.datasource, set: r.item.set, prefilled: r.provenance !== null, provenance: r.provenance ?? NO_PROVENANCE };
+  return {
+    id: r.item.id,
+    datasource: r.item.datasource,
+    set: r.item.set,
+    prefilled: r.provenance !== null,
+    provenance: r.provenance ?? NO_PROVENANCE,
+  };
 }
 
 const jsonl = (objs: unknown[]) => objs.map((o) => JSON.stringify(o)).join("\n") + "\n";
@@ -39,14 +54,26 @@ const jsonl = (objs: unknown[]) => objs.map((o) => JSON.stringify(o)).join("\n")
 export const EXPORT_FORMATS: Readonly<Record<string, ExportFormat>> = {
   openrlhf: {
     file: "openrlhf.jsonl",
-    write: (rows, { cfg }) => jsonl(rows.map((r) => ({ [cfg.export.input_key]: r.promptText, [cfg.export.label_key]: labelOf(r.item), ...common(r) }))),
+    write: (rows, { cfg }) =>
+      jsonl(
+        rows.map((r) => ({
+          [cfg.export.input_key]: r.promptText,
+          [cfg.export.label_key]: labelOf(r.item),
+          ...common(r),
+        })),
+      ),
   },
   trl: {
     file: "trl.jsonl",
-    write: (rows, { trlBos }) => jsonl(rows.map((r) => ({
-      prompt: trlBos !== "" && r.promptText.startsWith(trlBos) ? r.promptText.slice(trlBos.length) : r.promptText,
-      label: labelOf(r.item), ...(r.item.answer !== undefined ? { answer: r.item.answer } : {}), ...common(r),
-    }))),
+    write: (rows, { trlBos }) =>
+      jsonl(
+        rows.map((r) => ({
+          prompt: trlBos !== "" && r.promptText.startsWith(trlBos) ? r.promptText.slice(trlBos.length) : r.promptText,
+          label: labelOf(r.item),
+          ...(r.item.answer !== undefined ? { answer: r.item.answer } : {}),
+          ...common(r),
+        })),
+      ),
   },
   verl: { file: "verl.parquet", write: (rows, { cfg }) => verlParquet(rows, cfg.policy.system) },
 };

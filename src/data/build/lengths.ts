@@ -35,7 +35,9 @@ export type LongPromptPolicy = "refuse" | "drop";
 
 function stats(xs: readonly number[]): LengthStats {
   if (xs.length === 0) return { n: 0, min: 0, mean: 0, max: 0 };
-  let min = Infinity, max = -Infinity, sum = 0;
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0;
   for (const x of xs) {
     min = Math.min(min, x);
     max = Math.max(max, x);
@@ -56,7 +58,11 @@ function describe(r: BuiltRow, len: number): string {
 /** Refuses rows over `limit` when `policy` is "refuse" (a RecapError naming the longest row and
  *  the fix); with "drop", returns the rows that fit. `limit` undefined keeps every row. */
 export function applyPromptLimit(
-  rows: readonly BuiltRow[], lens: readonly number[], limit: number | undefined, policy: LongPromptPolicy, tokenizer: string,
+  rows: readonly BuiltRow[],
+  lens: readonly number[],
+  limit: number | undefined,
+  policy: LongPromptPolicy,
+  tokenizer: string,
 ): { rows: BuiltRow[]; summary: PromptTokenSummary } {
   const over = limit === undefined ? [] : rows.flatMap((_r, i) => (lens[i]! > limit ? [i] : []));
   if (over.length > 0 && policy === "refuse") {
@@ -69,10 +75,21 @@ export function applyPromptLimit(
   }
   const drop = new Set(over);
   const kept = rows.filter((_, i) => !drop.has(i));
-  const part = (prefilled: boolean) => lens.filter((_, i) => !drop.has(i) && (rows[i]!.provenance !== null) === prefilled);
-  const dropped = { clean: over.filter((i) => rows[i]!.provenance === null).length, prefilled: over.filter((i) => rows[i]!.provenance !== null).length };
+  const part = (prefilled: boolean) =>
+    lens.filter((_, i) => !drop.has(i) && (rows[i]!.provenance !== null) === prefilled);
+  const dropped = {
+    clean: over.filter((i) => rows[i]!.provenance === null).length,
+    prefilled: over.filter((i) => rows[i]!.provenance !== null).length,
+  };
   return {
     rows: kept,
-    summary: { tokenizer, clean: stats(part(false)), prefilled: stats(part(true)), max_prompt_tokens: limit ?? null, over_limit: over.length, dropped },
+    summary: {
+      tokenizer,
+      clean: stats(part(false)),
+      prefilled: stats(part(true)),
+      max_prompt_tokens: limit ?? null,
+      over_limit: over.length,
+      dropped,
+    },
   };
 }

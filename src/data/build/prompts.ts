@@ -27,7 +27,11 @@ export interface BuildItem {
   answer?: string;
 }
 
-const SOURCE_OF_KIND: Readonly<Record<PromptKind, PromptSource>> = { harmful: "harmful", over_refusal: "benign", math: "math" };
+const SOURCE_OF_KIND: Readonly<Record<PromptKind, PromptSource>> = {
+  harmful: "harmful",
+  over_refusal: "benign",
+  math: "math",
+};
 
 function goldOf(row: Record<string, unknown>): string | undefined {
   for (const k of ["gold", "answer"]) {
@@ -46,20 +50,35 @@ export function xstestLabelOf(set: Pick<PromptSet, "format" | "kind">): "safe" |
 
 /** Loads one prompt set. */
 export async function loadPromptSet(set: PromptSet): Promise<BuildItem[]> {
-  const all = (await loadBenchmark(set.format, set.file)) as unknown as (Record<string, unknown> & { id: string; prompt: string })[];
+  const all = (await loadBenchmark(set.format, set.file)) as unknown as (Record<string, unknown> & {
+    id: string;
+    prompt: string;
+  })[];
   const label = xstestLabelOf(set);
   const rows = label === undefined ? all : all.filter((r) => r["label"] === label);
   if (rows.length === 0 && all.length > 0)
-    throw new RecapError(`${set.file}: prompt set "${set.name}" (kind ${set.kind}) keeps XSTest rows with label ${label} and the file has none`, "check the file, or the set's kind");
+    throw new RecapError(
+      `${set.file}: prompt set "${set.name}" (kind ${set.kind}) keeps XSTest rows with label ${label} and the file has none`,
+      "check the file, or the set's kind",
+    );
   const kept = set.limit !== undefined ? rows.slice(0, set.limit) : rows;
   const suffix = set.suffix ?? (set.kind === "math" ? MATH_SUFFIX : "");
   return kept.map((r) => {
     const answer = set.kind === "math" ? goldOf(r) : undefined;
     if (set.kind === "math" && answer === undefined)
-      throw new RecapError(`${set.file}: math row "${r.id}" has no gold answer`, "math rows need an `answer` (or `gold`) field; use format gsm8k / math500 / aime for those files");
+      throw new RecapError(
+        `${set.file}: math row "${r.id}" has no gold answer`,
+        "math rows need an `answer` (or `gold`) field; use format gsm8k / math500 / aime for those files",
+      );
     return {
-      id: `${set.name}/${r.id}`, set: set.name, kind: set.kind, source: SOURCE_OF_KIND[set.kind], datasource: ROUTE_OF_KIND[set.kind],
-      question: r.prompt, prompt: r.prompt + suffix, ...(answer !== undefined ? { answer } : {}),
+      id: `${set.name}/${r.id}`,
+      set: set.name,
+      kind: set.kind,
+      source: SOURCE_OF_KIND[set.kind],
+      datasource: ROUTE_OF_KIND[set.kind],
+      question: r.prompt,
+      prompt: r.prompt + suffix,
+      ...(answer !== undefined ? { answer } : {}),
     };
   });
 }
@@ -68,6 +87,7 @@ export async function loadPromptSet(set: PromptSet): Promise<BuildItem[]> {
 export async function loadPromptSets(sets: readonly PromptSet[]): Promise<BuildItem[]> {
   const out: BuildItem[] = [];
   for (const s of sets) out.push(...(await loadPromptSet(s)));
-  if (out.length === 0) throw new RecapError("the prompt sets hold no prompts", "check the files and limits under `prompts`");
+  if (out.length === 0)
+    throw new RecapError("the prompt sets hold no prompts", "check the files and limits under `prompts`");
   return out;
 }

@@ -63,7 +63,10 @@ export function roleOf(item: BuildItem): SourceRole {
 
 /** The chat an item is: [system?, user]. */
 export function messagesOf(item: BuildItem, system?: string): ChatMessage[] {
-  return [...(system !== undefined ? [{ role: "system", content: system }] : []), { role: "user", content: item.prompt }];
+  return [
+    ...(system !== undefined ? [{ role: "system", content: system }] : []),
+    { role: "user", content: item.prompt },
+  ];
 }
 
 export interface RenderSettings {
@@ -79,19 +82,41 @@ export interface RenderSettings {
 export function cleanRow(item: BuildItem, s: RenderSettings): BuiltRow {
   const promptText = renderMessages(s.template, messagesOf(item, s.system), true, s.extra ? { extra: s.extra } : {});
   if (/<\/think>\s*$/.test(promptText))
-    throw new RecapError(`${s.template.source}: the generation prompt closes the thinking (thinking disabled?)`, "enable thinking, e.g. policy.template_extra {enable_thinking: true} for Qwen3");
+    throw new RecapError(
+      `${s.template.source}: the generation prompt closes the thinking (thinking disabled?)`,
+      "enable thinking, e.g. policy.template_extra {enable_thinking: true} for Qwen3",
+    );
   return { item, promptText, prefill: "", provenance: null };
 }
 
 /** A prefilled row from the sampled thinking. */
 export function prefilledRow(item: BuildItem, rec: CachedPrefill, s: RenderSettings): BuiltRow {
-  const cut = truncatePrefill(rec.text, { unit: s.unit, l_pre: s.l_pre, ...(s.tokenizer ? { tokenizer: forTruncation(s.tokenizer) } : {}) });
-  const promptText = renderPrefilled(s.template, messagesOf(item, s.system), cut.text, s.extra ? { extra: s.extra } : {});
+  const cut = truncatePrefill(rec.text, {
+    unit: s.unit,
+    l_pre: s.l_pre,
+    ...(s.tokenizer ? { tokenizer: forTruncation(s.tokenizer) } : {}),
+  });
+  const promptText = renderPrefilled(
+    s.template,
+    messagesOf(item, s.system),
+    cut.text,
+    s.extra ? { extra: s.extra } : {},
+  );
   return {
-    item, promptText, prefill: cut.text,
+    item,
+    promptText,
+    prefill: cut.text,
     provenance: {
-      role: roleOf(item), source_model: rec.model, endpoint: rec.url, l_pre: s.l_pre, unit: s.unit, length: cut.count, complete: cut.complete,
-      seed: rec.seed, finish_reason: rec.finish_reason, cache_key: rec.key,
+      role: roleOf(item),
+      source_model: rec.model,
+      endpoint: rec.url,
+      l_pre: s.l_pre,
+      unit: s.unit,
+      length: cut.count,
+      complete: cut.complete,
+      seed: rec.seed,
+      finish_reason: rec.finish_reason,
+      cache_key: rec.key,
     },
   };
 }

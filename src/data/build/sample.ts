@@ -42,7 +42,11 @@ export interface SourceClient {
 
 function httpOf(e: SourceEndpoint): HttpOptions {
   return HttpOptionsSchema.parse({
-    timeoutMs: e.timeout_ms, retries: e.retries, backoffMs: e.backoff_ms, concurrency: e.concurrency, ...(e.api_key ? { apiKey: e.api_key } : {}),
+    timeoutMs: e.timeout_ms,
+    retries: e.retries,
+    backoffMs: e.backoff_ms,
+    concurrency: e.concurrency,
+    ...(e.api_key ? { apiKey: e.api_key } : {}),
   });
 }
 
@@ -53,11 +57,29 @@ export function sourceClient(role: SourceRole, e: SourceEndpoint, where = `endpo
   let provider: Provider;
   if (e.api === "completions") {
     template = loadChatTemplate(e.chat_template!);
-    provider = new CompletionsProvider({ baseUrl: e.url, model: e.model, template, http, ...(e.template_extra ? { templateExtra: e.template_extra } : {}) });
-  } else provider = new ChatProvider({ baseUrl: e.url, model: e.model, http, ...(e.extra_body ? { extraBody: e.extra_body } : {}) });
+    provider = new CompletionsProvider({
+      baseUrl: e.url,
+      model: e.model,
+      template,
+      http,
+      ...(e.template_extra ? { templateExtra: e.template_extra } : {}),
+    });
+  } else
+    provider = new ChatProvider({
+      baseUrl: e.url,
+      model: e.model,
+      http,
+      ...(e.extra_body ? { extraBody: e.extra_body } : {}),
+    });
   const keyParts = {
-    model: e.model, api: e.api, template: template?.template ?? null, template_extra: e.template_extra ?? null, extra_body: e.extra_body ?? null,
-    max_tokens: e.max_tokens, temperature: e.temperature, top_p: e.top_p,
+    model: e.model,
+    api: e.api,
+    template: template?.template ?? null,
+    template_extra: e.template_extra ?? null,
+    extra_body: e.extra_body ?? null,
+    max_tokens: e.max_tokens,
+    temperature: e.temperature,
+    top_p: e.top_p,
   };
   return { role, endpoint: e, provider, http, keyParts, where };
 }
@@ -69,21 +91,32 @@ export function jobKey(c: SourceClient, j: SampleJob): string {
 
 /** GET /v1/models: reachable, authorised, serving the model (servers without the route pass). */
 export async function probeEndpoint(c: SourceClient): Promise<void> {
-  const e = c.endpoint, where = c.where;
+  const e = c.endpoint,
+    where = c.where;
   const url = endpointUrl(e.url, "/v1/models");
   let res: Response;
   try {
-    res = await fetch(url, { headers: e.api_key ? { authorization: `Bearer ${e.api_key}` } : {}, signal: AbortSignal.timeout(Math.min(e.timeout_ms, 15_000)) });
+    res = await fetch(url, {
+      headers: e.api_key ? { authorization: `Bearer ${e.api_key}` } : {},
+      signal: AbortSignal.timeout(Math.min(e.timeout_ms, 15_000)),
+    });
   } catch (err) {
     const code = (err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new RecapError(`${where}: cannot reach ${e.url} (${code})`, `start the ${c.role} server (vLLM, SGLang, llama.cpp or \`recap serve\`) or fix ${where}.url`);
+    throw new RecapError(
+      `${where}: cannot reach ${e.url} (${code})`,
+      `start the ${c.role} server (vLLM, SGLang, llama.cpp or \`recap serve\`) or fix ${where}.url`,
+    );
   }
-  if (res.status === 401 || res.status === 403) throw new RecapError(`${where}: ${e.url} refused the API key (HTTP ${res.status})`, `set ${where}.api_key`);
+  if (res.status === 401 || res.status === 403)
+    throw new RecapError(`${where}: ${e.url} refused the API key (HTTP ${res.status})`, `set ${where}.api_key`);
   if (!res.ok) return;
   const body = (await res.json().catch(() => null)) as { data?: { id?: unknown }[] } | null;
   const ids = (body?.data ?? []).map((m) => m.id).filter((x): x is string => typeof x === "string");
   if (ids.length > 0 && !ids.includes(e.model))
-    throw new RecapError(`${where}: ${e.url} does not serve model "${e.model}" (it serves: ${ids.join(", ")})`, `set ${where}.model to the served name`);
+    throw new RecapError(
+      `${where}: ${e.url} does not serve model "${e.model}" (it serves: ${ids.join(", ")})`,
+      `set ${where}.model to the served name`,
+    );
 }
 
 /** The thinking in a sampled text: a leading `<think>` dropped, cut before the first `</think>`
@@ -103,7 +136,10 @@ export interface SampleStats {
 /** Samples every job not yet in the cache; returns the records of all jobs (by cache key).
  *  `onSample` runs after each new record is on disk (progress; tests stop a build with it). */
 export async function sampleAll(
-  client: SourceClient, jobs: readonly SampleJob[], cache: PrefillCache, onSample: (n: number) => void = () => undefined,
+  client: SourceClient,
+  jobs: readonly SampleJob[],
+  cache: PrefillCache,
+  onSample: (n: number) => void = () => undefined,
 ): Promise<SampleStats> {
   const todo = jobs.filter((j) => cache.get(jobKey(client, j)) === undefined);
   const stats = { cached: jobs.length - todo.length, sampled: 0 };
@@ -116,8 +152,17 @@ export async function sampleAll(
     if (fatal) return;
     try {
       const req: GenRequest = {
-        key: j.id, messages: j.messages, thinking: "", n: 1,
-        params: { maxTokens: e.max_tokens, temperature: e.temperature, topP: e.top_p, seed: j.seed, stop: ["</think>"] },
+        key: j.id,
+        messages: j.messages,
+        thinking: "",
+        n: 1,
+        params: {
+          maxTokens: e.max_tokens,
+          temperature: e.temperature,
+          topP: e.top_p,
+          seed: j.seed,
+          stop: ["</think>"],
+        },
       };
       const [res] = await client.provider.generate([req]);
       const c = res?.completions[0];
@@ -126,8 +171,15 @@ export async function sampleAll(
         return;
       }
       cache.put({
-        key: jobKey(client, j), role: client.role, model: e.model, url: e.url, id: j.id, seed: j.seed,
-        text: thinkingOf(c.text), finish_reason: c.finishReason, completion_tokens: c.completionTokens,
+        key: jobKey(client, j),
+        role: client.role,
+        model: e.model,
+        url: e.url,
+        id: j.id,
+        seed: j.seed,
+        text: thinkingOf(c.text),
+        finish_reason: c.finishReason,
+        completion_tokens: c.completionTokens,
       });
       stats.sampled++;
       if (!fatal) onSample(stats.sampled);
@@ -137,7 +189,9 @@ export async function sampleAll(
   });
   if (fatal) throw fatal.error;
   if (errors.length > 0)
-    throw new RecapError(`${errors.length} of ${todo.length} ${client.role} samples failed at ${e.url}; first: ${errors[0]}`,
-      "the samples that arrived are cached: fix the endpoint and rerun the same command to sample only the rest");
+    throw new RecapError(
+      `${errors.length} of ${todo.length} ${client.role} samples failed at ${e.url}; first: ${errors[0]}`,
+      "the samples that arrived are cached: fix the endpoint and rerun the same command to sample only the rest",
+    );
   return stats;
 }

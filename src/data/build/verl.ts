@@ -21,7 +21,18 @@ const str = (name: string) => ({ name, type: "BYTE_ARRAY", converted_type: "UTF8
 const i64 = (name: string) => ({ name, type: "INT64", repetition_type: "OPTIONAL" });
 
 export const EXTRA_INFO_FIELDS = [
-  "index", "id", "set", "prompt_text", "prefilled", "prefill", "user_prompt", "source_model", "l_pre", "unit", "prefill_length", "seed",
+  "index",
+  "id",
+  "set",
+  "prompt_text",
+  "prefilled",
+  "prefill",
+  "user_prompt",
+  "source_model",
+  "l_pre",
+  "unit",
+  "prefill_length",
+  "seed",
 ] as const;
 
 /** The explicit parquet schema (flattened, depth-first, as parquet's thrift schema is). */
@@ -39,9 +50,18 @@ export const VERL_SCHEMA = [
   str("ground_truth"),
   str("agent_name"),
   { name: "extra_info", repetition_type: "OPTIONAL", num_children: EXTRA_INFO_FIELDS.length },
-  i64("index"), str("id"), str("set"), str("prompt_text"),
+  i64("index"),
+  str("id"),
+  str("set"),
+  str("prompt_text"),
   { name: "prefilled", type: "BOOLEAN", repetition_type: "OPTIONAL" },
-  str("prefill"), str("user_prompt"), str("source_model"), i64("l_pre"), str("unit"), i64("prefill_length"), i64("seed"),
+  str("prefill"),
+  str("user_prompt"),
+  str("source_model"),
+  i64("l_pre"),
+  str("unit"),
+  i64("prefill_length"),
+  i64("seed"),
 ];
 
 /** The parquet file's bytes for the rows. */
@@ -49,9 +69,18 @@ export function verlParquet(rows: readonly BuiltRow[], system?: string): Uint8Ar
   const extra = rows.map((r, index) => {
     const p = r.provenance;
     return {
-      index: BigInt(index), id: r.item.id, set: r.item.set, prompt_text: r.promptText, prefilled: p !== null, prefill: r.prefill,
-      user_prompt: r.item.question, source_model: p?.source_model ?? "", l_pre: BigInt(p?.l_pre ?? 0), unit: p?.unit ?? "",
-      prefill_length: BigInt(p?.length ?? 0), seed: BigInt(p?.seed ?? 0),
+      index: BigInt(index),
+      id: r.item.id,
+      set: r.item.set,
+      prompt_text: r.promptText,
+      prefilled: p !== null,
+      prefill: r.prefill,
+      user_prompt: r.item.question,
+      source_model: p?.source_model ?? "",
+      l_pre: BigInt(p?.l_pre ?? 0),
+      unit: p?.unit ?? "",
+      prefill_length: BigInt(p?.length ?? 0),
+      seed: BigInt(p?.seed ?? 0),
     };
   });
   const buf = parquetWriteBuffer({
@@ -59,7 +88,10 @@ export function verlParquet(rows: readonly BuiltRow[], system?: string): Uint8Ar
       { name: "data_source", data: rows.map((r) => r.item.datasource) },
       { name: "prompt", data: rows.map((r) => messagesOf(r.item, system)) },
       { name: "ability", data: rows.map((r) => r.item.datasource) },
-      { name: "reward_model", data: rows.map((r) => ({ style: r.item.kind === "math" ? "rule" : "model", ground_truth: labelOf(r.item) })) },
+      {
+        name: "reward_model",
+        data: rows.map((r) => ({ style: r.item.kind === "math" ? "rule" : "model", ground_truth: labelOf(r.item) })),
+      },
       { name: "agent_name", data: rows.map(() => "recap_prefill") },
       { name: "extra_info", data: extra },
     ],

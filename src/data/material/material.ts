@@ -62,10 +62,17 @@ export function materialJob(suite: string, row: SuiteRow, seed: number): SampleJ
   return { role: "source", id, messages: rowCase(row).messages, seed: itemSeed(seed, id) };
 }
 
-const stats = (xs: number[]) => (xs.length ? { mean: xs.reduce((a, x) => a + x, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) } : { mean: 0, min: 0, max: 0 });
+const stats = (xs: number[]) =>
+  xs.length
+    ? { mean: xs.reduce((a, x) => a + x, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs) }
+    : { mean: 0, min: 0, max: 0 };
 
 /** Makes the attack material for `cfg` into `out` (see the module comment). */
-export async function runAttackMaterial(cfg: AttackMaterialConfig, out: string, opts: MaterialOptions = {}): Promise<MaterialSummary> {
+export async function runAttackMaterial(
+  cfg: AttackMaterialConfig,
+  out: string,
+  opts: MaterialOptions = {},
+): Promise<MaterialSummary> {
   const t0 = Date.now();
   const suites: LoadedSuite[] = await resolveSuites(cfg.suites.join(","));
   const rowsOf = (s: LoadedSuite) => (cfg.limit !== undefined ? s.rows.slice(0, cfg.limit) : s.rows);
@@ -89,10 +96,12 @@ export async function runAttackMaterial(cfg: AttackMaterialConfig, out: string, 
   }
 
   fs.mkdirSync(out, { recursive: true });
-  const lens: number[] = [], thinkWords: number[] = [];
+  const lens: number[] = [],
+    thinkWords: number[] = [];
   const summaries: MaterialSuiteSummary[] = [];
   for (const s of suites) {
-    let withMaterial = 0, cut = 0;
+    let withMaterial = 0,
+      cut = 0;
     const lines = rowsOf(s).map((row) => {
       const rec: CachedPrefill = cache.get(jobKey(client, materialJob(s.name, row, cfg.seed)))!;
       const domain = row.domain ?? rowDomain(row, s.name);
@@ -103,8 +112,14 @@ export async function runAttackMaterial(cfg: AttackMaterialConfig, out: string, 
       const thinking = rec.text.trimEnd();
       const complete = rec.finish_reason === "stop";
       const material = {
-        source_model: rec.model, source_url: rec.url, seed: rec.seed, finish_reason: rec.finish_reason,
-        thinking_tokens: rec.completion_tokens, thinking_complete: complete, l_pre: cfg.l_pre, unit: cfg.unit,
+        source_model: rec.model,
+        source_url: rec.url,
+        seed: rec.seed,
+        finish_reason: rec.finish_reason,
+        thinking_tokens: rec.completion_tokens,
+        thinking_complete: complete,
+        l_pre: cfg.l_pre,
+        unit: cfg.unit,
       };
       if (thinking.trim() === "") return { ...base, material: { ...material, prefill_length: 0 } };
       const p = truncatePrefill(thinking, { unit: cfg.unit, l_pre: cfg.l_pre, ...(tokenizer ? { tokenizer } : {}) });
@@ -112,24 +127,47 @@ export async function runAttackMaterial(cfg: AttackMaterialConfig, out: string, 
       if (!complete) cut++;
       lens.push(p.count);
       thinkWords.push(truncatePrefill(thinking, { unit: "words", l_pre: Number.MAX_SAFE_INTEGER }).count);
-      return { ...base, prefill: p.text, hijack: thinking, ipr_reset: cfg.ipr_reset, material: { ...material, prefill_length: p.count } };
+      return {
+        ...base,
+        prefill: p.text,
+        hijack: thinking,
+        ipr_reset: cfg.ipr_reset,
+        material: { ...material, prefill_length: p.count },
+      };
     });
     const file = `${s.name}.jsonl`;
     const data = lines.map((l) => JSON.stringify(l)).join("\n") + "\n";
     await writeFileAtomic(path.join(out, file), data);
     summaries.push({
-      suite: s.name, file, rows: lines.length, with_material: withMaterial, thinking_cut: cut,
-      bytes: Buffer.byteLength(data), sha256: createHash("sha256").update(data).digest("hex"),
+      suite: s.name,
+      file,
+      rows: lines.length,
+      with_material: withMaterial,
+      thinking_cut: cut,
+      bytes: Buffer.byteLength(data),
+      sha256: createHash("sha256").update(data).digest("hex"),
     });
   }
   const e = cfg.source;
   const summary: MaterialSummary = {
     out,
-    source: { model: e.model, url: e.url, api: e.api, max_tokens: e.max_tokens, temperature: e.temperature, top_p: e.top_p },
+    source: {
+      model: e.model,
+      url: e.url,
+      api: e.api,
+      max_tokens: e.max_tokens,
+      temperature: e.temperature,
+      top_p: e.top_p,
+    },
     ipr_reset: cfg.ipr_reset,
     suites: summaries,
     samples: { cached: sampled.cached, sampled: sampled.sampled, skipped_cache_lines: cache.skipped },
-    prefill_length: { unit: cfg.unit, l_pre: cfg.l_pre, ...stats(lens), shorter_than_l_pre: lens.filter((l) => l < cfg.l_pre).length },
+    prefill_length: {
+      unit: cfg.unit,
+      l_pre: cfg.l_pre,
+      ...stats(lens),
+      shorter_than_l_pre: lens.filter((l) => l < cfg.l_pre).length,
+    },
     thinking_words: stats(thinkWords),
     seconds: (Date.now() - t0) / 1000,
   };

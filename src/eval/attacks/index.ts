@@ -74,30 +74,54 @@ export interface Attack {
 interface Kind {
   /** What the attack does (listed when a name is unknown). */
   describe: string;
-  make(arg: string, len: PrefillLength, spec: string, ctx: AttackContext): Transform | { ipr: number; transform: Transform; prefix: (row: SuiteRow) => string };
+  make(
+    arg: string,
+    len: PrefillLength,
+    spec: string,
+    ctx: AttackContext,
+  ): Transform | { ipr: number; transform: Transform; prefix: (row: SuiteRow) => string };
 }
 
-function prefillTransform(arg: string, len: PrefillLength, spec: string, ctx: AttackContext): { transform: Transform; prefix: (row: SuiteRow) => string } {
+function prefillTransform(
+  arg: string,
+  len: PrefillLength,
+  spec: string,
+  ctx: AttackContext,
+): { transform: Transform; prefix: (row: SuiteRow) => string } {
   const src = parseSource(arg, spec);
   const read = sourceReader(src, spec);
   const what = sourceWhat(src);
   const prefix = (row: SuiteRow): string => prefixOf(read(row)!, len, ctx.tokenizer);
-  const transform: Transform = (c, row) => (read(row) === undefined ? { skip: `row has no ${what}` } : { ...c, thinking: prefix(row), closeThinking: false });
+  const transform: Transform = (c, row) =>
+    read(row) === undefined ? { skip: `row has no ${what}` } : { ...c, thinking: prefix(row), closeThinking: false };
   return { transform, prefix };
 }
 
 export const ATTACKS: Readonly<Record<string, Kind>> = {
   clean: { describe: "the row as is", make: () => (c) => c },
-  prefill: { describe: "prefilled flawed thinking: prefill[:shared|weak|strong|aligned|heldout|text:FILE][@N[w|t]]", make: (a, len, spec, ctx) => prefillTransform(a, len, spec, ctx).transform },
+  prefill: {
+    describe: "prefilled flawed thinking: prefill[:shared|weak|strong|aligned|heldout|text:FILE][@N[w|t]]",
+    make: (a, len, spec, ctx) => prefillTransform(a, len, spec, ctx).transform,
+  },
   hijack: {
     describe: "the whole CoT replaced by the row's hijack thinking and closed",
-    make: () => (c, row) => (row.hijack === undefined ? { skip: "row has no hijack" } : { ...c, thinking: cleanThinking(row.hijack), closeThinking: true }),
+    make: () => (c, row) =>
+      row.hijack === undefined
+        ? { skip: "row has no hijack" }
+        : { ...c, thinking: cleanThinking(row.hijack), closeThinking: true },
   },
   jailbreak: {
     describe: "the request rewrapped by a jailbreak template: jailbreak[:NAME]",
     make: (a, _len, spec) => {
       if (a !== "") jailbreakName(a, "", spec); // validate the name now
-      return (c, row) => ({ ...c, messages: c.messages.map((m, i) => (i === c.messages.length - 1 && m.role === "user" ? { ...m, content: wrapPrompt(jailbreakName(a, row.id, spec), m.content) } : m)) });
+      return (c, row) => ({
+        ...c,
+        messages: c.messages.map((m, i) =>
+          i === c.messages.length - 1 && m.role === "user"
+            ? { ...m, content: wrapPrompt(jailbreakName(a, row.id, spec), m.content) }
+            : m,
+        ),
+      });
     },
   },
   ipr: {
@@ -105,7 +129,8 @@ export const ATTACKS: Readonly<Record<string, Kind>> = {
     make: (a, len, spec, ctx) => {
       const [k, ...rest] = a.split(":");
       const resets = Number(k);
-      if (!Number.isInteger(resets) || resets < 1) throw new RecapError(`attack "${spec}": ipr needs a reset count K >= 1, e.g. ipr:3`);
+      if (!Number.isInteger(resets) || resets < 1)
+        throw new RecapError(`attack "${spec}": ipr needs a reset count K >= 1, e.g. ipr:3`);
       const p = prefillTransform(rest.join(":"), len, spec, ctx);
       const transform: Transform = (c, row) => {
         const have = row.ipr?.length;
@@ -136,16 +161,23 @@ function splitPart(part: string, spec: string): { name: string; arg: string; len
 /** Parses an attack spec (see the module comment); unknown names list the valid ones. */
 export function parseAttack(spec: string, ctx: AttackContext = {}): Attack {
   const parts = spec.split("+").map((p) => p.trim());
-  if (parts.some((p) => p === "")) throw new RecapError(`attack "${spec}": empty part`, `attacks: ${ATTACK_NAMES.join(", ")}`);
+  if (parts.some((p) => p === ""))
+    throw new RecapError(`attack "${spec}": empty part`, `attacks: ${ATTACK_NAMES.join(", ")}`);
   const transforms: Transform[] = [];
   let ipr: { resets: number; prefix: (row: SuiteRow) => string } | undefined;
   let thinkingParts = 0;
   parts.forEach((part, i) => {
     const { name, arg, len } = splitPart(part, spec);
     const kind = ATTACKS[name];
-    if (!kind) throw new RecapError(`unknown attack "${name}" in "${spec}"`, `attacks: ${ATTACK_NAMES.map((n) => `${n} (${ATTACKS[n]!.describe})`).join("; ")}`);
-    if (len && name !== "prefill" && name !== "ipr") throw new RecapError(`attack "${spec}": a length (@…) applies to prefill and ipr only`);
-    if ((name === "clean" || name === "hijack") && arg !== "") throw new RecapError(`attack "${spec}": ${name} takes no argument`);
+    if (!kind)
+      throw new RecapError(
+        `unknown attack "${name}" in "${spec}"`,
+        `attacks: ${ATTACK_NAMES.map((n) => `${n} (${ATTACKS[n]!.describe})`).join("; ")}`,
+      );
+    if (len && name !== "prefill" && name !== "ipr")
+      throw new RecapError(`attack "${spec}": a length (@…) applies to prefill and ipr only`);
+    if ((name === "clean" || name === "hijack") && arg !== "")
+      throw new RecapError(`attack "${spec}": ${name} takes no argument`);
     if (name === "prefill" || name === "hijack" || name === "ipr") thinkingParts++;
     const made = kind.make(arg, len, spec, ctx);
     if (typeof made === "function") transforms.push(made);
@@ -171,14 +203,21 @@ export function parseAttack(spec: string, ctx: AttackContext = {}): Attack {
     next(row, prev, generated, round) {
       if (!ipr) throw new Error(`attack ${spec} has a single round`);
       const inject = row.ipr?.[round - 1] ?? joinThinking(row.ipr_reset ?? reset, ipr.prefix(row));
-      return { ...prev, thinking: joinThinking(joinThinking(prev.thinking ?? "", cleanThinking(generated).trimEnd()), inject), closeThinking: false };
+      return {
+        ...prev,
+        thinking: joinThinking(joinThinking(prev.thinking ?? "", cleanThinking(generated).trimEnd()), inject),
+        closeThinking: false,
+      };
     },
   };
 }
 
 /** Parses a comma-separated list of attack specs (no duplicates). */
 export function parseAttackList(list: string, ctx: AttackContext = {}): Attack[] {
-  const specs = list.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const specs = list
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (specs.length === 0) throw new RecapError("no attack given", `attacks: ${ATTACK_NAMES.join(", ")}`);
   const dup = specs.find((s, i) => specs.indexOf(s) !== i);
   if (dup) throw new RecapError(`attack "${dup}" is listed twice`);

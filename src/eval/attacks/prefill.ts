@@ -18,7 +18,9 @@ import { DEFAULT_L_PRE } from "../../recap/truncate.ts";
 import type { SuiteRow } from "../types.ts";
 import type { TextTokenizer } from "../../lm/types.ts";
 
-export type PrefillSource = { kind: "weak" | "strong" | "aligned" | "heldout" | "shared" | "default" } | { kind: "text"; file: string };
+export type PrefillSource =
+  | { kind: "weak" | "strong" | "aligned" | "heldout" | "shared" | "default" }
+  | { kind: "text"; file: string };
 
 /** A row's prefill material and whether it is the shared, already-cut `prefill` (used whole when
  *  the attack names no length). */
@@ -40,14 +42,22 @@ export function cleanThinking(text: string): string {
  *  no length given: the default l_pre (DEFAULT_L_PRE words, shared with training, demo and study). */
 export function cutPrefill(text: string, len: PrefillLength, tok: TextTokenizer | undefined): string {
   const { n, unit } = len ?? { n: DEFAULT_L_PRE, unit: "words" as const };
-  if (unit === "tokens" && !tok) throw new RecapError("a prefill length in tokens needs the model's tokenizer, which this provider does not have", "give the length in words (e.g. @50w)");
+  if (unit === "tokens" && !tok)
+    throw new RecapError(
+      "a prefill length in tokens needs the model's tokenizer, which this provider does not have",
+      "give the length in words (e.g. @50w)",
+    );
   return truncatePrefill(cleanThinking(text), { unit, l_pre: n, ...(tok ? { tokenizer: tok } : {}) }).text;
 }
 
 /** Parses `100`, `100w` (words) or `100t` (tokens). */
 export function parseLength(s: string, spec: string): PrefillLength {
   const m = /^(\d+)([wt]?)$/.exec(s);
-  if (!m) throw new RecapError(`attack "${spec}": bad prefill length "@${s}"`, "use @N or @Nw (words) or @Nt (tokens), e.g. prefill:strong@50w");
+  if (!m)
+    throw new RecapError(
+      `attack "${spec}": bad prefill length "@${s}"`,
+      "use @N or @Nw (words) or @Nt (tokens), e.g. prefill:strong@50w",
+    );
   return { n: Number(m[1]), unit: m[2] === "t" ? "tokens" : "words" };
 }
 
@@ -83,7 +93,10 @@ export function parseSource(s: string | undefined, spec: string): PrefillSource 
   if (s === undefined || s === "") return { kind: "default" };
   if (s === "weak" || s === "strong" || s === "aligned" || s === "heldout" || s === "shared") return { kind: s };
   if (s.startsWith("text:") && s.length > 5) return { kind: "text", file: s.slice(5) };
-  throw new RecapError(`attack "${spec}": unknown prefill source "${s}"`, "sources: shared, weak, strong, aligned, heldout, text:FILE");
+  throw new RecapError(
+    `attack "${spec}": unknown prefill source "${s}"`,
+    "sources: shared, weak, strong, aligned, heldout, text:FILE",
+  );
 }
 
 /** What a source reads, for skip messages. */
@@ -103,7 +116,8 @@ export function sourceReader(src: PrefillSource, spec: string): (row: SuiteRow) 
       return t === undefined ? undefined : { text: t, shared: false };
     };
   }
-  const shared = (row: SuiteRow): Material | undefined => (typeof row.prefill === "string" ? { text: row.prefill, shared: true } : undefined);
+  const shared = (row: SuiteRow): Material | undefined =>
+    typeof row.prefill === "string" ? { text: row.prefill, shared: true } : undefined;
   if (src.kind === "shared") return shared;
   const kind = src.kind === "default" ? "strong" : src.kind;
   const names = kind === "weak" || kind === "strong" ? [kind, `counter_${kind}`] : [kind];

@@ -25,7 +25,10 @@ export function parseCsv(text: string, opts: CsvOptions = {}): CsvRecord[] {
   const delim = opts.delimiter ?? ",";
   const file = opts.file ?? "<csv>";
   if (delim.length !== 1 || delim === '"' || delim === "\n" || delim === "\r")
-    throw new RecapError(`invalid CSV delimiter ${JSON.stringify(delim)}`, "use a single character such as \",\" or \"\\t\"");
+    throw new RecapError(
+      `invalid CSV delimiter ${JSON.stringify(delim)}`,
+      'use a single character such as "," or "\\t"',
+    );
   const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const records: CsvRecord[] = [];
   let fields: string[] = [];
@@ -52,7 +55,10 @@ export function parseCsv(text: string, opts: CsvOptions = {}): CsvRecord[] {
       quoted = true;
       const next = s[i];
       if (next !== undefined && next !== delim && next !== "\n" && next !== "\r")
-        throw new RecapError(`${file}:${line}: unexpected ${JSON.stringify(next)} after a closing quote`, "quote the whole field and write an inner quote as \"\"");
+        throw new RecapError(
+          `${file}:${line}: unexpected ${JSON.stringify(next)} after a closing quote`,
+          'quote the whole field and write an inner quote as ""',
+        );
     } else if (c === delim) {
       fields.push(field);
       field = "";
@@ -74,13 +80,22 @@ export function parseCsv(text: string, opts: CsvOptions = {}): CsvRecord[] {
 }
 
 /** Reads a quoted field whose content starts at `from`; returns it, the index after the closing quote and the line there. */
-function readQuoted(s: string, from: number, startLine: number, file: string): { value: string; end: number; line: number } {
+function readQuoted(
+  s: string,
+  from: number,
+  startLine: number,
+  file: string,
+): { value: string; end: number; line: number } {
   let value = "";
   let line = startLine;
   let i = from;
   for (;;) {
     const q = s.indexOf('"', i);
-    if (q < 0) throw new RecapError(`${file}:${startLine}: unterminated quoted field`, "close the quote, or write a quote inside a field as \"\"");
+    if (q < 0)
+      throw new RecapError(
+        `${file}:${startLine}: unterminated quoted field`,
+        'close the quote, or write a quote inside a field as ""',
+      );
     for (let k = i; k < q; k++) {
       const ch = s.charCodeAt(k);
       if (ch === 10 || (ch === 13 && s.charCodeAt(k + 1) !== 10)) line++;

@@ -42,6 +42,9 @@ export const BENCHMARK_LOADERS: Readonly<Record<string, Loader>> = {
 export async function loadBenchmark(name: string, file: string): Promise<BaseRow[]> {
   const loader = BENCHMARK_LOADERS[name];
   if (!loader)
-    throw new RecapError(`unknown benchmark format "${name}"`, `use one of: ${Object.keys(BENCHMARK_LOADERS).join(", ")}`);
+    throw new RecapError(
+      `unknown benchmark format "${name}"`,
+      `use one of: ${Object.keys(BENCHMARK_LOADERS).join(", ")}`,
+    );
   return loader(file);
 }

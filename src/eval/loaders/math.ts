@@ -41,7 +41,8 @@ export interface AimeRow {
 }
 
 async function jsonlRows(file: string): Promise<SourceRow[]> {
-  if (!/\.jsonl(\.gz)?$/i.test(file)) throw new RecapError(`${file}: expected a .jsonl file`, "these benchmarks are published as JSON Lines");
+  if (!/\.jsonl(\.gz)?$/i.test(file))
+    throw new RecapError(`${file}: expected a .jsonl file`, "these benchmarks are published as JSON Lines");
   const rows = await readRows(file, "jsonl");
   if (rows.length === 0) throw new RecapError(`${file}: no rows`, "check the file path and its contents");
   return rows;
@@ -87,7 +88,11 @@ export async function loadMath500(file: string): Promise<Math500Row[]> {
       unique_id: uid,
     };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }
 
@@ -109,6 +114,10 @@ export async function loadAime(file: string): Promise<AimeRow[]> {
       extra,
     };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }

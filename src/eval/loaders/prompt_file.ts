@@ -15,8 +15,12 @@ export interface PromptRow {
 export async function loadPromptFile(file: string): Promise<PromptRow[]> {
   const fmt = formatOf(file);
   const rows = await readRows(file);
-  if (rows.length === 0) throw new RecapError(`${file}: no rows`, "a prompt file needs at least one { id, prompt } row");
-  const stem = path.basename(file).replace(/\.gz$/i, "").replace(/\.[^.]+$/, "");
+  if (rows.length === 0)
+    throw new RecapError(`${file}: no rows`, "a prompt file needs at least one { id, prompt } row");
+  const stem = path
+    .basename(file)
+    .replace(/\.gz$/i, "")
+    .replace(/\.[^.]+$/, "");
   const tabular = fmt === "csv" || fmt === "tsv";
   const out = rows.map((r, k) => {
     const prompt = str(r, file, "prompt", { nonEmpty: true });
@@ -25,9 +29,17 @@ export async function loadPromptFile(file: string): Promise<PromptRow[]> {
     if (typeof rawId === "number" && Number.isFinite(rawId)) id = String(rawId);
     else if (typeof rawId === "string" && rawId.trim() !== "") id = rawId.trim();
     else if (rawId === undefined && tabular) id = `${stem}-${k + 1}`;
-    else throw new RecapError(`${file}:${r.line}: ${rawId === undefined ? "missing" : "invalid"} "id"`, "give every row a unique string id");
+    else
+      throw new RecapError(
+        `${file}:${r.line}: ${rawId === undefined ? "missing" : "invalid"} "id"`,
+        "give every row a unique string id",
+      );
     return { ...r.row, id, prompt };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }

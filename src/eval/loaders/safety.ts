@@ -52,7 +52,8 @@ export interface HarmBenchRow {
 }
 
 async function csvRows(file: string, columns: readonly string[]): Promise<SourceRow[]> {
-  if (!/\.csv(\.gz)?$/i.test(file)) throw new RecapError(`${file}: expected a .csv file`, "these benchmarks are published as CSV");
+  if (!/\.csv(\.gz)?$/i.test(file))
+    throw new RecapError(`${file}: expected a .csv file`, "these benchmarks are published as CSV");
   const rows = await readRows(file, "csv");
   requireColumns(rows, file, columns);
   return rows;
@@ -87,7 +88,11 @@ export async function loadXSTestPrompts(file: string): Promise<XSTestPromptRow[]
       note: optStr(r, file, "note"),
     };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }
 
@@ -108,7 +113,11 @@ export async function loadXSTestCompletions(file: string): Promise<XSTestComplet
       final_label: label as XSTestLabel,
     };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }
 
@@ -126,6 +135,10 @@ export async function loadHarmBench(file: string): Promise<HarmBenchRow[]> {
     if (f.Behavior.trim() === "") throw new RecapError(`${file}:${r.line}: field "Behavior" is empty`);
     return { id: f.BehaviorID.trim(), prompt: harmBenchPrompt(f.Behavior, f.ContextString), ...f };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }

@@ -55,7 +55,10 @@ export function parseJsonl(text: string, file: string): SourceRow[] {
     try {
       v = JSON.parse(l);
     } catch (e) {
-      throw new RecapError(`${file}:${k + 1}: invalid JSON (${(e as Error).message})`, "each line must hold one JSON object");
+      throw new RecapError(
+        `${file}:${k + 1}: invalid JSON (${(e as Error).message})`,
+        "each line must hold one JSON object",
+      );
     }
     if (v === null || typeof v !== "object" || Array.isArray(v))
       throw new RecapError(`${file}:${k + 1}: expected a JSON object, got ${Array.isArray(v) ? "an array" : typeof v}`);
@@ -69,7 +72,10 @@ function parseJsonArray(text: string, file: string): SourceRow[] {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new RecapError(`${file}: invalid JSON (${(e as Error).message})`, "a .json file must hold one array of objects");
+    throw new RecapError(
+      `${file}: invalid JSON (${(e as Error).message})`,
+      "a .json file must hold one array of objects",
+    );
   }
   if (!Array.isArray(v)) throw new RecapError(`${file}: expected a JSON array of objects`);
   return v.map((row, k) => {
@@ -94,8 +100,12 @@ export async function readRows(file: string, format?: TableFormat): Promise<Sour
 export function str(r: SourceRow, file: string, field: string, opts: { nonEmpty?: boolean } = {}): string {
   const v = r.row[field];
   if (v === undefined || v === null)
-    throw new RecapError(`${file}:${r.line}: missing field "${field}"`, `present fields: ${Object.keys(r.row).join(", ") || "(none)"}`);
-  if (typeof v !== "string") throw new RecapError(`${file}:${r.line}: field "${field}" must be a string, got ${typeof v}`);
+    throw new RecapError(
+      `${file}:${r.line}: missing field "${field}"`,
+      `present fields: ${Object.keys(r.row).join(", ") || "(none)"}`,
+    );
+  if (typeof v !== "string")
+    throw new RecapError(`${file}:${r.line}: field "${field}" must be a string, got ${typeof v}`);
   if (opts.nonEmpty && v.trim() === "") throw new RecapError(`${file}:${r.line}: field "${field}" is empty`);
   return v;
 }
@@ -104,7 +114,8 @@ export function str(r: SourceRow, file: string, field: string, opts: { nonEmpty?
 export function optStr(r: SourceRow, file: string, field: string): string {
   const v = r.row[field];
   if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw new RecapError(`${file}:${r.line}: field "${field}" must be a string, got ${typeof v}`);
+  if (typeof v !== "string")
+    throw new RecapError(`${file}:${r.line}: field "${field}" must be a string, got ${typeof v}`);
   return v;
 }
 
@@ -121,7 +132,10 @@ export function requireColumns(rows: SourceRow[], file: string, columns: readonl
   if (!first) throw new RecapError(`${file}: no rows`, "check the file path and its contents");
   const missing = columns.filter((c) => !(c in first.row));
   if (missing.length)
-    throw new RecapError(`${file}: missing column${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")}`, `found: ${Object.keys(first.row).join(", ")}`);
+    throw new RecapError(
+      `${file}: missing column${missing.length > 1 ? "s" : ""} ${missing.map((m) => `"${m}"`).join(", ")}`,
+      `found: ${Object.keys(first.row).join(", ")}`,
+    );
 }
 
 /** Ids must be unique within a file. */

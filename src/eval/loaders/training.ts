@@ -12,7 +12,12 @@ import { RecapError } from "../../util/errors.ts";
 import { checkUniqueIds, optStr, readRows, str, strOrNum } from "./table.ts";
 import type { SourceRow } from "./table.ts";
 
-export const WILDJAILBREAK_TYPES = ["vanilla_harmful", "vanilla_benign", "adversarial_harmful", "adversarial_benign"] as const;
+export const WILDJAILBREAK_TYPES = [
+  "vanilla_harmful",
+  "vanilla_benign",
+  "adversarial_harmful",
+  "adversarial_benign",
+] as const;
 export type WildJailbreakType = (typeof WILDJAILBREAK_TYPES)[number];
 
 export interface WildJailbreakRow {
@@ -65,7 +70,10 @@ function structured(r: SourceRow, file: string, field: string): unknown {
   try {
     return JSON.parse(t);
   } catch {
-    throw new RecapError(`${file}:${r.line}: field "${field}" is not valid JSON`, "write lists and objects as JSON text in CSV/TSV files");
+    throw new RecapError(
+      `${file}:${r.line}: field "${field}" is not valid JSON`,
+      "write lists and objects as JSON text in CSV/TSV files",
+    );
   }
 }
 
@@ -74,7 +82,9 @@ export async function loadWildJailbreak(file: string): Promise<WildJailbreakRow[
   return rows.map((r) => {
     const dt = str(r, file, "data_type").trim();
     if (!(WILDJAILBREAK_TYPES as readonly string[]).includes(dt))
-      throw new RecapError(`${file}:${r.line}: data_type must be one of ${WILDJAILBREAK_TYPES.join(", ")}, got "${dt}"`);
+      throw new RecapError(
+        `${file}:${r.line}: data_type must be one of ${WILDJAILBREAK_TYPES.join(", ")}, got "${dt}"`,
+      );
     const vanilla = optStr(r, file, "vanilla");
     const adversarial = optStr(r, file, "adversarial");
     const prompt = adversarial.trim() !== "" ? adversarial : vanilla;
@@ -86,7 +96,8 @@ export async function loadWildJailbreak(file: string): Promise<WildJailbreakRow[
       prompt,
       vanilla,
       adversarial,
-      tactics: typeof r.row["tactics"] === "string" ? (r.row["tactics"] as string) : JSON.stringify(r.row["tactics"] ?? ""),
+      tactics:
+        typeof r.row["tactics"] === "string" ? (r.row["tactics"] as string) : JSON.stringify(r.row["tactics"] ?? ""),
       completion: optStr(r, file, "completion"),
       data_type: dt as WildJailbreakType,
       harmful: dt.endsWith("_harmful"),
@@ -95,7 +106,11 @@ export async function loadWildJailbreak(file: string): Promise<WildJailbreakRow[
 }
 
 function stringList(v: unknown, r: SourceRow, file: string, field: string): string[] {
-  if (typeof v === "string") return v.split("\n").map((s) => s.trim()).filter((s) => s !== "");
+  if (typeof v === "string")
+    return v
+      .split("\n")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
   if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
     throw new RecapError(`${file}:${r.line}: field "${field}" must be a list of strings`);
   return v as string[];
@@ -106,7 +121,8 @@ export async function loadFortress(file: string): Promise<FortressRow[]> {
   const out = rows.map((r) => {
     const adversarial = str(r, file, "adversarial_prompt", { nonEmpty: true });
     const rubricRaw = structured(r, file, "rubric");
-    if (rubricRaw === undefined || rubricRaw === null) throw new RecapError(`${file}:${r.line}: missing field "rubric"`);
+    if (rubricRaw === undefined || rubricRaw === null)
+      throw new RecapError(`${file}:${r.line}: missing field "rubric"`);
     const ID = strOrNum(r, file, "ID" in r.row ? "ID" : "id");
     return {
       id: ID,
@@ -119,7 +135,11 @@ export async function loadFortress(file: string): Promise<FortressRow[]> {
       benign_prompt: optStr(r, file, "benign_prompt"),
     };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }
 
@@ -156,7 +176,14 @@ export interface Star1Fields {
   score: string;
 }
 
-export const STAR1_FIELDS: Star1Fields = { id: "id", question: "question", response: "response", category: "category", source: "source", score: "score" };
+export const STAR1_FIELDS: Star1Fields = {
+  id: "id",
+  question: "question",
+  response: "response",
+  category: "category",
+  source: "source",
+  score: "score",
+};
 
 export async function loadStar1(file: string, fields: Partial<Star1Fields> = {}): Promise<Star1Row[]> {
   const f = { ...STAR1_FIELDS, ...fields };
@@ -164,13 +191,27 @@ export async function loadStar1(file: string, fields: Partial<Star1Fields> = {})
   const out = rows.map((r) => {
     const question = str(r, file, f.question, { nonEmpty: true });
     const cat = structured(r, file, f.category);
-    const category = cat === undefined || cat === null ? [] : typeof cat === "string" ? [cat] : stringList(cat, r, file, f.category);
+    const category =
+      cat === undefined || cat === null ? [] : typeof cat === "string" ? [cat] : stringList(cat, r, file, f.category);
     const s = r.row[f.score];
     const score = s === undefined || s === null || s === "" ? null : Number(s);
-    if (score !== null && !Number.isFinite(score)) throw new RecapError(`${file}:${r.line}: field "${f.score}" must be a number, got ${JSON.stringify(s)}`);
+    if (score !== null && !Number.isFinite(score))
+      throw new RecapError(`${file}:${r.line}: field "${f.score}" must be a number, got ${JSON.stringify(s)}`);
     const id = r.row[f.id] === undefined ? `star1-${r.line}` : strOrNum(r, file, f.id);
-    return { id, prompt: question, question, response: optStr(r, file, f.response), category, source: optStr(r, file, f.source), score };
+    return {
+      id,
+      prompt: question,
+      question,
+      response: optStr(r, file, f.response),
+      category,
+      source: optStr(r, file, f.source),
+      score,
+    };
   });
-  checkUniqueIds(out, rows.map((r) => r.line), file);
+  checkUniqueIds(
+    out,
+    rows.map((r) => r.line),
+    file,
+  );
   return out;
 }

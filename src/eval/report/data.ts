@@ -21,18 +21,29 @@ export interface RunData {
 /** Loads one run folder (summary.json required; results.jsonl for the examples). */
 export function loadRun(dir: string, name: string): RunData {
   const file = path.join(dir, "summary.json");
-  let s: { cells?: CellSummary[]; j_curves?: JCurve[]; run?: { identity?: { provider?: string; grader?: string | null } } };
+  let s: {
+    cells?: CellSummary[];
+    j_curves?: JCurve[];
+    run?: { identity?: { provider?: string; grader?: string | null } };
+  };
   try {
     s = JSON.parse(fs.readFileSync(file, "utf8")) as typeof s;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new RecapError(`${file}: ${code === "ENOENT" ? "not found" : "not valid JSON"}`, "pass folders written by `recap eval`");
+    throw new RecapError(
+      `${file}: ${code === "ENOENT" ? "not found" : "not valid JSON"}`,
+      "pass folders written by `recap eval`",
+    );
   }
   if (!Array.isArray(s.cells)) throw new RecapError(`${file} has no cells`, "pass folders written by `recap eval`");
   const results = path.join(dir, "results.jsonl");
   return {
-    name, dir, cells: s.cells, jCurves: s.j_curves ?? [],
-    provider: s.run?.identity?.provider ?? "?", grader: s.run?.identity?.grader ?? "none",
+    name,
+    dir,
+    cells: s.cells,
+    jCurves: s.j_curves ?? [],
+    provider: s.run?.identity?.provider ?? "?",
+    grader: s.run?.identity?.grader ?? "none",
     lines: fs.existsSync(results) ? readResults(results) : [],
   };
 }
@@ -56,7 +67,8 @@ export interface Column {
 /** Every suite x attack cell of any run, in order of first appearance. */
 export function columns(runs: RunData[]): Column[] {
   const seen = new Map<string, Column>();
-  for (const r of runs) for (const c of r.cells) seen.set(JSON.stringify([c.suite, c.attack]), { suite: c.suite, attack: c.attack });
+  for (const r of runs)
+    for (const c of r.cells) seen.set(JSON.stringify([c.suite, c.attack]), { suite: c.suite, attack: c.attack });
   return [...seen.values()];
 }
 
@@ -87,7 +99,10 @@ export function fmtValue(v: number, percent: boolean): string {
 }
 
 export function fmtInterval(m: Metric): { value: string; ci: string } {
-  return { value: fmtValue(m.iv.value, m.percent), ci: Number.isFinite(m.iv.lo) ? `[${fmtValue(m.iv.lo, m.percent)}, ${fmtValue(m.iv.hi, m.percent)}]` : "" };
+  return {
+    value: fmtValue(m.iv.value, m.percent),
+    ci: Number.isFinite(m.iv.lo) ? `[${fmtValue(m.iv.lo, m.percent)}, ${fmtValue(m.iv.hi, m.percent)}]` : "",
+  };
 }
 
 /** IPR families: attacks `ipr:K…` grouped by everything but K, per suite; x = K. */
@@ -107,7 +122,9 @@ export function iprFamilies(runs: RunData[]): { suite: string; family: string; k
 
 /** A few example lines of a suite x attack in a run (the same ids across runs). */
 export function examples(r: RunData, col: Column, ids: string[]): ResultLine[] {
-  return ids.map((id) => r.lines.find((l) => l.suite === col.suite && l.attack === col.attack && l.id === id)).filter((l): l is ResultLine => l !== undefined);
+  return ids
+    .map((id) => r.lines.find((l) => l.suite === col.suite && l.attack === col.attack && l.id === id))
+    .filter((l): l is ResultLine => l !== undefined);
 }
 
 /** The first `k` ids of a suite (in the first run that has it). */

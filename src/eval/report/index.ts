@@ -14,7 +14,11 @@ export interface ReportOptions {
 }
 
 /** Writes `out` (.html) and the Markdown version beside it; returns both paths. */
-export async function writeReport(runDirs: string[], out: string, o: ReportOptions = {}): Promise<{ html: string; markdown: string }> {
+export async function writeReport(
+  runDirs: string[],
+  out: string,
+  o: ReportOptions = {},
+): Promise<{ html: string; markdown: string }> {
   if (!/\.html?$/i.test(out)) throw new RecapError(`--out must name an .html file, got ${out}`);
   const runs = loadRuns(runDirs);
   const md = out.replace(/\.html?$/i, ".md");

@@ -37,7 +37,11 @@ interface Row {
 export class EmbeddedProvider implements Provider {
   private readonly batchRows: number;
 
-  constructor(private readonly model: Llama, private readonly tok: Tokenizer, private readonly o: EmbeddedOptions) {
+  constructor(
+    private readonly model: Llama,
+    private readonly tok: Tokenizer,
+    private readonly o: EmbeddedOptions,
+  ) {
     this.batchRows = o.batchRows ?? 32;
   }
 
@@ -76,7 +80,11 @@ export class EmbeddedProvider implements Provider {
       for (let s = 0; s < rows.length; s += this.batchRows) {
         const batch = rows.slice(s, s + this.batchRows);
         const params = requests[batch[0]!.req]!.params;
-        const out = this.sampleBatch(batch.map((b) => b.ids), batch.map((b) => b.seed), params);
+        const out = this.sampleBatch(
+          batch.map((b) => b.ids),
+          batch.map((b) => b.seed),
+          params,
+        );
         batch.forEach((b, k) => results[b.req]!.completions.push(out[k]!));
         await new Promise((r) => setImmediate(r)); // let timers (progress) run between batches
       }
@@ -85,10 +93,16 @@ export class EmbeddedProvider implements Provider {
   }
 
   private sampleBatch(prompts: number[][], seeds: number[], p: SamplingParams): Completion[] {
-    const eos = this.tok.specialIds.eos, endThink = this.tok.specialIds.endThink, think = this.tok.specialIds.think;
+    const eos = this.tok.specialIds.eos,
+      endThink = this.tok.specialIds.endThink,
+      think = this.tok.specialIds.think;
     const out = sample(this.model, prompts, {
-      maxNewTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, rowSeeds: seeds,
-      stopTokenIds: [eos], vocabLimit: this.tok.vocabSize,
+      maxNewTokens: p.maxTokens,
+      temperature: p.temperature,
+      topP: p.topP,
+      rowSeeds: seeds,
+      stopTokenIds: [eos],
+      vocabLimit: this.tok.vocabSize,
       ...(p.stop?.length ? { stop: p.stop, decode: (ids: number[]) => this.tok.decode(ids) } : {}),
     });
     return out.map((r, k) => {
@@ -98,7 +112,10 @@ export class EmbeddedProvider implements Provider {
       const opened = pr.lastIndexOf(think) > pr.lastIndexOf(endThink) || r.tokens[0] === think;
       const cot = close >= 0 ? close + 1 : opened ? r.tokens.length : 0;
       return {
-        text: this.tok.decode(body), completionTokens: r.tokens.length, cotTokens: cot, responseTokens: r.tokens.length - cot,
+        text: this.tok.decode(body),
+        completionTokens: r.tokens.length,
+        cotTokens: cot,
+        responseTokens: r.tokens.length - cot,
         finishReason: r.finishReason,
       };
     });

@@ -24,7 +24,11 @@ export type HttpOptions = z.infer<typeof HttpOptionsSchema>;
 
 /** A failure after all retries (or a permanent one); `transient` says whether retrying could help. */
 export class HttpError extends Error {
-  constructor(message: string, readonly status: number | undefined, readonly transient: boolean) {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly transient: boolean,
+  ) {
     super(message);
     this.name = "HttpError";
   }
@@ -35,7 +39,11 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Delay before retry `attempt` (0-based): exponential, capped, with jitter in [d/2, d]. */
-export function backoffDelay(attempt: number, o: Pick<HttpOptions, "backoffMs" | "maxBackoffMs">, rand: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  o: Pick<HttpOptions, "backoffMs" | "maxBackoffMs">,
+  rand: () => number = Math.random,
+): number {
   const d = Math.min(o.maxBackoffMs, o.backoffMs * 2 ** attempt);
   return d / 2 + rand() * (d / 2);
 }
@@ -48,15 +56,27 @@ function retryAfterMs(res: Response): number | undefined {
 }
 
 /** One attempt: the parsed JSON body, or an HttpError saying whether to retry. */
-async function attempt(url: string, body: unknown, o: HttpOptions): Promise<{ json: unknown } | { error: HttpError; waitMs?: number }> {
+async function attempt(
+  url: string,
+  body: unknown,
+  o: HttpOptions,
+): Promise<{ json: unknown } | { error: HttpError; waitMs?: number }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (o.apiKey) headers["authorization"] = `Bearer ${o.apiKey}`;
   let res: Response;
   try {
-    res = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal: AbortSignal.timeout(o.timeoutMs) });
+    res = await fetch(url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(o.timeoutMs),
+    });
   } catch (e) {
     const err = e as Error & { cause?: { code?: string } };
-    const what = err.name === "TimeoutError" || err.name === "AbortError" ? `timed out after ${o.timeoutMs} ms` : `connection failed (${err.cause?.code ?? err.message})`;
+    const what =
+      err.name === "TimeoutError" || err.name === "AbortError"
+        ? `timed out after ${o.timeoutMs} ms`
+        : `connection failed (${err.cause?.code ?? err.message})`;
     return { error: new HttpError(`${url}: ${what}`, undefined, true) };
   }
   let text: string;
@@ -68,7 +88,10 @@ async function attempt(url: string, body: unknown, o: HttpOptions): Promise<{ js
   if (!res.ok) {
     const transient = res.status === 429 || res.status >= 500;
     const snippet = text.replace(/\s+/g, " ").slice(0, 200);
-    return { error: new HttpError(`${url}: HTTP ${res.status}${snippet ? `: ${snippet}` : ""}`, res.status, transient), waitMs: retryAfterMs(res) };
+    return {
+      error: new HttpError(`${url}: HTTP ${res.status}${snippet ? `: ${snippet}` : ""}`, res.status, transient),
+      waitMs: retryAfterMs(res),
+    };
   }
   try {
     return { json: JSON.parse(text) as unknown };
@@ -92,7 +115,11 @@ export async function postJson(url: string, body: unknown, o: HttpOptions): Prom
 }
 
 /** Maps `fn` over `items` with at most `limit` in flight; results keep the input order. */
-export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -34,22 +34,42 @@ export interface ProviderChoice {
 export async function openProvider(c: ProviderChoice): Promise<Provider> {
   if ((c.model === undefined) === (c.endpoint === undefined))
     throw new RecapError("give exactly one of --model (a checkpoint folder or .gguf file) or --endpoint URL");
-  const template: ChatTemplate | undefined = c.chatTemplate !== undefined ? loadChatTemplate(c.chatTemplate) : undefined;
+  const template: ChatTemplate | undefined =
+    c.chatTemplate !== undefined ? loadChatTemplate(c.chatTemplate) : undefined;
   if (c.model !== undefined) {
-    if (c.model.endsWith(".gguf")) return LlamaCppProvider.open({ modelPath: c.model, ...(template ? { template } : {}) });
-    if (template) throw new RecapError("--chat-template applies to endpoints and GGUF files; a checkpoint folder uses its own template");
+    if (c.model.endsWith(".gguf"))
+      return LlamaCppProvider.open({ modelPath: c.model, ...(template ? { template } : {}) });
+    if (template)
+      throw new RecapError(
+        "--chat-template applies to endpoints and GGUF files; a checkpoint folder uses its own template",
+      );
     const { model, tokenizer } = await loadModel(c.model, c.kernels);
-    return new EmbeddedProvider(model, tokenizer, { name: c.model, ...(c.batchRows ? { batchRows: c.batchRows } : {}) });
+    return new EmbeddedProvider(model, tokenizer, {
+      name: c.model,
+      ...(c.batchRows ? { batchRows: c.batchRows } : {}),
+    });
   }
   if (!c.modelName) throw new RecapError("--endpoint needs --model-name (the served model's name)");
   if (!/^https?:\/\//.test(c.endpoint!)) throw new RecapError(`--endpoint must be an http(s) URL, got "${c.endpoint}"`);
   const api = c.api ?? (template ? "completions" : "chat");
   if (api === "completions") {
-    if (!template) throw new RecapError("--api completions needs --chat-template FILE (the model's own template renders the prompt)");
+    if (!template)
+      throw new RecapError(
+        "--api completions needs --chat-template FILE (the model's own template renders the prompt)",
+      );
     return new CompletionsProvider({
-      baseUrl: c.endpoint!, model: c.modelName, template, http: c.http,
-      ...(c.templateExtra ? { templateExtra: c.templateExtra } : {}), ...(c.logprobs ? { logprobs: true } : {}),
+      baseUrl: c.endpoint!,
+      model: c.modelName,
+      template,
+      http: c.http,
+      ...(c.templateExtra ? { templateExtra: c.templateExtra } : {}),
+      ...(c.logprobs ? { logprobs: true } : {}),
     });
   }
-  return new ChatProvider({ baseUrl: c.endpoint!, model: c.modelName, http: c.http, ...(c.logprobs ? { logprobs: true } : {}) });
+  return new ChatProvider({
+    baseUrl: c.endpoint!,
+    model: c.modelName,
+    http: c.http,
+    ...(c.logprobs ? { logprobs: true } : {}),
+  });
 }

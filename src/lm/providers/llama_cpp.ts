@@ -24,7 +24,11 @@ type Token = number;
 interface LlamaModelLike {
   tokenize(text: string, specialTokens?: boolean): Token[];
   detokenize(tokens: readonly Token[], specialTokens?: boolean): string;
-  createContext(o: { contextSize?: number; threads?: number; sequences?: number }): Promise<{ getSequence(): SequenceLike; dispose(): Promise<void> }>;
+  createContext(o: {
+    contextSize?: number;
+    threads?: number;
+    sequences?: number;
+  }): Promise<{ getSequence(): SequenceLike; dispose(): Promise<void> }>;
   dispose(): Promise<void>;
   readonly trainContextSize: number;
 }
@@ -34,7 +38,10 @@ interface SequenceLike {
   readonly contextTokens: readonly Token[];
 }
 interface CompletionLike {
-  generateCompletionWithMeta(input: Token[], o: Record<string, unknown>): Promise<{ response: string; metadata: { stopReason: string } }>;
+  generateCompletionWithMeta(
+    input: Token[],
+    o: Record<string, unknown>,
+  ): Promise<{ response: string; metadata: { stopReason: string } }>;
 }
 interface NodeLlamaCpp {
   getLlama(o: Record<string, unknown>): Promise<{ loadModel(o: { modelPath: string }): Promise<LlamaModelLike> }>;
@@ -55,7 +62,10 @@ async function importModule(): Promise<NodeLlamaCpp> {
   try {
     return (await import(MODULE.href)) as NodeLlamaCpp;
   } catch {
-    throw new RecapError("node-llama-cpp is not installed (the GGUF provider needs it)", "run `npm run setup:llama` (installs tools/llama)");
+    throw new RecapError(
+      "node-llama-cpp is not installed (the GGUF provider needs it)",
+      "run `npm run setup:llama` (installs tools/llama)",
+    );
   }
 }
 
@@ -77,14 +87,20 @@ async function checkGguf(lib: NodeLlamaCpp, file: string): Promise<string | unde
   const arch = general?.architecture;
   const tokenizer = meta["tokenizer"] as { ggml?: { tokens?: unknown }; chat_template?: unknown } | undefined;
   if (!arch || !meta[arch] || !tokenizer?.ggml?.tokens)
-    throw new RecapError(`${file}: the GGUF lacks general.architecture, its ${arch ?? "<arch>"}.* keys or tokenizer.ggml.tokens`, "re-export it with `recap export --format gguf`");
+    throw new RecapError(
+      `${file}: the GGUF lacks general.architecture, its ${arch ?? "<arch>"}.* keys or tokenizer.ggml.tokens`,
+      "re-export it with `recap export --format gguf`",
+    );
   return typeof tokenizer.chat_template === "string" ? tokenizer.chat_template : undefined;
 }
 
 export class LlamaCppProvider implements Provider {
   private constructor(
-    private readonly o: LlamaCppOptions, private readonly lib: NodeLlamaCpp, private readonly model: LlamaModelLike,
-    private readonly ctx: { getSequence(): SequenceLike; dispose(): Promise<void> }, private readonly template: ChatTemplate | undefined,
+    private readonly o: LlamaCppOptions,
+    private readonly lib: NodeLlamaCpp,
+    private readonly model: LlamaModelLike,
+    private readonly ctx: { getSequence(): SequenceLike; dispose(): Promise<void> },
+    private readonly template: ChatTemplate | undefined,
   ) {
     this.seq = ctx.getSequence();
   }
@@ -95,10 +111,18 @@ export class LlamaCppProvider implements Provider {
     const lib = await importModule();
     const ggufTemplate = await checkGguf(lib, o.modelPath);
     const tplText = o.template?.template ?? ggufTemplate;
-    const template = o.template ?? (tplText !== undefined ? { source: o.modelPath, template: tplText, bosToken: "", eosToken: "", compiled: new Template(tplText) } : undefined);
+    const template =
+      o.template ??
+      (tplText !== undefined
+        ? { source: o.modelPath, template: tplText, bosToken: "", eosToken: "", compiled: new Template(tplText) }
+        : undefined);
     const llama = await lib.getLlama({ gpu: false, build: "never", logLevel: "error" });
     const model = await llama.loadModel({ modelPath: o.modelPath });
-    const ctx = await model.createContext({ contextSize: o.contextSize ?? model.trainContextSize, threads: 1, sequences: 1 });
+    const ctx = await model.createContext({
+      contextSize: o.contextSize ?? model.trainContextSize,
+      threads: 1,
+      sequences: 1,
+    });
     return new LlamaCppProvider(o, lib, model, ctx, template);
   }
 
@@ -111,12 +135,18 @@ export class LlamaCppProvider implements Provider {
   }
 
   tokenizer(): TextTokenizer {
-    return { source: this.id(), encode: (t) => this.model.tokenize(t, false), decode: (ids) => this.model.detokenize(ids, true) };
+    return {
+      source: this.id(),
+      encode: (t) => this.model.tokenize(t, false),
+      decode: (ids) => this.model.detokenize(ids, true),
+    };
   }
 
   private render(req: GenRequest): { prompt: string; open: boolean } {
-    if (req.raw === undefined && this.template?.template === CHAT_TEMPLATE) return { prompt: renderEmbeddedPrompt(req), open: req.thinking !== undefined && !req.closeThinking };
-    if (req.raw === undefined && !this.template) throw new RecapError(`${this.o.modelPath} has no chat template`, "pass --chat-template FILE");
+    if (req.raw === undefined && this.template?.template === CHAT_TEMPLATE)
+      return { prompt: renderEmbeddedPrompt(req), open: req.thinking !== undefined && !req.closeThinking };
+    if (req.raw === undefined && !this.template)
+      throw new RecapError(`${this.o.modelPath} has no chat template`, "pass --chat-template FILE");
     return renderCompletionPrompt(req, { template: this.template });
   }
 
@@ -126,7 +156,8 @@ export class LlamaCppProvider implements Provider {
     for (const [i, req] of requests.entries()) {
       const res: GenResult = { key: req.key, completions: [] };
       try {
-        for (let j = 0; j < req.n; j++) res.completions.push(await this.one(rendered[i]!.prompt, rendered[i]!.open, req, j));
+        for (let j = 0; j < req.n; j++)
+          res.completions.push(await this.one(rendered[i]!.prompt, rendered[i]!.open, req, j));
       } catch (e) {
         res.completions = [];
         res.error = `llama.cpp: ${(e as Error).message}`;
@@ -142,15 +173,25 @@ export class LlamaCppProvider implements Provider {
     const p = req.params;
     const input = this.model.tokenize(prompt, true);
     const r = await comp.generateCompletionWithMeta(input, {
-      maxTokens: p.maxTokens, temperature: p.temperature, topP: p.topP, seed: p.seed + j,
+      maxTokens: p.maxTokens,
+      temperature: p.temperature,
+      topP: p.topP,
+      seed: p.seed + j,
       ...(p.stop?.length ? { customStopTriggers: p.stop } : {}),
     });
     const evaluated = this.seq.contextTokens.slice(input.length);
     const total = Math.min(p.maxTokens, evaluated.length + 1);
     const endThink = this.model.tokenize("</think>", true);
     const close = endThink.length === 1 ? evaluated.indexOf(endThink[0]!) : -1;
-    const split = close >= 0 ? { cotTokens: close + 1, responseTokens: total - close - 1 } : approxSplit(r.response, total, open);
-    return { text: r.response, completionTokens: total, ...split, ...(close < 0 && split.cotTokens * split.responseTokens > 0 ? { approxTokens: true } : {}), finishReason: r.metadata.stopReason };
+    const split =
+      close >= 0 ? { cotTokens: close + 1, responseTokens: total - close - 1 } : approxSplit(r.response, total, open);
+    return {
+      text: r.response,
+      completionTokens: total,
+      ...split,
+      ...(close < 0 && split.cotTokens * split.responseTokens > 0 ? { approxTokens: true } : {}),
+      finishReason: r.metadata.stopReason,
+    };
   }
 
   async close(): Promise<void> {

@@ -54,18 +54,29 @@ function parseChoice(json: unknown, open: boolean): Completion {
   const j = json as { choices?: ChatChoice[]; usage?: { completion_tokens?: unknown } };
   const c = j.choices?.[0];
   const m = c?.message;
-  if (!m || !(typeof m.content === "string" || m.content === null)) throw new Error("the reply has no choices[0].message.content");
-  const reasoning = typeof m.reasoning_content === "string" ? m.reasoning_content : typeof m.reasoning === "string" ? m.reasoning : undefined;
+  if (!m || !(typeof m.content === "string" || m.content === null))
+    throw new Error("the reply has no choices[0].message.content");
+  const reasoning =
+    typeof m.reasoning_content === "string"
+      ? m.reasoning_content
+      : typeof m.reasoning === "string"
+        ? m.reasoning
+        : undefined;
   const content = typeof m.content === "string" ? m.content : "";
   const text = reasoning !== undefined ? `${reasoning}</think>${content}` : content;
-  const tokens = Array.isArray(c?.logprobs?.content) ? c!.logprobs!.content!.map((t) => String(t.token ?? "")) : undefined;
+  const tokens = Array.isArray(c?.logprobs?.content)
+    ? c!.logprobs!.content!.map((t) => String(t.token ?? ""))
+    : undefined;
   const usage = typeof j.usage?.completion_tokens === "number" ? j.usage.completion_tokens : undefined;
   const total = usage ?? tokens?.length;
   if (total === undefined) throw new Error("the reply has neither usage.completion_tokens nor logprobs.content");
   const exact = tokens !== undefined && reasoning === undefined;
   const split = exact ? exactSplit(tokens, open) : approxSplit(text, total, open);
   return {
-    text, completionTokens: total, ...split, ...(!exact && split.cotTokens * split.responseTokens > 0 ? { approxTokens: true } : {}),
+    text,
+    completionTokens: total,
+    ...split,
+    ...(!exact && split.cotTokens * split.responseTokens > 0 ? { approxTokens: true } : {}),
     finishReason: typeof c?.finish_reason === "string" ? c.finish_reason : "unknown",
   };
 }
@@ -90,9 +101,17 @@ export class ChatProvider implements Provider {
     const calls = requests.flatMap((r, i) => Array.from({ length: r.n }, (_, j) => ({ i, j })));
     const url = endpointUrl(this.o.baseUrl, "/v1/chat/completions");
     const outs = await mapPool(calls, this.o.http.concurrency, async ({ i, j }) => {
-      const req = requests[i]!, p = req.params;
+      const req = requests[i]!,
+        p = req.params;
       const body: Record<string, unknown> = {
-        ...this.o.extraBody, model: this.o.model, ...bodies[i], max_tokens: p.maxTokens, temperature: p.temperature, top_p: p.topP, n: 1, seed: p.seed + j,
+        ...this.o.extraBody,
+        model: this.o.model,
+        ...bodies[i],
+        max_tokens: p.maxTokens,
+        temperature: p.temperature,
+        top_p: p.topP,
+        n: 1,
+        seed: p.seed + j,
       };
       if (p.stop?.length) body["stop"] = p.stop;
       if (this.o.logprobs) body["logprobs"] = true;

@@ -32,16 +32,27 @@ export interface CompletionsOptions {
 }
 
 /** The exact prompt text a request becomes, and whether a thinking block is open at its end. */
-export function renderCompletionPrompt(req: GenRequest, o: Pick<CompletionsOptions, "template" | "templateExtra">): { prompt: string; open: boolean } {
+export function renderCompletionPrompt(
+  req: GenRequest,
+  o: Pick<CompletionsOptions, "template" | "templateExtra">,
+): { prompt: string; open: boolean } {
   if (req.raw !== undefined) return { prompt: req.raw, open: opensThinking(req.raw) };
-  if (!o.template) throw new RecapError("the completions provider needs the model's chat template to render chat messages", "pass --chat-template FILE (the model's tokenizer_config.json or .jinja)");
-  if (o.template.template === CHAT_TEMPLATE) return { prompt: renderEmbeddedPrompt(req), open: req.thinking !== undefined && !req.closeThinking }; // our tiny model (`recap serve`): `<think>` without a newline
+  if (!o.template)
+    throw new RecapError(
+      "the completions provider needs the model's chat template to render chat messages",
+      "pass --chat-template FILE (the model's tokenizer_config.json or .jinja)",
+    );
+  if (o.template.template === CHAT_TEMPLATE)
+    return { prompt: renderEmbeddedPrompt(req), open: req.thinking !== undefined && !req.closeThinking }; // our tiny model (`recap serve`): `<think>` without a newline
   const extra = o.templateExtra ? { extra: o.templateExtra } : {};
   if (req.thinking === undefined) {
     const prompt = renderMessages(o.template, req.messages, true, extra);
     return { prompt, open: opensThinking(prompt) };
   }
-  const prompt = renderPrefilled(o.template, req.messages, req.thinking, { ...extra, closeThinking: req.closeThinking ?? false });
+  const prompt = renderPrefilled(o.template, req.messages, req.thinking, {
+    ...extra,
+    closeThinking: req.closeThinking ?? false,
+  });
   return { prompt, open: !req.closeThinking };
 }
 
@@ -61,7 +72,10 @@ function parseChoice(json: unknown, open: boolean): Completion {
   if (total === undefined) throw new Error("the reply has neither usage.completion_tokens nor logprobs.tokens");
   const split = tokens ? exactSplit(tokens, open) : approxSplit(c.text, total, open);
   return {
-    text: c.text, completionTokens: total, ...split, ...(!tokens && split.cotTokens * split.responseTokens > 0 ? { approxTokens: true } : {}),
+    text: c.text,
+    completionTokens: total,
+    ...split,
+    ...(!tokens && split.cotTokens * split.responseTokens > 0 ? { approxTokens: true } : {}),
     finishReason: typeof c.finish_reason === "string" ? c.finish_reason : "unknown",
   };
 }
@@ -97,9 +111,17 @@ export class CompletionsProvider implements Provider {
     const calls = requests.flatMap((r, i) => Array.from({ length: r.n }, (_, j) => ({ i, j })));
     const url = endpointUrl(this.o.baseUrl, "/v1/completions");
     const outs = await mapPool(calls, this.o.http.concurrency, async ({ i, j }) => {
-      const req = requests[i]!, { prompt, open } = rendered[i]!, p = req.params;
+      const req = requests[i]!,
+        { prompt, open } = rendered[i]!,
+        p = req.params;
       const body: Record<string, unknown> = {
-        model: this.o.model, prompt, max_tokens: p.maxTokens, temperature: p.temperature, top_p: p.topP, n: 1, seed: p.seed + j,
+        model: this.o.model,
+        prompt,
+        max_tokens: p.maxTokens,
+        temperature: p.temperature,
+        top_p: p.topP,
+        n: 1,
+        seed: p.seed + j,
       };
       if (p.stop?.length) body["stop"] = p.stop;
       if (this.o.logprobs) body["logprobs"] = 1;
@@ -115,11 +137,14 @@ export class CompletionsProvider implements Provider {
 
 /** Groups per-sample outcomes back into one GenResult per request (first error wins). */
 export function collect(
-  requests: GenRequest[], calls: { i: number; j: number }[], outs: ({ completion: Completion } | { error: string })[],
+  requests: GenRequest[],
+  calls: { i: number; j: number }[],
+  outs: ({ completion: Completion } | { error: string })[],
 ): GenResult[] {
   const results: GenResult[] = requests.map((r) => ({ key: r.key, completions: [] }));
   calls.forEach(({ i }, c) => {
-    const o = outs[c]!, res = results[i]!;
+    const o = outs[c]!,
+      res = results[i]!;
     if ("error" in o) res.error ??= o.error;
     else res.completions.push(o.completion);
   });
