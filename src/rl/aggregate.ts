@@ -63,6 +63,37 @@ export function aggregate(
   return { value, weights };
 }
 
+/** The units `mode` averages over in mask (B, T): optimised tokens (token-mean), rows with an
+ *  optimised token (seq-mean-token-mean) or every row (seq-mean-token-sum-norm). A trainer that
+ *  splits a minibatch into micro-batches weights each micro-batch's aggregate by its share of
+ *  the units, so that the sum equals the aggregate over the whole minibatch. */
+export function aggregationUnits(
+  mask: ArrayLike<number>,
+  mode: string,
+  opts: Pick<AggregateOptions, "B" | "T">,
+): number {
+  const { B, T } = opts;
+  if (mode === "token-mean") {
+    let n = 0;
+    for (let i = 0; i < B * T; i++) if (mask[i] !== 0) n++;
+    return n;
+  }
+  if (mode === "seq-mean-token-mean") {
+    let rows = 0;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        if (mask[b * T + t] !== 0) {
+          rows++;
+          break;
+        }
+      }
+    }
+    return rows;
+  }
+  if (mode === "seq-mean-token-sum-norm") return B;
+  throw new RecapError(`unknown aggregation mode "${mode}"`, `use one of ${AGG_MODES.join(", ")}`);
+}
+
 /** The weight of each optimised token of row b under `mode` (0 for rows that do not count). */
 function rowScales(mode: string, counts: Float64Array, opts: AggregateOptions): Float64Array {
   const B = counts.length;

@@ -44,7 +44,8 @@ import { type CurriculumState, initialCurriculum, nextCurriculum, parseCurriculu
 import { type PackedUpdate, packMicroBatches } from "./rl_batch.ts";
 import { overlongPenalty } from "../rl/overlong.ts";
 import { WorldGuard } from "../reward/guard_model.ts";
-import { SAMPLING_RULES } from "../rl/dynamic_sampling.ts";
+import { type FillOptions, emptyFill, fillStep } from "../rl/dynamic_sampling.ts";
+import { aggregationUnits } from "../rl/aggregate.ts";
 import { POLICY_LOSSES } from "../rl/policy_loss.ts";
 import { lrAt } from "./schedule.ts";
 import type { PolicyLossConfig } from "../rl/policy_loss.ts";
@@ -235,22 +236,30 @@ export interface Fill {
   dropped: number;
 }
 
-/** Generation rounds until prompts_per_step groups pass the dynamic sampling rule. */
+/** Generation rounds until prompts_per_step groups pass the dynamic sampling rule: src/rl's
+ *  fillStep decides each round (keep or drop by the registered rule, full or out of rounds);
+ *  each round asks for exactly the groups still missing, so no round overfills the batch. */
 function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
-  const rule = SAMPLING_RULES.get(c.objective.dynamic_sampling.rule);
-  const ruleCfg = c.objective.dynamic_sampling;
+  const ds = c.objective.dynamic_sampling;
+  const opts: FillOptions = {
+    rule: ds.rule,
+    ruleConfig: ds,
+    targetGroups: c.prompts_per_step,
+    max_rounds: ds.max_rounds,
+  };
   const ov = c.objective.overlong;
   const shape =
     ov.buffer_len > 0
       ? (r: number, len: number) =>
           r + overlongPenalty(len, { maxLen: c.max_new_tokens, buffer_len: ov.buffer_len, factor: ov.factor })
       : undefined;
-  const fill: Fill = { kept: [], all: [], rounds: 0, dropped: 0 };
-  while (fill.kept.length < c.prompts_per_step && fill.rounds < ruleCfg.max_rounds) {
-    const need = c.prompts_per_step - fill.kept.length;
+  const all: RolloutGroup[] = [];
+  let state = emptyFill<RolloutGroup>();
+  while (!state.done) {
+    const need = c.prompts_per_step - state.groups.length;
     const picked = streamIndices(pool.n, c.seed, st.cursor, need).map((row, k) => pool.pick(row, st.cursor + k));
     st.cursor += need;
-    const seed = (c.seed * 1_000_003 + st.step * 101 + fill.rounds) >>> 0;
+    const seed = (c.seed * 1_000_003 + st.step * 101 + state.rounds) >>> 0;
     const groups = generateGroups(st.model, st.tokenizer, picked, {
       groupSize: c.group_size,
       maxNewTokens: c.max_new_tokens,
@@ -261,14 +270,10 @@ function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
       rewardMode: c.reward,
       ...(st.guard ? { guard: st.guard } : {}),
     });
-    fill.rounds++;
-    for (const g of groups) {
-      fill.all.push(g);
-      if (rule(g.rewards, ruleCfg)) fill.kept.push(g);
-      else fill.dropped++;
-    }
+    all.push(...groups);
+    state = fillStep(state, groups, opts);
   }
-  return fill;
+  return { kept: [...state.groups], all, rounds: state.rounds, dropped: state.dropped };
 }
 
 export interface UpdateStats {
@@ -305,17 +310,6 @@ export function update(st: PolicyState, groups: RolloutGroup[], c: TrainConfig):
   return { metrics, gradNorm: gradNorm / updates, updates };
 }
 
-/** Units the aggregation mode averages over: optimised tokens (token-mean) or sequences. */
-function aggUnits(p: PackedUpdate, mode: string): number {
-  if (mode === "token-mean") return p.mask.reduce((a, x) => a + x, 0);
-  if (mode === "seq-mean-token-mean") {
-    let rows = 0;
-    for (let b = 0; b < p.B; b++) if (p.mask.subarray(b * p.T, (b + 1) * p.T).some((x) => x > 0)) rows++;
-    return rows;
-  }
-  return p.B;
-}
-
 function minibatchStep(
   st: PolicyState,
   micro: PackedUpdate[],
@@ -323,7 +317,7 @@ function minibatchStep(
   c: TrainConfig,
 ): { metrics: Record<string, number>; norm: number } {
   const mode = c.objective.loss.aggregation;
-  const units = micro.map((p) => aggUnits(p, mode));
+  const units = micro.map((p) => aggregationUnits(p.mask, mode, { B: p.B, T: p.T }));
   const total = units.reduce((a, b) => a + b, 0) || 1;
   const metrics: Record<string, number> = {};
   st.model.zeroGrads();

@@ -2,7 +2,7 @@
 // garbage ignored, empty rows, bad modes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { aggregate } from "../../src/rl/aggregate.ts";
+import { aggregate, aggregationUnits } from "../../src/rl/aggregate.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
@@ -56,4 +56,37 @@ test("unknown mode lists the valid ones; token-sum-norm without norm_len is refu
   );
   assert.throws(() => aggregate(lossMat, mask, "seq-mean-token-sum-norm", { B: 2, T: 3 }), /norm_len/);
   assert.throws(() => aggregate([1, 2], mask, "token-mean", { B: 2, T: 3 }), /B\*T = 6/);
+});
+
+test("micro-batches weighted by their share of the mode's units add up to the whole batch's aggregate", () => {
+  // 4 rows x 3 tokens; row 2 has no optimised token.
+  const B = 4,
+    T = 3;
+  const loss = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const mask = [1, 1, 0, 0, 1, 1, 0, 0, 0, 1, 1, 1];
+  const cases: [string, number][] = [
+    ["token-mean", 7],
+    ["seq-mean-token-mean", 3],
+    ["seq-mean-token-sum-norm", 4],
+  ];
+  for (const [mode, units] of cases) {
+    assert.equal(aggregationUnits(mask, mode, { B, T }), units, mode);
+    const whole = aggregate(loss, mask, mode, { B, T, norm_len: 3 }).value;
+    const parts = [
+      [0, 2],
+      [2, 4],
+    ].map(([r0, r1]) => {
+      const l = loss.slice(r0! * T, r1! * T),
+        m = mask.slice(r0! * T, r1! * T),
+        b = r1! - r0!;
+      return { u: aggregationUnits(m, mode, { B: b, T }), v: aggregate(l, m, mode, { B: b, T, norm_len: 3 }).value };
+    });
+    const total = parts.reduce((a, p) => a + p.u, 0);
+    const split = parts.reduce((a, p) => a + (p.u / total) * p.v, 0);
+    assert.ok(Math.abs(split - whole) < 1e-12, `${mode}: ${split} vs ${whole}`);
+  }
+  assert.throws(
+    () => aggregationUnits(mask, "seq-sum", { B, T }),
+    (e: unknown) => e instanceof RecapError && /unknown aggregation mode "seq-sum"/.test(e.message),
+  );
 });
