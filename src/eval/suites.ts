@@ -14,6 +14,7 @@ import { BENCHMARK_LOADERS, loadBenchmark } from "./loaders/index.ts";
 import { RecapError } from "../util/errors.ts";
 import type { Domain, SuiteRow } from "./types.ts";
 import { SuiteRowSchema } from "./types.ts";
+import { zodIssues } from "../util/zod_issues.ts";
 
 export interface LoadedSuite {
   /** Results key: the world name, the JSONL file's base name, or the loader name. */
@@ -30,7 +31,7 @@ export function validateRows(raw: unknown[], file: string, where: (i: number) =>
   raw.forEach((r, i) => {
     const p = SuiteRowSchema.safeParse(r);
     if (!p.success) {
-      const msg = p.error.issues.map((x) => `${x.path.join(".") || "(row)"}: ${x.message}`).join("; ");
+      const msg = zodIssues(p.error, "(row)");
       throw new RecapError(
         `${where(i)}: invalid suite row: ${msg}`,
         "a suite row needs at least a string `id` and a non-empty `prompt`",

@@ -11,6 +11,7 @@ import { GRADERS } from "./index.ts";
 import { mathGrader } from "./math.ts";
 import type { Grader } from "./types.ts";
 import { worldGrader } from "./world.ts";
+import { zodIssues } from "../util/zod_issues.ts";
 
 const LOCAL: Readonly<Record<string, Grader>> = {
   ...GRADERS,
@@ -57,10 +58,7 @@ export function resolveGrader(name: string, judge: JudgeChoice = {}): Grader {
     ...(judge.extraBody ? { extraBody: judge.extraBody } : {}),
     ...(judge.http ? { http: judge.http } : {}),
   });
-  if (!parsed.success)
-    throw new RecapError(
-      `judge endpoint: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-    );
+  if (!parsed.success) throw new RecapError(`judge endpoint: ${zodIssues(parsed.error, "")}`);
   if (parsed.data.api === "completions" && !judge.template)
     throw new RecapError("--judge-api completions needs --judge-template FILE (the judge's chat template)");
   return kind.make(parsed.data, judge.template ? loadChatTemplate(judge.template) : undefined);

@@ -2,6 +2,7 @@
 // round-trips with transformers' LlamaConfig, plus the named presets and the parameter layout.
 import { z } from "zod";
 import { RecapError } from "../util/errors.ts";
+import { zodIssues } from "../util/zod_issues.ts";
 
 /** Upper bounds of the size fields. This toolkit runs its models on the CPU in Float32Arrays and
  *  allocates RoPE tables and caches for every position, so a config beyond these (10^8 positions
@@ -158,7 +159,7 @@ export function presetOverrideIssues(
 export function parseConfig(raw: unknown, where = "config"): LlamaConfig {
   const r = LlamaConfigSchema.safeParse(raw);
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    const msg = zodIssues(r.error);
     throw new RecapError(
       `invalid ${where}: ${msg}`,
       "fix the named fields (HF LlamaConfig names; see src/model/config.ts)",

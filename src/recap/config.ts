@@ -1,7 +1,7 @@
 // The RECAP data side's configuration (zod): how many prompts get a prefill, how long it is, in
 // which unit, and which sources feed it. Every knob: meaning, default, paper value.
 import { z } from "zod";
-import { parseWithSchema } from "../rl/config.ts";
+import { parseWithSchema } from "../util/config_file.ts";
 import { DEFAULT_L_PRE } from "./truncate.ts";
 
 export const recapDataConfigSchema = z

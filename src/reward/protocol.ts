@@ -20,6 +20,7 @@
 import { z } from "zod";
 import { ApiError } from "../serve/protocol.ts";
 import type { RewardResult, RolloutItem } from "./score.ts";
+import { firstZodIssue } from "../util/zod_issues.ts";
 
 const labelValue = z.union([z.string(), z.number(), z.record(z.string(), z.unknown()), z.null()]).optional();
 
@@ -48,8 +49,8 @@ function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
     throw new ApiError(400, "the request body must be a JSON object", "invalid_request_error", null, "invalid_value");
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const param = issue.path.map(String).join(".") || null;
+  const { issue, path } = firstZodIssue(r.error);
+  const param = path || null;
   throw new ApiError(
     400,
     `invalid ${param ?? "body"}: ${issue.message}`,

@@ -1,13 +1,14 @@
 // The objective's configuration as zod schemas: advantage estimator, policy loss, dynamic
 // sampling and overlong shaping, every knob documented where it is defined (meaning, default,
 // paper value). The trainer's config embeds `objectiveConfigSchema`; bad values fail at parse
-// time with a RecapError naming the field and the fix (parseWithSchema).
+// time with a RecapError naming the field and the fix (parseWithSchema, src/util/config_file.ts).
 import { z } from "zod";
 import { RecapError } from "../util/errors.ts";
 import { ADVANTAGE_ESTIMATORS } from "./advantages.ts";
 import { AGG_MODES } from "./aggregate.ts";
 import { SAMPLING_RULES } from "./dynamic_sampling.ts";
 import type { Registry } from "./registry.ts";
+import { parseWithSchema } from "../util/config_file.ts";
 
 /** A string that must name an entry of `reg` (the message lists the valid names). */
 function registeredName<F>(reg: Registry<F>, fallback: string) {
@@ -111,18 +112,6 @@ export const objectiveConfigSchema = z.strictObject({
 
 export type ObjectiveConfig = z.infer<typeof objectiveConfigSchema>;
 export type ObjectiveConfigInput = z.input<typeof objectiveConfigSchema>;
-
-/** Parses `raw` with `schema`; the first problem becomes a one-line RecapError naming the field. */
-export function parseWithSchema<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.infer<S> {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const field = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
-  throw new RecapError(
-    `${what}: field ${field}: ${issue.message}`,
-    "fix that field (see the documented defaults in the schema)",
-  );
-}
 
 export function parseObjectiveConfig(raw: unknown): ObjectiveConfig {
   return parseWithSchema(objectiveConfigSchema, raw, "objective config");

@@ -7,6 +7,7 @@
 // max_tokens beyond the context, token ids outside the vocabulary, a chat the template rejects);
 // 503 shutting down or overloaded; 500 a bug.
 import { z } from "zod";
+import { firstZodIssue } from "../util/zod_issues.ts";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -116,8 +117,8 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
     throw new ApiError(400, "the request body must be a JSON object");
   const r = schema.safeParse(body);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  const param = issue.path.map(String).join(".") || null;
+  const { issue, path } = firstZodIssue(r.error);
+  const param = path || null;
   const missing =
     issue.code === "invalid_type" &&
     (body as Record<string, unknown>)[String(issue.path[0])] === undefined &&

@@ -5,6 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { RecapError } from "./errors.ts";
 import { redactSecrets } from "./redact.ts";
+import { firstZodIssue, zodIssues } from "./zod_issues.ts";
 
 /** Reads FILE (.yaml/.yml/.json) and validates it against `schema`. */
 export async function loadConfigFile<S extends z.ZodType>(file: string, schema: S): Promise<z.infer<S>> {
@@ -32,7 +33,7 @@ export async function loadConfigFile<S extends z.ZodType>(file: string, schema: 
 export function validateConfig<S extends z.ZodType>(raw: unknown, schema: S, where: string): z.infer<S> {
   const r = schema.safeParse(raw);
   if (!r.success) {
-    const msg = r.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+    const msg = zodIssues(r.error);
     throw new RecapError(
       `invalid config ${where}: ${msg}`,
       "fix the named fields (see `--help` for the documented knobs)",
@@ -64,4 +65,15 @@ export async function readOverridesFile(file: string | undefined, flag = "--conf
   } catch (e) {
     throw new RecapError(`${flag} ${file} is not valid JSON or YAML: ${(e as Error).message.split("\n")[0]}`);
   }
+}
+
+/** Parses `raw` with `schema`; the first problem becomes a one-line RecapError naming the field. */
+export function parseWithSchema<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.infer<S> {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  const { issue, path: field } = firstZodIssue(r.error, "(top level)");
+  throw new RecapError(
+    `${what}: field ${field}: ${issue.message}`,
+    "fix that field (see the documented defaults in the schema)",
+  );
 }

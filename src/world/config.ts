@@ -4,6 +4,7 @@
 // rates); they are fixed before any method is compared and must not be tuned toward a result.
 import { z } from "zod";
 import { RecapError } from "../util/errors.ts";
+import { firstZodIssue } from "../util/zod_issues.ts";
 
 const rate = (d: number) => z.number().min(0).max(1).default(d);
 const count = (d: number) => z.number().int().min(0).max(200_000).default(d);
@@ -205,10 +206,9 @@ export type WorldConfig = z.infer<typeof WorldConfigSchema>;
 export function parseWorldConfig(input: unknown = {}): WorldConfig {
   const r = WorldConfigSchema.safeParse(input ?? {});
   if (r.success) return r.data;
-  const first = r.error.issues[0];
-  const where = first && first.path.length > 0 ? `${first.path.join(".")}: ` : "";
+  const { issue, path } = firstZodIssue(r.error);
   throw new RecapError(
-    `bad world config: ${where}${first?.message ?? "invalid"}`,
+    `bad world config: ${path ? `${path}: ` : ""}${issue.message}`,
     "see docs/WORLD.md for every knob and its range",
   );
 }
