@@ -236,8 +236,9 @@ export function iprSentences(r: SafetyRequest, k: number, rng: Rng): string[] {
   return pool.slice(0, k);
 }
 
-/** Prefill styles by name (the strong/weak counter-aligned ones, aligned, held-out, hijack). */
-export const PREFILL_STYLES: Readonly<Record<string, SafetyTraceFn>> = {
+/** The world's prefill traces by name (the strong/weak counter-aligned ones, aligned, held-out,
+ *  hijack); the RL config's `prefill_style` (weak | strong | mixed) picks among the counter-aligned. */
+export const PREFILL_TRACES: Readonly<Record<string, SafetyTraceFn>> = {
   harm_weak: harmWeak,
   harm_strong: harmStrong,
   refuse_weak: refuseWeak,

@@ -11,7 +11,7 @@ import { OBJECT_CATEGORY_NOUN, REQUEST_TEMPLATES, WRAPPERS } from "../../src/wor
 import { wordCount } from "../../src/world/phrases.ts";
 import { mathExpression, mathRequest, pick, safetyRequest, splitCombos } from "../../src/world/requests.ts";
 import type { Combo } from "../../src/world/requests.ts";
-import { PREFILL_STYLES, iprSentences } from "../../src/world/sources.ts";
+import { PREFILL_TRACES, iprSentences } from "../../src/world/sources.ts";
 import { MATH_VARIANTS, SAFETY_VARIANTS, lookup } from "../../src/world/traces.ts";
 import type { ComboClass, SafetyRequest, Trace } from "../../src/world/types.ts";
 
@@ -39,7 +39,7 @@ const completion = (t: Trace) => `<think>${t.thinking}</think>${t.response}`;
 /** Runs a generator on requests and returns the judgements. */
 function judged(name: string, reqs: SafetyRequest[], seed: number) {
   const rng = new Rng(seed);
-  const fn = lookup({ ...SAFETY_VARIANTS, ...PREFILL_STYLES }, name, "trace variant");
+  const fn = lookup({ ...SAFETY_VARIANTS, ...PREFILL_TRACES }, name, "trace variant");
   return reqs.map((r) => ({
     r,
     t: fn(r, rng),
@@ -168,8 +168,8 @@ test("variants refuse requests they do not apply to; registries list valid names
   const rng = new Rng(1);
   assert.throws(() => SAFETY_VARIANTS["flawed"]!(BEN[0]!, rng), /needs a harmful or borderline request/);
   assert.throws(() => SAFETY_VARIANTS["overcautious"]!(HARM[0]!, rng), /borderline/);
-  assert.throws(() => PREFILL_STYLES["harm_weak"]!(TRAP[0]!, rng), RecapError);
-  assert.throws(() => PREFILL_STYLES["refuse_strong"]!(HARM[0]!, rng), RecapError);
+  assert.throws(() => PREFILL_TRACES["harm_weak"]!(TRAP[0]!, rng), RecapError);
+  assert.throws(() => PREFILL_TRACES["refuse_strong"]!(HARM[0]!, rng), RecapError);
   assert.throws(
     () => lookup(SAFETY_VARIANTS, "nope", "trace variant"),
     (e: unknown) => e instanceof RecapError && /correct, flawed/.test(e.hint ?? ""),
@@ -177,9 +177,9 @@ test("variants refuse requests they do not apply to; registries list valid names
 });
 
 test("generators are pure functions of the request and the rng state", () => {
-  for (const name of Object.keys(PREFILL_STYLES).filter((n) => !n.startsWith("refuse"))) {
-    const a = PREFILL_STYLES[name]!(HARM[3]!, new Rng(42)),
-      b = PREFILL_STYLES[name]!(HARM[3]!, new Rng(42));
+  for (const name of Object.keys(PREFILL_TRACES).filter((n) => !n.startsWith("refuse"))) {
+    const a = PREFILL_TRACES[name]!(HARM[3]!, new Rng(42)),
+      b = PREFILL_TRACES[name]!(HARM[3]!, new Rng(42));
     assert.deepEqual(a, b);
   }
 });

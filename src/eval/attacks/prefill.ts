@@ -18,7 +18,9 @@ import { DEFAULT_L_PRE } from "../../recap/truncate.ts";
 import type { SuiteRow } from "../types.ts";
 import type { TextTokenizer } from "../../lm/types.ts";
 
-export type PrefillSource =
+/** Where a prefill attack reads its text from: a row's prefill field, its shared material, or a file
+ *  (not to be confused with src/recap/sources.ts' PrefillSource, which makes prefills for training). */
+export type MaterialSource =
   | { kind: "weak" | "strong" | "aligned" | "heldout" | "shared" | "default" }
   | { kind: "text"; file: string };
 
@@ -89,7 +91,7 @@ export function loadTextSource(file: string, spec: string): (row: SuiteRow) => s
 
 /** Parses a source name: weak | strong | aligned | heldout | shared | text:FILE; none: the row's
  *  shared `prefill` when it has one, else strong. */
-export function parseSource(s: string | undefined, spec: string): PrefillSource {
+export function parseSource(s: string | undefined, spec: string): MaterialSource {
   if (s === undefined || s === "") return { kind: "default" };
   if (s === "weak" || s === "strong" || s === "aligned" || s === "heldout" || s === "shared") return { kind: s };
   if (s.startsWith("text:") && s.length > 5) return { kind: "text", file: s.slice(5) };
@@ -100,7 +102,7 @@ export function parseSource(s: string | undefined, spec: string): PrefillSource 
 }
 
 /** What a source reads, for skip messages. */
-export function sourceWhat(src: PrefillSource): string {
+export function sourceWhat(src: MaterialSource): string {
   if (src.kind === "text") return `prefill in ${src.file}`;
   if (src.kind === "shared") return "shared prefill";
   if (src.kind === "default") return "shared prefill nor prefills.strong";
@@ -108,7 +110,7 @@ export function sourceWhat(src: PrefillSource): string {
 }
 
 /** A function giving each row's prefill material (undefined: the row has none). */
-export function sourceReader(src: PrefillSource, spec: string): (row: SuiteRow) => Material | undefined {
+export function sourceReader(src: MaterialSource, spec: string): (row: SuiteRow) => Material | undefined {
   if (src.kind === "text") {
     const read = loadTextSource(src.file, spec);
     return (row) => {
