@@ -112,13 +112,3 @@ export function fillStep<G extends RewardGroup>(
   const full = groups.length >= opts.targetGroups;
   return { groups, rounds, kept, dropped, surplus, full, done: full || rounds >= opts.max_rounds };
 }
-
-/** Runs fillStep over successive rounds until done (or the rounds run out). */
-export function fillBatch<G extends RewardGroup>(rounds: Iterable<readonly G[]>, opts: FillOptions): FillState<G> {
-  let state = emptyFill<G>();
-  for (const round of rounds) {
-    state = fillStep(state, round, opts);
-    if (state.done) break;
-  }
-  return state;
-}

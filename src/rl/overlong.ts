@@ -47,13 +47,6 @@ export function overlongPenalty(len: number, cfg: OverlongConfig): number {
   return -cfg.factor;
 }
 
-/** rewards[b] + overlongPenalty(lengths[b]) for every rollout. */
-export function applyOverlong(rewards: readonly number[], lengths: readonly number[], cfg: OverlongConfig): number[] {
-  if (rewards.length !== lengths.length)
-    throw new RecapError(`overlong: ${rewards.length} rewards for ${lengths.length} lengths`);
-  return rewards.map((r, b) => r + overlongPenalty(lengths[b]!, cfg));
-}
-
 export interface SizeOptions {
   /** Token lengths of the longest traces expected (e.g. every corrected trace of the corpus). */
   traceLengths: readonly number[];

@@ -48,6 +48,7 @@ import { type FillOptions, emptyFill, fillStep } from "../rl/dynamic_sampling.ts
 import { aggregationUnits } from "../rl/aggregate.ts";
 import { POLICY_LOSSES } from "../rl/policy_loss.ts";
 import { lrAt } from "./schedule.ts";
+import { type GenerationLimitCheck, checkGenerationLimit } from "./generation_limit.ts";
 import type { PolicyLossConfig } from "../rl/policy_loss.ts";
 
 export interface TrainOptions {
@@ -67,6 +68,8 @@ export interface TrainSummary {
   checkpoint: string;
   first_reward: number;
   last_reward: number;
+  /** The generation limit against the base corpus's longest answer (null: no corpus in the world). */
+  generation_limit: GenerationLimitCheck | null;
 }
 
 interface State {
@@ -96,6 +99,13 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   await recoverDirAtomic(ckptDir); // a kill mid-swap: checkpoint/ back from its sibling, stale temps gone
   const st = await setUp(o, ckptDir);
   const rows = loadWorldPrompts(path.resolve(o.configDir, c.world));
+  const limit = checkGenerationLimit(
+    path.resolve(o.configDir, c.world),
+    st.tokenizer,
+    c.max_new_tokens,
+    c.objective.overlong.buffer_len,
+  );
+  if (limit?.warning && process.env["RECAP_QUIET"] !== "1") process.stderr.write(`warning: ${limit.warning}\n`);
   const pool = await promptPool(rows, c, st.tokenizer, o.configDir, st);
   fs.mkdirSync(o.out, { recursive: true });
   await writeFileAtomic(path.join(o.out, "config.json"), JSON.stringify(c, null, 2) + "\n");
@@ -142,6 +152,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
     checkpoint: ckptDir,
     first_reward: rewards[0] ?? NaN,
     last_reward: rewards.at(-1) ?? NaN,
+    generation_limit: limit,
   };
   await writeFileAtomic(path.join(o.out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   return summary;

@@ -7,7 +7,6 @@ import {
   type FillOptions,
   SAMPLING_RULES,
   emptyFill,
-  fillBatch,
   fillStep,
 } from "../../src/rl/dynamic_sampling.ts";
 import { RecapError } from "../../src/util/errors.ts";
@@ -63,9 +62,19 @@ test("fillStep accumulates kept groups over rounds and cuts the batch at the tar
   assert.throws(() => fillStep(s2, [], opts), /already done/);
 });
 
-test("the round limit ends an unfilled batch; fillBatch draws rounds lazily", () => {
+/** Rounds fed to fillStep until the batch is done, as the trainer does; returns the state. */
+function fill<G extends { rewards: readonly number[] }>(rounds: Iterable<readonly G[]>, o: typeof opts) {
+  let state = emptyFill<G>();
+  for (const round of rounds) {
+    state = fillStep(state, round, o);
+    if (state.done) break;
+  }
+  return state;
+}
+
+test("the round limit ends an unfilled batch; a full batch needs no more rounds", () => {
   const allBad = () => [g("x", [0, 0]), g("y", [1, 1])];
-  const s = fillBatch([allBad(), allBad(), allBad(), allBad()], opts);
+  const s = fill([allBad(), allBad(), allBad(), allBad()], opts);
   assert.deepEqual([s.rounds, s.kept, s.dropped, s.done, s.full], [3, 0, 6, true, false]);
   let drawn = 0;
   function* rounds() {
@@ -74,7 +83,7 @@ test("the round limit ends an unfilled batch; fillBatch draws rounds lazily", ()
       yield [g(`k${drawn}`, [0, 1]), g("z", [0, 0])];
     }
   }
-  const t = fillBatch(rounds(), { ...opts, max_rounds: 10 });
+  const t = fill(rounds(), { ...opts, max_rounds: 10 });
   assert.equal(drawn, 3); // one kept group per round, target 3
   assert.deepEqual(
     t.groups.map((x) => x.id),

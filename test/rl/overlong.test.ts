@@ -2,7 +2,7 @@
 // max_new_tokens from the longest expected trace (DESIGN.md §4.1 lesson 4).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { applyOverlong, checkMaxNewTokens, overlongPenalty, sizeMaxNewTokens } from "../../src/rl/overlong.ts";
+import { checkMaxNewTokens, overlongPenalty, sizeMaxNewTokens } from "../../src/rl/overlong.ts";
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} vs ${b}`);
 
@@ -18,7 +18,7 @@ test("penalty: 0 up to L_max - L_cache, linear to -1 at L_max, -1 beyond (times 
   // DAPO's setting: L_max 20480, L_cache 4096: (16384 - 18432) / 4096 = -0.5
   close(overlongPenalty(18432, { maxLen: 20480, buffer_len: 4096, factor: 1 }), -0.5);
   assert.deepEqual(
-    applyOverlong([1, 1, 0], [10, 18, 21], cfg).map((x) => Math.round(x * 1e9) / 1e9),
+    [1, 1, 0].map((r, b) => Math.round((r + overlongPenalty([10, 18, 21][b]!, cfg)) * 1e9) / 1e9),
     [1, 0.4, -1],
   );
   assert.throws(() => overlongPenalty(3, { maxLen: 20, buffer_len: 0, factor: 1 }), /buffer_len/);
