@@ -90,6 +90,18 @@ const betaCurveSchema = z.strictObject({
   attacked: z.string().min(1),
 });
 
+const trainingCurveSchema = z.strictObject({
+  /** Title of the plot. */
+  title: z.string().min(1),
+  /** Arms drawn (one line each: the mean over the arm's runs at each step). */
+  arms: z.array(z.string().min(1)).min(1),
+  /** A per-step key of the runs' metrics.jsonl: "reward/clean" (the reward of clean prompts, DAPO's
+   *  clean metric), "reward/prefilled", "reward/mean", "rollout/gen_tokens", ... */
+  metric: z.string().min(1),
+  /** Steps in the trailing moving mean drawn (1: the raw steps). Default 5. */
+  window: z.number().int().positive().default(5),
+});
+
 export const StudyConfigSchema = z.strictObject({
   /** The demo preset whose world, base, RL budget and evaluation every arm shares. Default quick. */
   demo: z.string().default("quick"),
@@ -116,8 +128,8 @@ export const StudyConfigSchema = z.strictObject({
   comparisons: z.array(z.tuple([z.string().min(1), z.string().min(1)])).default([]),
   /** RL seeds: each arm runs once per seed. Default [0, 1, 2] (the issue's 3 seeds). */
   seeds: z.array(z.number().int().nonnegative()).min(1).default([0, 1, 2]),
-  /** The arms, run in this order (each over every seed before the next arm starts, so a study
-   *  cut short has complete intervals for its first arms). */
+  /** The arms, in this order at each seed (every arm's seed k before any arm's seed k + 1, so a
+   *  study cut short has paired runs across its arms). */
   arms: z.record(z.string(), armSchema),
   /** Plots: arms as points on an x-axis. */
   sweeps: z.array(sweepSchema).default([]),
@@ -125,6 +137,8 @@ export const StudyConfigSchema = z.strictObject({
   tables: z.array(tableSchema).default([]),
   /** Plots: J(beta) per arm, computed per seed, then aggregated over seeds. */
   beta_curves: z.array(betaCurveSchema).default([]),
+  /** Plots and tables of training metrics over the RL steps (has the budget levelled off?). */
+  training_curves: z.array(trainingCurveSchema).default([]),
 });
 
 export type StudyConfig = z.infer<typeof StudyConfigSchema>;
@@ -235,6 +249,14 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
       throw new RecapError(
         `study config: table "${t.title}" names unknown metrics ${bad.join(", ")}`,
         `metrics: ${[...known].join(", ")}`,
+      );
+  }
+  for (const t of s.training_curves) {
+    const unknown = t.arms.filter((a) => !(a in s.arms));
+    if (unknown.length > 0)
+      throw new RecapError(
+        `study config: training curve "${t.title}" names unknown arms ${unknown.join(", ")}`,
+        `arms: ${Object.keys(s.arms).join(", ")}`,
       );
   }
   for (const b of s.beta_curves) {

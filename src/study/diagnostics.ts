@@ -31,6 +31,18 @@ function meanOf(rows: Record<string, number>[], key: string): number | null {
 
 /** Reads a run's metrics.jsonl (one JSON object per step). */
 export function trainingDiagnostics(file: string, promptsPerStep: number): TrainingDiagnostics {
+  return diagnosticsOf(readMetrics(file), promptsPerStep);
+}
+
+/** Per step, the value of each of `keys` (null where a step lacks it). */
+export function stepSeries(file: string, keys: readonly string[]): Record<string, (number | null)[]> {
+  const rows = readMetrics(file);
+  return Object.fromEntries(
+    keys.map((k) => [k, rows.map((r) => (typeof r[k] === "number" && Number.isFinite(r[k]) ? r[k] : null))]),
+  );
+}
+
+function readMetrics(file: string): Record<string, number>[] {
   let rows: Record<string, number>[];
   try {
     rows = fs
@@ -44,7 +56,7 @@ export function trainingDiagnostics(file: string, promptsPerStep: number): Train
       "the RL stage did not finish: re-run the study to resume it",
     );
   }
-  return diagnosticsOf(rows, promptsPerStep);
+  return rows;
 }
 
 /** The diagnostics of per-step metric rows (pure). */

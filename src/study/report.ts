@@ -101,6 +101,56 @@ function sweepMarkdown(s: StudySummary, sw: StudyConfig["sweeps"][number]): stri
   return [head, `|---|---|${sw.metrics.map(() => "---").join("|")}|`, ...lines].join("\n") + "\n";
 }
 
+type TrainingCurve = StudyConfig["training_curves"][number];
+
+/** Per arm of a training curve: at each step the mean over the arm's runs, then the trailing
+ *  moving mean over `window` steps (null before any value). */
+export function trainingCurve(
+  s: StudySummary,
+  t: TrainingCurve,
+): { arm: string; runs: number; steps: (number | null)[] }[] {
+  return t.arms.flatMap((arm) => {
+    const runs = s.arms[arm]?.curves[t.metric];
+    if (!runs || runs.length === 0) return [];
+    const n = Math.max(...runs.map((r) => r.length));
+    const perStep = Array.from({ length: n }, (_, i) => {
+      const xs = runs.map((r) => r[i]).filter((v): v is number => typeof v === "number");
+      return xs.length ? xs.reduce((a, v) => a + v, 0) / xs.length : null;
+    });
+    const steps = perStep.map((_, i) => {
+      const w = perStep.slice(Math.max(0, i - t.window + 1), i + 1).filter((v): v is number => v !== null);
+      return w.length ? w.reduce((a, v) => a + v, 0) / w.length : null;
+    });
+    return [{ arm, runs: runs.length, steps }];
+  });
+}
+
+function trainingChart(s: StudySummary, t: TrainingCurve): string | null {
+  const lines = trainingCurve(s, t);
+  if (lines.length === 0) return null;
+  const series = lines.map((l) => ({
+    name: `${l.arm} (${l.runs} runs)`,
+    points: l.steps.flatMap((y, i) => (y === null ? [] : [{ x: i + 1, y }])),
+  }));
+  return lineChart(t.title, "RL step", `${t.metric}, ${t.window}-step moving mean over runs`, series);
+}
+
+/** The moving mean at five evenly spaced steps, per arm: a levelled-off curve has equal late cells. */
+function trainingMarkdown(s: StudySummary, t: TrainingCurve): string {
+  const lines = trainingCurve(s, t);
+  if (lines.length === 0) return "No runs yet.\n";
+  const n = Math.max(...lines.map((l) => l.steps.length));
+  const at = [...new Set([t.window, n / 4, n / 2, (3 * n) / 4, n].map((x) => Math.max(1, Math.round(x))))];
+  const fmt = (v: number | null | undefined) => (v === null || v === undefined ? "-" : v.toFixed(3));
+  return (
+    [
+      `| arm | ${at.map((x) => `step ${x}`).join(" | ")} |`,
+      `|---|${at.map(() => "---").join("|")}|`,
+      ...lines.map((l) => `| ${l.arm} | ${at.map((x) => fmt(l.steps[x - 1])).join(" | ")} |`),
+    ].join("\n") + "\n"
+  );
+}
+
 export const BETAS = [0, 0.25, 0.5, 0.75, 1];
 
 type BetaCurve = StudyConfig["beta_curves"][number];
@@ -290,6 +340,7 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
   const named = [
     ...cfg.sweeps.map((sw, i) => ({ name: `sweep-${i + 1}.svg`, chart: sweepChart(s, sw) })),
     ...cfg.beta_curves.map((b, i) => ({ name: `beta-${i + 1}.svg`, chart: betaChart(s, b) })),
+    ...cfg.training_curves.map((t, i) => ({ name: `training-${i + 1}.svg`, chart: trainingChart(s, t) })),
   ];
   for (const { name, chart } of named) {
     if (!chart) continue;
@@ -317,6 +368,17 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
     "## Training",
     "",
     diagnosticsMarkdown(s),
+    ...cfg.training_curves.flatMap((t, i) => {
+      const plot = plots.find((p) => p.endsWith(`training-${i + 1}.svg`));
+      return [
+        `### ${t.title}`,
+        "",
+        `${t.metric} per RL step, the mean over each arm's runs, as a trailing ${t.window}-step moving mean:`,
+        "",
+        trainingMarkdown(s, t),
+        ...(plot ? [`![${t.title}](plots/${path.basename(plot)})`, ""] : []),
+      ];
+    }),
     ...cfg.sweeps.flatMap((sw, i) => {
       const plot = plots.find((p) => p.endsWith(`sweep-${i + 1}.svg`));
       return [

@@ -34,7 +34,7 @@ import {
   studyDemoConfig,
 } from "./config.ts";
 import { type GuardSettings, guardStage } from "./guard_stage.ts";
-import { type TrainingDiagnostics, trainingDiagnostics } from "./diagnostics.ts";
+import { type TrainingDiagnostics, stepSeries, trainingDiagnostics } from "./diagnostics.ts";
 import { writeStudyReport } from "./report.ts";
 
 export interface StudyOptions {
@@ -67,6 +67,8 @@ export interface ArmResult {
    *  runs around their base's mean (RL seeds). */
   variance: Record<string, { between_bases_sd: number; within_base_sd: number }>;
   training: Record<string, SeedStats>;
+  /** Per metric of the config's training curves: per run (in `runs` order), the value at each step. */
+  curves: Record<string, (number | null)[][]>;
   /** Per run: the evaluation folder. */
   eval_dirs: string[];
 }
@@ -256,6 +258,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
     files: { markdown: "", html: "", json: "", summary: "", plots: [] },
   };
   const keys = STUDY_METRICS.map(([k]) => k);
+  const curveKeys = [...new Set(s.training_curves.map((t) => t.metric))];
   const acc = new Map<string, Acc>();
   // Base by base (so the first base's runs come before the second base is trained); within a
   // base seed by seed, every arm at a seed before the next seed, so that a study cut short has
@@ -276,7 +279,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
       for (const name of here) {
         if (!names.includes(name) && !done(name, { base: b.name, seed })) continue;
         const arm = s.arms[name]!;
-        const a = acc.get(name) ?? { perRun: [], training: [], runs: [], evalDirs: [] };
+        const a = acc.get(name) ?? { perRun: [], training: [], curves: [], runs: [], evalDirs: [] };
         acc.set(name, a);
         const dir = runDir(out, name, b.name, seed);
         fs.mkdirSync(dir, { recursive: true });
@@ -306,6 +309,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
         const run = loadRun(evalDir, name);
         a.perRun.push(modelSummary(run.cells, c.eval.suites, run.lines).metrics);
         a.training.push(trainingDiagnostics(path.join(dir, "rl", "metrics.jsonl"), c.rl.prompts_per_step));
+        a.curves.push(stepSeries(path.join(dir, "rl", "metrics.jsonl"), curveKeys));
         a.runs.push({ base: b.name, seed });
         a.evalDirs.push(evalDir);
       }
@@ -326,6 +330,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
 interface Acc {
   perRun: Record<string, number | null>[];
   training: TrainingDiagnostics[];
+  curves: Record<string, (number | null)[]>[];
   runs: RunRef[];
   evalDirs: string[];
 }
@@ -344,6 +349,9 @@ function armResult(s: StudyConfig, name: string, a: Acc, keys: string[]): ArmRes
     eval_dirs: [...a.evalDirs],
     metrics: aggregateSeeds(a.perRun, keys),
     variance: varianceByBase(a.perRun, a.runs, keys),
+    curves: Object.fromEntries(
+      [...new Set(s.training_curves.map((t) => t.metric))].map((k) => [k, a.curves.map((c) => c[k] ?? [])]),
+    ),
     training: aggregateSeeds(
       a.training as unknown as Record<string, number | null>[],
       Object.keys(a.training[0] ?? {}),

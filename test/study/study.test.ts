@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { aggregateSeeds, fmtSeedStats, seedStats, t95 } from "../../src/study/aggregate.ts";
 import { StudyConfigSchema, checkStudyConfig } from "../../src/study/config.ts";
 import { diagnosticsOf } from "../../src/study/diagnostics.ts";
-import { betaCurve } from "../../src/study/report.ts";
+import { betaCurve, trainingCurve } from "../../src/study/report.ts";
 import { runStudy } from "../../src/study/run.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 import { isRecapError } from "../../src/util/errors.ts";
@@ -48,6 +48,7 @@ const study = (extra: Record<string, unknown> = {}) =>
           },
         ],
         beta_curves: [{ title: "beta", arms: ["dapo", "recap"], clean: "safety_clean", attacked: "safety_prefill" }],
+        training_curves: [{ title: "training reward", arms: ["dapo", "recap"], metric: "reward/mean", window: 1 }],
         ...extra,
       },
       StudyConfigSchema,
@@ -85,6 +86,25 @@ test("seed statistics: mean and Student-t interval, identical seeds zero-width, 
     ),
     ["a"],
   );
+});
+
+test("training curves: per step the mean over runs, then a trailing moving mean", () => {
+  const summary = {
+    arms: {
+      a: {
+        curves: {
+          "reward/mean": [
+            [0, 1, 1, null],
+            [1, 1, 0, 0.5],
+          ],
+        },
+      },
+    },
+  } as unknown as Parameters<typeof trainingCurve>[0];
+  const [line] = trainingCurve(summary, { title: "t", arms: ["a", "ghost"], metric: "reward/mean", window: 2 });
+  // per step: 0.5, 1, 0.5, 0.5 (a null leaves the other run alone); moving mean of 2: 0.5, 0.75, 0.75, 0.5
+  assert.deepEqual(line, { arm: "a", runs: 2, steps: [0.5, 0.75, 0.75, 0.5] });
+  assert.equal(trainingCurve(summary, { title: "t", arms: ["ghost"], metric: "reward/mean", window: 2 }).length, 0);
 });
 
 test("training diagnostics: early and late windows, kept share, dropped per kept", () => {
@@ -147,6 +167,10 @@ test("study configs that cannot work fail before any work, naming the fix", () =
   );
   bad({ tables: [{ title: "T", columns: ["base", "ghost"] }] }, /table "T" names unknown arms ghost/);
   bad(
+    { training_curves: [{ title: "c", arms: ["ghost"], metric: "reward/mean" }] },
+    /training curve "c" names unknown arms ghost/,
+  );
+  bad(
     { tables: [{ title: "T", columns: ["base"], metrics: ["safety_clen"] }] },
     /table "T" names unknown metrics safety_clen/,
   );
@@ -200,7 +224,20 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   const md = fs.readFileSync(s1.files.markdown, "utf8");
   assert.match(md, /\| metric \| base \(1 run\) \| sft \(1 run\) \| dapo \| recap \|/);
   assert.match(md, /## Not run yet\n\n- alpha-1/);
-  assert.equal(s1.files.plots.length, 2); // the sweep (two of its three points are there) and the beta curve
+  assert.equal(s1.files.plots.length, 3); // the sweep (two of its three points are there), the beta curve, training
+  // The training curve: each run's per-step reward as its metrics.jsonl has it, drawn and tabled.
+  const stepReward = (arm: string, seed: number) =>
+    fs
+      .readFileSync(path.join(out, "arms", arm, "s1", `seed${seed}`, "rl", "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l)["reward/mean"] as number);
+  assert.deepEqual(s1.arms["recap"]!.curves["reward/mean"], [stepReward("recap", 0), stepReward("recap", 1)]);
+  assert.ok(s1.files.plots.some((p) => p.endsWith("training-1.svg")));
+  assert.match(
+    fs.readFileSync(s1.files.markdown, "utf8"),
+    /### training reward\n\nreward\/mean per RL step[^\n]*\n\n\| arm \| step 1 \|/,
+  );
   const svg = fs.readFileSync(s1.files.plots[0]!, "utf8");
   // J(beta) per seed: at beta 0 the clean metric's mean, at beta 1 the attacked one's.
   const curve = betaCurve(s1, { title: "b", arms: ["recap"], clean: "safety_clean", attacked: "safety_prefill" })[0]!;
@@ -276,6 +313,7 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
     arms: { dapo: { preset: "dapo", train: { objective: { loss: { name: "ppo" } } } } },
     sweeps: [],
     beta_curves: [],
+    training_curves: [],
   });
   await assert.rejects(
     runStudy({ config: typo, out: path.join(tmp, "typo") }),
