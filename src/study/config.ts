@@ -220,29 +220,22 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
         `bases: ${bases.join(", ")}`,
       );
   }
-  for (const [a, b] of s.comparisons) {
-    const bad = [a, b].filter((x) => !(x in s.arms));
-    if (bad.length > 0)
-      throw new RecapError(
-        `study config: comparison ${a} - ${b} names unknown arms ${bad.join(", ")}`,
-        `arms: ${Object.keys(s.arms).join(", ")}`,
-      );
-  }
-  for (const sw of s.sweeps) {
-    const unknown = sw.points.filter((p) => !(p.arm in s.arms)).map((p) => p.arm);
+  const arms = (where: string, names: readonly string[], also: readonly string[] = []) => {
+    const unknown = names.filter((n) => !also.includes(n) && !(n in s.arms));
     if (unknown.length > 0)
       throw new RecapError(
-        `study config: sweep "${sw.title}" names unknown arms ${unknown.join(", ")}`,
-        `arms: ${Object.keys(s.arms).join(", ")}`,
+        `study config: ${where} names unknown arms ${unknown.join(", ")}`,
+        `${also.length ? "columns" : "arms"}: ${[...also, ...Object.keys(s.arms)].join(", ")}`,
       );
-  }
+  };
+  for (const [a, b] of s.comparisons) arms(`comparison ${a} - ${b}`, [a, b]);
+  for (const sw of s.sweeps)
+    arms(
+      `sweep "${sw.title}"`,
+      sw.points.map((p) => p.arm),
+    );
   for (const t of s.tables) {
-    const unknown = t.columns.filter((a) => a !== "base" && a !== "sft" && !(a in s.arms));
-    if (unknown.length > 0)
-      throw new RecapError(
-        `study config: table "${t.title}" names unknown arms ${unknown.join(", ")}`,
-        `columns: base, sft, ${Object.keys(s.arms).join(", ")}`,
-      );
+    arms(`table "${t.title}"`, t.columns, ["base", "sft"]);
     const known = new Set(STUDY_METRICS.map(([k]) => k));
     const bad = (t.metrics ?? []).filter((m) => !known.has(m));
     if (bad.length > 0)
@@ -251,22 +244,8 @@ export function checkStudyConfig(s: StudyConfig): StudyConfig {
         `metrics: ${[...known].join(", ")}`,
       );
   }
-  for (const t of s.training_curves) {
-    const unknown = t.arms.filter((a) => !(a in s.arms));
-    if (unknown.length > 0)
-      throw new RecapError(
-        `study config: training curve "${t.title}" names unknown arms ${unknown.join(", ")}`,
-        `arms: ${Object.keys(s.arms).join(", ")}`,
-      );
-  }
-  for (const b of s.beta_curves) {
-    const unknown = b.arms.filter((a) => !(a in s.arms));
-    if (unknown.length > 0)
-      throw new RecapError(
-        `study config: beta curve "${b.title}" names unknown arms ${unknown.join(", ")}`,
-        `arms: ${Object.keys(s.arms).join(", ")}`,
-      );
-  }
+  for (const t of s.training_curves) arms(`training curve "${t.title}"`, t.arms);
+  for (const b of s.beta_curves) arms(`beta curve "${b.title}"`, b.arms);
   return s;
 }
 
