@@ -146,6 +146,10 @@ export const RewardServerConfigSchema = z
     safety: SafetyRouteSchema.optional(),
     /** The over-refusal route (benign prompts): a rubric judge. Absent: no `over_refusal` route. */
     over_refusal: OverRefusalRouteSchema.optional(),
+    /** A world guard checkpoint (`recap sft --config configs/world-guard.yaml`'s output, relative
+     *  to the config file): enables the `world_guard` route, the world's continuous safety reward
+     *  (the same route the RL trainer uses with `guard_model`). Absent: no `world_guard` route. */
+    world_guard: z.string().min(1).optional(),
   })
   .superRefine((c, ctx) => {
     const routes = new Set([
@@ -153,6 +157,7 @@ export const RewardServerConfigSchema = z
       "world",
       ...(c.safety ? ["safety"] : []),
       ...(c.over_refusal ? ["over_refusal"] : []),
+      ...(c.world_guard ? ["world_guard"] : []),
     ]);
     const known = [...routes].join(", ");
     const target = (name: string) => c.aliases[name] ?? name;
@@ -190,7 +195,7 @@ export const RewardServerConfigSchema = z
 export type RewardServerConfig = z.infer<typeof RewardServerConfigSchema>;
 export type RewardServerConfigInput = z.input<typeof RewardServerConfigSchema>;
 
-/** The config with judge chat_template paths made absolute against `dir` (the config's folder). */
+/** The config with judge chat_template and world guard paths made absolute against `dir` (the config's folder). */
 export function resolveRewardConfigPaths(c: RewardServerConfig, dir: string): RewardServerConfig {
   const fix = <R extends { endpoint: JudgeConfig }>(r: R | undefined): R | undefined =>
     r?.endpoint.chat_template
@@ -198,5 +203,10 @@ export function resolveRewardConfigPaths(c: RewardServerConfig, dir: string): Re
       : r;
   const safety = fix(c.safety),
     over_refusal = fix(c.over_refusal);
-  return { ...c, ...(safety ? { safety } : {}), ...(over_refusal ? { over_refusal } : {}) };
+  return {
+    ...c,
+    ...(safety ? { safety } : {}),
+    ...(over_refusal ? { over_refusal } : {}),
+    ...(c.world_guard ? { world_guard: path.resolve(dir, c.world_guard) } : {}),
+  };
 }

@@ -1,4 +1,6 @@
-// Reward routes, keyed by name: each scores one rollout's final response against its label.
+// Reward routes, keyed by name: each scores one rollout's final response against its label. The
+// one registry of rewards: `recap reward serve` serves them, and the RL trainer takes its rewards
+// from them too (the world routes, chosen per prompt: src/train/rl.ts rewardRouter).
 //   math          the verifiable math reward (src/graders/math_verify.ts): 1 if the response's final
 //                 answer equals the label's `answer`, else 0; verified in worker threads with a
 //                 deadline per answer (math_pool.ts; config math_workers / math_timeout_ms).
@@ -8,6 +10,9 @@
 //   safety        a guard model through an endpoint (config `safety`): Granite Guardian's
 //                 P(safe) = 1 - P(yes), continuous or binary, or Llama Guard's safe / unsafe.
 //   over_refusal  a rubric judge through an endpoint (config `over_refusal`): helpfulness 0 / 0.5 / 1.
+//   world_guard   the world guard in process (config `world_guard`, the trainer's `guard_model`):
+//                 P(safe) = 1 - P(yes) for a harmful request's well-formed answer, else the world
+//                 judge; scored in one batch per request (`scoreMany`).
 // The judges read (user request, final response): the request is the label's `prompt` (what
 // `recap data build` writes), else the prompt text the trainer sent. Calls toward one endpoint
 // share a process-wide concurrency limit. A label a route cannot use is a RouteInputError
@@ -16,7 +21,7 @@
 import { ENDPOINT_GRADERS } from "../graders/endpoint_graders.ts";
 import type { Grader } from "../graders/types.ts";
 import { loadChatTemplate } from "../lm/templates.ts";
-import type { JudgeItem } from "../world/judge.ts";
+import type { JudgeItem, Judgement } from "../world/judge.ts";
 import type { RewardServerConfig } from "./config.ts";
 import { judgeEndpoint } from "./config.ts";
 import type { ParsedLabel } from "./labels.ts";
@@ -49,6 +54,8 @@ export interface RewardRoute {
   /** Checks a label before any judge is called (throws RouteInputError). */
   check?(label: ParsedLabel): void;
   score(input: RouteInput): RouteOutput | Promise<RouteOutput>;
+  /** Scores many inputs at once, in order (a route over an in-process model batches them). */
+  scoreMany?(inputs: readonly RouteInput[]): RouteOutput[] | Promise<RouteOutput[]>;
   /** Releases what the route holds (worker threads); called when the server closes. */
   close?(): Promise<void>;
 }
@@ -121,18 +128,71 @@ function worldItem(label: ParsedLabel): JudgeItem {
   return item;
 }
 
-export const worldRoute: RewardRoute = {
-  name: "world",
-  description: "the synthetic world's exact judge (safety, helpfulness 0/0.5/1, math)",
-  check: (label) => void worldItem(label),
-  score({ label, generated }) {
-    const { reward, judgement } = worldReward(worldItem(label), generated);
-    return {
-      reward,
-      details: { outcome: judgement.outcome, ...(judgement.problem ? { problem: judgement.problem } : {}) },
-    };
-  },
-};
+/** The reward of a judge score (0, 0.5 or 1): as is, or binary (1 only for a full score; the
+ *  paper's Table 7 variant). */
+export function judgeReward(score: number, binary: boolean): number {
+  return binary ? (score >= 1 ? 1 : 0) : score;
+}
+
+function judgeDetails(j: Judgement): Record<string, unknown> {
+  return { outcome: j.outcome, ...(j.problem ? { problem: j.problem } : {}) };
+}
+
+/** The world's exact judge over the generated text (its score, or binary). */
+export function makeWorldRoute(o: { binary?: boolean } = {}): RewardRoute {
+  const binary = o.binary ?? false;
+  return {
+    name: "world",
+    description: `the synthetic world's exact judge (safety, helpfulness 0/0.5/1, math)${binary ? ", binary" : ""}`,
+    check: (label) => void worldItem(label),
+    score({ label, generated }) {
+      const { reward, judgement } = worldReward(worldItem(label), generated);
+      return { reward: judgeReward(reward, binary), details: judgeDetails(judgement) };
+    },
+  };
+}
+
+export const worldRoute: RewardRoute = makeWorldRoute();
+
+/** P(yes) = P(harmful) of (request, response) pairs, in order (src/reward/guard_model.ts). */
+export interface GuardScorer {
+  pYes(pairs: readonly { request: string; response: string }[]): number[];
+}
+
+/** The world's continuous safety reward: a harmful request's well-formed answer scores the world
+ *  guard's P(safe) = 1 - P(yes) on (request, final response), as the paper's Granite Guardian
+ *  reward; a malformed answer keeps the judge's 0, and other labels get the world route's reward.
+ *  Batched: one guard pass over every harmful well-formed answer of a call, in order. */
+export function worldGuardRoute(guard: GuardScorer, o: { binary?: boolean } = {}): RewardRoute {
+  const binary = o.binary ?? false;
+  const many = (inputs: readonly RouteInput[]): RouteOutput[] => {
+    const judged = inputs.map((x) => {
+      const item = worldItem(x.label);
+      return { item, ...worldReward(item, x.generated) };
+    });
+    const ask = judged.flatMap((j, i) =>
+      j.item.label === "harmful" && j.judgement.outcome !== "malformed" ? [i] : [],
+    );
+    const p = guard.pYes(ask.map((i) => ({ request: inputs[i]!.userPrompt, response: judged[i]!.judgement.response })));
+    const out = judged.map((j) => ({ reward: judgeReward(j.reward, binary), details: judgeDetails(j.judgement) }));
+    ask.forEach((i, k) => {
+      out[i] = { reward: 1 - p[k]!, details: { ...out[i]!.details, p_yes: p[k]! } };
+    });
+    return out;
+  };
+  return {
+    name: "world_guard",
+    description: "the world guard's P(safe) for harmful requests' well-formed answers, else the exact judge",
+    check: (label) => void worldItem(label),
+    score: (x) => many([x])[0]!,
+    scoreMany: many,
+  };
+}
+
+/** Scores inputs with a route: its batched scorer when it has one, else one by one. */
+export async function scoreWith(route: RewardRoute, inputs: readonly RouteInput[]): Promise<RouteOutput[]> {
+  return route.scoreMany ? await route.scoreMany(inputs) : await Promise.all(inputs.map((x) => route.score(x)));
+}
 
 /** A route that asks a grader over an endpoint, under a process-wide concurrency limit. */
 function judgeRoute(

@@ -8,8 +8,8 @@ import { LabelError, parseLabel } from "./labels.ts";
 import type { ParsedLabel } from "./labels.ts";
 import { splitRollout } from "./response.ts";
 import type { ResponseOptions } from "./response.ts";
-import type { RewardRoute } from "./routes.ts";
-import { RouteInputError } from "./routes.ts";
+import type { RewardRoute, RouteInput, RouteOutput } from "./routes.ts";
+import { RouteInputError, scoreWith } from "./routes.ts";
 
 export interface RolloutItem {
   /** The rollout text: OpenRLHF's query (prompt + generated) or the generated text alone. */
@@ -90,24 +90,43 @@ export class RewardScorer {
     }
   }
 
-  private async scoreOne(p: Prepared, group: object): Promise<RewardResult> {
+  /** The route's input, or the result of a rollout that has no response to score. */
+  private input(p: Prepared, group: object): RouteInput | RewardResult {
     const split = splitRollout(p.item.query, p.item.prompt, this.responseOptions);
     if (split.response === null) return { reward: 0, score: 0, route: p.route.name, reason: split.reason! };
     const userPrompt = p.label.prompt ?? p.item.userPrompt ?? p.item.prompt ?? "";
-    const out = await p.route.score({
-      label: p.label,
-      response: split.response,
-      generated: split.generated,
-      userPrompt,
-      group,
-    });
-    return { reward: out.reward, score: this.filterScore(out.reward), route: p.route.name, details: out.details };
+    return { label: p.label, response: split.response, generated: split.generated, userPrompt, group };
   }
 
-  /** Scores every item (results in input order). Throws BadItemError or UpstreamError. */
+  private result(route: RewardRoute, out: RouteOutput): RewardResult {
+    return { reward: out.reward, score: this.filterScore(out.reward), route: route.name, details: out.details };
+  }
+
+  /** Scores every item (results in input order): item by item, concurrently, except on routes that
+   *  score in batches (an in-process model), which get one call with all their items of the request.
+   *  Throws BadItemError or UpstreamError. */
   async scoreAll(items: readonly RolloutItem[]): Promise<RewardResult[]> {
     const prepared = items.map((it, i) => this.prepare(it, i));
     const group = {}; // this request's items take turns with other requests' on shared workers
-    return Promise.all(prepared.map((p) => this.scoreOne(p, group)));
+    const results = new Array<RewardResult>(prepared.length);
+    const batched = new Map<RewardRoute, { at: number; input: RouteInput }[]>();
+    const single: Promise<void>[] = [];
+    prepared.forEach((p, at) => {
+      const x = this.input(p, group);
+      if (!("label" in x)) results[at] = x;
+      else if (p.route.scoreMany) batched.set(p.route, [...(batched.get(p.route) ?? []), { at, input: x }]);
+      else single.push((async () => void (results[at] = this.result(p.route, await p.route.score(x))))());
+    });
+    const calls = [...batched].map(async ([route, xs]) => {
+      const out = await scoreWith(
+        route,
+        xs.map((x) => x.input),
+      );
+      xs.forEach((x, k) => {
+        results[x.at] = this.result(route, out[k]!);
+      });
+    });
+    await Promise.all([...single, ...calls]); // every call awaited together: a failing one leaves none unhandled
+    return results;
   }
 }

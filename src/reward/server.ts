@@ -17,7 +17,8 @@ import { requestPath } from "../util/http_path.ts";
 import { listenOn } from "../util/listen.ts";
 import type { RewardServerConfig } from "./config.ts";
 import { jsonItems, jsonReply, openRlhfItems, openRlhfReply } from "./protocol.ts";
-import { makeRoutes } from "./routes.ts";
+import { WorldGuard } from "./guard_model.ts";
+import { makeRoutes, worldGuardRoute } from "./routes.ts";
 import type { RewardRoute } from "./routes.ts";
 import { UpstreamError } from "./routes.ts";
 import { BadItemError, RewardScorer } from "./score.ts";
@@ -85,6 +86,7 @@ export async function startRewardServer(
   o: RewardServerOptions = {},
 ): Promise<RunningRewardServer> {
   const routes = o.routes ?? makeRoutes(cfg);
+  if (!o.routes && cfg.world_guard) routes["world_guard"] = worldGuardRoute(await WorldGuard.load(cfg.world_guard));
   const scorer = new RewardScorer(cfg, routes);
   const handlers: Record<string, { handler: Handler; itemsParam: string }> = {
     "/get_reward": {

@@ -44,6 +44,7 @@ import { type CurriculumState, initialCurriculum, nextCurriculum, parseCurriculu
 import { type PackedUpdate, packMicroBatches } from "./rl_batch.ts";
 import { overlongPenalty } from "../rl/overlong.ts";
 import { WorldGuard } from "../reward/guard_model.ts";
+import { type RewardRoute, makeWorldRoute, worldGuardRoute } from "../reward/routes.ts";
 import { type FillOptions, emptyFill, fillStep } from "../rl/dynamic_sampling.ts";
 import { aggregationUnits } from "../rl/aggregate.ts";
 import { POLICY_LOSSES } from "../rl/policy_loss.ts";
@@ -118,7 +119,7 @@ export async function runTrain(o: TrainOptions): Promise<TrainSummary> {
   try {
     while (st.step < end) {
       const ts = performance.now();
-      const fill = collectGroups(st, pool, c);
+      const fill = await collectGroups(st, pool, c);
       const tr = performance.now();
       const upd = fill.kept.length > 0 ? update(st, fill.kept, c) : null;
       st.step++;
@@ -247,10 +248,19 @@ export interface Fill {
   dropped: number;
 }
 
+/** The reward route of each prompt, from the routes `recap reward serve` serves: the world judge
+ *  (binary with `reward: binary`), and with a guard the world guard's P(safe) for harmful requests. */
+function rewardRouter(c: TrainConfig, guard: WorldGuard | null): (item: PolicyPrompt["item"]) => RewardRoute {
+  const binary = c.reward === "binary";
+  const world = makeWorldRoute({ binary });
+  const safety = guard ? worldGuardRoute(guard, { binary }) : world;
+  return (item) => (item.label === "harmful" ? safety : world);
+}
+
 /** Generation rounds until prompts_per_step groups pass the dynamic sampling rule: src/rl's
  *  fillStep decides each round (keep or drop by the registered rule, full or out of rounds);
  *  each round asks for exactly the groups still missing, so no round overfills the batch. */
-function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
+async function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Promise<Fill> {
   const ds = c.objective.dynamic_sampling;
   const opts: FillOptions = {
     rule: ds.rule,
@@ -271,15 +281,14 @@ function collectGroups(st: State, pool: PromptPool, c: TrainConfig): Fill {
     const picked = streamIndices(pool.n, c.seed, st.cursor, need).map((row, k) => pool.pick(row, st.cursor + k));
     st.cursor += need;
     const seed = (c.seed * 1_000_003 + st.step * 101 + state.rounds) >>> 0;
-    const groups = generateGroups(st.model, st.tokenizer, picked, {
+    const groups = await generateGroups(st.model, st.tokenizer, picked, {
       groupSize: c.group_size,
       maxNewTokens: c.max_new_tokens,
       temperature: c.temperature,
       topP: c.top_p,
       seed,
       shape,
-      rewardMode: c.reward,
-      ...(st.guard ? { guard: st.guard } : {}),
+      route: rewardRouter(c, st.guard),
     });
     all.push(...groups);
     state = fillStep(state, groups, opts);

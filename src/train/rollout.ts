@@ -2,14 +2,15 @@
 // rendered prompt and (for prefilled prompts) the prefilled thinking, scored by the reward.
 // Clean and prefilled prompts are sampled in separate batches, so that a long prefill in one row
 // does not shorten the generation limit of the others (the limit is bounded by the context).
-// With a guard model, the safety reward of a harmful request's well-formed rollout is the guard's
-// P(safe) = 1 - P(yes) on (request, final response), a continuous score as the paper's Granite
-// Guardian reward; a malformed rollout keeps the judge's 0, and the other prompts (over-refusal,
-// math) keep the judge's rubric. `rawReward` is always the exact judge's score.
+// The training reward comes from the reward routes of src/reward/routes.ts (the ones `recap
+// reward serve` serves), chosen per prompt by the trainer (`route`): the world judge, or the
+// world guard's P(safe) for harmful requests. `rawReward` is always the exact judge's score.
 import type { Llama } from "../model/llama.ts";
 import { type FinishReason, sample } from "../model/sampler.ts";
 import type { Tokenizer } from "../model/tokenizer.ts";
 import type { JudgeItem, Judgement } from "../world/judge.ts";
+import type { ParsedLabel } from "../reward/labels.ts";
+import { type RewardRoute, type RouteInput, scoreWith, worldRoute } from "../reward/routes.ts";
 import { worldReward } from "../reward/world.ts";
 
 /** One prompt of the training mixture, tokenised once. */
@@ -43,38 +44,54 @@ export interface RolloutOptions {
   temperature: number;
   topP: number;
   seed: number;
-  /** Reward from the judge's score: rubric as is, binary = 1 only for a full score. Default rubric. */
-  rewardMode?: RewardMode;
+  /** The reward route of a prompt's item. Default: the world judge for every item. */
+  route?: (item: PolicyPrompt["item"]) => RewardRoute;
   /** Reward shaping by generated length (DAPO overlong); identity when absent. */
   shape?: (reward: number, genLen: number) => number;
-  /** P(yes) of (request, response) pairs: the continuous safety reward's guard (src/reward/guard_model.ts). */
-  guard?: { pYes(pairs: readonly { request: string; response: string }[]): number[] };
 }
 
-export type RewardMode = "rubric" | "binary";
-
-/** The training reward of a judge score (0, 0.5 or 1) under a reward mode. */
-export function rewardOf(score: number, mode: RewardMode = "rubric"): number {
-  return mode === "binary" ? (score >= 1 ? 1 : 0) : score;
+/** Training rewards of scored rollouts: each route scores its own rollouts in one call, in order. */
+async function routeRewards(
+  route: (item: PolicyPrompt["item"]) => RewardRoute,
+  items: readonly { prompt: PolicyPrompt; generated: string; response: string }[],
+): Promise<number[]> {
+  const byRoute = new Map<RewardRoute, number[]>();
+  items.forEach((x, i) => {
+    const r = route(x.prompt.item);
+    byRoute.set(r, [...(byRoute.get(r) ?? []), i]);
+  });
+  const rewards = new Array<number>(items.length);
+  for (const [r, idx] of byRoute) {
+    const inputs: RouteInput[] = idx.map((i) => {
+      const { prompt, generated, response } = items[i]!;
+      const label: ParsedLabel = { route: r.name, datasource: prompt.item.source, fields: { ...prompt.item } };
+      return { label, response, generated, userPrompt: prompt.item.prompt };
+    });
+    const out = await scoreWith(r, inputs);
+    idx.forEach((i, k) => {
+      rewards[i] = out[k]!.reward;
+    });
+  }
+  return rewards;
 }
 
 /** G rollouts for each prompt, grouped per prompt in input order. Groups are keyed by position,
  *  so a row drawn twice in one round (at an epoch boundary of the prompt stream) gets two groups of
  *  G rollouts of its own. */
-export function generateGroups(
+export async function generateGroups(
   model: Llama,
   tok: Tokenizer,
   prompts: PolicyPrompt[],
   o: RolloutOptions,
-): RolloutGroup[] {
+): Promise<RolloutGroup[]> {
   const slots: Rollout[][] = prompts.map(() => []);
   const positions = prompts.map((_, i) => i);
   const parts = [
     positions.filter((i) => prompts[i]!.prefillIds.length === 0),
     positions.filter((i) => prompts[i]!.prefillIds.length > 0),
   ];
-  parts.forEach((part, k) => {
-    if (part.length === 0) return;
+  for (const [k, part] of parts.entries()) {
+    if (part.length === 0) continue;
     const rows = part.flatMap((i) => Array.from({ length: o.groupSize }, () => i)); // (N * G) positions
     const ids = rows.map((i) => [...prompts[i]!.promptIds, ...prompts[i]!.prefillIds]);
     const longest = Math.max(...ids.map((r) => r.length));
@@ -87,22 +104,16 @@ export function generateGroups(
       stopTokenIds: [tok.specialIds.eos],
       vocabLimit: tok.vocabSize,
     });
-    const scored = results.map((r, j) => {
-      const p = prompts[rows[j]!]!;
-      return worldReward(p.item, (p.prefillText ?? "") + tok.decode(r.tokens));
-    });
-    const trained = scored.map((x) => rewardOf(x.reward, o.rewardMode));
-    if (o.guard) {
-      const judged = scored.flatMap((x, j) =>
-        prompts[rows[j]!]!.item.label === "harmful" && x.judgement.outcome !== "malformed" ? [j] : [],
-      );
-      const pYes = o.guard.pYes(
-        judged.map((j) => ({ request: prompts[rows[j]!]!.item.prompt, response: scored[j]!.judgement.response })),
-      );
-      judged.forEach((j, i) => {
-        trained[j] = 1 - pYes[i]!;
-      });
-    }
+    const texts = results.map((r, j) => (prompts[rows[j]!]!.prefillText ?? "") + tok.decode(r.tokens));
+    const scored = results.map((_, j) => worldReward(prompts[rows[j]!]!.item, texts[j]!)); // the judge, for diagnostics
+    const trained = await routeRewards(
+      o.route ?? (() => worldRoute),
+      results.map((_, j) => ({
+        prompt: prompts[rows[j]!]!,
+        generated: texts[j]!,
+        response: scored[j]!.judgement.response,
+      })),
+    );
     results.forEach((r, j) => {
       const slot = rows[j]!;
       const { reward, judgement } = scored[j]!;
@@ -117,7 +128,7 @@ export function generateGroups(
         judgement,
       });
     });
-  });
+  }
   return prompts.map((p, i) => {
     const rollouts = slots[i]!;
     return { prompt: p, rollouts, rewards: rollouts.map((r) => r.reward) };

@@ -24,7 +24,8 @@ import {
   curriculumPrompt,
   loadWorldPrompts,
 } from "../../src/train/rl_prompts.ts";
-import { generateGroups, rewardOf } from "../../src/train/rollout.ts";
+import { judgeReward } from "../../src/reward/routes.ts";
+import { generateGroups } from "../../src/train/rollout.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 import { initialCurriculum, nextCurriculum } from "../../src/train/curriculum.ts";
 import { buildWorld } from "../../src/world/build.ts";
@@ -103,7 +104,7 @@ test("behaviour log-probs from the sampler equal a recompute at the masked posit
     .filter((p) => p.item.source !== "math")
     .slice(0, 2);
   assert.ok(prompts.every((p) => p.prefillIds.length > 0));
-  const groups = generateGroups(model, tok, prompts, {
+  const groups = await generateGroups(model, tok, prompts, {
     groupSize: 2,
     maxNewTokens: 10,
     temperature: 1,
@@ -138,7 +139,7 @@ test("a row drawn twice in one round gets two groups of G rollouts each, not one
   const tok = Tokenizer.fromJSON(ck.tokenizerJson);
   const model = new Llama(ck.config, ck.params, refKernels);
   const [a, b] = (await buildPolicyPrompts(loadWorldPrompts(worldDir), cfg(), tok, tmp)).slice(0, 2);
-  const groups = generateGroups(model, tok, [a!, b!, a!], {
+  const groups = await generateGroups(model, tok, [a!, b!, a!], {
     groupSize: 2,
     maxNewTokens: 6,
     temperature: 1,
@@ -209,7 +210,13 @@ test("an update raises the log-prob of the rewarded rollout and lowers the other
   const [p] = (await buildPolicyPrompts(loadWorldPrompts(worldDir), c, tok, tmp)).filter(
     (x) => x.prefillIds.length > 0,
   );
-  const [g] = generateGroups(model, tok, [p!], { groupSize: 2, maxNewTokens: 8, temperature: 1, topP: 1, seed: 5 });
+  const [g] = await generateGroups(model, tok, [p!], {
+    groupSize: 2,
+    maxNewTokens: 8,
+    temperature: 1,
+    topP: 1,
+    seed: 5,
+  });
   assert.notDeepEqual(
     g!.rollouts[0]!.generated,
     g!.rollouts[1]!.generated,
@@ -254,7 +261,7 @@ test("micro-batches accumulate to the same step as one batch", async () => {
     .filter((x) => x.prefillIds.length > 0)
     .slice(0, 2);
   const sampler = new Llama(ck.config, ck.params, refKernels);
-  const groups = generateGroups(sampler, tok, prompts, {
+  const groups = await generateGroups(sampler, tok, prompts, {
     groupSize: 2,
     maxNewTokens: 8,
     temperature: 1,
@@ -289,15 +296,11 @@ test("micro-batches accumulate to the same step as one batch", async () => {
 
 test("reward modes: rubric keeps the judge's 0 / 0.5 / 1, binary rewards only a full score", () => {
   assert.deepEqual(
-    [0, 0.5, 1].map((s) => rewardOf(s)),
+    [0, 0.5, 1].map((s) => judgeReward(s, false)),
     [0, 0.5, 1],
   );
   assert.deepEqual(
-    [0, 0.5, 1].map((s) => rewardOf(s, "rubric")),
-    [0, 0.5, 1],
-  );
-  assert.deepEqual(
-    [0, 0.5, 1].map((s) => rewardOf(s, "binary")),
+    [0, 0.5, 1].map((s) => judgeReward(s, true)),
     [0, 0, 1],
   );
 });

@@ -16,7 +16,8 @@ import { WorldGuard } from "../../src/reward/guard_model.ts";
 import { encodePolicyPrompt } from "../../src/recap/render.ts";
 import { shippedBaseDir } from "../../src/demo/shipped.ts";
 import { loadWorldPrompts } from "../../src/train/rl_prompts.ts";
-import { type PolicyPrompt, generateGroups, rewardOf } from "../../src/train/rollout.ts";
+import { worldGuardRoute, worldRoute } from "../../src/reward/routes.ts";
+import { type PolicyPrompt, generateGroups } from "../../src/train/rollout.ts";
 import { buildWorld } from "../../src/world/build.ts";
 import { parseWorldConfig } from "../../src/world/config.ts";
 import { GUARD_NO, GUARD_YES, calibration, guardPrompt, guardText } from "../../src/world/guard.ts";
@@ -121,15 +122,20 @@ test("rollouts with a guard: harmful well-formed rollouts take 1 - P(yes); other
     pYes: (pairs: readonly { request: string; response: string }[]) => pairs.map((p) => (seen.push(p.request), 0.25)),
   };
   const opts = { groupSize: 3, maxNewTokens: 352, temperature: 1, topP: 1, seed: 4 };
-  const withGuard = generateGroups(model, tokenizer, prompts, { ...opts, guard });
-  const without = generateGroups(model, tokenizer, prompts, opts);
+  // The trainer's routing: harmful requests to the world guard's route, the rest to the judge's.
+  const safety = worldGuardRoute(guard);
+  const withGuard = await generateGroups(model, tokenizer, prompts, {
+    ...opts,
+    route: (item) => (item.label === "harmful" ? safety : worldRoute),
+  });
+  const without = await generateGroups(model, tokenizer, prompts, opts);
   let guarded = 0;
   withGuard.forEach((g, i) =>
     g.rollouts.forEach((r, j) => {
       assert.deepEqual(r.generated, without[i]!.rollouts[j]!.generated, "the guard does not change sampling");
       assert.equal(r.rawReward, without[i]!.rollouts[j]!.rawReward, "rawReward stays the judge's");
       const scored = r.prompt.item.label === "harmful" && r.judgement.outcome !== "malformed";
-      assert.equal(r.reward, scored ? 0.75 : rewardOf(r.rawReward));
+      assert.equal(r.reward, scored ? 0.75 : r.rawReward);
       if (scored) guarded++;
     }),
   );
