@@ -94,6 +94,6 @@ export function checkMaxNewTokens(maxNewTokens: number, longestTrace: number, bu
   if (maxNewTokens - buffer_len < longestTrace)
     throw new RecapError(
       `max_new_tokens ${maxNewTokens} (minus overlong buffer ${buffer_len}) is below the longest expected trace, ${longestTrace} tokens: corrected traces would be cut or penalised`,
-      `raise max_new_tokens to at least ${longestTrace + buffer_len} (sizeMaxNewTokens adds a margin)`,
+      `raise max_new_tokens to at least ${longestTrace + buffer_len}, with some margin above it`,
     );
 }
