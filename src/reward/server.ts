@@ -11,7 +11,7 @@
 // close(graceMs): stop accepting, let requests in flight finish for graceMs, then drop connections.
 import { createHash, timingSafeEqual } from "node:crypto";
 import * as http from "node:http";
-import { ApiError } from "../serve/protocol.ts";
+import { ApiError, parseJsonBody } from "../serve/protocol.ts";
 import { ByteBudget, readBodyCapped } from "../util/http_body.ts";
 import { requestPath } from "../util/http_path.ts";
 import { listenOn } from "../util/listen.ts";
@@ -162,18 +162,7 @@ export async function startRewardServer(
     if (closing) throw new ApiError(503, "the reward server is shutting down", "server_error", null, "shutting_down");
     const raw = await readBodyCapped(req, cfg.max_body_bytes, () => tooLarge(cfg.max_body_bytes), { budget, busy });
     hold(raw.length);
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString("utf8"));
-    } catch (e) {
-      throw new ApiError(
-        400,
-        `the request body is not valid JSON: ${(e as Error).message}`,
-        "invalid_request_error",
-        null,
-        "invalid_json",
-      );
-    }
+    const body = parseJsonBody(raw);
     try {
       return await h.handler(body);
     } catch (e) {

@@ -134,3 +134,18 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
     missing ? "missing_required_parameter" : "invalid_value",
   );
 }
+
+/** A request body parsed as JSON, or a 400 naming the parse error (both servers). */
+export function parseJsonBody(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch (e) {
+    throw new ApiError(
+      400,
+      `the request body is not valid JSON: ${(e as Error).message}`,
+      "invalid_request_error",
+      null,
+      "invalid_json",
+    );
+  }
+}

@@ -15,7 +15,7 @@ import { handleChat } from "./chat.ts";
 import type { Reply, ServeContext } from "./common.ts";
 import { handleCompletions } from "./completions.ts";
 import { BatchEngine } from "./engine.ts";
-import { ApiError } from "./protocol.ts";
+import { ApiError, parseJsonBody } from "./protocol.ts";
 
 export interface ServeOptions {
   /** Interface to bind. Default 127.0.0.1. */
@@ -187,18 +187,7 @@ async function route(
     { budget, busy },
   );
   try {
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString("utf8"));
-    } catch (e) {
-      throw new ApiError(
-        400,
-        `the request body is not valid JSON: ${(e as Error).message}`,
-        "invalid_request_error",
-        null,
-        "invalid_json",
-      );
-    }
+    const body = parseJsonBody(raw);
     await handler(ctx, body, reply);
   } finally {
     budget.give(raw.length); // held until the request is answered: its parsed form lives as long
