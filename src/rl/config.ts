@@ -3,7 +3,6 @@
 // paper value). The trainer's config embeds `objectiveConfigSchema`; bad values fail at parse
 // time with a RecapError naming the field and the fix (parseWithSchema, src/util/config_file.ts).
 import { z } from "zod";
-import { RecapError } from "../util/errors.ts";
 import { ADVANTAGE_ESTIMATORS } from "./advantages.ts";
 import { AGG_MODES } from "./aggregate.ts";
 import { SAMPLING_RULES } from "./dynamic_sampling.ts";

@@ -25,7 +25,7 @@ import { Llama } from "../model/llama.ts";
 import { AdamW } from "../model/optim.ts";
 import { Tokenizer } from "../model/tokenizer.ts";
 import { recoverDirAtomic, writeFileAtomic } from "../util/atomic.ts";
-import { hashConfig, truncateMetrics } from "./run_files.ts";
+import { hashConfig, resumeRun, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
@@ -201,23 +201,12 @@ async function setUp(o: TrainOptions, ckptDir: string): Promise<State> {
   const ref = needRef ? new Llama(base.config, base.params, kernels) : null;
   if (ref) ref.source = `checkpoint ${basePath}`;
   if (o.resume && hasCkpt) {
-    const ck = await loadCheckpoint(ckptDir);
-    const ts = ck.trainerState;
-    if (!ts) throw new RecapError(`${ckptDir} has no trainer state to resume from`);
-    if (ts.extra?.["config_hash"] !== hashConfig(c))
-      throw new RecapError(
-        `the config differs from the one ${o.out} was started with`,
-        "resume with the same config, or start a new --out",
-      );
-    const model = new Llama(ck.config, ck.params, kernels);
-    model.source = `checkpoint ${ckptDir}`;
-    const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
-    opt.load(ts.m, ts.v, ts.step);
+    const { model, tokenizer, opt, state: ts } = await resumeRun(ckptDir, o.out, c, kernels);
     const curriculum = c.curriculum ? parseCurriculumState(ts.extra?.["curriculum"], c.curriculum) : null;
     return {
       model,
       ref,
-      tokenizer: Tokenizer.fromJSON(ck.tokenizerJson),
+      tokenizer,
       opt,
       step: ts.step,
       cursor: Number(ts.extra?.["cursor"] ?? 0),

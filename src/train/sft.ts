@@ -19,7 +19,7 @@ import { forward } from "../model/forward.ts";
 import { withScope } from "../engine/kernels.ts";
 import { crossEntropyGrad, lmTrainStep } from "../model/train_step.ts";
 import { recoverDirAtomic, writeFileAtomic } from "../util/atomic.ts";
-import { hashConfig, truncateMetrics } from "./run_files.ts";
+import { hashConfig, resumeRun, truncateMetrics } from "./run_files.ts";
 import { RecapError } from "../util/errors.ts";
 import { checkOutDir } from "../util/out_dir.ts";
 import { progressBar } from "../util/progress.ts";
@@ -145,20 +145,8 @@ async function setUp(o: SftOptions, ckptDir: string, texts: string[]): Promise<S
       "pass --resume to continue it, or choose another --out",
     );
   if (o.resume && hasCkpt) {
-    const ck = await loadCheckpoint(ckptDir);
-    const st = ck.trainerState;
-    if (!st)
-      throw new RecapError(`${ckptDir} has no trainer state to resume from`, "start a new run with another --out");
-    if (st.extra?.["config_hash"] !== hashConfig(c))
-      throw new RecapError(
-        `the config differs from the one ${o.out} was started with`,
-        "resume with the same config, or start a new --out",
-      );
-    const model = new Llama(ck.config, ck.params, kernels);
-    model.source = `checkpoint ${ckptDir}`;
-    const opt = new AdamW(model.params, kernels, decayedParamNames(ck.config));
-    opt.load(st.m, st.v, st.step);
-    return { model, tokenizer: Tokenizer.fromJSON(ck.tokenizerJson), opt, startStep: st.step };
+    const r = await resumeRun(ckptDir, o.out, c, kernels);
+    return { model: r.model, tokenizer: r.tokenizer, opt: r.opt, startStep: r.state.step };
   }
   let config: LlamaConfig, params: Map<string, Float32Array>, tokenizer: Tokenizer;
   if (c.base) {
