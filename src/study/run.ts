@@ -94,8 +94,8 @@ export interface StudySummary {
   comparisons: Record<string, { runs: RunRef[]; metrics: Record<string, SeedStats> }>;
   /** Arms of the config with no finished run (left out by --arms and not run before). */
   pending: string[];
-  /** Arms reported on part of their runs (left out by --arms, cut short earlier): the runs
-   *  still missing. Their statistics cover only the finished runs. */
+  /** Arms reported on part of their runs (still running, or cut short earlier and left out by
+   *  --arms): the runs still missing. Their statistics cover only the finished runs. */
   incomplete: Record<string, RunRef[]>;
   /** Seconds of work behind the results, summed over every stage of every arm and run. */
   seconds: number;
@@ -240,10 +240,6 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const included = Object.keys(s.arms).filter((n) => names.includes(n) || allRuns(n).some((r) => done(n, r)));
   const pending = Object.keys(s.arms).filter((n) => !included.includes(n));
   const incomplete: Record<string, RunRef[]> = {};
-  for (const n of included) {
-    const missing = names.includes(n) ? [] : allRuns(n).filter((r) => !done(n, r));
-    if (missing.length > 0) incomplete[n] = missing;
-  }
   const arms: Record<string, ArmResult> = {};
   const summary: StudySummary = {
     world_version: WORLD_VERSION,
@@ -260,9 +256,25 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const keys = STUDY_METRICS.map(([k]) => k);
   const curveKeys = [...new Set(s.training_curves.map((t) => t.metric))];
   const acc = new Map<string, Acc>();
+  // The report of the runs so far: an included arm's runs not in it are "incomplete" (still to
+  // run now, or cut short earlier and left out by --arms).
+  const report = async () => {
+    for (const name of included) {
+      const a = acc.get(name); // an arm's runs are in (base, seed) order as they ran
+      if (a) arms[name] = armResult(s, name, a, keys);
+    }
+    for (const k of Object.keys(incomplete)) delete incomplete[k];
+    for (const n of included) {
+      const have = acc.get(n)?.runs ?? [];
+      const missing = allRuns(n).filter((r) => !have.some((h) => h.base === r.base && h.seed === r.seed));
+      if (missing.length > 0) incomplete[n] = missing;
+    }
+    summary.comparisons = pairedComparisons(s, arms);
+    summary.files = await writeStudyReport(out, s, summary);
+  };
   // Base by base (so the first base's runs come before the second base is trained); within a
   // base seed by seed, every arm at a seed before the next seed, so that a study cut short has
-  // paired runs across its arms. The report is rewritten after each base.
+  // paired runs across its arms. The report is rewritten after every seed.
   for (const b of studyBases(s)) {
     const here = included.filter((n) => armBases(s, s.arms[n]!).some((x) => x.name === b.name));
     if (here.length === 0) continue;
@@ -313,16 +325,10 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
         a.runs.push({ base: b.name, seed });
         a.evalDirs.push(evalDir);
       }
+      await report();
     }
-    // Arms in the config's order; an arm's runs are in (base, seed) order as they ran.
-    for (const name of included) {
-      const a = acc.get(name);
-      if (a) arms[name] = armResult(s, name, a, keys);
-    }
-    summary.comparisons = pairedComparisons(s, arms);
-    summary.files = await writeStudyReport(out, s, summary);
   }
-  summary.files = await writeStudyReport(out, s, summary);
+  await report();
   return summary;
 }
 
