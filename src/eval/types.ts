@@ -12,7 +12,8 @@ export const PrefillsSchema = z
     strong: z.string().optional(),
     /** An aligned (safe) thinking prefix: the ablation of Fig. 3c and Table 1's safe prefills. */
     aligned: z.string().optional(),
-    /** The world's names for weak / strong (either spelling is read) and its held-out flaw type. */
+    /** World v6 files' spelling of weak / strong (read as those kinds: src/recap/prefill_kinds.ts)
+     *  and the held-out flaw type. */
     counter_weak: z.string().optional(),
     counter_strong: z.string().optional(),
     heldout: z.string().optional(),

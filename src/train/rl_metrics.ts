@@ -7,6 +7,7 @@
 import type { CurriculumConfig, CurriculumState } from "./curriculum.ts";
 import type { Fill, UpdateStats } from "./rl.ts";
 import type { PolicyPrompt, RolloutGroup } from "./rollout.ts";
+import { prefillOf } from "../recap/prefill_kinds.ts";
 
 const mean = (xs: number[]): number => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
 
@@ -81,13 +82,9 @@ export function curriculumMetrics(
 export function prefillStyle(p: PolicyPrompt): string {
   if (p.prefillText === null) return "clean";
   const body = p.prefillText.replace(/^<think>/, "");
-  const material = (p.item as { prefills?: Record<string, string | undefined> }).prefills ?? {};
-  for (const [key, name] of [
-    ["counter_weak", "weak"],
-    ["counter_strong", "strong"],
-    ["aligned", "aligned"],
-  ] as const)
-    if (material[key]?.startsWith(body)) return name;
+  const material = (p.item as { prefills?: unknown }).prefills;
+  for (const kind of ["weak", "strong", "aligned"] as const)
+    if (prefillOf(material, kind)?.startsWith(body)) return kind;
   return "model";
 }
 

@@ -12,13 +12,15 @@ import type { TrainConfig } from "./rl_config.ts";
 import { type CurriculumState, drawsPrefill } from "./curriculum.ts";
 import type { PolicyPrompt } from "./rollout.ts";
 import { readWorldJsonl } from "../world/read.ts";
+import { type PrefillKind, prefillOf } from "../recap/prefill_kinds.ts";
 
 /** A world RL prompt row (rl/prompts.jsonl). */
 export type WorldPromptRow = PromptItem &
   JudgeItem & {
     id: string;
     prompt: string;
-    prefills?: { counter_weak?: string; counter_strong?: string; aligned?: string };
+    /** Prefill material by kind (src/recap/prefill_kinds.ts). */
+    prefills?: Record<string, string | undefined>;
   };
 
 /** Reads WORLD/rl/prompts.jsonl. */
@@ -29,22 +31,19 @@ export function loadWorldPrompts(worldDir: string): WorldPromptRow[] {
 /** Rule-based sources from the rows' prefill material; style weak | strong | mixed. */
 function ruleSources(style: TrainConfig["prefill_style"]): PrefillSources<WorldPromptRow> {
   const counter = (row: WorldPromptRow, pick: number): string => {
-    const s =
-      style === "mixed"
-        ? pick < 0.5
-          ? "counter_weak"
-          : "counter_strong"
-        : style === "weak"
-          ? "counter_weak"
-          : "counter_strong";
-    const text = row.prefills?.[s];
+    const kind: PrefillKind = style === "mixed" ? (pick < 0.5 ? "weak" : "strong") : style;
+    const text = prefillOf(row.prefills, kind);
     if (!text)
-      throw new RecapError(`prompt ${row.id} has no ${s} prefill material`, "rebuild the world with recap world build");
+      throw new RecapError(
+        `prompt ${row.id} has no ${kind} prefill material`,
+        "rebuild the world with recap world build",
+      );
     return text;
   };
   const aligned = (row: WorldPromptRow): string => {
-    if (!row.prefills?.aligned) throw new RecapError(`prompt ${row.id} has no aligned prefill material`);
-    return row.prefills.aligned;
+    const text = prefillOf(row.prefills, "aligned");
+    if (!text) throw new RecapError(`prompt ${row.id} has no aligned prefill material`);
+    return text;
   };
   return {
     pi_harm: ruleSource(`world/${style}`, (row, rng) => counter(row, rng.uniform())),

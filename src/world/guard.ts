@@ -48,7 +48,7 @@ export interface GuardPair {
   unsafe: boolean;
   /** The prompt row's source (harmful, jailbreak, borderline, benign). */
   source: string;
-  /** The prefill the response was sampled after: counter_weak, counter_strong, or null (clean). */
+  /** The prefill kind the response was sampled after: weak, strong, or null (clean). */
   prefill: string | null;
   /** The SFT text (guardText). */
   text: string;

@@ -16,6 +16,7 @@ import { truncateWords } from "../recap/truncate.ts";
 import { type GuardPair, guardText } from "./guard.ts";
 import { type JudgeItem, judge } from "./judge.ts";
 import { readWorldJsonl } from "./read.ts";
+import { prefillOf } from "../recap/prefill_kinds.ts";
 
 export type GuardSplit = "train" | "heldout";
 const HELDOUT_SUITES = ["harmful", "jailbreak", "borderline", "benign"];
@@ -26,12 +27,13 @@ type Row = JudgeItem & {
   id: string;
   prompt: string;
   source: string;
-  prefills?: { counter_weak?: string; counter_strong?: string };
+  /** Prefill material by kind (src/recap/prefill_kinds.ts). */
+  prefills?: Record<string, string | undefined>;
 };
 
 interface Job {
   row: Row;
-  style: "counter_weak" | "counter_strong" | null;
+  style: "weak" | "strong" | null;
   prefill: string | null;
 }
 
@@ -78,11 +80,10 @@ export interface GuardDataResult {
 export function buildGuardPairs(o: GuardDataOptions): GuardDataResult {
   const rows = guardRows(o.worldDir, o.split).slice(0, o.limit);
   const jobs: Job[] = rows.flatMap((row) =>
-    [null, "counter_weak", "counter_strong"].flatMap((style): Job[] => {
+    ([null, "weak", "strong"] as const).flatMap((style): Job[] => {
       if (style === null) return [{ row, style, prefill: null }];
-      const s = style as "counter_weak" | "counter_strong",
-        material = row.prefills?.[s];
-      return material ? [{ row, style: s, prefill: `<think>${truncateWords(material, o.lPre).text}` }] : [];
+      const material = prefillOf(row.prefills, style);
+      return material ? [{ row, style, prefill: `<think>${truncateWords(material, o.lPre).text}` }] : [];
     }),
   );
   const pairs: GuardPair[] = [];

@@ -61,7 +61,9 @@ export interface Trace {
   flaw_word: number | null;
 }
 
-/** Full-trace prefill material of a suite or RL row (thinking only, no <think> tags). */
+/** Full-trace prefill material of a suite or RL row (thinking only, no <think> tags), as the v6
+ *  files spell it; readers take it by kind through src/recap/prefill_kinds.ts (counter_weak is
+ *  the kind weak, counter_strong the kind strong). */
 export interface Prefills {
   /** Counter-aligned, weak (blunt) style: pi_harm on harmful rows, pi_refuse on benign ones,
    *  pi_math on math rows (world v3). */

@@ -3,15 +3,16 @@
 // to `l_pre`. The shared `prefill` is attack material written once for every evaluated model by
 // `recap data attack-material` (already cut to its l_pre): `shared` names it, and it is also the
 // default when no source is named and the row has one (else `strong`); with no length it is used
-// whole, so every model sees the identical text. The world's
-// suite rows name them `counter_weak` / `counter_strong` / `aligned` / `heldout`; `weak` and
-// `strong` read either spelling, `heldout` reads the held-out flaw type. Cuts are in words (the
+// whole, so every model sees the identical text. Kinds are read through src/recap/prefill_kinds.ts
+// (world v6 files spell weak / strong `counter_weak` / `counter_strong`); `heldout` reads the
+// held-out flaw type. Cuts are in words (the
 // paper's unit, Sec. 3.1) or in tokens of the model's own tokenizer, by the same function that cuts
 // training prefills (src/recap/truncate.ts); with no length, the shared default l_pre
 // (DEFAULT_L_PRE words). A cut never includes `</think>` (a prefill is an open thinking; the
 // hijack attack is the one that closes it). Tags the material may carry (`<think>`, `</think>`
 // and what follows) are removed first.
 import * as fs from "node:fs";
+import { prefillOf } from "../../recap/prefill_kinds.ts";
 import { truncatePrefill } from "../../recap/truncate.ts";
 import { RecapError } from "../../util/errors.ts";
 import { DEFAULT_L_PRE } from "../../recap/truncate.ts";
@@ -122,11 +123,9 @@ export function sourceReader(src: MaterialSource, spec: string): (row: SuiteRow)
     typeof row.prefill === "string" ? { text: row.prefill, shared: true } : undefined;
   if (src.kind === "shared") return shared;
   const kind = src.kind === "default" ? "strong" : src.kind;
-  const names = kind === "weak" || kind === "strong" ? [kind, `counter_${kind}`] : [kind];
   const named = (row: SuiteRow): Material | undefined => {
-    const p = row.prefills as Record<string, unknown> | undefined;
-    const v = names.map((n) => p?.[n]).find((x) => typeof x === "string");
-    return typeof v === "string" ? { text: v, shared: false } : undefined;
+    const v = prefillOf(row.prefills, kind);
+    return v === undefined ? undefined : { text: v, shared: false };
   };
   return src.kind === "default" ? (row) => shared(row) ?? named(row) : named;
 }
