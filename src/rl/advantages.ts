@@ -28,7 +28,6 @@ export interface AdvantageConfig {
   /** Added to the std before dividing (group_norm only). Default 1e-6 (verl). */
   eps: number;
 }
-export const DEFAULT_ADVANTAGE_CONFIG: AdvantageConfig = { eps: 1e-6 };
 
 export interface AdvantageResult {
   seqAdvantages: Float64Array; // (B) one advantage per rollout

@@ -27,7 +27,6 @@ export interface SamplingRuleConfig {
   /** range: exclusive upper bound of the kept mean reward. Default 1 (OpenRLHF). */
   range_high: number;
 }
-export const DEFAULT_SAMPLING_RULE_CONFIG: SamplingRuleConfig = { tau: 0.9, range_low: 0, range_high: 1 };
 
 /** true = keep the group. */
 export type SamplingRule = (rewards: readonly number[], cfg: SamplingRuleConfig) => boolean;

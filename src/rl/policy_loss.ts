@@ -208,13 +208,3 @@ export const POLICY_LOSSES = makeRegistry<PolicyLossFn>("policy loss", {
   dapo: (input, cfg) => dapoLoss(input, expectName(cfg, "dapo")),
   grpo: (input, cfg) => grpoLoss(input, expectName(cfg, "grpo")),
 });
-
-/** Defaults per loss (paper values): dapo 0.2 / 0.28 token-mean; grpo 0.2 seq-mean-token-mean. */
-export const DEFAULT_DAPO: DapoLossConfig = {
-  name: "dapo",
-  eps_low: 0.2,
-  eps_high: 0.28,
-  dual_clip_c: null,
-  aggregation: "token-mean",
-};
-export const DEFAULT_GRPO: GrpoLossConfig = { name: "grpo", eps: 0.2, kl_beta: 0, aggregation: "seq-mean-token-mean" };

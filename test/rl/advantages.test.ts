@@ -2,14 +2,15 @@
 // without the std, group ids in any order, broadcast to the optimised tokens only, bad groups.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ADVANTAGE_ESTIMATORS, DEFAULT_ADVANTAGE_CONFIG } from "../../src/rl/advantages.ts";
+import { ADVANTAGE_ESTIMATORS } from "../../src/rl/advantages.ts";
+import { parseObjectiveConfig } from "../../src/rl/config.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
 const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-5) => {
   assert.equal(a.length, b.length);
   b.forEach((x, i) => assert.ok(Math.abs(a[i]! - x) <= tol, `element ${i}: ${a[i]} vs ${x}`));
 };
-const cfg = DEFAULT_ADVANTAGE_CONFIG;
+const cfg = parseObjectiveConfig({}).advantage; // the default eps 1e-6
 // G = 4, two groups; T = 1 with every position optimised unless said otherwise.
 const rewards = [1, 0, 0, 1, 1, 0.5, 0, 0.5];
 const ones = (n: number) => new Float32Array(n).fill(1);

@@ -2,15 +2,11 @@
 // batch filler: kept / dropped / surplus counts, the round limit, laziness, immutability.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  DEFAULT_SAMPLING_RULE_CONFIG as CFG,
-  type FillOptions,
-  SAMPLING_RULES,
-  emptyFill,
-  fillStep,
-} from "../../src/rl/dynamic_sampling.ts";
+import { parseObjectiveConfig } from "../../src/rl/config.ts";
+import { type FillOptions, SAMPLING_RULES, emptyFill, fillStep } from "../../src/rl/dynamic_sampling.ts";
 import { RecapError } from "../../src/util/errors.ts";
 
+const CFG = parseObjectiveConfig({}).dynamic_sampling; // the defaults: tau 0.9, range (0, 1)
 const keeps = (rule: string, rewards: number[], cfg = CFG) => SAMPLING_RULES.get(rule)(rewards, cfg);
 
 test("recap: drop all-0 and all-above-tau groups, keep the rest", () => {

@@ -8,8 +8,8 @@ import { AGG_MODES } from "../../src/rl/aggregate.ts";
 import { parseObjectiveConfig } from "../../src/rl/config.ts";
 import { lossMask } from "../../src/rl/layout.ts";
 import {
-  DEFAULT_DAPO,
-  DEFAULT_GRPO,
+  type DapoLossConfig,
+  type GrpoLossConfig,
   POLICY_LOSSES,
   type PolicyLossConfig,
   type PolicyLossInput,
@@ -17,6 +17,9 @@ import {
 import { RecapError } from "../../src/util/errors.ts";
 import { assertGradCheck } from "../helpers/gradcheck.ts";
 
+// The losses' defaults, from the config schema (the one place they are written).
+const DEFAULT_DAPO = parseObjectiveConfig({ loss: { name: "dapo" } }).loss as DapoLossConfig;
+const DEFAULT_GRPO = parseObjectiveConfig({ loss: { name: "grpo" } }).loss as GrpoLossConfig;
 const close = (a: number, b: number, tol = 1e-5) => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 const closeAll = (a: ArrayLike<number>, b: number[], tol = 1e-5) => {
   assert.equal(a.length, b.length);

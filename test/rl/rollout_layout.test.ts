@@ -11,7 +11,10 @@ import { Llama } from "../../src/model/llama.ts";
 import { sample } from "../../src/model/sampler.ts";
 import { encodePolicyPrompt } from "../../src/recap/render.ts";
 import { packBatch, scatterGenerated } from "../../src/rl/layout.ts";
-import { DEFAULT_DAPO, dapoLoss } from "../../src/rl/policy_loss.ts";
+import { parseObjectiveConfig } from "../../src/rl/config.ts";
+import { type DapoLossConfig, dapoLoss } from "../../src/rl/policy_loss.ts";
+
+const DEFAULT_DAPO = parseObjectiveConfig({}).loss as DapoLossConfig;
 
 const fresh = freshModel("micro", 1, { overrides: { initializer_range: 0.3 } });
 const tok = fresh.tokenizer;
