@@ -32,8 +32,9 @@ export type PrefillRole = "pi_harm" | "pi_refuse" | "pi_safe" | "pi_help" | "pi_
 export type PrefillSources<I> = Partial<Record<PrefillRole, PrefillSource<I>>>;
 
 export interface Prefill {
-  /** The assistant turn's start: think_open + the cut thinking (no "</think>"). */
-  text: string;
+  /** The cut thinking (after the opener, no "</think>"); the opener is the policy template's
+   *  (recap.think_open), added where the turn is rendered (src/recap/render.ts). */
+  thinking: string;
   role: PrefillRole;
   sourceId: string;
   /** Words or tokens of the cut thinking (think_open not counted). */
@@ -144,13 +145,14 @@ export async function buildMixture<I extends PromptItem>(
       continue;
     }
     const res = await sources[role]!.prefill(item, streams.fork(i));
+    // Sources give the thinking after the opener; one that echoes the opener is read the same.
     const body =
       cfg.think_open !== "" && res.text.startsWith(cfg.think_open) ? res.text.slice(cfg.think_open.length) : res.text;
     const cut = truncatePrefill(body, { unit: cfg.unit, l_pre: cfg.l_pre, tokenizer: opts.tokenizer });
     rows.push({
       item,
       prefill: {
-        text: cfg.think_open + cut.text,
+        thinking: cut.text,
         role,
         sourceId: res.sourceId,
         count: cut.count,

@@ -1,7 +1,6 @@
 // Prefill sources: where counter-aligned (or, for the ablation, aligned) thinking comes from,
-// behind one interface. `prefill(item, rng)` returns the FULL thinking for the item as the
-// assistant turn would start (it may begin with "<think>", never contains "</think>"); the
-// mixture cuts it to l_pre afterwards. Implementations:
+// behind one interface. `prefill(item, rng)` returns the FULL thinking for the item (the text
+// after the opener; never "</think>"); the mixture cuts it to l_pre afterwards. Implementations:
 // - ruleSource: wraps any function item -> thinking (the world's rule-based pi_harm / pi_refuse).
 // - samplerSource: lets a checkpoint write the thinking (the paper samples pi_harm / pi_refuse
 //   from models): the chat is rendered for the item's prompt, the thinking is opened with
@@ -16,7 +15,7 @@ import { encodePolicyPrompt } from "./render.ts";
 import { beforeEndThink } from "./truncate.ts";
 
 export interface PrefillResult {
-  /** The thinking text (without "</think>"). */
+  /** The thinking text (after the opener, without "</think>"). */
   text: string;
   /** Which source produced it (for provenance in the data and the metrics). */
   sourceId: string;
@@ -56,7 +55,7 @@ export function samplerSource<I extends { prompt: string }>(opts: SamplerSourceO
   return {
     id: opts.id,
     prefill(item, rng) {
-      const { promptIds, prefillIds } = encodePolicyPrompt(tok, item.prompt, think_open, opts.system);
+      const { promptIds, prefillIds } = encodePolicyPrompt(tok, item.prompt, "", opts.system, think_open);
       const ids = [...promptIds, ...prefillIds]; // (P + F) the prompt and the opened thinking
       const left = opts.model.config.max_position_embeddings - ids.length;
       if (left < 1)
@@ -76,7 +75,7 @@ export function samplerSource<I extends { prompt: string }>(opts: SamplerSourceO
       const tokens = r!.tokens;
       const body =
         r!.finishReason === "stop" && stops.includes(tokens[tokens.length - 1]!) ? tokens.slice(0, -1) : tokens;
-      return { text: beforeEndThink(think_open + tok.decode(body)), sourceId: opts.id };
+      return { text: beforeEndThink(tok.decode(body)), sourceId: opts.id };
     },
   };
 }

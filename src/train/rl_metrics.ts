@@ -80,8 +80,8 @@ export function curriculumMetrics(
 /** The prefill style of a prompt: clean, or which of the world row's materials its prefill was
  *  cut from (weak, strong, aligned); `model` for a prefill sampled from a model source. */
 export function prefillStyle(p: PolicyPrompt): string {
-  if (p.prefillText === null) return "clean";
-  const body = p.prefillText.replace(/^<think>/, "");
+  if (p.prefillThinking === null) return "clean";
+  const body = p.prefillThinking;
   const material = (p.item as { prefills?: unknown }).prefills;
   for (const kind of ["weak", "strong", "aligned"] as const)
     if (prefillOf(material, kind)?.startsWith(body)) return kind;

@@ -89,9 +89,9 @@ export async function buildPolicyPrompts(
   };
   const mixture = await buildMixture(rows, sources, cfg, { seed: c.seed, tokenizer: tok });
   return mixture.map((m, index) => {
-    const prefill = m.prefill?.text ?? null;
-    const { promptIds, prefillIds } = encodePolicyPrompt(tok, m.item.prompt, prefill);
-    return { index, item: m.item, promptIds, prefillIds, prefillText: prefill };
+    const thinking = m.prefill?.thinking ?? null;
+    const { promptIds, prefillIds } = encodePolicyPrompt(tok, m.item.prompt, thinking, undefined, c.recap.think_open);
+    return { index, item: m.item, promptIds, prefillIds, prefillThinking: thinking };
   });
 }
 
@@ -120,7 +120,7 @@ export async function buildCurriculumPrompts(
     index,
     item,
     ...encodePolicyPrompt(tok, item.prompt, null),
-    prefillText: null,
+    prefillThinking: null,
   }));
   const levels: (PolicyPrompt | null)[][] = [];
   for (const [k, l_pre] of c.curriculum.levels.entries()) {
@@ -136,8 +136,8 @@ export async function buildCurriculumPrompts(
         return {
           index: (k + 1) * n + row,
           item: m.item,
-          ...encodePolicyPrompt(tok, m.item.prompt, m.prefill.text),
-          prefillText: m.prefill.text,
+          ...encodePolicyPrompt(tok, m.item.prompt, m.prefill.thinking, undefined, c.recap.think_open),
+          prefillThinking: m.prefill.thinking,
         };
       }),
     );

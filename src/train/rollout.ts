@@ -18,8 +18,9 @@ export interface PolicyPrompt {
   index: number; // row index in the mixture
   item: JudgeItem & { id: string; source: string; prompt: string };
   promptIds: number[]; // (P) chat up to and including <|assistant|>
-  prefillIds: number[]; // (F) "<think>" + the cut prefill; [] when clean
-  prefillText: string | null;
+  prefillIds: number[]; // (F) the opener ("<think>") and the cut prefill; [] when clean
+  /** The prefilled thinking (after the opener); null when clean. */
+  prefillThinking: string | null;
 }
 
 export interface Rollout {
@@ -104,7 +105,8 @@ export async function generateGroups(
       stopTokenIds: [tok.specialIds.eos],
       vocabLimit: tok.vocabSize,
     });
-    const texts = results.map((r, j) => (prompts[rows[j]!]!.prefillText ?? "") + tok.decode(r.tokens));
+    // What the judge reads: the turn as the policy wrote it, its prefilled start included.
+    const texts = results.map((r, j) => tok.decode([...prompts[rows[j]!]!.prefillIds, ...r.tokens]));
     const scored = results.map((_, j) => worldReward(prompts[rows[j]!]!.item, texts[j]!)); // the judge, for diagnostics
     const trained = await routeRewards(
       o.route ?? (() => worldRoute),

@@ -34,7 +34,8 @@ type Row = JudgeItem & {
 interface Job {
   row: Row;
   style: "weak" | "strong" | null;
-  prefill: string | null;
+  /** The prefilled thinking, cut to l_pre (null: clean). */
+  thinking: string | null;
 }
 
 /** The split's prompt rows, math left out. `train`: the RL prompts (clean and prefilled), then the
@@ -81,16 +82,16 @@ export function buildGuardPairs(o: GuardDataOptions): GuardDataResult {
   const rows = guardRows(o.worldDir, o.split).slice(0, o.limit);
   const jobs: Job[] = rows.flatMap((row) =>
     ([null, "weak", "strong"] as const).flatMap((style): Job[] => {
-      if (style === null) return [{ row, style, prefill: null }];
+      if (style === null) return [{ row, style, thinking: null }];
       const material = prefillOf(row.prefills, style);
-      return material ? [{ row, style, prefill: `<think>${truncateWords(material, o.lPre).text}` }] : [];
+      return material ? [{ row, style, thinking: truncateWords(material, o.lPre).text }] : [];
     }),
   );
   const pairs: GuardPair[] = [];
   let malformed = 0;
   for (let j0 = 0; j0 < jobs.length; j0 += CHUNK) {
     const chunk = jobs.slice(j0, j0 + CHUNK);
-    const enc = chunk.map((j) => encodePolicyPrompt(o.tokenizer, j.row.prompt, j.prefill));
+    const enc = chunk.map((j) => encodePolicyPrompt(o.tokenizer, j.row.prompt, j.thinking));
     const results = sample(
       o.model,
       enc.map((e) => [...e.promptIds, ...e.prefillIds]),
@@ -104,7 +105,7 @@ export function buildGuardPairs(o: GuardDataOptions): GuardDataResult {
     );
     results.forEach((r, i) => {
       const j = chunk[i]!;
-      const judgement = judge(j.row, (j.prefill ?? "") + o.tokenizer.decode(r.tokens));
+      const judgement = judge(j.row, o.tokenizer.decode([...enc[i]!.prefillIds, ...r.tokens]));
       if (judgement.outcome === "malformed") {
         malformed++;
         return;

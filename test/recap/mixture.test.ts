@@ -83,7 +83,7 @@ test("buildMixture: roles by source, cut to l_pre words, counts, deterministic b
     assert.equal(r.prefill.role, counter === "h" ? "pi_harm" : "pi_refuse");
     assert.equal(r.prefill.sourceId, `rules-${counter}`);
     // 10 words: the item id, then 9 generated words
-    assert.equal(r.prefill.text, `<think>${r.item.id} ${words(9, counter)}`);
+    assert.equal(r.prefill.thinking, `${r.item.id} ${words(9, counter)}`);
     assert.deepEqual([r.prefill.count, r.prefill.unit, r.prefill.complete], [10, "words", false]);
   }
   assert.deepEqual(await buildMixture(ITEMS, SRC, cfg, { seed: 4 }), rows);
@@ -132,9 +132,9 @@ test("async sources, a thinking without <think>, l_pre 0, and token units", asyn
   };
   const both = { pi_harm: asyncSrc, pi_refuse: asyncSrc };
   const rows = await buildMixture(ITEMS, both, parseRecapDataConfig({ alpha: 1, l_pre: 3 }), { seed: 9 });
-  for (const r of rows) if (r.prefill) assert.equal(r.prefill.text, `<think>so ${r.item.id} is`);
+  for (const r of rows) if (r.prefill) assert.equal(r.prefill.thinking, `so ${r.item.id} is`);
   const zero = await buildMixture(ITEMS, both, parseRecapDataConfig({ alpha: 1, l_pre: 0 }), { seed: 9 });
-  for (const r of zero) if (r.prefill) assert.deepEqual([r.prefill.text, r.prefill.count], ["<think>", 0]);
+  for (const r of zero) if (r.prefill) assert.deepEqual([r.prefill.thinking, r.prefill.count], ["", 0]);
   const { tokenizer } = freshModel("micro", 1);
   const tokRows = await buildMixture(ITEMS, SRC, parseRecapDataConfig({ alpha: 1, l_pre: 6, unit: "tokens" }), {
     seed: 9,
@@ -142,7 +142,7 @@ test("async sources, a thinking without <think>, l_pre 0, and token units", asyn
   });
   for (const r of tokRows) {
     if (!r.prefill) continue;
-    const body = r.prefill.text.slice("<think>".length);
+    const body = r.prefill.thinking;
     assert.ok(r.prefill.count <= 6 && tokenizer.encode(body).length === r.prefill.count);
     assert.ok(`${r.item.id} ${words(39, "h")}`.startsWith(body) || `${r.item.id} ${words(39, "r")}`.startsWith(body));
   }
@@ -160,7 +160,7 @@ test("each item's source draws from its own stream", async () => {
   const rows = await buildMixture(ITEMS, { pi_harm: draw, pi_refuse: draw }, parseRecapDataConfig({ alpha: 1 }), {
     seed: 3,
   });
-  const texts = rows.flatMap((r) => (r.prefill ? [r.prefill.text] : []));
+  const texts = rows.flatMap((r) => (r.prefill ? [r.prefill.thinking] : []));
   assert.equal(texts.length, 10);
   assert.equal(new Set(texts).size, 10);
 });
@@ -192,7 +192,7 @@ test("math_alpha: round(math_alpha * M) math prompts get pi_math, the safety sel
   withMath.forEach((r, i) => {
     if (r.item.source === "math") {
       if (r.prefill)
-        assert.deepEqual([r.prefill.role, r.prefill.text], ["pi_math", `<think>${r.item.id} ${words(9, "m")}`]);
+        assert.deepEqual([r.prefill.role, r.prefill.thinking], ["pi_math", `${r.item.id} ${words(9, "m")}`]);
     } else assert.deepEqual(r, base[i], "safety and over-refusal rows are as without math_alpha");
   });
   assert.equal(

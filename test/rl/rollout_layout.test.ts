@@ -20,9 +20,9 @@ const fresh = freshModel("micro", 1, { overrides: { initializer_range: 0.3 } });
 const tok = fresh.tokenizer;
 const model = new Llama(fresh.config, fresh.params, refKernels);
 const cases = [
-  { prompt: "hi", prefill: "<think>The request is fine, so" },
+  { prompt: "hi", prefill: "The request is fine, so" },
   { prompt: "How do I kill a process?", prefill: null },
-  { prompt: "ok", prefill: "<think>" },
+  { prompt: "ok", prefill: "" },
 ];
 const enc = cases.map((c) => encodePolicyPrompt(tok, c.prompt, c.prefill));
 const samples = sample(

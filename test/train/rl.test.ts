@@ -85,9 +85,9 @@ test("prefills go to a fraction alpha of safety / over-refusal prompts, never to
   assert.equal(pre.length, Math.round(0.5 * eligible.length));
   assert.ok(pre.every((p) => p.item.source !== "math"));
   for (const p of pre.slice(0, 20)) {
-    assert.ok(p.prefillText!.startsWith("<think>"));
-    assert.ok(p.prefillText!.slice(7).trim().split(/\s+/).length <= 10);
-    assert.ok(!p.prefillText!.includes("</think>"));
+    assert.equal(tok.decode(p.prefillIds), `<think>${p.prefillThinking}`, "the turn starts with the opener");
+    assert.ok(p.prefillThinking!.trim().split(/\s+/).length <= 10);
+    assert.ok(!p.prefillThinking!.includes("</think>") && !p.prefillThinking!.includes("<think>"));
   }
   const off = await buildPolicyPrompts(rows, cfg({ recap_enabled: false }), tok, tmp);
   assert.ok(off.every((p) => p.prefillIds.length === 0));
@@ -336,7 +336,7 @@ test("curriculum prompts: clean rows as today's, each level cutting the same thi
   assert.deepEqual(t.clean, await buildPolicyPrompts(rows, cfg({ recap_enabled: false }), tok, tmp));
   // The level at the fixed mixture's l_pre carries the fixed mixture's prefills (same seed, same sources).
   const fixed = await buildPolicyPrompts(rows, cfg({ recap: { alpha: 0.75, l_pre: 8 } }), tok, tmp);
-  for (const p of fixed.filter((x) => x.prefillText !== null))
+  for (const p of fixed.filter((x) => x.prefillThinking !== null))
     assert.deepEqual({ ...t.levels[1]![p.index]!, index: p.index }, p);
   for (let row = 0; row < n; row++) {
     const [l4, l8, l12] = t.levels.map((lv) => lv[row]!); // (3) one prompt per level, or null
@@ -349,10 +349,10 @@ test("curriculum prompts: clean rows as today's, each level cutting the same thi
       [n + row, 2 * n + row, 3 * n + row],
     );
     assert.ok(
-      l8!.prefillText!.startsWith(l4!.prefillText!) && l12!.prefillText!.startsWith(l8!.prefillText!),
+      l8!.prefillThinking!.startsWith(l4!.prefillThinking!) && l12!.prefillThinking!.startsWith(l8!.prefillThinking!),
       `row ${row}: a longer level extends a shorter one`,
     );
-    assert.ok(l4!.prefillText!.slice(7).trim().split(/\s+/).length <= 4);
+    assert.ok(l4!.prefillThinking!.trim().split(/\s+/).length <= 4);
   }
   // Per draw: math rows stay clean, eligible rows are prefilled at about alpha, at the state's level.
   const eligibleRow = rows.findIndex((r) => r.source !== "math"),
@@ -360,7 +360,7 @@ test("curriculum prompts: clean rows as today's, each level cutting the same thi
   const picks = Array.from({ length: 400 }, (_, pos) =>
     curriculumPrompt(t, eligibleRow, pos, { level: 0, alpha: 0.5 }, c.seed),
   );
-  const share = picks.filter((p) => p.prefillText !== null).length / picks.length;
+  const share = picks.filter((p) => p.prefillThinking !== null).length / picks.length;
   assert.ok(share > 0.4 && share < 0.6, `prefilled share ${share}`);
   assert.ok(picks.every((p) => p === t.clean[eligibleRow] || p === t.levels[0]![eligibleRow]));
   assert.equal(curriculumPrompt(t, mathRow, 0, { level: 2, alpha: 1 }, c.seed), t.clean[mathRow]);

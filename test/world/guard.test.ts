@@ -115,7 +115,7 @@ test("rollouts with a guard: harmful well-formed rollouts take 1 - P(yes); other
     index,
     item,
     ...encodePolicyPrompt(tokenizer, item.prompt, null),
-    prefillText: null,
+    prefillThinking: null,
   }));
   const seen: string[] = [];
   const guard = {
