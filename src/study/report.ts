@@ -240,7 +240,9 @@ function comparisonsMarkdown(s: StudySummary): string[] {
     "A - B per (base, seed) run of both arms; mean [95% t-interval over the pairs].",
     "",
     markdownTable(
-      Object.fromEntries(entries.map(([k, v]) => [`${k} (${v.runs.length} pairs)`, v.metrics])),
+      Object.fromEntries(
+        entries.map(([k, v]) => [`${k} (${v.runs.length} pair${v.runs.length === 1 ? "" : "s"})`, v.metrics]),
+      ),
       STUDY_METRICS,
       false,
     ),
