@@ -129,7 +129,7 @@ function trainingChart(s: StudySummary, t: TrainingCurve): string | null {
   const lines = trainingCurve(s, t);
   if (lines.length === 0) return null;
   const series = lines.map((l) => ({
-    name: `${l.arm} (${l.runs} runs)`,
+    name: `${l.arm} (${l.runs} run${l.runs === 1 ? "" : "s"})`,
     points: l.steps.flatMap((y, i) => (y === null ? [] : [{ x: i + 1, y }])),
   }));
   return lineChart(t.title, "RL step", `${t.metric}, ${t.window}-step moving mean over runs`, series);

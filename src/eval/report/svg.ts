@@ -219,8 +219,12 @@ export function lineChart(
     ih = H - M.t - M.b;
   const X = (x: number) => M.l + (iw * (x - x0)) / (x1 - x0 || 1);
   const Y = (v: number) => M.t + ih - (ih * Math.min(Math.max(v, 0), yMax)) / yMax;
-  for (const x of [...new Set(xs)].sort((a, b) => a - b))
-    out.push(`<text class="tick" x="${num(X(x))}" y="${H - M.b + 16}" text-anchor="middle">${esc(num(x))}</text>`);
+  // At most about 12 x ticks (every k-th value, the last always): 40 RL steps would overlap.
+  const ticks = [...new Set(xs)].sort((a, b) => a - b);
+  const every = Math.ceil(ticks.length / 12);
+  for (const [i, x] of ticks.entries())
+    if (i % every === 0 || i === ticks.length - 1)
+      out.push(`<text class="tick" x="${num(X(x))}" y="${H - M.b + 16}" text-anchor="middle">${esc(num(x))}</text>`);
   out.push(`<text class="axis" x="${M.l + iw / 2}" y="${H - M.b + 34}" text-anchor="middle">${esc(xLabel)}</text>`);
   series.forEach((s, si) => {
     const color = PALETTE[si % PALETTE.length]!;
