@@ -114,8 +114,11 @@ export class RewardScorer {
     prepared.forEach((p, at) => {
       const x = this.input(p, group);
       if (!("label" in x)) results[at] = x;
-      else if (p.route.scoreMany) batched.set(p.route, [...(batched.get(p.route) ?? []), { at, input: x }]);
-      else single.push((async () => void (results[at] = this.result(p.route, await p.route.score(x))))());
+      else if (p.route.scoreMany) {
+        const xs = batched.get(p.route);
+        if (xs) xs.push({ at, input: x });
+        else batched.set(p.route, [{ at, input: x }]);
+      } else single.push((async () => void (results[at] = this.result(p.route, await p.route.score(x))))());
     });
     const calls = [...batched].map(async ([route, xs]) => {
       const out = await scoreWith(

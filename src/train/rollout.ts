@@ -59,7 +59,9 @@ async function routeRewards(
   const byRoute = new Map<RewardRoute, number[]>();
   items.forEach((x, i) => {
     const r = route(x.prompt.item);
-    byRoute.set(r, [...(byRoute.get(r) ?? []), i]);
+    const idx = byRoute.get(r);
+    if (idx) idx.push(i);
+    else byRoute.set(r, [i]);
   });
   const rewards = new Array<number>(items.length);
   for (const [r, idx] of byRoute) {
