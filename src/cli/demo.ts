@@ -23,7 +23,11 @@ export function registerDemo(program: Command): void {
     .description(
       "the whole method on the CPU: world → base LRM → SFT baseline, DAPO, RECAP → attacks → report (resumable)",
     )
-    .option("--preset <name>", `budget: ${DEMO_PRESET_NAMES.join(" | ")} (quick: about 6 minutes on 2 cores, full: about 1 hour)`, "quick")
+    .option(
+      "--preset <name>",
+      `budget: ${DEMO_PRESET_NAMES.join(" | ")} (quick: about 6 minutes on 2 cores, full: about 1 hour)`,
+      "quick",
+    )
     .option("--config <file>", "YAML/JSON overriding any knob of the preset (see src/demo/config.ts)")
     .option("--out <dir>", "output folder (re-run the same command to resume)", "runs/demo")
     .option(
