@@ -230,23 +230,25 @@ function header(s: StudySummary): string[] {
   ];
 }
 
-/** The configured paired comparisons: A - B per (base, seed). */
-function comparisonsMarkdown(s: StudySummary): string[] {
+/** Comparisons per table: more columns would not fit a page. */
+const COMPARISONS_PER_TABLE = 6;
+
+/** The configured paired comparisons: A - B per (base, seed), in tables of at most six. */
+export function comparisonsMarkdown(s: StudySummary): string[] {
   const entries = Object.entries(s.comparisons);
   if (entries.length === 0) return [];
+  const tables: string[] = [];
+  for (let i = 0; i < entries.length; i += COMPARISONS_PER_TABLE) {
+    const chunk = entries.slice(i, i + COMPARISONS_PER_TABLE);
+    const columns = chunk.map(([k, v]) => [`${k} (${v.runs.length} pair${v.runs.length === 1 ? "" : "s"})`, v.metrics]);
+    tables.push(markdownTable(Object.fromEntries(columns), STUDY_METRICS, false), "");
+  }
   return [
     "## Paired differences",
     "",
     "A - B per (base, seed) run of both arms; mean [95% t-interval over the pairs].",
     "",
-    markdownTable(
-      Object.fromEntries(
-        entries.map(([k, v]) => [`${k} (${v.runs.length} pair${v.runs.length === 1 ? "" : "s"})`, v.metrics]),
-      ),
-      STUDY_METRICS,
-      false,
-    ),
-    "",
+    ...tables,
   ];
 }
 

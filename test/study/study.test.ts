@@ -13,8 +13,8 @@ import * as path from "node:path";
 import { aggregateSeeds, fmtSeedStats, seedStats, t95 } from "../../src/study/aggregate.ts";
 import { StudyConfigSchema, checkStudyConfig } from "../../src/study/config.ts";
 import { diagnosticsOf } from "../../src/study/diagnostics.ts";
-import { betaCurve, trainingCurve } from "../../src/study/report.ts";
-import { runStudy } from "../../src/study/run.ts";
+import { betaCurve, comparisonsMarkdown, trainingCurve } from "../../src/study/report.ts";
+import { type StudySummary, runStudy } from "../../src/study/run.ts";
 import { validateConfig } from "../../src/util/config_file.ts";
 import { isRecapError } from "../../src/util/errors.ts";
 import { SMOKE_DEMO as smoke } from "../demo/smoke.ts";
@@ -398,4 +398,20 @@ test("two bases: every arm runs from each, runs are paired by (base, seed), spre
   );
   assert.equal(j.arms["recap"].metrics["safety_clean"].per_run.length, 4);
   assert.equal(j.arms["guarded"].overrides.safety_reward, "continuous");
+});
+
+test("paired differences: more than six comparisons split into tables of at most six columns", () => {
+  const stats = seedStats([0.1, 0.2, 0.3])!;
+  const comparisons: StudySummary["comparisons"] = {};
+  for (let i = 0; i < 8; i++)
+    comparisons[`arm${i} - recap`] = {
+      runs: [0, 1, 2].map((seed) => ({ base: "s1", seed })),
+      metrics: { safety_prefill: stats },
+    };
+  const md = comparisonsMarkdown({ comparisons } as unknown as StudySummary).join("\n");
+  const headers = md.split("\n").filter((l) => l.startsWith("| metric |"));
+  assert.equal(headers.length, 2, "8 comparisons: two tables");
+  assert.equal(headers[0]!.split(" | ").length - 1, 6);
+  assert.match(headers[1]!, /arm6 - recap \(3 pairs\) \| arm7 - recap \(3 pairs\) \|$/);
+  for (let i = 0; i < 8; i++) assert.equal(md.split(`arm${i} - recap`).length - 1, 1, `arm${i} appears once`);
 });
