@@ -1,7 +1,8 @@
-// `recap study --config FILE [--out DIR] [--arms a,b] [--seeds 0,1,2]`: the reproduction study —
+// `recap study --config FILE [--out DIR] [--arms a,b] [--seeds 0,1,2] [--import STUDY_JSON]`: the reproduction study —
 // named RL arms from one or more bases, each over several seeds, evaluated like the demo's models and
 // aggregated with 95% intervals over runs (study.md / study.html / study.json, summary.json, plots).
-// Re-running resumes; --arms runs a subset now and the rest later into the same folder.
+// Re-running resumes; --arms runs a subset now and the rest later into the same folder; --import
+// carries the runs of an earlier study.json when its folder is gone (src/study/imported.ts).
 import * as fs from "node:fs";
 import type { Command } from "commander";
 import { checkStudyConfig, StudyConfigSchema } from "../study/config.ts";
@@ -14,6 +15,7 @@ interface StudyFlags {
   out: string;
   arms?: string;
   seeds?: string;
+  import?: string;
   kernels?: string;
   json: boolean;
 }
@@ -38,6 +40,10 @@ export function registerStudy(program: Command): void {
     )
     .option("--seeds <list>", "override the config's seeds (comma-separated integers)")
     .option(
+      "--import <study.json>",
+      "an earlier study.json of this study: its runs count as finished where OUT lacks them (reported from their recorded values, named in the report); the others run",
+    )
+    .option(
       "--kernels <name>",
       "kernel implementation: ref | wasm | wasm-threads | wasm-fma | wasm-fma-threads (default: RECAP_KERNELS or the fastest available)",
     )
@@ -60,6 +66,7 @@ export function registerStudy(program: Command): void {
           config,
           out: o.out,
           ...(o.arms ? { arms: list(o.arms) } : {}),
+          ...(o.import ? { importFrom: o.import } : {}),
           log: (l) => process.stderr.write(`study ${l}\n`),
         });
         if (o.json) printJson(JSON.parse(fs.readFileSync(summary.files.json, "utf8")));
@@ -70,6 +77,10 @@ export function registerStudy(program: Command): void {
                 ? `; runs missing: ${Object.entries(summary.incomplete)
                     .map(([n, rs]) => `${n} ${rs.length}`)
                     .join(", ")}`
+                : ""
+            }${
+              summary.imported
+                ? `; imported from ${summary.imported.file}: ${Object.values(summary.imported.runs).reduce((t, rs) => t + rs.length, 0)} run(s)`
                 : ""
             }\n`,
           );

@@ -110,8 +110,9 @@ export function trainingCurve(
   t: TrainingCurve,
 ): { arm: string; runs: number; steps: (number | null)[] }[] {
   return t.arms.flatMap((arm) => {
-    const runs = s.arms[arm]?.curves[t.metric];
-    if (!runs || runs.length === 0) return [];
+    // An imported run (imported.ts) has no per-step values: it is not a line of the curve.
+    const runs = (s.arms[arm]?.curves[t.metric] ?? []).filter((r) => r.length > 0);
+    if (runs.length === 0) return [];
     const n = Math.max(...runs.map((r) => r.length));
     const perStep = Array.from({ length: n }, (_, i) => {
       const xs = runs.map((r) => r[i]).filter((v): v is number => typeof v === "number");
@@ -294,6 +295,20 @@ function guardMarkdown(s: StudySummary): string[] {
   ];
 }
 
+/** The runs taken from an earlier record (--import), named: their values are the record's. */
+function importedMarkdown(s: StudySummary): string[] {
+  const runs = Object.entries(s.imported?.runs ?? {});
+  if (runs.length === 0) return [];
+  return [
+    "## Runs from an earlier record",
+    "",
+    `These runs were not run in this folder: their values are those ${s.imported!.file} recorded for the same arm settings (\`--import\`). They have no per-step training curve here.`,
+    "",
+    runs.map(([n, rs]) => `- ${n}: ${rs.map((r) => `${r.base} seed ${r.seed}`).join(", ")}`).join("\n"),
+    "",
+  ];
+}
+
 /** study.json: every run's value of every metric, in the issue's format. */
 export function studyJson(s: StudySummary): Record<string, unknown> {
   const stats = (st: SeedStats, runs: { base: string; seed: number }[]) => ({
@@ -332,6 +347,7 @@ export function studyJson(s: StudySummary): Record<string, unknown> {
     ),
     pending: s.pending,
     incomplete: s.incomplete,
+    imported: s.imported,
   };
 }
 
@@ -416,6 +432,7 @@ export async function writeStudyReport(out: string, cfg: StudyConfig, s: StudySu
           "",
         ]
       : []),
+    ...importedMarkdown(s),
   ].join("\n");
   const mdFile = path.join(out, "study.md");
   const htmlFile = path.join(out, "study.html");

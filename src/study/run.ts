@@ -35,6 +35,7 @@ import {
 } from "./config.ts";
 import { type GuardSettings, guardStage } from "./guard_stage.ts";
 import { type TrainingDiagnostics, stepSeries, trainingDiagnostics } from "./diagnostics.ts";
+import { type ImportedRecord, loadImportedRecord } from "./imported.ts";
 import { writeStudyReport } from "./report.ts";
 
 export interface StudyOptions {
@@ -42,6 +43,9 @@ export interface StudyOptions {
   out: string;
   /** Only these arms (default: every arm, in the config's order). */
   arms?: string[];
+  /** An earlier study.json of this study (imported.ts): its runs count as finished where this
+   *  folder lacks them, and are reported from their recorded values. */
+  importFrom?: string;
   /** One line per stage event (stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -97,7 +101,10 @@ export interface StudySummary {
   /** Arms reported on part of their runs (still running, or cut short earlier and left out by
    *  --arms): the runs still missing. Their statistics cover only the finished runs. */
   incomplete: Record<string, RunRef[]>;
-  /** Seconds of work behind the results, summed over every stage of every arm and run. */
+  /** Runs reported from an earlier record (--import) rather than from this folder, per arm. */
+  imported: { file: string; runs: Record<string, RunRef[]> } | null;
+  /** Seconds of work behind the results of this folder, summed over every stage of every arm and
+   *  run (imported runs not counted). */
   seconds: number;
   files: { markdown: string; html: string; json: string; summary: string; plots: string[] };
 }
@@ -228,6 +235,9 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const demo = studyDemoConfig(s);
   await checkArmTrainConfigs(s, demo);
   const log = o.log ?? (() => {});
+  const rec = o.importFrom ? loadImportedRecord(o.importFrom, s, WORLD_VERSION) : null;
+  if (rec && rec.ignored.length > 0)
+    log(`import: arms of ${rec.file} not in this config, left out: ${rec.ignored.join(", ")}`);
   checkOutDir(out, "study");
   fs.mkdirSync(out, { recursive: true });
 
@@ -237,7 +247,12 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   const allRuns = (n: string): RunRef[] =>
     armBases(s, s.arms[n]!).flatMap((b) => s.seeds.map((seed) => ({ base: b.name, seed })));
   const done = (n: string, r: RunRef) => runFinished(runDir(out, n, r.base, r.seed));
-  const included = Object.keys(s.arms).filter((n) => names.includes(n) || allRuns(n).some((r) => done(n, r)));
+  // A run of the record stands in for a run this folder lacks (never for one it has).
+  const imported = (n: string, r: RunRef) =>
+    (rec?.arms[n] ?? []).some((q) => q.base === r.base && q.seed === r.seed) && !done(n, r);
+  const included = Object.keys(s.arms).filter(
+    (n) => names.includes(n) || allRuns(n).some((r) => done(n, r) || imported(n, r)),
+  );
   const pending = Object.keys(s.arms).filter((n) => !included.includes(n));
   const incomplete: Record<string, RunRef[]> = {};
   const arms: Record<string, ArmResult> = {};
@@ -250,6 +265,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
     comparisons: {},
     pending,
     incomplete,
+    imported: null,
     seconds: 0,
     files: { markdown: "", html: "", json: "", summary: "", plots: [] },
   };
@@ -259,13 +275,23 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   // The report of the runs so far: an included arm's runs not in it are "incomplete" (still to
   // run now, or cut short earlier and left out by --arms).
   const report = async () => {
+    const took: Record<string, RunRef[]> = {};
     for (const name of included) {
-      const a = acc.get(name); // an arm's runs are in (base, seed) order as they ran
+      const a = withImported(
+        acc.get(name),
+        rec,
+        name,
+        studyBases(s).map((b) => b.name),
+        s.seeds,
+      );
       if (a) arms[name] = armResult(s, name, a, keys);
+      const from = a?.runs.filter((_, i) => a.evalDirs[i] === IMPORTED) ?? [];
+      if (from.length > 0) took[name] = from;
     }
+    summary.imported = rec ? { file: rec.file, runs: took } : null;
     for (const k of Object.keys(incomplete)) delete incomplete[k];
     for (const n of included) {
-      const have = acc.get(n)?.runs ?? [];
+      const have = arms[n]?.runs ?? [];
       const missing = allRuns(n).filter((r) => !have.some((h) => h.base === r.base && h.seed === r.seed));
       if (missing.length > 0) incomplete[n] = missing;
     }
@@ -278,6 +304,13 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   for (const b of studyBases(s)) {
     const here = included.filter((n) => armBases(s, s.arms[n]!).some((x) => x.name === b.name));
     if (here.length === 0) continue;
+    // A run of this base to do now, or finished in this folder: else the base is the record's.
+    const local = (name: string, r: RunRef) => done(name, r) || (names.includes(name) && !imported(name, r));
+    if (!s.seeds.some((seed) => here.some((name) => local(name, { base: b.name, seed })))) {
+      const ib = rec?.bases[b.name];
+      if (ib) summary.bases[b.name] = { ...ib };
+      continue;
+    }
     const p = await prepareBase(
       out,
       demo,
@@ -289,7 +322,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
     summary.seconds += p.seconds;
     for (const seed of s.seeds) {
       for (const name of here) {
-        if (!names.includes(name) && !done(name, { base: b.name, seed })) continue;
+        if (!local(name, { base: b.name, seed })) continue;
         const arm = s.arms[name]!;
         const a = acc.get(name) ?? { perRun: [], training: [], curves: [], runs: [], evalDirs: [] };
         acc.set(name, a);
@@ -330,6 +363,48 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
   }
   await report();
   return summary;
+}
+
+/** The eval folder of an imported run: it has none here. */
+const IMPORTED = "(imported)";
+
+/** An arm's runs of this folder with the record's runs it lacks, in (base, seed) order; an
+ *  imported run has no training curve (empty) and no eval folder (IMPORTED). */
+function withImported(
+  a: Acc | undefined,
+  rec: ImportedRecord | null,
+  name: string,
+  baseOrder: string[],
+  seeds: number[],
+): Acc | undefined {
+  const have = a?.runs ?? [];
+  const extra = (rec?.arms[name] ?? []).filter((q) => !have.some((r) => r.base === q.base && r.seed === q.seed));
+  if (extra.length === 0) return a;
+  const rows = [
+    ...(a?.runs ?? []).map((run, i) => ({
+      run,
+      perRun: a!.perRun[i]!,
+      training: a!.training[i]!,
+      curves: a!.curves[i]!,
+      evalDir: a!.evalDirs[i]!,
+    })),
+    ...extra.map((q) => ({
+      run: { base: q.base, seed: q.seed },
+      perRun: q.metrics,
+      training: q.training as unknown as TrainingDiagnostics,
+      curves: {},
+      evalDir: IMPORTED,
+    })),
+  ];
+  const rank = (r: RunRef) => baseOrder.indexOf(r.base) * 1e6 + seeds.indexOf(r.seed);
+  rows.sort((x, y) => rank(x.run) - rank(y.run));
+  return {
+    perRun: rows.map((r) => r.perRun),
+    training: rows.map((r) => r.training),
+    curves: rows.map((r) => r.curves),
+    runs: rows.map((r) => r.run),
+    evalDirs: rows.map((r) => r.evalDir),
+  };
 }
 
 /** One arm's runs so far: each run's metrics, training diagnostics, (base, seed) and eval folder. */

@@ -309,6 +309,66 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   // the world's RL prompts are math, so 2 might not)
   assert.equal(typeof s3.arms["alpha-1"]!.training["prefilled_reward_early"]?.mean, "number");
 
+  // A lost folder: the study.json written above stands in for its runs (nothing runs again, the
+  // same statistics); a longer seed list then runs only the runs the record lacks.
+  const record = s3.files.json;
+  const out2 = path.join(tmp, "imported");
+  const back = await runStudy({ config: study({ tables }), out: out2, importFrom: record });
+  assert.equal(fs.existsSync(path.join(out2, "arms")), false, "an imported run is not run again");
+  for (const arm of ["dapo", "recap", "alpha-1"]) {
+    assert.deepEqual(back.arms[arm]!.metrics, s3.arms[arm]!.metrics, arm);
+    assert.deepEqual(back.arms[arm]!.training, s3.arms[arm]!.training, arm);
+  }
+  assert.deepEqual(back.bases["s1"]!.base, s3.bases["s1"]!.base);
+  assert.deepEqual(back.imported?.runs["recap"], [
+    { base: "s1", seed: 0 },
+    { base: "s1", seed: 1 },
+  ]);
+  assert.match(
+    fs.readFileSync(back.files.markdown, "utf8"),
+    /## Runs from an earlier record\n\n[^\n]*\n\n- dapo: s1 seed 0, s1 seed 1\n/,
+  );
+  assert.deepEqual(JSON.parse(fs.readFileSync(back.files.json, "utf8")).imported.runs["alpha-1"].length, 2);
+  const more = await runStudy({ config: study({ seeds: [0, 1, 2] }), out: out2, importFrom: record, arms: ["recap"] });
+  assert.deepEqual(fs.readdirSync(path.join(out2, "arms")), ["recap"]);
+  assert.deepEqual(fs.readdirSync(path.join(out2, "arms", "recap", "s1")), ["seed2"]);
+  assert.deepEqual(
+    more.arms["recap"]!.runs,
+    [0, 1, 2].map((seed) => ({ base: "s1", seed })),
+  );
+  assert.deepEqual(
+    more.arms["recap"]!.metrics["safety_clean"]!.values.slice(0, 2),
+    s3.arms["recap"]!.metrics["safety_clean"]!.values,
+  );
+  assert.deepEqual(more.imported?.runs["recap"]?.length, 2);
+  assert.deepEqual(more.incomplete, { dapo: [{ base: "s1", seed: 2 }], "alpha-1": [{ base: "s1", seed: 2 }] });
+  assert.equal(more.arms["recap"]!.curves["reward/mean"]!.filter((c) => c.length > 0).length, 1);
+  // A record of other settings, another world or no record at all: refused before any work.
+  const bad = (name: string, text: string) => {
+    const f = path.join(tmp, name);
+    fs.writeFileSync(f, text);
+    return f;
+  };
+  const otherWorld = bad(
+    "world.json",
+    JSON.stringify({ ...JSON.parse(fs.readFileSync(record, "utf8")), world: "recap-world/0" }),
+  );
+  for (const [cfg, file, why] of [
+    [
+      study({ arms: { dapo: { preset: "dapo", rl: { lr: 1e-4 } } }, sweeps: [], beta_curves: [], training_curves: [] }),
+      record,
+      /arm dapo was run with other settings/,
+    ],
+    [study(), otherWorld, /its runs are on recap-world\/0/],
+    [study(), bad("notjson.json", "{"), /cannot read it as JSON/],
+    [study(), bad("shape.json", "{}"), /not a study.json/],
+  ] as const)
+    await assert.rejects(
+      runStudy({ config: cfg, out: path.join(tmp, "refused"), importFrom: file }),
+      (e: unknown) => isRecapError(e) && why.test(e.message),
+    );
+  assert.equal(fs.existsSync(path.join(tmp, "refused")), false);
+
   const typo = study({
     arms: { dapo: { preset: "dapo", train: { objective: { loss: { name: "ppo" } } } } },
     sweeps: [],
