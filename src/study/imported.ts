@@ -5,8 +5,8 @@
 // stands in for them, each imported run is named in the report, and the runs it lacks are run
 // as usual. A run present both in the folder and in the record is taken from the folder.
 //
-// What the record cannot give back: the per-step training curves (study.json keeps diagnostics,
-// not curves) and the evaluation folders; the curves are drawn from the runs of the folder only.
+// What the record cannot give back: the evaluation folders; and the per-step training curves of a
+// record written before study.json kept them (those curves are drawn from the folder's runs only).
 import * as fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
@@ -47,6 +47,13 @@ const recordSchema = z.object({
       runs: z.array(z.object({ base: z.string(), seed: z.number().int() })),
       metrics: z.record(z.string(), statsSchema),
       training: z.record(z.string(), statsSchema),
+      /** Per-step training curves (records written before they were kept have none). */
+      curves: z
+        .record(
+          z.string(),
+          z.array(z.object({ base: z.string(), seed: z.number().int(), steps: z.array(z.number().nullable()) })),
+        )
+        .optional(),
     }),
   ),
 });
@@ -57,6 +64,8 @@ export interface ImportedRun {
   seed: number;
   metrics: Record<string, number | null>;
   training: Record<string, number | null>;
+  /** Per training-curve metric, the value at each step ({} when the record kept no curves). */
+  curves: Record<string, (number | null)[]>;
 }
 
 /** A base of the record: what prepareBase would have measured. */
@@ -154,6 +163,12 @@ export function loadImportedRecord(file: string, s: StudyConfig, worldVersion: s
         seed: run.seed,
         metrics: valueAt(a.metrics, run.base, run.seed),
         training: valueAt(a.training, run.base, run.seed),
+        curves: Object.fromEntries(
+          Object.entries(a.curves ?? {}).map(([k, rs]) => [
+            k,
+            rs.find((q) => q.base === run.base && q.seed === run.seed)?.steps ?? [],
+          ]),
+        ),
       }));
   }
   const out: ImportedRecord["bases"] = {};

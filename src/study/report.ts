@@ -147,7 +147,10 @@ function trainingMarkdown(s: StudySummary, t: TrainingCurve): string {
     [
       `| arm | ${at.map((x) => `step ${x}`).join(" | ")} |`,
       `|---|${at.map(() => "---").join("|")}|`,
-      ...lines.map((l) => `| ${l.arm} | ${at.map((x) => fmt(l.steps[x - 1])).join(" | ")} |`),
+      ...lines.map(
+        (l) =>
+          `| ${l.arm} (${l.runs} run${l.runs === 1 ? "" : "s"}) | ${at.map((x) => fmt(l.steps[x - 1])).join(" | ")} |`,
+      ),
     ].join("\n") + "\n"
   );
 }
@@ -302,7 +305,7 @@ function importedMarkdown(s: StudySummary): string[] {
   return [
     "## Runs from an earlier record",
     "",
-    `These runs were not run in this folder: their values are those ${s.imported!.file} recorded for the same arm settings (\`--import\`). They have no per-step training curve here.`,
+    `These runs were not run in this folder: their values are those ${s.imported!.file} recorded for the same arm settings (\`--import\`), their training curves too where the record kept them.`,
     "",
     runs.map(([n, rs]) => `- ${n}: ${rs.map((r) => `${r.base} seed ${r.seed}`).join(", ")}`).join("\n"),
     "",
@@ -336,6 +339,14 @@ export function studyJson(s: StudySummary): Record<string, unknown> {
           metrics: Object.fromEntries(Object.entries(a.metrics).map(([k, st]) => [k, stats(st, a.runs)])),
           variance: a.variance,
           training: Object.fromEntries(Object.entries(a.training).map(([k, st]) => [k, stats(st, a.runs)])),
+          // Per training-curve metric, each run's value at every step (empty for a run imported
+          // from a record that had none): what lets --import redraw the curves.
+          curves: Object.fromEntries(
+            Object.entries(a.curves).map(([k, runs]) => [
+              k,
+              a.runs.map((r, i) => ({ base: r.base, seed: r.seed, steps: runs[i] ?? [] })),
+            ]),
+          ),
         },
       ]),
     ),

@@ -369,7 +369,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
 const IMPORTED = "(imported)";
 
 /** An arm's runs of this folder with the record's runs it lacks, in (base, seed) order; an
- *  imported run has no training curve (empty) and no eval folder (IMPORTED). */
+ *  imported run has the record's training curves (if it kept them) and no eval folder (IMPORTED). */
 function withImported(
   a: Acc | undefined,
   rec: ImportedRecord | null,
@@ -392,7 +392,7 @@ function withImported(
       run: { base: q.base, seed: q.seed },
       perRun: q.metrics,
       training: q.training as unknown as TrainingDiagnostics,
-      curves: {},
+      curves: q.curves,
       evalDir: IMPORTED,
     })),
   ];

@@ -318,6 +318,7 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   for (const arm of ["dapo", "recap", "alpha-1"]) {
     assert.deepEqual(back.arms[arm]!.metrics, s3.arms[arm]!.metrics, arm);
     assert.deepEqual(back.arms[arm]!.training, s3.arms[arm]!.training, arm);
+    assert.deepEqual(back.arms[arm]!.curves, s3.arms[arm]!.curves, arm);
   }
   assert.deepEqual(back.bases["s1"]!.base, s3.bases["s1"]!.base);
   assert.deepEqual(back.imported?.runs["recap"], [
@@ -342,7 +343,15 @@ test("a study runs its arms over every seed, writes tables, JSON and plots, resu
   );
   assert.deepEqual(more.imported?.runs["recap"]?.length, 2);
   assert.deepEqual(more.incomplete, { dapo: [{ base: "s1", seed: 2 }], "alpha-1": [{ base: "s1", seed: 2 }] });
-  assert.equal(more.arms["recap"]!.curves["reward/mean"]!.filter((c) => c.length > 0).length, 1);
+  assert.equal(more.arms["recap"]!.curves["reward/mean"]!.filter((c) => c.length > 0).length, 3);
+  // A record without curves (written before study.json kept them) still imports; its runs draw none.
+  const noCurves = JSON.parse(fs.readFileSync(record, "utf8"));
+  for (const a of Object.values(noCurves.arms) as Record<string, unknown>[]) delete a["curves"];
+  const old = path.join(tmp, "old-record.json");
+  fs.writeFileSync(old, JSON.stringify(noCurves));
+  const fromOld = await runStudy({ config: study(), out: path.join(tmp, "imported-old"), importFrom: old });
+  assert.deepEqual(fromOld.arms["recap"]!.metrics, s3.arms["recap"]!.metrics);
+  assert.equal(trainingCurve(fromOld, { title: "t", arms: ["recap"], metric: "reward/mean", window: 1 }).length, 0);
   // A record of other settings, another world or no record at all: refused before any work.
   const bad = (name: string, text: string) => {
     const f = path.join(tmp, name);
