@@ -12,6 +12,7 @@ import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { RecapError } from "../util/errors.ts";
 import type { StudyConfig } from "./config.ts";
+import type { BaseResult } from "./run.ts";
 import { armBases, armDemoConfig, studyBases, studyDemoConfig } from "./config.ts";
 
 const perRunSchema = z.array(z.object({ base: z.string(), seed: z.number().int(), value: z.number().nullable() }));
@@ -68,22 +69,13 @@ export interface ImportedRun {
   curves: Record<string, (number | null)[]>;
 }
 
-/** A base of the record: what prepareBase would have measured. */
-export interface ImportedBase {
-  name: string;
-  world_seed: number;
-  source: string;
-  base: Record<string, number | null>;
-  sft: Record<string, number | null>;
-  guard: Record<string, unknown> | null;
-}
-
 export interface ImportedRecord {
   /** The file, as given. */
   file: string;
   /** Per arm of the config that the record holds: its runs (only runs the config asks for). */
   arms: Record<string, ImportedRun[]>;
-  bases: Record<string, ImportedBase>;
+  /** Per base of the config that the record holds: what prepareBase would have measured. */
+  bases: Record<string, BaseResult>;
   /** Arms of the record that the config has no more (not imported). */
   ignored: string[];
 }
