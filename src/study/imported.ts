@@ -11,9 +11,8 @@ import * as fs from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { z } from "zod";
 import { RecapError } from "../util/errors.ts";
-import type { StudyConfig } from "./config.ts";
+import { type StudyConfig, armBases, armDemoConfig, studyBases, studyDemoConfig } from "./config.ts";
 import type { BaseResult } from "./run.ts";
-import { armBases, armDemoConfig, studyBases, studyDemoConfig } from "./config.ts";
 
 const perRunSchema = z.array(z.object({ base: z.string(), seed: z.number().int(), value: z.number().nullable() }));
 const statsSchema = z.object({ per_run: perRunSchema });

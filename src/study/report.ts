@@ -110,7 +110,8 @@ export function trainingCurve(
   t: TrainingCurve,
 ): { arm: string; runs: number; steps: (number | null)[] }[] {
   return t.arms.flatMap((arm) => {
-    // An imported run (imported.ts) has no per-step values: it is not a line of the curve.
+    // A run imported from a record that kept no curves (imported.ts) has no per-step values:
+    // it is not a line of the curve.
     const runs = (s.arms[arm]?.curves[t.metric] ?? []).filter((r) => r.length > 0);
     if (runs.length === 0) return [];
     const n = Math.max(...runs.map((r) => r.length));

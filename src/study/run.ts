@@ -132,6 +132,9 @@ function runFinished(dir: string): boolean {
   return st["rl"] !== undefined && st["eval rl"] !== undefined;
 }
 
+/** The same (base, seed) run. */
+const sameRun = (a: RunRef, b: RunRef) => a.base === b.base && a.seed === b.seed;
+
 const runDir = (out: string, arm: string, base: string, seed: number) =>
   path.join(out, "arms", arm, base, `seed${seed}`);
 
@@ -248,8 +251,7 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
     armBases(s, s.arms[n]!).flatMap((b) => s.seeds.map((seed) => ({ base: b.name, seed })));
   const done = (n: string, r: RunRef) => runFinished(runDir(out, n, r.base, r.seed));
   // A run of the record stands in for a run this folder lacks (never for one it has).
-  const imported = (n: string, r: RunRef) =>
-    (rec?.arms[n] ?? []).some((q) => q.base === r.base && q.seed === r.seed) && !done(n, r);
+  const imported = (n: string, r: RunRef) => (rec?.arms[n] ?? []).some((q) => sameRun(q, r)) && !done(n, r);
   const included = Object.keys(s.arms).filter(
     (n) => names.includes(n) || allRuns(n).some((r) => done(n, r) || imported(n, r)),
   );
@@ -285,14 +287,15 @@ export async function runStudy(o: StudyOptions): Promise<StudySummary> {
         s.seeds,
       );
       if (a) arms[name] = armResult(s, name, a, keys);
-      const from = a?.runs.filter((_, i) => a.evalDirs[i] === IMPORTED) ?? [];
+      const here = acc.get(name)?.runs ?? [];
+      const from = a?.runs.filter((r) => !here.some((h) => sameRun(h, r))) ?? [];
       if (from.length > 0) took[name] = from;
     }
     summary.imported = rec ? { file: rec.file, runs: took } : null;
     for (const k of Object.keys(incomplete)) delete incomplete[k];
     for (const n of included) {
       const have = arms[n]?.runs ?? [];
-      const missing = allRuns(n).filter((r) => !have.some((h) => h.base === r.base && h.seed === r.seed));
+      const missing = allRuns(n).filter((r) => !have.some((h) => sameRun(h, r)));
       if (missing.length > 0) incomplete[n] = missing;
     }
     summary.comparisons = pairedComparisons(s, arms);
@@ -377,16 +380,17 @@ function withImported(
   baseOrder: string[],
   seeds: number[],
 ): Acc | undefined {
-  const have = a?.runs ?? [];
-  const extra = (rec?.arms[name] ?? []).filter((q) => !have.some((r) => r.base === q.base && r.seed === q.seed));
+  const mine = a ?? { perRun: [], training: [], curves: [], runs: [], evalDirs: [] };
+  const have = mine.runs;
+  const extra = (rec?.arms[name] ?? []).filter((q) => !have.some((r) => sameRun(r, q)));
   if (extra.length === 0) return a;
   const rows = [
-    ...(a?.runs ?? []).map((run, i) => ({
+    ...mine.runs.map((run, i) => ({
       run,
-      perRun: a!.perRun[i]!,
-      training: a!.training[i]!,
-      curves: a!.curves[i]!,
-      evalDir: a!.evalDirs[i]!,
+      perRun: mine.perRun[i]!,
+      training: mine.training[i]!,
+      curves: mine.curves[i]!,
+      evalDir: mine.evalDirs[i]!,
     })),
     ...extra.map((q) => ({
       run: { base: q.base, seed: q.seed },
@@ -447,11 +451,10 @@ function pairedComparisons(s: StudyConfig, arms: Record<string, ArmResult>): Stu
     const A = arms[a],
       B = arms[b];
     if (!A || !B) continue;
-    const runs = A.runs.filter((r) => B.runs.some((q) => q.base === r.base && q.seed === r.seed));
+    const runs = A.runs.filter((r) => B.runs.some((q) => sameRun(q, r)));
     const metrics: Record<string, SeedStats> = {};
     for (const [k] of STUDY_METRICS) {
-      const at = (x: ArmResult, r: RunRef) =>
-        x.metrics[k]?.values[x.runs.findIndex((q) => q.base === r.base && q.seed === r.seed)] ?? null;
+      const at = (x: ArmResult, r: RunRef) => x.metrics[k]?.values[x.runs.findIndex((q) => sameRun(q, r))] ?? null;
       const st = seedStats(
         runs.map((r) => {
           const va = at(A, r),
